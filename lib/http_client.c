@@ -1,0 +1,228 @@
+/*
+ * http_client: libcurl easy handles, one per call.
+ *
+ * A handle per call costs a little connection reuse but keeps every call
+ * independent of the last, which matters more to a worker that must survive
+ * any failure. Response headers are parsed as they arrive (only those the
+ * adapters read); bodies go to a capped buffer or straight to a file.
+ */
+#include "http_client.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SP_HTTP_BODY_CAP (1024 * 1024)
+
+static __thread sp_http_abort_fn abort_fn;
+static __thread void *abort_arg;
+
+void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg) {
+    abort_fn = fn;
+    abort_arg = arg;
+}
+
+typedef struct {
+    sp_http_resp *resp;
+    size_t cap;
+    FILE *sink;        /* download target, or NULL: keep the body in memory */
+    long long max_bytes;
+    long long written;
+    bool too_large;
+    FILE *src;         /* upload source */
+    off_t remaining;
+    const char *mem;   /* in-memory upload source */
+    size_t mem_left;
+} transfer;
+
+/* Copies the value of a "Name: value" header line, trimmed, into out. */
+static void header_value(const char *line, size_t len, size_t name_len, char *out, size_t outlen) {
+    const char *v = line + name_len;
+    const char *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t')) v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    size_t n = (size_t)(end - v);
+    if (n >= outlen) n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = '\0';
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *arg) {
+    transfer *t = arg;
+    size_t len = size * n;
+    sp_http_resp *r = t->resp;
+    char value[64];
+    if (len > 9 && strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100-continue) */
+        r->location[0] = r->range[0] = r->content_type[0] = '\0';
+        r->retry_after = -1;
+        r->content_length = -1;
+    } else if (len > 9 && strncasecmp(line, "Location:", 9) == 0) {
+        header_value(line, len, 9, r->location, sizeof r->location);
+    } else if (len > 6 && strncasecmp(line, "Range:", 6) == 0) {
+        header_value(line, len, 6, r->range, sizeof r->range);
+    } else if (len > 13 && strncasecmp(line, "Content-Type:", 13) == 0) {
+        header_value(line, len, 13, r->content_type, sizeof r->content_type);
+    } else if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
+        header_value(line, len, 12, value, sizeof value);
+        r->retry_after = isdigit((unsigned char)value[0]) ? atol(value) : 60;
+    } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
+        header_value(line, len, 15, value, sizeof value);
+        r->content_length = atoll(value);
+    }
+    return len;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg) {
+    transfer *t = arg;
+    size_t len = size * n;
+    if (t->sink) {
+        if (t->max_bytes >= 0 && t->written + (long long)len > t->max_bytes) {
+            t->too_large = true;
+            return 0; /* aborts the transfer */
+        }
+        if (fwrite(data, 1, len, t->sink) != len) return 0;
+        t->written += (long long)len;
+        return len;
+    }
+    sp_http_resp *r = t->resp;
+    if (r->body_len + len > SP_HTTP_BODY_CAP) len = SP_HTTP_BODY_CAP - r->body_len;
+    if (r->body_len + len + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 4096;
+        while (cap < r->body_len + len + 1) cap *= 2;
+        char *grown = realloc(r->body, cap);
+        if (!grown) return 0;
+        r->body = grown;
+        t->cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return size * n;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg) {
+    transfer *t = arg;
+    size_t want = size * n;
+    if (t->mem) {
+        if (want > t->mem_left) want = t->mem_left;
+        memcpy(buf, t->mem, want);
+        t->mem += want;
+        t->mem_left -= want;
+        return want;
+    }
+    if ((off_t)want > t->remaining) want = (size_t)t->remaining;
+    size_t got = want ? fread(buf, 1, want, t->src) : 0;
+    if (got < want && ferror(t->src)) return CURL_READFUNC_ABORT;
+    t->remaining -= (off_t)got;
+    return got;
+}
+
+static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
+    (void)arg, (void)dt, (void)dn, (void)ut, (void)un;
+    return abort_fn && abort_fn(abort_arg) ? 1 : 0;
+}
+
+/* Options every transfer shares: timeouts, no signals, abort checks. */
+static void common_options(CURL *h, transfer *t, long timeout) {
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout > 0 ? timeout : 300L);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "social-post/0.1");
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+}
+
+/* Turns a finished transfer's outcome into resp/err. */
+static int finish(CURL *h, CURLcode rc, transfer *t, sp_err *err) {
+    sp_http_resp *r = t->resp;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        return 0;
+    }
+    r->status = 0;
+    if (t->too_large)
+        snprintf(r->transport_error, sizeof r->transport_error, "larger than the size limit");
+    else if (rc == CURLE_ABORTED_BY_CALLBACK)
+        snprintf(r->transport_error, sizeof r->transport_error, "interrupted: worker stopping");
+    else
+        snprintf(r->transport_error, sizeof r->transport_error, "%s", curl_easy_strerror(rc));
+    return sp_err_set(err, SP_ERR_INTERNAL, t->too_large ? "too_large" : "network", "%s",
+                      r->transport_error);
+}
+
+static void resp_init(sp_http_resp *resp) {
+    memset(resp, 0, sizeof *resp);
+    resp->retry_after = -1;
+    resp->content_length = -1;
+}
+
+int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
+    resp_init(resp);
+    CURL *h = curl_easy_init();
+    if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
+    transfer t = {.resp = resp, .max_bytes = -1};
+    struct curl_slist *headers = NULL;
+    /* no "Expect: 100-continue" round trip before each chunk */
+    headers = curl_slist_append(headers, "Expect:");
+    for (int i = 0; i < SP_HTTP_MAX_HEADERS && req->headers[i]; i++)
+        headers = curl_slist_append(headers, req->headers[i]);
+    common_options(h, &t, req->timeout_seconds);
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    if (req->has_body || req->body || req->body_file) {
+        t.src = req->body_file;
+        t.remaining = req->file_length;
+        t.mem = req->body_file ? NULL : (req->body ? req->body : "");
+        t.mem_left = req->body_file ? 0 : req->body_len;
+        if (req->body_file) fseeko(req->body_file, req->file_offset, SEEK_SET);
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &t);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                         (curl_off_t)(req->body_file ? req->file_length : (off_t)req->body_len));
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    CURLcode rc = curl_easy_perform(h);
+    int out = finish(h, rc, &t, err);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    return out;
+}
+
+int sp_http_download(const char *url, FILE *out, long long max_bytes, sp_http_resp *resp,
+                     sp_err *err) {
+    resp_init(resp);
+    CURL *h = curl_easy_init();
+    if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
+    transfer t = {.resp = resp, .sink = out, .max_bytes = max_bytes};
+    common_options(h, &t, 3600L);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+    CURLcode rc = curl_easy_perform(h);
+    int rc_out = finish(h, rc, &t, err);
+    curl_easy_cleanup(h);
+    return rc_out;
+}
+
+void sp_http_resp_free(sp_http_resp *resp) {
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+}
+
+char *sp_http_escape(const char *s) {
+    char *escaped = curl_easy_escape(NULL, s, 0);
+    if (!escaped) return NULL;
+    char *copy = strdup(escaped);
+    curl_free(escaped);
+    return copy;
+}

@@ -1,0 +1,231 @@
+/*
+ * server: options, the thread pool and graceful stop for the FastCGI programs.
+ *
+ * Stopping: all threads block SIGTERM/SIGINT; one signal thread waits for
+ * them, marks libfcgi's shutdown and shuts the listening socket down, which
+ * wakes every thread blocked in accept(). Threads finish the request they
+ * hold, free their connection and return; main joins them and frees the rest,
+ * so a sanitizer build can check that nothing leaks.
+ */
+#include "server.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define SP_MAX_THREADS 256
+
+typedef struct {
+    const sp_server_spec *spec;
+    sp_ctx ctx;
+    int listen_fd;
+    pthread_t thread;
+} worker_thread;
+
+static int listen_fd_global = 0;
+
+static void usage(const sp_server_spec *spec, FILE *out) {
+    fprintf(out,
+            "Usage: %s [--listen PATH|:PORT|HOST:PORT] [--threads N]\n"
+            "%s\n\n"
+            "  --listen ADDR   open this socket instead of accepting on fd 0 (the socket\n"
+            "                  spawn-fcgi or a systemd socket unit passes)\n"
+            "  --threads N     requests served at once, each with its own database\n"
+            "                  connection (default %d)\n"
+            "  --help          show this help\n\n"
+            "Configuration comes from the environment (DATABASE_URL, SUPABASE_JWT_SECRET,\n"
+            "SUPABASE_JWKS_FILE, SUPABASE_URL, JWT_AUDIENCE, CORS_ALLOWED_ORIGINS); see README.\n",
+            spec->program, spec->summary, spec->default_threads);
+}
+
+/* Milliseconds since an arbitrary point, for request durations. */
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Writes the one log line each request gets. */
+static void log_request(const sp_request *r, double ms) {
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "method", r->method);
+    cJSON_AddStringToObject(f, "uri", r->document_uri);
+    cJSON_AddNumberToObject(f, "status", r->status);
+    cJSON_AddNumberToObject(f, "ms", (double)(long)(ms * 100) / 100);
+    if (r->user_id[0]) cJSON_AddStringToObject(f, "user", r->user_id);
+    if (r->job_id[0]) cJSON_AddStringToObject(f, "job", r->job_id);
+    sp_log_event(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f);
+}
+
+/* Serves one accepted request, always with exactly one response. */
+static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
+    double start = now_ms();
+    sp_request r;
+    sp_http_request_init(&r, fcgx, w->ctx.cfg->cors_allowed_origins);
+    w->spec->handle(&w->ctx, &r);
+    if (!r.status) {
+        sp_err err;
+        sp_err_set(&err, SP_ERR_INTERNAL, "internal_error", "no response");
+        sp_http_send_error(&r, &err);
+    }
+    sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
+    log_request(&r, now_ms() - start);
+    sp_http_request_done(&r);
+}
+
+static void *thread_main(void *arg) {
+    worker_thread *w = arg;
+    FCGX_Request fcgx;
+    if (FCGX_InitRequest(&fcgx, w->listen_fd, 0) != 0) return NULL;
+    while (FCGX_Accept_r(&fcgx) >= 0) {
+        serve_one(w, &fcgx);
+        FCGX_Finish_r(&fcgx);
+    }
+    FCGX_Free(&fcgx, 0);
+    return NULL;
+}
+
+static void *signal_main(void *arg) {
+    sigset_t *set = arg;
+    int sig = 0;
+    sigwait(set, &sig);
+    sp_log(SP_LOG_INFO, "signal %d: finishing requests in flight, then exiting", sig);
+    FCGX_ShutdownPending();
+    shutdown(listen_fd_global, SHUT_RDWR);
+    return NULL;
+}
+
+/* Options of the command line. */
+typedef struct {
+    const char *listen;
+    int threads;
+} server_options;
+
+/* Parses argv; returns 0 to run, 1 to exit 0 (help), -1 on a usage error. */
+static int parse_options(int argc, char **argv, const sp_server_spec *spec, server_options *o) {
+    static const struct option longopts[] = {{"listen", required_argument, NULL, 'l'},
+                                             {"threads", required_argument, NULL, 't'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    o->listen = NULL;
+    o->threads = spec->default_threads;
+    int c;
+    while ((c = getopt_long(argc, argv, "l:t:h", longopts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'l': o->listen = optarg; break;
+        case 't':
+            o->threads = (int)strtol(optarg, &end, 10);
+            if (!end || *end || o->threads < 1 || o->threads > SP_MAX_THREADS) {
+                fprintf(stderr, "%s: --threads must be 1..%d\n", spec->program, SP_MAX_THREADS);
+                return -1;
+            }
+            break;
+        case 'h': usage(spec, stdout); return 1;
+        default: usage(spec, stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument %s\n", spec->program, argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Opens --listen's socket, or checks that fd 0 is one. */
+static int open_listener(const server_options *o, const char *program) {
+    if (o->listen) {
+        int fd = FCGX_OpenSocket(o->listen, 128);
+        if (fd < 0) sp_log(SP_LOG_ERROR, "cannot listen on %s", o->listen);
+        return fd;
+    }
+    int type;
+    socklen_t len = sizeof type;
+    if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &len) != 0) {
+        fprintf(stderr,
+                "%s: standard input is not a socket; start it under spawn-fcgi or a systemd "
+                "socket unit, or pass --listen\n",
+                program);
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts the threads, waits for them, and frees their connections. */
+static int run_threads(const sp_server_spec *spec, sp_ctx shared, int fd, int nthreads) {
+    worker_thread *threads = calloc((size_t)nthreads, sizeof *threads);
+    if (!threads) return -1;
+    int started = 0;
+    for (; started < nthreads; started++) {
+        worker_thread *w = &threads[started];
+        w->spec = spec;
+        w->ctx = shared;
+        w->listen_fd = fd;
+        w->ctx.db = sp_db_new(shared.cfg->database_url);
+        if (!w->ctx.db || pthread_create(&w->thread, NULL, thread_main, w) != 0) {
+            sp_db_free(w->ctx.db);
+            break;
+        }
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(threads[i].thread, NULL);
+        sp_db_free(threads[i].ctx.db);
+    }
+    free(threads);
+    return started == nthreads ? 0 : -1;
+}
+
+int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
+    server_options opts;
+    int parsed = parse_options(argc, argv, spec, &opts);
+    if (parsed != 0) return parsed > 0 ? 0 : 2;
+    sp_log_init(spec->program, SP_LOG_INFO);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    int status = 1;
+    sp_err err;
+    sp_err_clear(&err);
+    sp_config cfg;
+    sp_jwt_verifier *jwt = NULL;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (sp_config_load(&cfg, &err) < 0) goto done;
+    jwt = sp_jwt_verifier_new(&cfg, &err);
+    if (!jwt) goto done;
+    if (FCGX_Init() != 0) {
+        sp_err_set(&err, SP_ERR_INTERNAL, "fcgi", "FCGX_Init failed");
+        goto done;
+    }
+    listen_fd_global = open_listener(&opts, spec->program);
+    if (listen_fd_global < 0) goto done;
+
+    pthread_t signal_thread;
+    pthread_create(&signal_thread, NULL, signal_main, &stop_signals);
+    sp_log(SP_LOG_INFO, "serving with %d threads", opts.threads);
+    sp_ctx shared = {.cfg = &cfg, .jwt = jwt, .db = NULL};
+    int rc = run_threads(spec, shared, listen_fd_global, opts.threads);
+    pthread_cancel(signal_thread); /* still waiting when the listener failed on its own */
+    pthread_join(signal_thread, NULL);
+    status = rc == 0 ? 0 : 1;
+    sp_log(SP_LOG_INFO, "stopped");
+done:
+    if (status != 0 && err.kind != SP_OK) sp_log(SP_LOG_ERROR, "%s", err.msg);
+    sp_jwt_verifier_free(jwt);
+    sp_config_free(&cfg);
+    curl_global_cleanup();
+    return status;
+}

@@ -1,0 +1,41 @@
+/*
+ * server: the common main of the FastCGI programs.
+ *
+ * A fixed pool of threads each accepts requests with FCGX_Accept_r on one
+ * listening socket (fd 0 as spawn-fcgi or a systemd socket unit pass it, or
+ * the socket --listen opens) and owns one database connection, so one process
+ * serves concurrent requests, slow ones (long-polls) included. SIGTERM/SIGINT
+ * stop accepting, let requests in flight finish, and exit 0.
+ *
+ * Not here: what a request means (the handler of each program).
+ */
+#ifndef SP_SERVER_H
+#define SP_SERVER_H
+
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "jwt.h"
+
+/* What a handler gets: shared settings and this thread's connection. */
+typedef struct {
+    const sp_config *cfg;   /* shared, read-only */
+    sp_jwt_verifier *jwt;   /* shared, thread-safe */
+    sp_db *db;              /* this thread's own */
+} sp_ctx;
+
+/* Serves one request: must send exactly one response on r. */
+typedef void (*sp_handler)(sp_ctx *ctx, sp_request *r);
+
+typedef struct {
+    const char *program;  /* name on logs and in --help */
+    const char *summary;  /* one line for --help */
+    int default_threads;
+    sp_handler handle;
+} sp_server_spec;
+
+/* Parses argv (--listen, --threads, --help), loads the configuration and
+ * serves until a stop signal. Returns the process exit status. */
+int sp_server_main(int argc, char **argv, const sp_server_spec *spec);
+
+#endif

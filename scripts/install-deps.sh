@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs what social-post needs to build, test and run on
+# Debian 12 (bookworm) or a close relative, with apt-get.
+#
+# Idempotent: when every package is installed already it changes nothing and
+# needs no network; otherwise it runs `apt-get update` and installs the missing
+# ones (packages already installed are left at their version, not upgraded).
+# Runs apt-get through sudo when not root.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential cmake pkg-config
+    libfcgi-dev libpq-dev libcurl4-openssl-dev libcjson-dev libssl-dev
+    # run and test: Postgres, nginx, FastCGI spawner
+    postgresql postgresql-client nginx-light spawn-fcgi
+    # tests: the e2e scripts and the local stack (scripts/stack.py)
+    python3 python3-jwt python3-cryptography python3-psycopg2
+    # checks and tools
+    valgrind curl ca-certificates
+)
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps.sh: run as root or install sudo" >&2; exit 1; }
+    sudo=(sudo)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps.sh: all ${#packages[@]} packages are installed"
+    exit 0
+fi
+
+echo "install-deps.sh: installing ${missing[*]}"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,316 @@
+"""Migrations: re-running changes nothing, RLS keeps users apart, the queue notifies.
+
+Runs against the stack's database (migrated by stack.py start), plus a
+throw-away database made to look like a Supabase project that already has
+auth.*, product_videos, scheduled_posts and the seed's social_post_jobs.
+"""
+import hashlib
+import json
+import os
+import select
+import subprocess
+import uuid
+
+import psycopg2
+import psycopg2.errors
+
+import sptest
+
+SOURCE = sptest.state()["source_dir"]
+MIGRATIONS = sorted(f for f in os.listdir(os.path.join(SOURCE, "migrations")) if f.endswith(".sql"))
+
+
+def pg_env():
+    bindir = sptest.state()["pg"]["bin_dir"]
+    return dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+
+
+def migrate(url=None):
+    return subprocess.run(["bash", os.path.join(SOURCE, "scripts", "migrate.sh"),
+                           url or sptest.state()["database_url"]],
+                          capture_output=True, text=True, env=pg_env(), timeout=120)
+
+
+def schema_dump(url=None):
+    out = subprocess.run(["pg_dump", "--schema-only", "-d", url or sptest.state()["database_url"]],
+                         capture_output=True, text=True, env=pg_env(), timeout=120)
+    assert out.returncode == 0, out.stderr
+    # pg_dump 15.14+ brackets its output with a random \restrict key.
+    return "".join(line for line in out.stdout.splitlines(keepends=True)
+                   if not line.startswith(("\\restrict ", "\\unrestrict ")))
+
+
+def database_url(name):
+    return sptest.state()["database_url"].rsplit("/", 1)[0] + "/" + name
+
+
+def new_job(user_id, video_id, platforms=("youtube",)):
+    rows = sptest.sql_as(user_id, "INSERT INTO public.social_post_jobs (user_id, video_id, platforms)"
+                         " VALUES (%s, %s, %s::jsonb) RETURNING id",
+                         (user_id, video_id, json.dumps(list(platforms))))
+    return str(rows[0][0])
+
+
+def test_rerunning_migrate_sh_says_up_to_date_and_changes_nothing():
+    before = schema_dump()
+    out = migrate()
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "up to date", out.stdout
+    assert schema_dump() == before
+
+
+def test_every_migration_is_recorded_with_its_checksum():
+    rows = dict(sptest.sql("SELECT filename, checksum FROM public.social_post_schema_migrations"))
+    for name in MIGRATIONS:
+        with open(os.path.join(SOURCE, "migrations", name), "rb") as f:
+            assert rows.get(name) == hashlib.sha256(f.read()).hexdigest(), name
+
+
+def test_reapplying_every_file_with_plain_psql_leaves_the_schema_identical():
+    before = schema_dump()
+    for name in MIGRATIONS:
+        out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                              "-d", sptest.state()["database_url"],
+                              "-f", os.path.join(SOURCE, "migrations", name)],
+                             capture_output=True, text=True, env=pg_env(), timeout=120)
+        assert out.returncode == 0, f"{name}: {out.stderr}"
+    assert schema_dump() == before
+
+
+def test_migrate_sh_warns_when_an_applied_file_changed():
+    name = MIGRATIONS[0]
+    (saved,) = sptest.sql("SELECT checksum FROM public.social_post_schema_migrations"
+                          " WHERE filename = %s", (name,))[0]
+    sptest.sql("UPDATE public.social_post_schema_migrations SET checksum = 'old'"
+               " WHERE filename = %s", (name,))
+    try:
+        out = migrate()
+    finally:
+        sptest.sql("UPDATE public.social_post_schema_migrations SET checksum = %s"
+                   " WHERE filename = %s", (saved, name))
+    assert out.returncode == 0, out.stderr
+    assert f"{name} changed since it was applied" in out.stderr, out.stderr
+    assert out.stdout.strip() == "up to date", out.stdout
+
+
+def test_auth_uid_returns_the_callers_sub():
+    user = sptest.new_user()
+    assert sptest.sql_as(user, "SELECT auth.uid()::text, auth.role()")[0] == (user, "authenticated")
+    assert sptest.sql_as(user, "SELECT auth.jwt() ->> 'sub'")[0][0] == user
+
+
+def test_user_b_sees_none_of_user_a_jobs_or_videos():
+    a, b = sptest.new_user(), sptest.new_user()
+    video = sptest.new_video(a)
+    job = new_job(a, video)
+    assert sptest.sql_as(a, "SELECT id::text FROM public.social_post_jobs WHERE id = %s",
+                         (job,)) == [(job,)]
+    assert sptest.sql_as(b, "SELECT id FROM public.social_post_jobs WHERE id = %s", (job,)) == []
+    assert sptest.sql_as(b, "SELECT id FROM public.social_post_jobs WHERE user_id = %s", (a,)) == []
+    assert sptest.sql_as(b, "SELECT id FROM public.product_videos WHERE id = %s", (video,)) == []
+
+
+def test_user_b_cannot_update_user_a_job():
+    a, b = sptest.new_user(), sptest.new_user()
+    job = new_job(a, sptest.new_video(a))
+    rows = sptest.sql_as(b, "UPDATE public.social_post_jobs SET title = 'hijacked', user_id = %s"
+                         " WHERE id = %s RETURNING id", (b, job))
+    assert rows == []
+    assert sptest.sql("SELECT user_id::text, title FROM public.social_post_jobs WHERE id = %s",
+                      (job,)) == [(a, None)]
+
+
+def test_user_cannot_give_their_job_away():
+    a, b = sptest.new_user(), sptest.new_user()
+    job = new_job(a, sptest.new_video(a))
+    try:
+        sptest.sql_as(a, "UPDATE public.social_post_jobs SET user_id = %s WHERE id = %s", (b, job))
+    except psycopg2.errors.InsufficientPrivilege as e:
+        assert "row-level security" in str(e), e
+    else:
+        raise AssertionError("moving a job to another user was accepted")
+
+
+def test_insert_as_b_with_user_id_a_is_rejected_by_rls():
+    a, b = sptest.new_user(), sptest.new_user()
+    video = sptest.new_video(a)
+    try:
+        sptest.sql_as(b, "INSERT INTO public.social_post_jobs (user_id, video_id) VALUES (%s, %s)",
+                      (a, video))
+    except psycopg2.errors.InsufficientPrivilege as e:
+        assert "row-level security" in str(e), e
+    else:
+        raise AssertionError("insert with someone else's user_id was accepted")
+    assert sptest.sql("SELECT count(*) FROM public.social_post_jobs WHERE video_id = %s",
+                      (video,)) == [(0,)]
+
+
+def test_user_cannot_post_someone_elses_video():
+    a, b = sptest.new_user(), sptest.new_user()
+    video_of_a = sptest.new_video(a)
+    try:
+        new_job(b, video_of_a)
+    except psycopg2.errors.InsufficientPrivilege as e:
+        assert "row-level security" in str(e), e
+    else:
+        raise AssertionError("a job for another user's video was accepted")
+
+
+def test_authenticated_cannot_select_social_accounts():
+    user = sptest.new_user()
+    sptest.sql("INSERT INTO public.social_accounts (user_id, platform, access_token)"
+               " VALUES (%s, 'youtube', 'secret-token')", (user,))
+    for query in ("SELECT access_token FROM public.social_accounts",
+                  "SELECT count(*) FROM public.social_accounts WHERE user_id = auth.uid()"):
+        try:
+            sptest.sql_as(user, query)
+        except psycopg2.errors.InsufficientPrivilege as e:
+            assert "permission denied" in str(e), e
+        else:
+            raise AssertionError(f"authenticated could run: {query}")
+
+
+def test_api_login_has_no_rights_until_it_becomes_the_caller():
+    conn = psycopg2.connect(sptest.state()["api_database_url"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            assert cur.fetchone() == (False, False)
+            try:
+                cur.execute("SELECT count(*) FROM public.social_post_jobs")
+            except psycopg2.errors.InsufficientPrivilege:
+                conn.rollback()
+            else:
+                raise AssertionError("social_post_api read social_post_jobs as itself")
+            cur.execute("SELECT set_config('role', 'authenticated', true)")
+            cur.execute("SELECT count(*) FROM public.social_post_jobs")
+    finally:
+        conn.close()
+
+
+def test_updated_at_follows_updates():
+    a = sptest.new_user()
+    job = new_job(a, sptest.new_video(a))
+    sptest.sql("UPDATE public.social_post_jobs SET updated_at = now() - interval '1 hour'"
+               " WHERE id = %s", (job,))
+    sptest.sql_as(a, "UPDATE public.social_post_jobs SET title = 'new' WHERE id = %s", (job,))
+    (fresh,) = sptest.sql("SELECT updated_at > now() - interval '1 minute'"
+                          " FROM public.social_post_jobs WHERE id = %s", (job,))[0]
+    assert fresh
+
+
+def test_insert_notifies_social_post_jobs_with_the_job_id():
+    listener = sptest.db()
+    try:
+        listener.cursor().execute("LISTEN social_post_jobs")
+        a = sptest.new_user()
+        job = new_job(a, sptest.new_video(a))
+        payloads = []
+        for _ in range(50):
+            if select.select([listener], [], [], 0.1)[0]:
+                listener.poll()
+                payloads += [n.payload for n in listener.notifies if n.channel == "social_post_jobs"]
+                listener.notifies.clear()
+            if job in payloads:
+                break
+        assert job in payloads, payloads
+    finally:
+        listener.close()
+
+
+# A database shaped like a Supabase project where the seed's migration ran:
+# Supabase's own auth.*, the app's product_videos and scheduled_posts (other
+# columns, own policies), the seed's social_post_jobs, and Supabase's default
+# privileges (ALL on new tables to the API roles).
+SUPABASE_LIKE = """
+CREATE SCHEMA auth;
+CREATE TABLE auth.users (instance_id uuid, id uuid PRIMARY KEY, aud varchar(255),
+    email varchar(255), raw_user_meta_data jsonb, created_at timestamptz);
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+    select nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+CREATE FUNCTION auth.role() RETURNS text LANGUAGE sql STABLE AS $$
+    select nullif(current_setting('request.jwt.claim.role', true), '')::text $$;
+CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
+    select coalesce(nullif(current_setting('request.jwt.claim', true), ''),
+                    nullif(current_setting('request.jwt.claims', true), ''))::jsonb $$;
+GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+CREATE TABLE public.product_videos (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL REFERENCES auth.users (id), title text, video_url text,
+    thumbnail_url text, duration_seconds integer, created_at timestamptz DEFAULT now());
+ALTER TABLE public.product_videos ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "Users manage own videos" ON public.product_videos FOR ALL TO authenticated
+    USING (auth.uid() = user_id);
+CREATE TABLE public.scheduled_posts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid, video_id uuid, platform text, status text, post_url text,
+    created_at timestamptz DEFAULT now());
+CREATE TABLE public.social_post_jobs (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
+    video_id uuid NOT NULL REFERENCES public.product_videos (id) ON DELETE CASCADE,
+    platforms jsonb NOT NULL DEFAULT '[]'::jsonb, title text, description text,
+    status text NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'processing', 'completed', 'failed')),
+    results jsonb NOT NULL DEFAULT '{}'::jsonb, error text,
+    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
+CREATE INDEX idx_social_post_jobs_user_id ON public.social_post_jobs (user_id);
+ALTER TABLE public.social_post_jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY "Users can view their own jobs" ON public.social_post_jobs FOR SELECT
+    USING (auth.uid() = user_id);
+"""
+
+PRESERVED = """
+SELECT 'function', p.proname || ': ' || p.prosrc FROM pg_proc p JOIN pg_namespace n
+    ON n.oid = p.pronamespace WHERE n.nspname = 'auth'
+UNION ALL
+SELECT 'column', table_name || '.' || column_name || ' ' || data_type
+    FROM information_schema.columns
+    WHERE table_schema IN ('auth', 'public') AND table_name IN ('users', 'product_videos', 'scheduled_posts')
+UNION ALL
+SELECT 'policy', tablename || ': ' || policyname || ' ' || coalesce(qual, '')
+    FROM pg_policies WHERE tablename IN ('product_videos', 'scheduled_posts')
+UNION ALL
+SELECT 'acl', relname || ': ' || coalesce(relacl::text, '') FROM pg_class
+    WHERE relname IN ('users', 'product_videos', 'scheduled_posts')
+ORDER BY 1, 2
+"""
+
+
+def test_migrations_run_unchanged_on_a_supabase_like_database():
+    name = "supabase_like_" + uuid.uuid4().hex[:8]
+    sptest.sql(f"CREATE DATABASE {name}")
+    url = database_url(name)
+    try:
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(SUPABASE_LIKE)
+            cur.execute(PRESERVED)
+            before = cur.fetchall()
+        out = migrate(url)
+        assert out.returncode == 0, out.stderr
+        assert "scheduled_posts lacks column(s) social-post uses: job_id" in out.stderr, out.stderr
+        with conn.cursor() as cur:
+            cur.execute(PRESERVED)
+            assert cur.fetchall() == before, "an existing Supabase object was changed"
+            cur.execute("SELECT policyname FROM pg_policies WHERE tablename = 'social_post_jobs'"
+                        " ORDER BY 1")
+            assert [r[0] for r in cur.fetchall()] == [
+                "Users can view their own jobs", "social_post_jobs_insert_own",
+                "social_post_jobs_select_own", "social_post_jobs_update_own"]
+            for role, wanted in (("authenticated", {"SELECT", "INSERT", "UPDATE"}), ("anon", set())):
+                cur.execute("SELECT privilege_type FROM information_schema.role_table_grants"
+                            " WHERE table_name = 'social_post_jobs' AND grantee = %s", (role,))
+                assert {r[0] for r in cur.fetchall()} == wanted, role
+            cur.execute("SELECT has_table_privilege('authenticated', 'public.social_accounts',"
+                        " 'SELECT'), has_table_privilege('anon', 'public.social_accounts', 'SELECT')")
+            assert cur.fetchone() == (False, False)
+        dump = schema_dump(url)
+        again = migrate(url)
+        assert again.returncode == 0 and again.stdout.strip() == "up to date", again
+        assert schema_dump(url) == dump
+        conn.close()
+    finally:
+        sptest.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+sptest.run(globals())

@@ -1,0 +1,106 @@
+/* Unit tests of job_request.c and platform.c: what a submit body may say. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "job_request.h"
+
+#define VID "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
+
+static int parse(const char *body, sp_job_request *req, sp_err *err) {
+    return sp_job_request_parse(body, strlen(body), req, err);
+}
+
+/* Expects body to be refused with code. */
+static void refused(const char *body, const char *code) {
+    sp_job_request req;
+    sp_err err;
+    sp_err_clear(&err);
+    CHECK(parse(body, &req, &err) < 0);
+    CHECK(err.kind == SP_ERR_BAD_REQUEST);
+    CHECK_STR(err.code, code);
+}
+
+static void seed_body_is_accepted(void) {
+    sp_job_request req;
+    sp_err err;
+    const char *body = "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\",\"instagram\"],"
+                       "\"title\":\"Hello\",\"description\":\"World\",\"extra\":true}";
+    CHECK(parse(body, &req, &err) == 0);
+    CHECK_STR(req.video_id, "3f2504e0-4f89-11d3-9a0c-0305e82c3301");
+    CHECK(req.nplatforms == 2 && req.platforms[0] == SP_YOUTUBE &&
+          req.platforms[1] == SP_INSTAGRAM);
+    CHECK_STR(req.title, "Hello");
+    CHECK_STR(req.description, "World");
+    char *platforms = sp_job_request_platforms_json(&req);
+    CHECK_STR(platforms, "[\"youtube\",\"instagram\"]");
+    free(platforms);
+    sp_job_request_free(&req);
+}
+
+static void optional_fields_may_be_absent_or_null(void) {
+    sp_job_request req;
+    sp_err err;
+    CHECK(parse("{\"videoId\":\"" VID "\",\"platforms\":[\"facebook\"],\"title\":null}", &req,
+                &err) == 0);
+    CHECK(req.title == NULL && req.description == NULL);
+    sp_job_request_free(&req);
+}
+
+static void bad_bodies_are_refused_with_codes(void) {
+    refused("[]", "invalid_json");
+    refused("{\"platforms\":[\"youtube\"]}", "missing_field");
+    refused("{\"videoId\":42,\"platforms\":[\"youtube\"]}", "invalid_field");
+    refused("{\"videoId\":\"not-a-uuid\",\"platforms\":[\"youtube\"]}", "invalid_field");
+    refused("{\"videoId\":\"" VID "'; DROP TABLE x;--\",\"platforms\":[\"youtube\"]}",
+            "invalid_field");
+    refused("{\"videoId\":\"" VID "\"}", "missing_field");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":\"youtube\"}", "invalid_field");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[]}", "invalid_field");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[1]}", "invalid_field");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"tiktok\"]}", "unknown_platform");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"YouTube\"]}", "unknown_platform");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\",\"youtube\"]}",
+            "duplicate_platform");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"title\":7}", "invalid_field");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"description\":[]}",
+            "invalid_field");
+}
+
+static char *repeat(const char *unit, int n) {
+    size_t len = strlen(unit);
+    char *s = malloc(len * (size_t)n + 1);
+    for (int i = 0; i < n; i++) memcpy(s + len * (size_t)i, unit, len);
+    s[len * (size_t)n] = '\0';
+    return s;
+}
+
+static void platform_text_limits_hold(void) {
+    sp_err err;
+    char *t100 = repeat("\xc3\xa9", 100), *t101 = repeat("a", 101);
+    char *d5000 = repeat("a", 5000), *d5001 = repeat("a", 5001), *d2199 = repeat("b", 2199);
+    CHECK(sp_platform_check_text(SP_YOUTUBE, t100, d5000, &err) == 0);
+    CHECK(sp_platform_check_text(SP_YOUTUBE, t101, NULL, &err) < 0);
+    CHECK_STR(err.code, "title_too_long");
+    CHECK(sp_platform_check_text(SP_YOUTUBE, "ok", d5001, &err) < 0);
+    CHECK_STR(err.code, "description_too_long");
+    CHECK(sp_platform_check_text(SP_YOUTUBE, NULL, NULL, &err) < 0);
+    CHECK_STR(err.code, "title_required");
+    CHECK(sp_platform_check_text(SP_YOUTUBE, "a <b>", NULL, &err) < 0);
+    CHECK(sp_platform_check_text(SP_FACEBOOK, t101, d5001, &err) == 0);
+    CHECK(sp_platform_check_text(SP_INSTAGRAM, NULL, d2199, &err) == 0);
+    CHECK(sp_platform_check_text(SP_INSTAGRAM, "x", d2199, &err) < 0); /* x + \n\n + 2199 */
+    CHECK_STR(err.code, "caption_too_long");
+    char *caption = sp_platform_caption("T", "D");
+    CHECK_STR(caption, "T\n\nD");
+    free(caption);
+    free(t100), free(t101), free(d5000), free(d5001), free(d2199);
+}
+
+int main(void) {
+    seed_body_is_accepted();
+    optional_fields_may_be_absent_or_null();
+    bad_bodies_are_refused_with_codes();
+    platform_text_limits_hold();
+    return check_done("test_job_request");
+}

@@ -1,0 +1,55 @@
+/*
+ * wakeup: LISTEN social_post_jobs on a connection of its own and wake the
+ * idle slots on every notification. When the connection is down, slots still
+ * poll (every --poll seconds, or sooner when a retry is due), so a lost
+ * notification delays a job, never loses it.
+ */
+#include <poll.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "worker.h"
+
+/* Waits up to one second for notifications; wakes slots on any. */
+static int pump(sp_worker *w, PGconn *conn) {
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
+    if (p.fd < 0) return -1;
+    if (poll(&p, 1, 1000) < 0) return 0;
+    if (!PQconsumeInput(conn)) return -1;
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(conn)) != NULL) {
+        any = true;
+        PQfreemem(n);
+    }
+    if (any) sp_worker_wake(w);
+    return 0;
+}
+
+void *sp_wakeup_main(void *arg) {
+    sp_worker *w = arg;
+    sp_db *db = sp_db_new(w->cfg->database_url);
+    if (!db) return NULL;
+    bool listening = false;
+    while (atomic_load(&w->slots_running) > 0 && !atomic_load(&w->stopping)) {
+        sp_err err;
+        if (!listening) {
+            listening = sp_db_simple(db, "LISTEN social_post_jobs", &err) == 0;
+            if (!listening) {
+                sp_worker_wait(w, 5);
+                continue;
+            }
+            sp_worker_wake(w); /* anything submitted while we were not listening */
+        }
+        if (pump(w, sp_db_conn(db)) < 0) {
+            sp_log(SP_LOG_WARN, "lost the LISTEN connection; polling until it is back");
+            listening = false;
+            sp_db_free(db);
+            db = sp_db_new(w->cfg->database_url);
+            if (!db) return NULL;
+        }
+    }
+    sp_db_free(db);
+    return NULL;
+}

@@ -1,0 +1,53 @@
+/*
+ * worker: what the threads of social-post-worker share.
+ *
+ * Threads: N slots (slot.c: claim, step, record, repeat; each with its own
+ * database connection), a lease keeper (lease_keeper.c: renews this process's
+ * leases well before they lapse) and a listener (wakeup.c: LISTEN for new
+ * jobs, so idle slots wake at once instead of at their next poll). main.c
+ * parses flags, handles signals and the run-time limit, and joins them all.
+ */
+#ifndef SP_WORKER_H
+#define SP_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "delivery.h"
+
+typedef struct {
+    const sp_config *cfg;
+    char owner[160];             /* lease owner: host:pid:random */
+    char spool_dir[1024];
+    int concurrency;
+    int lease_seconds;
+    double grace_seconds;
+    double poll_seconds;
+    double max_runtime;          /* 0 = no limit */
+    bool once;
+    long long max_video_bytes;
+    sp_retry_policy policy;
+
+    atomic_bool stopping;        /* stop claiming; end steps at a safe point */
+    atomic_bool hard_stop;       /* grace is over: abort transfers now */
+    atomic_int slots_running;
+
+    pthread_mutex_t lock;        /* guards wake_seq, with wake */
+    pthread_cond_t wake;
+    unsigned long wake_seq;
+} sp_worker;
+
+/* Wakes every idle slot (new work, a stop, or a changed schedule). */
+void sp_worker_wake(sp_worker *w);
+
+/* Waits until woken or seconds pass. */
+void sp_worker_wait(sp_worker *w, double seconds);
+
+/* Thread bodies; arg is the sp_worker. */
+void *sp_slot_main(void *arg);
+void *sp_lease_keeper_main(void *arg);
+void *sp_wakeup_main(void *arg);
+
+#endif
