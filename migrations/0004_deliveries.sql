@@ -47,7 +47,7 @@ GRANT ALL ON public.social_post_deliveries TO service_role;
 --   status: pending until a delivery has started; processing while any is
 --   queued or running; then completed when at least one succeeded, else failed.
 --   results: per platform, the seed's keys (success, url, postId, error) once
---   final, plus state and attempts at all times.
+--   final, plus state and attempts at all times, and lastError while retrying.
 CREATE OR REPLACE FUNCTION public.social_post_refresh_job(p_job uuid) RETURNS void
 LANGUAGE sql
 AS $$
@@ -62,7 +62,10 @@ AS $$
             count(*) FILTER (WHERE state <> 'queued' OR attempts > 0
                              OR checkpoint <> '{}'::jsonb) AS started,
             coalesce(jsonb_object_agg(platform, coalesce(result, '{}'::jsonb)
-                         || jsonb_build_object('state', state, 'attempts', attempts))
+                         || jsonb_build_object('state', state, 'attempts', attempts)
+                         || CASE WHEN state IN ('queued', 'running') AND last_error IS NOT NULL
+                                 THEN jsonb_build_object('lastError', last_error)
+                                 ELSE '{}'::jsonb END)
                      FILTER (WHERE platform IS NOT NULL), '{}'::jsonb) AS results,
             string_agg(platform || ': ' || coalesce(last_error, state), '; ' ORDER BY platform)
                 FILTER (WHERE state IN ('failed', 'cancelled')) AS errors

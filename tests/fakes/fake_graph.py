@@ -1,0 +1,490 @@
+#!/usr/bin/env python3
+"""Fake Graph API: Facebook Page resumable video upload and Instagram Reels publishing.
+
+One server for both FACEBOOK_GRAPH_URL and FACEBOOK_VIDEO_URL (<url>/v21.0: any
+/vNN.N prefix, or none, is accepted). The idea: every object the fake creates (an
+upload session, a container, a media) is a record that only moves forward, and
+publishing is checked and done under one lock, so a retried or duplicated request
+can never publish twice, and tests read what happened from /_control/stats.
+
+Facebook, POST /{page-id}/videos (form, multipart or JSON; access_token as a field,
+query parameter or Bearer header), upload_phase:
+  start    file_size             -> video_id, upload_session_id, start_offset, end_offset  op "fb_start"
+  transfer upload_session_id, start_offset, video_file_chunk (file part)
+                                 -> next start_offset, end_offset                          op "fb_transfer"
+  finish   upload_session_id, title, description -> {"success": true}, published once     op "fb_finish"
+  A transfer is atomic: a broken one stores nothing. A start_offset other than the
+  server's answers the server's offsets and stores nothing (config fb_offset_mismatch
+  "error": 400 code 6000 subcode 1363037 with error_data offsets instead).
+Instagram:
+  POST /{ig-user-id}/media  media_type=REELS, video_url, caption -> {"id"}             op "ig_create"
+  GET  /{container-id}?fields=status_code,status                                       op "ig_status"
+  POST /{ig-user-id}/media_publish  creation_id -> {"id": media id}                    op "ig_publish"
+       not FINISHED -> 400 code 9007 subcode 2207027; EXPIRED -> code -2 subcode 2207020;
+       already PUBLISHED -> code 24 subcode 2207008 (Meta documents no dedicated error
+       for a second publish; config ig_republish_error overrides) and never a 2nd media.
+  GET  /{media-id}?fields=permalink                                                    op "ig_permalink"
+  GET  /{video-id}?fields=...  (a Facebook video: status, permalink_url)               op "fb_video"
+
+Config: expired_tokens (-> 400 code 190 subcode 463), fb_chunk_bytes (1048576),
+fb_offset_mismatch ("offsets" | "error"), ig_transcode_seconds (2),
+ig_container_outcome (null | "ERROR" | "EXPIRED" | "IN_PROGRESS" | "FINISHED": forces
+the status of unpublished containers), ig_fetch_video (false; true: download
+video_url, 127.0.0.1 only, and go ERROR if that fails), bandwidth_bytes_per_sec
+(paces transfer bodies), ig_republish_error.
+Faults without a body get Graph's error JSON built from the rule's "code",
+"error_subcode", "is_transient", "message", "type", "error_user_msg".
+
+It does not keep video bytes (count and sha256 only), serve media, or model
+permissions, pages, comments, or rate-limit headers.
+"""
+import hashlib
+import http.client
+import json
+import random
+import re
+import secrets
+import tempfile
+import threading
+import time
+import urllib.parse
+
+import fakebase
+from fakebase import Reply
+
+VERSION_PREFIX = re.compile(r"^/v\d+(?:\.\d+)?(?=/)")
+CODE_MESSAGE = {
+    -2: "It takes too long to download the media.",
+    -1: "An unknown error occurred.",
+    1: "An unknown error has occurred.",
+    2: "An unexpected error has occurred. Please retry your request later.",
+    4: "(#4) Application request limit reached",
+    9: "(#9) Application does not have the capability to make this API call.",
+    10: "(#10) Application does not have permission for this action",
+    17: "(#17) User request limit reached",
+    24: "(#24) The media builder does not exist or has expired.",
+    32: "(#32) Page request limit reached",
+    100: "(#100) Invalid parameter",
+    104: "An access token is required to request this resource.",
+    190: "Error validating access token: Session has expired.",
+    200: "(#200) Permissions error",
+    341: "(#341) Application limit reached",
+    368: "The action attempted has been deemed abusive or is otherwise disallowed",
+    506: "(#506) Duplicate status message",
+    613: "(#613) Calls to this api have exceeded the rate limit.",
+    6000: "There was a problem uploading your video file. Please try again.",
+    9004: "Only photo or video can be accepted as media type.",
+    9007: "Media ID is not available",
+    80001: "There have been too many calls to this Page account. Wait a bit and try again.",
+}
+SUBCODE_MESSAGE = {
+    463: "Error validating access token: Session has expired.",
+    2207003: "It takes too long to download the media.",
+    2207020: "The media you are trying to access has expired. Please try to upload again.",
+    2207027: "Media ID is not available",
+    2207042: "You reached maximum number of posts that is allowed to be published by Content Publishing API.",
+    2207052: "The media could not be fetched from this uri.",
+}
+STATUS_TEXT = {
+    "IN_PROGRESS": "In Progress: Media is still being processed.",
+    "FINISHED": "Finished: Media has been uploaded and it is ready to be published.",
+    "ERROR": "Error: Media upload has failed with error code 2207026",
+    "EXPIRED": "Expired: Media was not published within 24 hours.",
+    "PUBLISHED": "Published: Media has been published.",
+}
+SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def graph_error_body(code, message=None, subcode=None, is_transient=False, type_="OAuthException", **extra):
+    """Graph's error JSON: {"error": {message, type, code, error_subcode, is_transient, fbtrace_id}}."""
+    err = {"message": message or SUBCODE_MESSAGE.get(subcode) or CODE_MESSAGE.get(code, "(#%s) Error" % code),
+           "type": type_, "code": code}
+    if subcode is not None:
+        err["error_subcode"] = subcode
+    err["is_transient"] = bool(is_transient)
+    err.update({k: v for k, v in extra.items() if v is not None})
+    err["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+    return {"error": err}
+
+
+def graph_error(status, code, message=None, subcode=None, is_transient=False, **extra):
+    return Reply(status, graph_error_body(code, message, subcode, is_transient, **extra))
+
+
+class ChunkSpool:
+    """Receives a video_file_chunk part (memory up to 8 MiB, then a temp file)."""
+
+    def __init__(self, on_bytes):
+        self.file = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        self.size = 0
+        self.on_bytes = on_bytes
+
+    def write(self, data):
+        self.file.write(data)
+        self.size += len(data)
+        self.on_bytes(len(data))
+
+    def pieces(self):
+        self.file.seek(0)
+        while True:
+            data = self.file.read(fakebase.PIECE)
+            if not data:
+                return
+            yield data
+
+
+class Discard:
+    def write(self, data):
+        pass
+
+
+def _fetch_video(server, container):
+    """Background download of a container's video_url (127.0.0.1 only)."""
+    ok, size, sha = False, 0, hashlib.sha256()
+    try:
+        u = urllib.parse.urlsplit(container["video_url"])
+        if u.scheme == "http" and u.hostname == fakebase.HOST:
+            conn = http.client.HTTPConnection(fakebase.HOST, u.port or 80, timeout=60)
+            conn.request("GET", u.path + ("?" + u.query if u.query else ""))
+            resp = conn.getresponse()
+            if resp.status == 200:
+                while True:
+                    data = resp.read(fakebase.PIECE)
+                    if not data:
+                        break
+                    size += len(data)
+                    sha.update(data)
+                length = resp.getheader("Content-Length")
+                ok = length is None or int(length) == size
+            conn.close()
+    except (OSError, ValueError, http.client.HTTPException):
+        ok = False
+    with server.lock:
+        container["fetch"] = "done" if ok else "failed"
+        container["fetched_bytes"], container["fetched_sha256"] = size, sha.hexdigest() if ok else None
+        container["fetch_done_at"] = time.monotonic()
+
+
+class GraphHandler(fakebase.FakeHandler):
+    fake_name = "graph"
+    default_config = {
+        "expired_tokens": [],
+        "fb_chunk_bytes": 1048576,
+        "fb_offset_mismatch": "offsets",
+        "ig_transcode_seconds": 2,
+        "ig_container_outcome": None,
+        "ig_fetch_video": False,
+        "ig_republish_error": None,
+        "bandwidth_bytes_per_sec": 0,
+    }
+
+    @classmethod
+    def new_state(cls, server):
+        return {"seq": random.randint(10 ** 15, 9 * 10 ** 15), "fb_sessions": {}, "fb_videos": {},
+                "fb_published": 0, "fb_bytes": 0, "containers": {}, "media": {}}
+
+    def _new_id(self):
+        with self.lock:
+            self.state["seq"] += random.randint(1, 97)
+            return str(self.state["seq"])
+
+    def route(self, method, path):
+        path = VERSION_PREFIX.sub("", path, count=1)
+        parts = [p for p in path.split("/") if p]
+        if method == "POST" and len(parts) == 2:
+            node, edge = parts
+            if edge == "videos":
+                return None, self.do_fb_videos, (node,)
+            if edge == "media":
+                return "ig_create", self.do_ig_create, (node,)
+            if edge == "media_publish":
+                return "ig_publish", self.do_ig_publish, (node,)
+        if method == "GET" and len(parts) == 1:
+            node = parts[0]
+            with self.lock:
+                st = self.state
+                op = ("ig_status" if node in st["containers"] else "ig_permalink" if node in st["media"]
+                      else "fb_video" if node in st["fb_videos"] else "graph_get")
+            return op, self.do_get_node, (node,)
+        return None
+
+    def error_body(self, status, rule):
+        code = rule.get("code", {401: 190, 403: 10, 404: 100, 429: 4, 500: 1, 502: 2, 503: 2}.get(status, 100))
+        transient = rule.get("is_transient", status >= 500)
+        return graph_error_body(code, rule.get("message"), rule.get("error_subcode"), transient,
+                                rule.get("type", "OAuthException"), error_user_msg=rule.get("error_user_msg"),
+                                error_user_title=rule.get("error_user_title"), error_data=rule.get("error_data"))
+
+    # ---- parameters and tokens ---------------------------------------------------
+    def read_params(self, on_field=None, open_file=None):
+        """Query + body parameters (form, multipart streamed, or JSON)."""
+        params = dict(self.query)
+        ctype = self.headers.get("Content-Type", "")
+        mtype = ctype.split(";")[0].strip().lower()
+        if mtype == "multipart/form-data":
+            m = re.search(r'boundary="?([^";]+)"?', ctype)
+            if not m:
+                raise graph_error(400, 100, "(#100) multipart body without boundary")
+
+            def field(name, value):
+                params[name] = value
+                if on_field:
+                    on_field(name, value)
+
+            def opener(name, filename, part_type):
+                sink = open_file(name, filename, part_type) if open_file else None
+                return sink or Discard()
+
+            fakebase.MultipartParser(self.body, m.group(1).encode(), field, opener).parse()
+        elif mtype == "application/json":
+            data = self.read_json()
+            if isinstance(data, dict):
+                params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in data.items()})
+        else:
+            raw = self.body.read_all()
+            params.update(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        return params
+
+    def check_token(self, params):
+        token = params.get("access_token")
+        if not token:
+            scheme, _, value = self.headers.get("Authorization", "").partition(" ")
+            if scheme.lower() in ("bearer", "oauth"):
+                token = value.strip()
+        if not token:
+            raise graph_error(400, 104, type_="OAuthException")
+        with self.lock:
+            expired = token in self.cfg["expired_tokens"]
+        if expired:
+            raise graph_error(400, 190, "Error validating access token: Session has expired on Monday, "
+                              "01-Jan-24 00:00:00 PST. The current time is later.", 463)
+        return token
+
+    @staticmethod
+    def require(params, name):
+        value = params.get(name)
+        if value is None or value == "":
+            raise graph_error(400, 100, "(#100) The parameter %s is required" % name)
+        return value
+
+    # ---- Facebook resumable upload -------------------------------------------------
+    def do_fb_videos(self, page_id):
+        """POST /{page-id}/videos: the op is upload_phase, known from query or body."""
+        phase_op = {"start": "fb_start", "transfer": "fb_transfer", "finish": "fb_finish"}
+        spool = []
+
+        def on_field(name, value):
+            if name == "upload_phase" and self._op is None:
+                self.set_op(phase_op.get(value, "fb_videos"))
+                if value == "transfer":
+                    self.body.rate = lambda: self.cfg.get("bandwidth_bytes_per_sec") or 0
+
+        def open_file(name, filename, part_type):
+            if name == "video_file_chunk":
+                spool.append(ChunkSpool(self._count_fb_bytes))
+                return spool[-1]
+            return None
+
+        if self.query.get("upload_phase"):
+            on_field("upload_phase", self.query["upload_phase"])
+        params = self.read_params(on_field, open_file)
+        if self._op is None:
+            on_field("upload_phase", params.get("upload_phase", ""))
+        self.check_token(params)
+        phase = params.get("upload_phase")
+        if phase == "start":
+            return self.fb_start(page_id, params)
+        if phase == "transfer":
+            return self.fb_transfer(page_id, params, spool[-1] if spool else None)
+        if phase == "finish":
+            return self.fb_finish(page_id, params)
+        raise graph_error(400, 100, "(#100) upload_phase must be start, transfer or finish "
+                          "(this fake supports resumable uploads only)")
+
+    def _count_fb_bytes(self, n):
+        with self.lock:
+            self.state["fb_bytes"] += n
+
+    def _offsets(self, s):
+        start = s["received"]
+        end = min(start + int(self.cfg["fb_chunk_bytes"]), s["size"])
+        return {"start_offset": str(start), "end_offset": str(end)}
+
+    def fb_start(self, page_id, params):
+        size = self.require(params, "file_size")
+        if not size.isdigit() or int(size) <= 0:
+            raise graph_error(400, 100, "(#100) file_size must be a positive integer")
+        s = {"video_id": self._new_id(), "upload_session_id": self._new_id(), "page_id": page_id,
+             "size": int(size), "received": 0, "sha": hashlib.sha256(), "sha256": None,
+             "title": None, "description": None, "published": False, "lock": threading.Lock()}
+        with self.lock:
+            self.state["fb_sessions"][s["upload_session_id"]] = s
+            self.state["fb_videos"][s["video_id"]] = s
+            body = {"video_id": s["video_id"], "upload_session_id": s["upload_session_id"]}
+            body.update(self._offsets(s))
+        self.respond(200, body)
+
+    def _session(self, page_id, params):
+        sid = self.require(params, "upload_session_id")
+        with self.lock:
+            s = self.state["fb_sessions"].get(sid)
+        if s is None or s["page_id"] != page_id:
+            raise graph_error(400, 100, "(#100) Invalid upload_session_id", 1363019)
+        return s
+
+    def fb_transfer(self, page_id, params, spool):
+        s = self._session(page_id, params)
+        start = self.require(params, "start_offset")
+        if spool is None or spool.size == 0:
+            raise graph_error(400, 100, "(#100) The parameter video_file_chunk is required")
+        with s["lock"]:
+            if not start.isdigit() or int(start) != s["received"] or s["received"] >= s["size"]:
+                offsets = self._offsets(s)
+                if self.cfg.get("fb_offset_mismatch") == "error":
+                    raise graph_error(400, 6000, "(#6000) The start offset of the chunk does not match the "
+                                      "expected offset", 1363037, error_data=offsets)
+                return self.respond(200, offsets)
+            if s["received"] + spool.size > s["size"]:
+                raise graph_error(400, 100, "(#100) The chunk goes beyond file_size")
+            for data in spool.pieces():
+                s["sha"].update(data)
+            s["received"] += spool.size
+            if s["received"] == s["size"]:
+                s["sha256"] = s["sha"].hexdigest()
+            self.respond(200, self._offsets(s))
+
+    def fb_finish(self, page_id, params):
+        s = self._session(page_id, params)
+        with s["lock"]:
+            if s["received"] < s["size"]:
+                raise graph_error(400, 6000, "(#6000) The video upload is incomplete: %d of %d bytes received"
+                                  % (s["received"], s["size"]))
+            with self.lock:
+                if not s["published"]:
+                    s["published"] = True
+                    s["title"], s["description"] = params.get("title"), params.get("description")
+                    self.state["fb_published"] += 1
+        self.respond(200, {"success": True})
+
+    # ---- Instagram -----------------------------------------------------------------
+    def do_ig_create(self, ig_user_id):
+        params = self.read_params()
+        self.check_token(params)
+        media_type = self.require(params, "media_type")
+        if media_type not in ("REELS", "VIDEO"):
+            raise graph_error(400, 100, "The media type %s is unknown." % media_type, 2207023)
+        video_url = self.require(params, "video_url")
+        c = {"id": self._new_id(), "ig_user_id": ig_user_id, "video_url": video_url,
+             "caption": params.get("caption", ""), "media_type": media_type,
+             "share_to_feed": params.get("share_to_feed"), "created": time.monotonic(), "media_id": None,
+             "fetch": None}
+        with self.lock:
+            if self.cfg.get("ig_fetch_video"):
+                c["fetch"] = "pending"
+            self.state["containers"][c["id"]] = c
+        if c["fetch"]:
+            threading.Thread(target=_fetch_video, args=(self.server, c), daemon=True).start()
+        self.respond(200, {"id": c["id"]})
+
+    def container_status(self, c):
+        """status_code of a container now (caller holds the lock)."""
+        if c["media_id"]:
+            return "PUBLISHED"
+        forced = self.cfg.get("ig_container_outcome")
+        if forced in ("ERROR", "EXPIRED", "IN_PROGRESS", "FINISHED"):
+            return forced
+        if c["fetch"] == "failed":
+            return "ERROR"
+        if c["fetch"] == "pending":
+            return "IN_PROGRESS"
+        since = c.get("fetch_done_at") or c["created"]
+        if time.monotonic() - since >= float(self.cfg["ig_transcode_seconds"]):
+            return "FINISHED"
+        return "IN_PROGRESS"
+
+    def do_ig_publish(self, ig_user_id):
+        params = self.read_params()
+        self.check_token(params)
+        cid = self.require(params, "creation_id")
+        with self.lock:
+            c = self.state["containers"].get(cid)
+            status = self.container_status(c) if c and c["ig_user_id"] == ig_user_id else None
+            if status in (None, "PUBLISHED"):
+                custom = self.cfg.get("ig_republish_error") if status else None
+                if custom:
+                    raise Reply(400, self.error_body(400, custom))
+                raise graph_error(400, 24, "The media builder with creation id = %s does not exist or has "
+                                  "been expired." % cid, 2207008)
+            if status == "EXPIRED":
+                raise graph_error(400, -2, None, 2207020)
+            if status != "FINISHED":
+                raise graph_error(400, 9007, "Media ID is not available", 2207027,
+                                  error_user_title="Media is not ready for publishing",
+                                  error_user_msg="The media is not ready for publishing, please wait for a moment")
+            media = {"id": self._new_id(), "container_id": cid, "ig_user_id": ig_user_id,
+                     "caption": c["caption"], "media_type": "VIDEO", "media_product_type": "REELS",
+                     "shortcode": "".join(secrets.choice(SHORTCODE_ALPHABET) for _ in range(11)),
+                     "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+0000", time.gmtime())}
+            media["permalink"] = "https://www.instagram.com/reel/%s/" % media["shortcode"]
+            c["media_id"] = media["id"]
+            self.state["media"][media["id"]] = media
+        self.respond(200, {"id": media["id"]})
+
+    # ---- node reads ----------------------------------------------------------------
+    def do_get_node(self, node):
+        self.body.drain()
+        self.check_token(self.query)
+        with self.lock:
+            st = self.state
+            if node in st["containers"]:
+                c = st["containers"][node]
+                status = self.container_status(c)
+                obj = {"id": node, "status_code": status, "status": STATUS_TEXT[status],
+                       "media_type": c["media_type"], "video_url": c["video_url"]}
+            elif node in st["media"]:
+                obj = dict(st["media"][node])
+            elif node in st["fb_videos"]:
+                s = st["fb_videos"][node]
+                uploaded = s["received"] == s["size"]
+                obj = {"id": node, "title": s["title"], "description": s["description"],
+                       "published": s["published"],
+                       "permalink_url": "/%s/videos/%s/" % (s["page_id"], node),
+                       "status": {"video_status": "ready" if s["published"] else
+                                  "upload_complete" if uploaded else "uploading",
+                                  "uploading_phase": {"status": "complete" if uploaded else "in_progress",
+                                                      "bytes_transferred": s["received"]},
+                                  "publishing_phase": {"status": "complete" if s["published"] else
+                                                       "not_started"}}}
+            else:
+                raise graph_error(400, 100, "Unsupported get request. Object with ID '%s' does not exist, "
+                                  "cannot be loaded due to missing permissions, or does not support this "
+                                  "operation." % node, 33, type_="GraphMethodException")
+        fields = [f.strip() for f in self.query.get("fields", "").split(",") if f.strip()]
+        out = {f: obj[f] for f in fields if f in obj}
+        out["id"] = node
+        self.respond(200, out)
+
+    # ---- stats ---------------------------------------------------------------------
+    def fake_stats(self):
+        st = self.state
+        containers = []
+        for c in st["containers"].values():
+            containers.append({"id": c["id"], "ig_user_id": c["ig_user_id"], "video_url": c["video_url"],
+                               "caption": c["caption"], "status": self.container_status(c),
+                               "media_id": c["media_id"], "fetched_bytes": c.get("fetched_bytes"),
+                               "fetched_sha256": c.get("fetched_sha256")})
+        return {
+            "fb_videos": [{"video_id": s["video_id"], "page_id": s["page_id"], "title": s["title"],
+                           "description": s["description"], "size": s["size"], "received": s["received"],
+                           "sha256": s["sha256"], "published": s["published"],
+                           "upload_session_id": s["upload_session_id"]} for s in st["fb_videos"].values()],
+            "fb_videos_published": st["fb_published"],
+            "fb_bytes_received": st["fb_bytes"],
+            "ig_containers": containers,
+            "ig_media_published": len(st["media"]),
+            "ig_media": [dict(m) for m in st["media"].values()],
+        }
+
+
+if __name__ == "__main__":
+    raise SystemExit(fakebase.main(GraphHandler))
