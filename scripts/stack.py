@@ -112,8 +112,7 @@ def api_env(st):
     }
 
 
-# The stack's programs, in start order (stopped in reverse). The worker and the
-# platform fakes go here too.
+# The stack's programs, in start order (stopped in reverse).
 PROGRAMS = [
     Program("social-post",
             lambda st, port: [build_binary(st, "social-post"),
@@ -122,6 +121,62 @@ PROGRAMS = [
             lambda st, port: [build_binary(st, "social-post-status"),
                               "--listen", f"127.0.0.1:{port}", "--threads", "8"]),
 ]
+
+# Platform variables a local run passes to its worker when it talks to the
+# real platforms (GOOGLE_CLIENT_ID set); otherwise the sandbox is used.
+REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
+                      "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL")
+
+
+def fake_program(name, script):
+    """A platform fake of tests/fakes as a sandbox program."""
+    return Program(name, lambda st, port: [sys.executable,
+                                           os.path.join(st["source_dir"], "tests", "fakes", script),
+                                           "--port", port])
+
+
+def sandbox_url(st, name, path=""):
+    return f"http://127.0.0.1:{st['programs'][name]['port']}{path}"
+
+
+def worker_env(st):
+    """The worker's environment: a role that bypasses RLS, and the platforms."""
+    env = {"DATABASE_URL": st["database_url"],
+           "SOCIAL_POST_SPOOL_DIR": os.path.join(st["stack_dir"], "spool")}
+    if st.get("sandbox"):
+        env.update({
+            "YOUTUBE_UPLOAD_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/videos"),
+            "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
+            "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
+            "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
+            "FACEBOOK_VIDEO_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
+        })
+    else:
+        env.update({k: os.environ[k] for k in REAL_PLATFORM_VARS if os.environ.get(k)})
+    return env
+
+
+# The local run (SP_STACK_WORKER=1) adds the worker, and the sandbox platforms
+# unless real credentials are configured. The tests start their own workers.
+LOCAL_RUN_PROGRAMS = [
+    fake_program("sandbox-youtube", "fake_youtube.py"),
+    fake_program("sandbox-graph", "fake_graph.py"),
+    fake_program("sandbox-videos", "video_server.py"),
+    Program("social-post-worker",
+            lambda st, port: [build_binary(st, "social-post-worker"), "--concurrency", "4"],
+            listen=False, env=worker_env, stop_seconds=40),
+]
+
+
+def programs(st):
+    """The programs this stack runs, in start order."""
+    extra = []
+    if st.get("worker"):
+        extra = [p for p in LOCAL_RUN_PROGRAMS
+                 if st.get("sandbox") or not p.name.startswith("sandbox-")]
+    return PROGRAMS + extra
+
+
 NGINX_UPSTREAMS = {"@SUBMIT_ADDR@": "social-post", "@STATUS_ADDR@": "social-post-status"}
 
 
@@ -140,6 +195,8 @@ def settings():
         "stack_dir": stack,
         "nginx_port": int(port) if port else None,
         "cors_origins": os.environ.get("SP_CORS_ORIGINS", "https://app.example.test"),
+        "worker": os.environ.get("SP_STACK_WORKER") == "1",
+        "sandbox": not os.environ.get("GOOGLE_CLIENT_ID"),
     }
 
 
@@ -690,7 +747,7 @@ def start(skip_missing=False):
         print("stack: stopping the stack left running in " + cfg["stack_dir"])
         stop_everything(old)
     if not skip_missing:
-        for prog in PROGRAMS:  # fail early, before wiping anything
+        for prog in programs(cfg):  # fail early, before wiping anything
             try:
                 path = prog.command(cfg, 0)[0]
             except (KeyError, TypeError):
@@ -711,7 +768,7 @@ def start(skip_missing=False):
         create_api_role(st)
         make_keys(st)
         save_state(st)
-        for prog in PROGRAMS:
+        for prog in programs(st):
             start_program(st, prog, skip_missing)
         start_nginx(st, cfg["nginx_port"] or free_port())
         save_state(st)
@@ -825,13 +882,36 @@ def hs256_token(secret, sub, seconds=3600):
     return signing_input + "." + b64url(sig)
 
 
+def sandbox_video(st):
+    """A demo video on the sandbox's video server; returns its URL."""
+    port = st["programs"]["sandbox-videos"]["port"]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        conn.request("POST", "/_control/videos",
+                     json.dumps({"name": "demo.mp4", "size": 8 << 20}),
+                     {"Content-Type": "application/json"})
+        return json.loads(conn.getresponse().read())["url"]
+    finally:
+        conn.close()
+
+
 def demo_user(st):
-    """Adds a user and one of their videos; returns ids and a one-hour token."""
+    """Adds a user and one of their videos (with connected sandbox accounts
+    when the sandbox runs); returns ids and a one-hour token."""
     user, video = str(uuid.uuid4()), str(uuid.uuid4())
+    sandbox = st.get("worker") and st.get("sandbox")
+    video_url = sandbox_video(st) if sandbox else "http://127.0.0.1:9/video.mp4"
+    accounts = ""
+    if sandbox:
+        accounts = "".join(
+            f"INSERT INTO public.social_accounts (user_id, platform, account_id, access_token,"
+            f" refresh_token, token_expires_at) VALUES ('{user}', '{p}', '{acct}',"
+            f" 'sandbox-token-{p}', 'sandbox-refresh-{p}', now() + interval '1 hour');"
+            for p, acct in (("youtube", ""), ("facebook", "1000001"), ("instagram", "1780001")))
     psql(st, st["database_url"],
          f"INSERT INTO auth.users (id, email) VALUES ('{user}', '{user}@example.test');"
          f"INSERT INTO public.product_videos (id, user_id, title, video_url) VALUES "
-         f"('{video}', '{user}', 'Demo video', 'http://127.0.0.1:9/video.mp4');")
+         f"('{video}', '{user}', 'Demo video', '{video_url}');" + accounts)
     return {"userId": user, "videoId": video,
             "token": hs256_token(st["hs256_secret"], user)}
 
@@ -852,7 +932,7 @@ A demo user with one video, and a token valid for an hour:
 
   curl -s -X POST {url}/social-post -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\
-       -d '{{"videoId":"{demo['videoId']}","platforms":["youtube"]}}'
+       -d '{{"videoId":"{demo['videoId']}","platforms":["youtube","facebook","instagram"]}}'
   curl -s "{url}/social-post-status?jobId=<jobId>" -H "Authorization: Bearer $TOKEN"
   curl -s {url}/social-post-status/health
 
