@@ -163,6 +163,34 @@ static void resp_init(sp_http_resp *resp) {
     resp->content_length = -1;
 }
 
+/* The multipart body of req: its fields, then the file range as file_field. */
+static curl_mime *build_form(CURL *h, const sp_http_req *req, transfer *t) {
+    curl_mime *mime = curl_mime_init(h);
+    if (!mime) return NULL;
+    for (int i = 0; i < req->nform; i++) {
+        curl_mimepart *part = curl_mime_addpart(mime);
+        if (!part || curl_mime_name(part, req->form[i].name) != CURLE_OK ||
+            curl_mime_data(part, req->form[i].value, CURL_ZERO_TERMINATED) != CURLE_OK)
+            goto fail;
+    }
+    if (req->file_field && req->body_file) {
+        curl_mimepart *part = curl_mime_addpart(mime);
+        t->src = req->body_file;
+        t->remaining = req->file_length;
+        if (!part || fseeko(req->body_file, req->file_offset, SEEK_SET) != 0 ||
+            curl_mime_name(part, req->file_field) != CURLE_OK ||
+            curl_mime_filename(part, "video.mp4") != CURLE_OK ||
+            curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
+            curl_mime_data_cb(part, (curl_off_t)req->file_length, on_read, NULL, NULL, t) !=
+                CURLE_OK)
+            goto fail;
+    }
+    return mime;
+fail:
+    curl_mime_free(mime);
+    return NULL;
+}
+
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
     CURL *h = curl_easy_init();
@@ -176,7 +204,7 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     common_options(h, &t, req->timeout_seconds);
     curl_easy_setopt(h, CURLOPT_URL, req->url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    if (req->has_body || req->body || req->body_file) {
+    if (!req->form && (req->has_body || req->body || req->body_file)) {
         t.src = req->body_file;
         t.remaining = req->file_length;
         t.mem = req->body_file ? NULL : (req->body ? req->body : "");
@@ -188,9 +216,20 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
                          (curl_off_t)(req->body_file ? req->file_length : (off_t)req->body_len));
     }
+    curl_mime *mime = NULL;
+    if (req->form) {
+        mime = build_form(h, req, &t);
+        if (!mime) {
+            curl_slist_free_all(headers);
+            curl_easy_cleanup(h);
+            return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "building a form failed");
+        }
+        curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+    }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
     CURLcode rc = curl_easy_perform(h);
     int out = finish(h, rc, &t, err);
+    curl_mime_free(mime);
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
     return out;

@@ -2,8 +2,8 @@
  * http_client: the few things the worker asks of libcurl, in one place.
  *
  * A request is a method, a URL, header lines and a body that comes from
- * memory or from a byte range of a file (so uploads stream from the spool and
- * memory stays flat). The response keeps its status, the headers the platform
+ * memory, from a byte range of a file, or is a multipart form whose file part
+ * is such a range (so uploads stream from the spool and memory stays flat). The response keeps its status, the headers the platform
  * adapters read (Location, Range, Retry-After, Content-Type) and a body capped
  * in size; a download streams into a file instead.
  *
@@ -22,6 +22,12 @@
 
 #define SP_HTTP_MAX_HEADERS 8
 
+/* A field of a multipart/form-data body. */
+typedef struct {
+    const char *name;
+    const char *value;
+} sp_http_field;
+
 typedef struct {
     const char *method;                     /* "GET", "POST", "PUT" */
     const char *url;
@@ -32,6 +38,9 @@ typedef struct {
     off_t file_offset;
     off_t file_length;
     bool has_body;                          /* send a (possibly empty) body */
+    const sp_http_field *form;              /* multipart/form-data fields, or NULL */
+    int nform;
+    const char *file_field;                 /* with form: a part holding the file range */
     long timeout_seconds;                   /* whole transfer; 0 = 300 */
 } sp_http_req;
 

@@ -113,17 +113,11 @@ static bool cured_by_refresh(yt_run *run, yt_class c, sp_step_outcome *out) {
 
 /* Saves the success in the checkpoint and reports it. */
 static void succeed(yt_run *run, const char *video_id, sp_step_outcome *out) {
-    sp_err err;
-    cJSON *cp = run->ctx->d->checkpoint;
-    cJSON_DeleteItemFromObject(cp, "videoId");
-    cJSON_AddStringToObject(cp, "videoId", video_id);
-    if (sp_step_checkpoint(run->ctx, &err) < 0) {
-        sp_step_from_err(out, &err);
-        return;
-    }
-    sp_step_set(out, SP_STEP_DONE, "%s", "");
-    snprintf(out->url, sizeof out->url, "https://youtube.com/shorts/%s", video_id);
-    snprintf(out->post_id, sizeof out->post_id, "%s", video_id);
+    sp_step_cp_set_string(run->ctx, "videoId", video_id);
+    if (sp_step_save(run->ctx, out) < 0) return;
+    char url[256];
+    snprintf(url, sizeof url, "https://youtube.com/shorts/%s", video_id);
+    sp_step_done(out, url, video_id);
 }
 
 /* Reads the video id out of a final 200/201 answer. */
@@ -143,21 +137,12 @@ static long long server_offset(const sp_http_resp *r) {
     return dash ? atoll(dash + 1) + 1 : 0;
 }
 
-/* Sets the checkpoint's session fields and saves them. */
+/* Sets the checkpoint's session fields (none when session is NULL) and saves them. */
 static int save_session(yt_run *run, const char *session, long long offset, sp_step_outcome *out) {
-    sp_err err;
-    cJSON *cp = run->ctx->d->checkpoint;
-    cJSON_DeleteItemFromObject(cp, "session");
-    cJSON_DeleteItemFromObject(cp, "offset");
-    cJSON_DeleteItemFromObject(cp, "total");
-    if (session) {
-        cJSON_AddStringToObject(cp, "session", session);
-        cJSON_AddNumberToObject(cp, "offset", (double)offset);
-        cJSON_AddNumberToObject(cp, "total", (double)run->size);
-    }
-    if (sp_step_checkpoint(run->ctx, &err) == 0) return 0;
-    sp_step_from_err(out, &err);
-    return -1;
+    sp_step_cp_set_string(run->ctx, "session", session);
+    sp_step_cp_set_number(run->ctx, "offset", (double)offset);
+    sp_step_cp_set_number(run->ctx, "total", (double)run->size);
+    return sp_step_save(run->ctx, out);
 }
 
 /* The JSON metadata of the new video. Caller frees. */
@@ -240,8 +225,7 @@ static yt_class put_session(yt_run *run, const char *session, long long *offset,
 /* Asks the session where it stands, then sends the rest chunk by chunk,
  * saving the server's offset after each. YT_OK means out is final. */
 static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(run->ctx->d->checkpoint, "session");
-    char *session = strdup(cJSON_GetStringValue(s));
+    char *session = strdup(sp_step_cp_string(run->ctx, "session"));
     if (!session) {
         sp_step_set(out, SP_STEP_RETRY, "out of memory");
         return YT_TRANSIENT;
@@ -270,16 +254,12 @@ static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
     return c;
 }
 
-static bool has_session(const sp_delivery *d) {
-    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d->checkpoint, "session")) != NULL;
-}
-
 /* Opens or continues the upload until it ends, a fault ends the step, or a
  * cure (token refresh, new session) has been tried. */
 static void drive_upload(yt_run *run, sp_step_outcome *out) {
     for (int round = 0; round < 6; round++) {
         yt_class c;
-        if (!has_session(run->ctx->d)) {
+        if (!sp_step_cp_string(run->ctx, "session")) {
             c = open_session(run, out);
             if (c == YT_OK) continue;
         } else {
@@ -296,12 +276,11 @@ static void drive_upload(yt_run *run, sp_step_outcome *out) {
 /* One step of a YouTube delivery: upload the whole video, resumably. */
 static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_delivery *d = ctx->d;
-    const char *done_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d->checkpoint,
-                                                                                 "videoId"));
+    const char *done_id = sp_step_cp_string(ctx, "videoId");
     if (done_id) { /* uploaded before a crash, not yet recorded */
-        sp_step_set(out, SP_STEP_DONE, "%s", "");
-        snprintf(out->url, sizeof out->url, "https://youtube.com/shorts/%s", done_id);
-        snprintf(out->post_id, sizeof out->post_id, "%s", done_id);
+        char url[256];
+        snprintf(url, sizeof url, "https://youtube.com/shorts/%s", done_id);
+        sp_step_done(out, url, done_id);
         return;
     }
     if (!d->access_token && !d->refresh_token) {

@@ -4,13 +4,15 @@
 #include "step.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "queue.h"
 #include "spool.h"
 
 const sp_adapter *sp_adapter_for(sp_platform p) {
-    static const sp_adapter *const adapters[] = {&sp_adapter_youtube};
+    static const sp_adapter *const adapters[] = {&sp_adapter_youtube, &sp_adapter_facebook,
+                                                  &sp_adapter_instagram};
     for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++)
         if (adapters[i]->platform == p) return adapters[i];
     return NULL;
@@ -51,4 +53,48 @@ int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *
         return 0;
     sp_step_from_err(out, &err);
     return -1;
+}
+
+const char *sp_step_cp_string(const sp_step_ctx *ctx, const char *name) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->d->checkpoint, name));
+}
+
+double sp_step_cp_number(const sp_step_ctx *ctx, const char *name, double def) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(ctx->d->checkpoint, name);
+    return cJSON_IsNumber(item) ? item->valuedouble : def;
+}
+
+bool sp_step_cp_bool(const sp_step_ctx *ctx, const char *name) {
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ctx->d->checkpoint, name));
+}
+
+/* Replaces name with item (NULL: removes it). */
+static void cp_put(sp_step_ctx *ctx, const char *name, cJSON *item) {
+    cJSON_DeleteItemFromObjectCaseSensitive(ctx->d->checkpoint, name);
+    if (item) cJSON_AddItemToObject(ctx->d->checkpoint, name, item);
+}
+
+void sp_step_cp_set_string(sp_step_ctx *ctx, const char *name, const char *value) {
+    cp_put(ctx, name, value ? cJSON_CreateString(value) : NULL);
+}
+
+void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value) {
+    cp_put(ctx, name, cJSON_CreateNumber(value));
+}
+
+void sp_step_cp_set_bool(sp_step_ctx *ctx, const char *name, bool value) {
+    cp_put(ctx, name, cJSON_CreateBool(value));
+}
+
+int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_err err;
+    if (sp_step_checkpoint(ctx, &err) == 0) return 0;
+    sp_step_from_err(out, &err);
+    return -1;
+}
+
+void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
+    sp_step_set(out, SP_STEP_DONE, "%s", "");
+    snprintf(out->url, sizeof out->url, "%s", url ? url : "");
+    snprintf(out->post_id, sizeof out->post_id, "%s", post_id ? post_id : "");
 }

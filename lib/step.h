@@ -25,6 +25,8 @@ typedef struct {
     const char *spool_dir;
     long long max_video_bytes;
     const atomic_bool *stopping; /* set when the worker must stop soon */
+    double ig_poll_base;        /* first wait for Instagram's processing, seconds */
+    double ig_deadline;         /* give up on processing after this many seconds */
 } sp_step_ctx;
 
 typedef struct {
@@ -34,6 +36,8 @@ typedef struct {
 } sp_adapter;
 
 extern const sp_adapter sp_adapter_youtube;
+extern const sp_adapter sp_adapter_facebook;
+extern const sp_adapter sp_adapter_instagram;
 
 /* The adapter of platform p, or NULL when none is built in. */
 const sp_adapter *sp_adapter_for(sp_platform p);
@@ -48,6 +52,21 @@ bool sp_step_stopping(const sp_step_ctx *ctx);
 /* Opens the job's video from the spool (fetching it once). On failure fills
  * out with RETRY or FAILED as the cause deserves and returns -1. */
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out);
+
+/* Checkpoint fields: read (borrowed; NULL/def when absent) and set (in
+ * memory; sp_step_checkpoint saves). A NULL value removes the field. */
+const char *sp_step_cp_string(const sp_step_ctx *ctx, const char *name);
+double sp_step_cp_number(const sp_step_ctx *ctx, const char *name, double def);
+bool sp_step_cp_bool(const sp_step_ctx *ctx, const char *name);
+void sp_step_cp_set_string(sp_step_ctx *ctx, const char *name, const char *value);
+void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value);
+void sp_step_cp_set_bool(sp_step_ctx *ctx, const char *name, bool value);
+
+/* Saves the checkpoint; on failure fills out (RELEASED: the step must end). */
+int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out);
+
+/* Fills out as DONE with the post's url and id. */
+void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);
 
 /* Fills out with kind and a printf-style message. */
 void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...)

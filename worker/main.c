@@ -59,6 +59,10 @@ static void usage(FILE *out) {
             "  --backoff-base SECONDS  first retry delay, doubled per retry (default 10)\n"
             "  --max-attempts N      transient failures before a platform fails (default 8)\n"
             "  --max-video-bytes N   largest video accepted (default 17179869184)\n"
+            "  --ig-poll SECONDS     first wait before checking Instagram's processing,\n"
+            "                        growing 1.5x per check up to 60 (default 5)\n"
+            "  --ig-deadline SECONDS fail a reel Instagram has not processed by then\n"
+            "                        (default 1800)\n"
             "  --help                show this help\n\n"
             "Configuration comes from the environment (DATABASE_URL, YOUTUBE_UPLOAD_URL,\n"
             "GOOGLE_TOKEN_URL, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, FACEBOOK_GRAPH_URL,\n"
@@ -80,7 +84,7 @@ static double number_arg(const char *name, const char *text, double min, double 
 /* Fills w's settings from argv; 0 to run, 1 to exit 0 (help), -1 on misuse. */
 static int parse_flags(int argc, char **argv, sp_worker *w) {
     enum { O_CONC = 1, O_ONCE, O_RUNTIME, O_LEASE, O_GRACE, O_POLL, O_BACKOFF, O_ATTEMPTS,
-           O_MAXBYTES, O_HELP };
+           O_MAXBYTES, O_IG_POLL, O_IG_DEADLINE, O_HELP };
     static const struct option opts[] = {
         {"concurrency", required_argument, NULL, O_CONC}, {"once", no_argument, NULL, O_ONCE},
         {"max-runtime", required_argument, NULL, O_RUNTIME},
@@ -89,6 +93,8 @@ static int parse_flags(int argc, char **argv, sp_worker *w) {
         {"backoff-base", required_argument, NULL, O_BACKOFF},
         {"max-attempts", required_argument, NULL, O_ATTEMPTS},
         {"max-video-bytes", required_argument, NULL, O_MAXBYTES},
+        {"ig-poll", required_argument, NULL, O_IG_POLL},
+        {"ig-deadline", required_argument, NULL, O_IG_DEADLINE},
         {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     int c;
     double v = 0;
@@ -103,6 +109,8 @@ static int parse_flags(int argc, char **argv, sp_worker *w) {
         case O_BACKOFF: v = number_arg("backoff-base", optarg, 0.01, 3600); w->policy.backoff_base = v; break;
         case O_ATTEMPTS: v = number_arg("max-attempts", optarg, 1, 1000); w->policy.max_attempts = (int)v; break;
         case O_MAXBYTES: v = number_arg("max-video-bytes", optarg, 1, 1e13); w->max_video_bytes = (long long)v; break;
+        case O_IG_POLL: v = number_arg("ig-poll", optarg, 0.1, 3600); w->ig_poll_base = v; break;
+        case O_IG_DEADLINE: v = number_arg("ig-deadline", optarg, 1, 86400); w->ig_deadline = v; break;
         case O_HELP: usage(stdout); return 1;
         default: usage(stderr); return -1;
         }
@@ -122,6 +130,8 @@ static void set_defaults(sp_worker *w) {
     w->grace_seconds = 25;
     w->poll_seconds = 30;
     w->max_video_bytes = 16LL * 1024 * 1024 * 1024;
+    w->ig_poll_base = 5;
+    w->ig_deadline = 1800;
     w->policy = (sp_retry_policy){.max_attempts = 8, .backoff_base = 10, .backoff_max = 900};
     char host[64] = "host";
     gethostname(host, sizeof host - 1);

@@ -75,7 +75,8 @@ static void run_delivery(sp_worker *w, sp_db *db, sp_delivery *d) {
     } else {
         sp_step_ctx ctx = {.cfg = w->cfg, .db = db, .owner = w->owner, .d = d,
                            .spool_dir = w->spool_dir, .max_video_bytes = w->max_video_bytes,
-                           .stopping = &w->stopping};
+                           .stopping = &w->stopping, .ig_poll_base = w->ig_poll_base,
+                           .ig_deadline = w->ig_deadline};
         adapter->step(&ctx, &o);
     }
     if (o.kind == SP_STEP_RETRY && atomic_load(&w->hard_stop))

@@ -28,6 +28,8 @@ typedef struct {
     double max_runtime;          /* 0 = no limit */
     bool once;
     long long max_video_bytes;
+    double ig_poll_base;         /* first wait for Instagram's processing */
+    double ig_deadline;          /* how long Instagram may process a video */
     sp_retry_policy policy;
 
     atomic_bool stopping;        /* stop claiming; end steps at a safe point */

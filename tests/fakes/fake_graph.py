@@ -24,6 +24,7 @@ Instagram:
        already PUBLISHED -> code 24 subcode 2207008 (Meta documents no dedicated error
        for a second publish; config ig_republish_error overrides) and never a 2nd media.
   GET  /{media-id}?fields=permalink                                                    op "ig_permalink"
+  GET  /{ig-user-id}/media?fields=id,caption,permalink&limit=N  newest first           op "ig_list"
   GET  /{video-id}?fields=...  (a Facebook video: status, permalink_url)               op "fb_video"
 
 Config: expired_tokens (-> 400 code 190 subcode 463), fb_chunk_bytes (1048576),
@@ -199,6 +200,8 @@ class GraphHandler(fakebase.FakeHandler):
                 return "ig_create", self.do_ig_create, (node,)
             if edge == "media_publish":
                 return "ig_publish", self.do_ig_publish, (node,)
+        if method == "GET" and len(parts) == 2 and parts[1] == "media":
+            return "ig_list", self.do_ig_list, (parts[0],)
         if method == "GET" and len(parts) == 1:
             node = parts[0]
             with self.lock:
@@ -429,6 +432,18 @@ class GraphHandler(fakebase.FakeHandler):
             c["media_id"] = media["id"]
             self.state["media"][media["id"]] = media
         self.respond(200, {"id": media["id"]})
+
+    def do_ig_list(self, ig_user_id):
+        """GET /{ig-user-id}/media: the user's media, newest first (fields, limit)."""
+        self.body.drain()
+        self.check_token(self.query)
+        fields = [f.strip() for f in self.query.get("fields", "id").split(",") if f.strip()]
+        limit = int(self.query.get("limit", "25") or 25)
+        with self.lock:
+            mine = [m for m in self.state["media"].values() if m["ig_user_id"] == ig_user_id]
+        mine.sort(key=lambda m: int(m["id"]), reverse=True)
+        data = [dict({f: m[f] for f in fields if f in m}, id=m["id"]) for m in mine[:limit]]
+        self.respond(200, {"data": data})
 
     # ---- node reads ----------------------------------------------------------------
     def do_get_node(self, node):

@@ -25,7 +25,9 @@ Fault rule: {"op": name ("*" = any op), "times": 1 (<= 0: forever), "skip": 0
   "drop_after_bytes": K  close the connection abruptly (RST) after reading K more
             body bytes, or at the end of a shorter body, before answering; what a
             streaming handler received is kept, an atomic one stores nothing,
-  "drop_response": true  handle the request fully, then close instead of answering}.
+  "drop_response": true  handle the request fully, then close instead of answering},
+and optionally "hold_ms": N (handle the request fully, then wait N ms before
+answering: the window in which a test kills the client after the effect).
 
 This module does not know any platform protocol; it never listens anywhere but
 127.0.0.1 and never writes to stdout except the one {"port": N} line.
@@ -461,6 +463,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         t0 = time.monotonic()
         self._op, self._status, self._out = None, None, 0
         self._drop_response = self._aborted = False
+        self._hold_ms = 0
         self._send_drop = None
         self._expect_pending = getattr(self, "_expect_pending", False)
         parts = urllib.parse.urlsplit(self.path)
@@ -526,6 +529,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             self.arm_drop(rule["drop_after_bytes"])
         if rule.get("drop_response"):
             self._drop_response = True
+        if rule.get("hold_ms"):
+            self._hold_ms = rule["hold_ms"]
 
     def arm_drop(self, k):
         """Request-side drop: after k more body bytes, or now if none are left."""
@@ -535,6 +540,8 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def respond(self, status, body=None, headers=None, reason=None):
         """Sends a complete answer in one write (dict/list -> JSON, str -> text)."""
+        if self._hold_ms:
+            time.sleep(self._hold_ms / 1000.0)
         if self._drop_response:
             self._abort()
             return

@@ -1,0 +1,177 @@
+"""Instagram Reels end to end: container, processing wait (without holding a
+worker slot), publish exactly once, permalink, and every fault path."""
+import time
+
+import sptest
+import workerkit as wk
+
+IG_USER = "1780001"
+
+
+def setup(p, name="ig.mp4", title="Reel", description=None, connect=True):
+    url, _ = p.video.add_video(name, 100_000)
+    user, video = wk.user_with_video(url, title=title)
+    if connect:
+        wk.connect(user, "instagram", access_token="IGQ-token", account_id=IG_USER)
+    fields = {"description": description} if description else {}
+    return user, wk.submit(user, video, ["instagram"], **fields), url
+
+
+def worker(p, *args):
+    return p.worker("--ig-poll", "0.5", *args)
+
+
+def test_reel_is_created_processed_published_once():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 2})
+        user, job, url = setup(p, title="My reel", description="With a caption")
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        ig = s["results"]["instagram"]
+        stats = p.graph.stats()
+        [container] = stats["ig_containers"]
+        assert container["video_url"] == url and container["ig_user_id"] == IG_USER
+        assert container["caption"] == "My reel\n\nWith a caption"
+        [media] = stats["ig_media"]
+        assert ig["success"] is True and ig["postId"] == media["id"], ig
+        assert ig["url"] == media["permalink"] and ig["url"].startswith("https://www.instagram.com/reel/")
+        assert stats["requests"]["ig_status"] >= 2  # it waited for processing
+        assert wk.history(job)[0][:2] == ("instagram", "posted")
+        assert w.stop() == 0
+
+
+def test_processing_error_and_expiry_fail_with_platform_status():
+    for outcome, expected in (("ERROR", "could not process"), ("EXPIRED", "expired")):
+        with wk.Platforms() as p:
+            wk.clear_queue()
+            p.graph.config({"ig_container_outcome": outcome})
+            user, job, _ = setup(p, title=f"Reel {outcome}")
+            w = worker(p)
+            s = wk.wait_job(user, job)
+            assert s["status"] == "failed" and expected in s["error"], s
+            assert p.graph.stats()["ig_media_published"] == 0
+            assert w.stop() == 0
+
+
+def test_processing_past_the_deadline_fails():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 600})
+        user, job, _ = setup(p, title="Slow reel")
+        w = worker(p, "--ig-deadline", "2")
+        s = wk.wait_job(user, job, timeout=30)
+        assert s["status"] == "failed" and "did not finish processing" in s["error"], s
+        assert p.graph.stats()["ig_media_published"] == 0
+        assert w.stop() == 0
+
+
+def test_publishing_limit_fails_with_a_message_that_says_so():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Limited")
+        p.graph.faults([{"op": "ig_publish", "status": 400, "code": 9, "error_subcode": 2207042}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "failed" and "publishing limit" in s["error"], s
+        assert w.stop() == 0
+
+
+def test_transient_publish_errors_are_retried():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Retried reel")
+        p.graph.faults([{"op": "ig_publish", "status": 400, "code": -1, "error_subcode": 2207003},
+                        {"op": "ig_publish", "status": 400, "code": -1, "error_subcode": 2207052},
+                        {"op": "ig_create", "status": 500, "is_transient": True, "skip": 0}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        assert s["results"]["instagram"]["attempts"] == 3, s
+        assert p.graph.stats()["ig_media_published"] == 1
+        assert w.stop() == 0
+
+
+def test_publish_not_ready_waits_instead_of_failing():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Not ready")
+        p.graph.faults([{"op": "ig_publish", "status": 400, "code": 9007, "error_subcode": 2207027}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        assert s["results"]["instagram"]["attempts"] == 0, s
+        assert w.stop() == 0
+
+
+def test_lost_publish_answer_is_recorded_not_republished():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Answer lost")
+        p.graph.faults([{"op": "ig_publish", "drop_response": True}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert stats["ig_media_published"] == 1 and stats["requests"]["ig_publish"] == 1, stats
+        assert s["results"]["instagram"]["postId"] == stats["ig_media"][0]["id"]
+        assert s["results"]["instagram"]["url"] == stats["ig_media"][0]["permalink"]
+        assert w.stop() == 0
+
+
+def test_worker_killed_between_publish_and_record_does_not_publish_twice():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Killed after publish")
+        p.graph.faults([{"op": "ig_publish", "hold_ms": 5000}])
+        a = worker(p, "--lease", "3")
+        wk.wait_for("the publish", lambda: p.graph.stats()["ig_media_published"] == 1, timeout=30)
+        a.kill()  # the media exists; the worker never heard of it
+        b = worker(p, "--lease", "3")
+        s = wk.wait_job(user, job, timeout=60)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert stats["ig_media_published"] == 1 and stats["requests"]["ig_publish"] == 1, stats
+        assert s["results"]["instagram"]["postId"] == stats["ig_media"][0]["id"]
+        assert b.stop() == 0
+
+
+def test_20_reels_transcoding_30s_do_not_block_two_slots():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 30})
+        url, _ = p.video.add_video("many.mp4", 10_000)
+        user = sptest.new_user()
+        wk.connect(user, "instagram", access_token="IGQ-token", account_id=IG_USER)
+        jobs = [wk.submit(user, sptest.new_video(user, title=f"Reel {i}", video_url=url), ["instagram"])
+                for i in range(20)]
+        started = time.time()
+        w = p.worker("--concurrency", "2", "--ig-poll", "1")
+        for job in jobs:
+            s = wk.wait_job(user, job, timeout=240)
+            assert s["status"] == "completed", s
+        elapsed = time.time() - started
+        print(f"20 reels with 30 s processing, 2 slots: all done in {elapsed:.1f} s")
+        assert elapsed < 90, elapsed  # blocking slots would take 20 * 30 / 2 = 300 s
+        assert p.graph.stats()["ig_media_published"] == 20
+        assert w.stop() == 0
+
+
+def test_no_instagram_account_fails():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        user, job, _ = setup(p, title="No IG", connect=False)
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "failed" and "no Instagram account" in s["error"], s
+        assert w.stop() == 0
+
+
+if __name__ == "__main__":
+    sptest.run(globals())
