@@ -48,9 +48,16 @@ GRANT ALL ON public.social_post_deliveries TO service_role;
 --   queued or running; then completed when at least one succeeded, else failed.
 --   results: per platform, the seed's keys (success, url, postId, error) once
 --   final, plus state and attempts at all times, and lastError while retrying.
+-- Concurrency: two workers finishing two platforms of one job at once must
+-- not compute from snapshots that miss each other's change. The job row is
+-- locked first, and the computation is a separate statement of a plpgsql
+-- function, so under READ COMMITTED it takes its snapshot after the lock:
+-- whoever waited sees what the other committed.
 CREATE OR REPLACE FUNCTION public.social_post_refresh_job(p_job uuid) RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
+BEGIN
+    PERFORM 1 FROM public.social_post_jobs WHERE id = p_job FOR UPDATE;
     WITH mine AS (
         SELECT platform, state, attempts, result, last_error, checkpoint
         FROM public.social_post_deliveries WHERE job_id = p_job
@@ -91,6 +98,7 @@ AS $$
     WHERE j.id = p_job
       AND (j.results, j.status, j.error) IS DISTINCT FROM
           (d.results, CASE WHEN d.status = 'pending' THEN j.status ELSE d.status END, d.error);
+END
 $$;
 
 -- A new job gets one delivery per known platform it names, whoever inserted
