@@ -51,30 +51,17 @@ done:
     sp_jwt_claims_clear(&claims);
 }
 
-static void handle(sp_ctx *ctx, sp_request *r) {
-    sp_err err;
-    if (*r->path && strcmp(r->path, "/") != 0) {
-        sp_err_set(&err, SP_ERR_NOT_FOUND, "not_found", "no such endpoint");
-        sp_http_send_error(r, &err);
-        return;
-    }
-    r->allow = "POST, OPTIONS";
-    if (!strcmp(r->method, "OPTIONS")) {
-        sp_http_send_options(r);
-    } else if (!strcmp(r->method, "POST")) {
-        submit(ctx, r);
-    } else {
-        sp_err_set(&err, SP_ERR_METHOD, "method_not_allowed", "use POST");
-        sp_http_send_error(r, &err);
-    }
-}
+static const sp_route routes[] = {
+    {"", "POST", submit},
+    {NULL, NULL, NULL},
+};
 
 int main(int argc, char **argv) {
     static const sp_server_spec spec = {
         .program = "social-post",
         .summary = "FastCGI responder: accepts post jobs (POST /social-post).",
         .default_threads = 4,
-        .handle = handle,
+        .routes = routes,
     };
     return sp_server_main(argc, argv, &spec);
 }

@@ -53,33 +53,18 @@ static void health(sp_ctx *ctx, sp_request *r) {
     sp_http_send_json(r, 200, "{\"status\":\"ok\",\"database\":\"ok\"}");
 }
 
-static void handle(sp_ctx *ctx, sp_request *r) {
-    sp_err err;
-    void (*route)(sp_ctx *, sp_request *) = NULL;
-    if (!*r->path || !strcmp(r->path, "/")) route = job_status;
-    else if (!strcmp(r->path, "/health")) route = health;
-    if (!route) {
-        sp_err_set(&err, SP_ERR_NOT_FOUND, "not_found", "no such endpoint");
-        sp_http_send_error(r, &err);
-        return;
-    }
-    r->allow = "GET, OPTIONS";
-    if (!strcmp(r->method, "OPTIONS")) {
-        sp_http_send_options(r);
-    } else if (!strcmp(r->method, "GET")) {
-        route(ctx, r);
-    } else {
-        sp_err_set(&err, SP_ERR_METHOD, "method_not_allowed", "use GET");
-        sp_http_send_error(r, &err);
-    }
-}
+static const sp_route routes[] = {
+    {"", "GET", job_status},
+    {"/health", "GET", health},
+    {NULL, NULL, NULL},
+};
 
 int main(int argc, char **argv) {
     static const sp_server_spec spec = {
         .program = "social-post-status",
         .summary = "FastCGI responder: job status (GET /social-post-status?jobId=) and /health.",
         .default_threads = 8,
-        .handle = handle,
+        .routes = routes,
     };
     return sp_server_main(argc, argv, &spec);
 }

@@ -11,7 +11,7 @@
 
 /* Stores a new access token for user_id's account on p, valid until
  * expires_at (unix seconds). */
-int sp_accounts_store_token(sp_db *db, const char *user_id, sp_platform p,
-                            const char *access_token, long long expires_at, sp_err *err);
+int sp_accounts_store_token(sp_db *db, const char *user_id, sp_platform p, const char *access_token,
+                            long long expires_at, sp_err *err);
 
 #endif

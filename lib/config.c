@@ -18,7 +18,8 @@ static char *env_or(const char *name, const char *def) {
 static void trim_slashes(char *s) {
     if (!s) return;
     size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == '/') s[--n] = '\0';
+    while (n > 0 && s[n - 1] == '/')
+        s[--n] = '\0';
 }
 
 int sp_config_load(sp_config *cfg, sp_err *err) {

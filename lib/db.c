@@ -56,7 +56,8 @@ static void log_pq_problem(const char *what, const char *message) {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", message ? message : "");
     size_t n = strlen(buf);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) buf[--n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
     for (char *p = buf; *p; p++)
         if (*p == '\n') *p = ' ';
     cJSON *f = cJSON_CreateObject();
@@ -68,8 +69,7 @@ int sp_db_connect(sp_db *db, sp_err *err) {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return 0;
     drop_connection(db);
     db->conn = PQconnectdb(db->conninfo);
-    if (!db->conn)
-        return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
+    if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
     if (PQstatus(db->conn) != CONNECTION_OK) {
         log_pq_problem("database connection failed", PQerrorMessage(db->conn));
         drop_connection(db);

@@ -10,8 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static const char *const state_names[] = {"queued", "running", "succeeded", "failed",
-                                          "cancelled"};
+static const char *const state_names[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
 const char *sp_delivery_state_name(sp_delivery_state s) {
     return s <= SP_DELIVERY_CANCELLED ? state_names[s] : "unknown";
@@ -47,12 +46,16 @@ void sp_delivery_transition(const sp_step_outcome *o, int attempts, const sp_ret
         out->state = SP_DELIVERY_SUCCEEDED;
         out->message[0] = '\0';
         break;
-    case SP_STEP_FAILED: out->state = SP_DELIVERY_FAILED; break;
+    case SP_STEP_FAILED:
+        out->state = SP_DELIVERY_FAILED;
+        break;
     case SP_STEP_WAIT:
         out->state = SP_DELIVERY_QUEUED;
         out->run_in = o->delay > 0 ? o->delay : 0;
         break;
-    case SP_STEP_RELEASED: out->state = SP_DELIVERY_QUEUED; break;
+    case SP_STEP_RELEASED:
+        out->state = SP_DELIVERY_QUEUED;
+        break;
     case SP_STEP_RETRY:
         if (attempts + 1 >= policy->max_attempts) {
             out->state = SP_DELIVERY_FAILED;

@@ -31,19 +31,19 @@ typedef enum {
 
 /* What a step ended with. */
 typedef enum {
-    SP_STEP_DONE,     /* posted: url and post_id are set */
-    SP_STEP_FAILED,   /* permanent: message says why, for the user */
-    SP_STEP_RETRY,    /* transient: try again after a backoff (or retry_after) */
-    SP_STEP_WAIT,     /* not an error: come back after delay (Instagram transcoding) */
-    SP_STEP_RELEASED  /* interrupted (worker stopping): run again at once, anywhere */
+    SP_STEP_DONE,    /* posted: url and post_id are set */
+    SP_STEP_FAILED,  /* permanent: message says why, for the user */
+    SP_STEP_RETRY,   /* transient: try again after a backoff (or retry_after) */
+    SP_STEP_WAIT,    /* not an error: come back after delay (Instagram transcoding) */
+    SP_STEP_RELEASED /* interrupted (worker stopping): run again at once, anywhere */
 } sp_step_kind;
 
 typedef struct {
     sp_step_kind kind;
-    char message[512];   /* FAILED/RETRY: what went wrong, safe to show the user */
-    double delay;        /* WAIT: seconds; RETRY: the platform's Retry-After, or < 0 */
-    char url[512];       /* DONE */
-    char post_id[128];   /* DONE */
+    char message[512]; /* FAILED/RETRY: what went wrong, safe to show the user */
+    double delay;      /* WAIT: seconds; RETRY: the platform's Retry-After, or < 0 */
+    char url[512];     /* DONE */
+    char post_id[128]; /* DONE */
 } sp_step_outcome;
 
 /* A claimed delivery and what its step needs to know. Strings are owned by
@@ -52,13 +52,13 @@ typedef struct {
     long long id;
     char job_id[37];
     sp_platform platform;
-    int attempts;                /* transient failures so far */
-    cJSON *checkpoint;           /* never NULL once claimed */
+    int attempts;      /* transient failures so far */
+    cJSON *checkpoint; /* never NULL once claimed */
     char user_id[37];
     char video_id[37];
     char *title, *description, *video_url;
     char *account_id, *access_token, *refresh_token;
-    long long token_expires_at;  /* unix seconds, 0 when unknown */
+    long long token_expires_at; /* unix seconds, 0 when unknown */
 } sp_delivery;
 
 void sp_delivery_free(sp_delivery *d);
@@ -66,16 +66,16 @@ void sp_delivery_free(sp_delivery *d);
 /* Retry policy: how many transient failures end in failure, and the backoff. */
 typedef struct {
     int max_attempts;
-    double backoff_base;  /* seconds before the first retry */
-    double backoff_max;   /* cap on one wait */
+    double backoff_base; /* seconds before the first retry */
+    double backoff_max;  /* cap on one wait */
 } sp_retry_policy;
 
 /* What the queue must write after a step. */
 typedef struct {
     sp_delivery_state state;
-    double run_in;        /* seconds from now, for queued */
-    bool count_attempt;   /* attempts + 1 */
-    char message[600];    /* last_error / the result's error */
+    double run_in;      /* seconds from now, for queued */
+    bool count_attempt; /* attempts + 1 */
+    char message[600];  /* last_error / the result's error */
 } sp_transition;
 
 /* The one function that moves a delivery from running to its next state.

@@ -14,16 +14,16 @@
 
 typedef enum {
     SP_OK = 0,
-    SP_ERR_INTERNAL,      /* a bug or an unexpected library failure */
-    SP_ERR_OOM,           /* out of memory */
-    SP_ERR_BAD_REQUEST,   /* malformed input: 400 */
-    SP_ERR_UNAUTHORIZED,  /* missing or invalid token: 401 */
-    SP_ERR_NOT_FOUND,     /* unknown, or someone else's: 404 */
-    SP_ERR_METHOD,        /* wrong method: 405 */
-    SP_ERR_CONFLICT,      /* state does not allow it: 409 */
-    SP_ERR_TOO_LARGE,     /* body too large: 413 */
-    SP_ERR_MEDIA_TYPE,    /* not JSON: 415 */
-    SP_ERR_UNPROCESSABLE, /* well-formed but not acceptable: 422 */
+    SP_ERR_INTERNAL,       /* a bug or an unexpected library failure */
+    SP_ERR_OOM,            /* out of memory */
+    SP_ERR_BAD_REQUEST,    /* malformed input: 400 */
+    SP_ERR_UNAUTHORIZED,   /* missing or invalid token: 401 */
+    SP_ERR_NOT_FOUND,      /* unknown, or someone else's: 404 */
+    SP_ERR_METHOD,         /* wrong method: 405 */
+    SP_ERR_CONFLICT,       /* state does not allow it: 409 */
+    SP_ERR_TOO_LARGE,      /* body too large: 413 */
+    SP_ERR_MEDIA_TYPE,     /* not JSON: 415 */
+    SP_ERR_UNPROCESSABLE,  /* well-formed but not acceptable: 422 */
     SP_ERR_DB_UNAVAILABLE, /* database down or unreachable: 503 */
     SP_ERR_TRANSIENT       /* worth trying again later (network, 5xx): 503 */
 } sp_err_kind;

@@ -37,7 +37,8 @@ static int parse_token(const sp_http_resp *resp, char **access_token, long long 
     int rc = -1;
     if (resp->status == 200 && cJSON_IsString(tok) && *tok->valuestring) {
         *access_token = strdup(tok->valuestring);
-        *expires_at = (long long)time(NULL) + (cJSON_IsNumber(exp) ? (long long)exp->valuedouble : 3600);
+        *expires_at =
+            (long long)time(NULL) + (cJSON_IsNumber(exp) ? (long long)exp->valuedouble : 3600);
         rc = *access_token ? 0 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     } else if (resp->status == 429 || resp->status >= 500) {
         sp_err_set(err, SP_ERR_TRANSIENT, "token_refresh_failed",

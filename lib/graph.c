@@ -28,7 +28,8 @@ static char *get_url(const sp_graph_call *c) {
         n += snprintf(url + n, cap - (size_t)n, "%c%s=%s", i ? '&' : '?',
                       i < c->nparams ? c->params[i].name : "access_token", escaped[i]);
 done:
-    for (int i = 0; i <= c->nparams; i++) free(escaped[i]);
+    for (int i = 0; i <= c->nparams; i++)
+        free(escaped[i]);
     free(escaped);
     return url;
 }
@@ -66,13 +67,19 @@ void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
     char post_url[2048];
     sp_http_field fields[16];
     int n = 0;
-    for (int i = 0; i < c->nparams && n < 15; i++) fields[n++] = c->params[i];
+    for (int i = 0; i < c->nparams && n < 15; i++)
+        fields[n++] = c->params[i];
     fields[n++] = (sp_http_field){"access_token", c->access_token ? c->access_token : ""};
     snprintf(post_url, sizeof post_url, "%s/%s", c->base, c->path);
-    sp_http_req req = {.method = c->method, .url = get ? url : post_url, .timeout_seconds = 300,
-                       .form = get ? NULL : fields, .nform = get ? 0 : n,
-                       .file_field = c->file_field, .body_file = c->file,
-                       .file_offset = c->file_offset, .file_length = c->file_length};
+    sp_http_req req = {.method = c->method,
+                       .url = get ? url : post_url,
+                       .timeout_seconds = 300,
+                       .form = get ? NULL : fields,
+                       .nform = get ? 0 : n,
+                       .file_field = c->file_field,
+                       .body_file = c->file,
+                       .file_offset = c->file_offset,
+                       .file_length = c->file_length};
     sp_http_resp resp;
     sp_err err;
     if (get && !url) {

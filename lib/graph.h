@@ -19,13 +19,13 @@
 #include "http_client.h"
 
 typedef struct {
-    long status;          /* HTTP status; 0 when no answer came */
-    cJSON *body;          /* the parsed JSON answer, or NULL */
-    bool failed;          /* transport failure, non-2xx, or an error object */
-    int code, subcode;    /* error.code / error.error_subcode, 0 when absent */
+    long status;       /* HTTP status; 0 when no answer came */
+    cJSON *body;       /* the parsed JSON answer, or NULL */
+    bool failed;       /* transport failure, non-2xx, or an error object */
+    int code, subcode; /* error.code / error.error_subcode, 0 when absent */
     bool is_transient;
-    char message[320];    /* error.message, or what went wrong */
-    long retry_after;     /* seconds, -1 when absent */
+    char message[320]; /* error.message, or what went wrong */
+    long retry_after;  /* seconds, -1 when absent */
 } sp_graph_resp;
 
 typedef enum { SP_GRAPH_TRANSIENT, SP_GRAPH_AUTH, SP_GRAPH_PERMANENT } sp_graph_class;

@@ -21,9 +21,9 @@ static const struct {
     sp_err_kind kind;
     int status;
 } error_statuses[] = {
-    {SP_ERR_BAD_REQUEST, 400},  {SP_ERR_UNAUTHORIZED, 401},  {SP_ERR_NOT_FOUND, 404},
-    {SP_ERR_METHOD, 405},       {SP_ERR_CONFLICT, 409},      {SP_ERR_TOO_LARGE, 413},
-    {SP_ERR_MEDIA_TYPE, 415},   {SP_ERR_UNPROCESSABLE, 422}, {SP_ERR_DB_UNAVAILABLE, 503},
+    {SP_ERR_BAD_REQUEST, 400}, {SP_ERR_UNAUTHORIZED, 401},  {SP_ERR_NOT_FOUND, 404},
+    {SP_ERR_METHOD, 405},      {SP_ERR_CONFLICT, 409},      {SP_ERR_TOO_LARGE, 413},
+    {SP_ERR_MEDIA_TYPE, 415},  {SP_ERR_UNPROCESSABLE, 422}, {SP_ERR_DB_UNAVAILABLE, 503},
     {SP_ERR_TRANSIENT, 503},
 };
 
@@ -35,20 +35,34 @@ int sp_http_status_for(sp_err_kind kind) {
 
 static const char *status_text(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 503: return "Service Unavailable";
-    default: return "Internal Server Error";
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
     }
 }
 
@@ -57,11 +71,14 @@ static const char *cors_match(const char *allowed, const char *origin) {
     if (!allowed || !origin || !*origin) return NULL;
     const char *p = allowed;
     while (*p) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         const char *end = p;
-        while (*end && *end != ',') end++;
+        while (*end && *end != ',')
+            end++;
         size_t n = (size_t)(end - p);
-        while (n > 0 && p[n - 1] == ' ') n--;
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
         if ((n == 1 && *p == '*') || (n == strlen(origin) && strncmp(p, origin, n) == 0))
             return origin;
         p = end;
@@ -110,7 +127,8 @@ const char *sp_http_base(const sp_request *r) {
 static bool json_media_type(const char *ct) {
     if (!ct || !*ct) return true;
     size_t n = strcspn(ct, ";");
-    while (n > 0 && ct[n - 1] == ' ') n--;
+    while (n > 0 && ct[n - 1] == ' ')
+        n--;
     static const char *ok[] = {"application/json", "text/plain"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (n == strlen(ok[i]) && strncasecmp(ct, ok[i], n) == 0) return true;
@@ -150,7 +168,8 @@ static int url_decode(const char *src, size_t n, char *out, size_t outlen) {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)src[i];
-        if (c == '+') c = ' ';
+        if (c == '+')
+            c = ' ';
         else if (c == '%') {
             if (i + 2 >= n) return -1;
             int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
@@ -218,7 +237,8 @@ void sp_http_send(sp_request *r, sp_response *resp, const char *body, size_t len
     add_cors(r, resp);
     /* formatted here: FCGX_FPrintF knows no %zu */
     char head[sizeof resp->headers + 256];
-    int n = snprintf(head, sizeof head, "Status: %d %s\r\n%sContent-Length: %zu\r\n"
+    int n = snprintf(head, sizeof head,
+                     "Status: %d %s\r\n%sContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n%s\r\n",
                      resp->status, status_text(resp->status),
                      body ? "Content-Type: application/json; charset=utf-8\r\n" : "",

@@ -27,12 +27,13 @@ typedef struct {
     const char *query;        /* QUERY_STRING, "" when none */
     const char *document_uri; /* DOCUMENT_URI, for building links */
     const char *allow;        /* methods for Allow on 405/OPTIONS, set by routing */
-    const char *cors_origin;  /* the Origin to echo, or NULL: no CORS headers */
+    char allow_buf[48];
+    const char *cors_origin; /* the Origin to echo, or NULL: no CORS headers */
     char *body;
     size_t body_len;
-    int status;               /* status sent, 0 until then */
-    char user_id[37];         /* the verified caller, "" before auth; for logs */
-    char job_id[37];          /* the job concerned, when known; for logs */
+    int status;       /* status sent, 0 until then */
+    char user_id[37]; /* the verified caller, "" before auth; for logs */
+    char job_id[37];  /* the job concerned, when known; for logs */
 } sp_request;
 
 /* A response being built: status plus extra header lines. */

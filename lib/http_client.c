@@ -27,13 +27,13 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg) {
 typedef struct {
     sp_http_resp *resp;
     size_t cap;
-    FILE *sink;        /* download target, or NULL: keep the body in memory */
+    FILE *sink; /* download target, or NULL: keep the body in memory */
     long long max_bytes;
     long long written;
     bool too_large;
-    FILE *src;         /* upload source */
+    FILE *src; /* upload source */
     off_t remaining;
-    const char *mem;   /* in-memory upload source */
+    const char *mem; /* in-memory upload source */
     size_t mem_left;
 } transfer;
 
@@ -41,8 +41,10 @@ typedef struct {
 static void header_value(const char *line, size_t len, size_t name_len, char *out, size_t outlen) {
     const char *v = line + name_len;
     const char *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t')) v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) end--;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+        end--;
     size_t n = (size_t)(end - v);
     if (n >= outlen) n = outlen - 1;
     memcpy(out, v, n);
@@ -90,7 +92,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg) {
     if (r->body_len + len > SP_HTTP_BODY_CAP) len = SP_HTTP_BODY_CAP - r->body_len;
     if (r->body_len + len + 1 > t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap < r->body_len + len + 1) cap *= 2;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
         char *grown = realloc(r->body, cap);
         if (!grown) return 0;
         r->body = grown;

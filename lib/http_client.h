@@ -3,9 +3,9 @@
  *
  * A request is a method, a URL, header lines and a body that comes from
  * memory, from a byte range of a file, or is a multipart form whose file part
- * is such a range (so uploads stream from the spool and memory stays flat). The response keeps its status, the headers the platform
- * adapters read (Location, Range, Retry-After, Content-Type) and a body capped
- * in size; a download streams into a file instead.
+ * is such a range (so uploads stream from the spool and memory stays flat). The response keeps its
+ * status, the headers the platform adapters read (Location, Range, Retry-After, Content-Type) and a
+ * body capped in size; a download streams into a file instead.
  *
  * Transport failures (refused, reset, timed out) are reported as status 0 with
  * a message, so adapters classify them as transient in their one classify
@@ -29,30 +29,30 @@ typedef struct {
 } sp_http_field;
 
 typedef struct {
-    const char *method;                     /* "GET", "POST", "PUT" */
+    const char *method; /* "GET", "POST", "PUT" */
     const char *url;
     const char *headers[SP_HTTP_MAX_HEADERS]; /* "Name: value" lines, NULL-terminated */
-    const char *body;                       /* in-memory body, or NULL */
+    const char *body;                         /* in-memory body, or NULL */
     size_t body_len;
-    FILE *body_file;                        /* or a file range as the body */
+    FILE *body_file; /* or a file range as the body */
     off_t file_offset;
     off_t file_length;
-    bool has_body;                          /* send a (possibly empty) body */
-    const sp_http_field *form;              /* multipart/form-data fields, or NULL */
+    bool has_body;             /* send a (possibly empty) body */
+    const sp_http_field *form; /* multipart/form-data fields, or NULL */
     int nform;
-    const char *file_field;                 /* with form: a part holding the file range */
-    long timeout_seconds;                   /* whole transfer; 0 = 300 */
+    const char *file_field; /* with form: a part holding the file range */
+    long timeout_seconds;   /* whole transfer; 0 = 300 */
 } sp_http_req;
 
 typedef struct {
-    long status;            /* 0 when no HTTP answer arrived */
-    char *body;             /* NUL-terminated, caller frees via sp_http_resp_free */
+    long status; /* 0 when no HTTP answer arrived */
+    char *body;  /* NUL-terminated, caller frees via sp_http_resp_free */
     size_t body_len;
     char location[2048];
-    char range[128];        /* YouTube's "bytes=0-n" */
+    char range[128]; /* YouTube's "bytes=0-n" */
     char content_type[128];
-    long retry_after;       /* seconds, -1 when absent */
-    long long content_length; /* -1 when absent */
+    long retry_after;          /* seconds, -1 when absent */
+    long long content_length;  /* -1 when absent */
     char transport_error[256]; /* set when status == 0 */
 } sp_http_resp;
 

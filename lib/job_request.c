@@ -13,8 +13,7 @@
 /* Reads "platforms": a non-empty array of distinct known names. */
 static int parse_platforms(const cJSON *root, sp_job_request *out, sp_err *err) {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "platforms");
-    if (!arr)
-        return sp_err_set(err, SP_ERR_BAD_REQUEST, "missing_field", "platforms is required");
+    if (!arr) return sp_err_set(err, SP_ERR_BAD_REQUEST, "missing_field", "platforms is required");
     if (!cJSON_IsArray(arr))
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_field",
                           "platforms must be an array of platform names");
@@ -85,8 +84,7 @@ void sp_job_request_free(sp_job_request *req) {
 
 int sp_job_request_check_text(const sp_job_request *req, const char *title, sp_err *err) {
     for (int i = 0; i < req->nplatforms; i++)
-        if (sp_platform_check_text(req->platforms[i], title, req->description, err) < 0)
-            return -1;
+        if (sp_platform_check_text(req->platforms[i], title, req->description, err) < 0) return -1;
     return 0;
 }
 

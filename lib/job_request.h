@@ -16,7 +16,7 @@
 #include "platform.h"
 
 typedef struct {
-    char video_id[37];                      /* lower-case UUID */
+    char video_id[37];                        /* lower-case UUID */
     sp_platform platforms[SP_PLATFORM_COUNT]; /* in the order sent, no duplicates */
     int nplatforms;
     char *title;       /* owned; NULL when omitted, null or empty */

@@ -12,8 +12,7 @@
  * so ownership is also checked explicitly. */
 static const sp_stmt video_title = {
     "jobs_video_title",
-    "SELECT coalesce(title, '') FROM product_videos WHERE id = $1::uuid AND user_id = $2::uuid",
-    2};
+    "SELECT coalesce(title, '') FROM product_videos WHERE id = $1::uuid AND user_id = $2::uuid", 2};
 
 static const sp_stmt job_insert = {
     "jobs_insert",
@@ -28,8 +27,9 @@ static const sp_stmt job_status = {
     "SELECT json_build_object("
     "'jobId', id, 'status', status, 'videoId', video_id, 'platforms', platforms,"
     " 'title', title, 'description', description, 'results', results, 'error', error,"
-    " 'createdAt', " SP_ISO_MS("created_at") ", 'updatedAt', " SP_ISO_MS("updated_at") ")::text"
-    " FROM social_post_jobs WHERE id = $1::uuid",
+    " 'createdAt', " SP_ISO_MS("created_at") ", 'updatedAt', " SP_ISO_MS(
+        "updated_at") ")::text"
+                      " FROM social_post_jobs WHERE id = $1::uuid",
     1};
 
 /* Looks up the caller's video title into *title (caller frees). */

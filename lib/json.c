@@ -12,11 +12,24 @@ bool sp_utf8_valid(const char *s, size_t len) {
         unsigned c = *p;
         size_t n;
         unsigned cp, min;
-        if (c < 0x80) { p++; continue; }
-        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; min = 0x10000; }
-        else return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else
+            return false;
         if ((size_t)(end - p) <= n) return false;
         for (size_t i = 1; i <= n; i++) {
             if ((p[i] & 0xC0) != 0x80) return false;
@@ -41,8 +54,7 @@ size_t sp_utf8_chars(const char *s) {
 static bool has_escaped_nul(const char *body, size_t len) {
     for (size_t i = 0; i < len; i++) {
         if (body[i] != '\\') continue;
-        if (i + 5 < len && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0)
-            return true;
+        if (i + 5 < len && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0) return true;
         i++; /* skip the escaped character */
     }
     return false;
@@ -66,7 +78,8 @@ int sp_json_parse_strict(const char *body, size_t len, cJSON **out, sp_err *err)
     if (!root)
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_json",
                           "the request body is not valid JSON");
-    while (end && end < body + len && strchr(" \t\r\n", *end)) end++;
+    while (end && end < body + len && strchr(" \t\r\n", *end))
+        end++;
     if (end != body + len) {
         cJSON_Delete(root);
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_json",

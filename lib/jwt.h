@@ -29,8 +29,8 @@ typedef struct sp_jwt_verifier sp_jwt_verifier;
 /* What a verified token says about its caller. Owned by the struct; release
  * with sp_jwt_claims_clear. */
 typedef struct {
-    char sub[37];       /* the user's UUID, lower case */
-    char *claims_json;  /* the payload as JSON text, for request.jwt.claims */
+    char sub[37];      /* the user's UUID, lower case */
+    char *claims_json; /* the payload as JSON text, for request.jwt.claims */
 } sp_jwt_claims;
 
 /* Builds a verifier from cfg (jwt_secret, jwks_file, supabase_url,

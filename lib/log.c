@@ -17,10 +17,14 @@ static sp_log_level log_min_level = SP_LOG_INFO;
 
 static const char *level_name(sp_log_level level) {
     switch (level) {
-    case SP_LOG_DEBUG: return "debug";
-    case SP_LOG_INFO: return "info";
-    case SP_LOG_WARN: return "warn";
-    default: return "error";
+    case SP_LOG_DEBUG:
+        return "debug";
+    case SP_LOG_INFO:
+        return "info";
+    case SP_LOG_WARN:
+        return "warn";
+    default:
+        return "error";
     }
 }
 

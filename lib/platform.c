@@ -53,8 +53,7 @@ static int check_youtube(const char *title, const char *description, sp_err *err
                           "YouTube needs a title: send one, or give the video a title");
     if (sp_utf8_chars(title) > YOUTUBE_TITLE_MAX_CHARS)
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "title_too_long",
-                          "title is longer than YouTube's %d characters",
-                          YOUTUBE_TITLE_MAX_CHARS);
+                          "title is longer than YouTube's %d characters", YOUTUBE_TITLE_MAX_CHARS);
     if (description && strlen(description) > YOUTUBE_DESCRIPTION_MAX_BYTES)
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "description_too_long",
                           "description is longer than YouTube's %d bytes",
@@ -80,8 +79,11 @@ static int check_instagram(const char *title, const char *description, sp_err *e
 
 int sp_platform_check_text(sp_platform p, const char *title, const char *description, sp_err *err) {
     switch (p) {
-    case SP_YOUTUBE: return check_youtube(title, description, err);
-    case SP_INSTAGRAM: return check_instagram(title, description, err);
-    default: return 0;
+    case SP_YOUTUBE:
+        return check_youtube(title, description, err);
+    case SP_INSTAGRAM:
+        return check_instagram(title, description, err);
+    default:
+        return 0;
     }
 }

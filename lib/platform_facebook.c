@@ -41,14 +41,18 @@ static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome 
 }
 
 /* A call on the Page's videos edge with the given form fields. */
-static void videos_call(fb_run *run, const sp_http_field *fields, int n, off_t offset,
-                        off_t length, sp_graph_resp *r) {
+static void videos_call(fb_run *run, const sp_http_field *fields, int n, off_t offset, off_t length,
+                        sp_graph_resp *r) {
     char path[256];
     snprintf(path, sizeof path, "%s/videos", run->ctx->d->account_id);
-    sp_graph_call call = {.method = "POST", .base = run->ctx->cfg->facebook_video_url,
-                          .path = path, .params = fields, .nparams = n,
+    sp_graph_call call = {.method = "POST",
+                          .base = run->ctx->cfg->facebook_video_url,
+                          .path = path,
+                          .params = fields,
+                          .nparams = n,
                           .access_token = run->ctx->d->access_token,
-                          .file = length > 0 ? run->video : NULL, .file_offset = offset,
+                          .file = length > 0 ? run->video : NULL,
+                          .file_offset = offset,
                           .file_length = length,
                           .file_field = length > 0 ? "video_file_chunk" : NULL};
     sp_graph_request(&call, r);

@@ -51,8 +51,12 @@ static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome 
 /* A Graph call for this delivery. */
 static void call(sp_step_ctx *ctx, const char *method, const char *path,
                  const sp_http_field *params, int n, sp_graph_resp *r) {
-    sp_graph_call c = {.method = method, .base = ctx->cfg->facebook_graph_url, .path = path,
-                       .params = params, .nparams = n, .access_token = ctx->d->access_token};
+    sp_graph_call c = {.method = method,
+                       .base = ctx->cfg->facebook_graph_url,
+                       .path = path,
+                       .params = params,
+                       .nparams = n,
+                       .access_token = ctx->d->access_token};
     sp_graph_request(&c, r);
 }
 

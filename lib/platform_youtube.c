@@ -60,13 +60,14 @@ static yt_class classify(const sp_http_resp *r, sp_step_outcome *out) {
     if (r->status == 200 || r->status == 201 || r->status == 308) return YT_OK;
     google_error(r, message, sizeof message, reason, sizeof reason);
     if (r->status == 401) {
-        sp_step_set(out, SP_STEP_FAILED, "YouTube refused the token: reconnect your YouTube account");
+        sp_step_set(out, SP_STEP_FAILED,
+                    "YouTube refused the token: reconnect your YouTube account");
         return YT_AUTH;
     }
     if (r->status == 404 || r->status == 410) return YT_SESSION_GONE;
     if (r->status == 429 || r->status >= 500 ||
-        (r->status == 403 && (!strcmp(reason, "rateLimitExceeded") ||
-                              !strcmp(reason, "userRateLimitExceeded")))) {
+        (r->status == 403 &&
+         (!strcmp(reason, "rateLimitExceeded") || !strcmp(reason, "userRateLimitExceeded")))) {
         sp_step_set(out, SP_STEP_RETRY, "YouTube is busy (HTTP %ld%s%s)", r->status,
                     *reason ? ": " : "", reason);
         out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
@@ -111,13 +112,17 @@ static bool cured_by_refresh(yt_run *run, yt_class c, sp_step_outcome *out) {
     return refresh_token(run, out) == 0;
 }
 
-/* Saves the success in the checkpoint and reports it. */
-static void succeed(yt_run *run, const char *video_id, sp_step_outcome *out) {
-    sp_step_cp_set_string(run->ctx, "videoId", video_id);
-    if (sp_step_save(run->ctx, out) < 0) return;
+/* Reports the uploaded video as the post. */
+static void report_done(const char *video_id, sp_step_outcome *out) {
     char url[256];
     snprintf(url, sizeof url, "https://youtube.com/shorts/%s", video_id);
     sp_step_done(out, url, video_id);
+}
+
+/* Saves the success in the checkpoint and reports it. */
+static void succeed(yt_run *run, const char *video_id, sp_step_outcome *out) {
+    sp_step_cp_set_string(run->ctx, "videoId", video_id);
+    if (sp_step_save(run->ctx, out) == 0) report_done(video_id, out);
 }
 
 /* Reads the video id out of a final 200/201 answer. */
@@ -171,7 +176,10 @@ static yt_class open_session(yt_run *run, sp_step_outcome *out) {
         sp_step_set(out, SP_STEP_RETRY, "out of memory");
         return YT_TRANSIENT;
     }
-    sp_http_req req = {.method = "POST", .url = url, .body = body, .body_len = strlen(body),
+    sp_http_req req = {.method = "POST",
+                       .url = url,
+                       .body = body,
+                       .body_len = strlen(body),
                        .timeout_seconds = 60,
                        .headers = {run->auth, "Content-Type: application/json; charset=UTF-8",
                                    length, "X-Upload-Content-Type: video/*"}};
@@ -203,9 +211,13 @@ static yt_class put_session(yt_run *run, const char *session, long long *offset,
                  *offset + len - 1, run->size);
     else
         snprintf(range, sizeof range, "Content-Range: bytes */%lld", run->size);
-    sp_http_req req = {.method = "PUT", .url = session, .has_body = true,
-                       .body_file = len > 0 ? run->video : NULL, .file_offset = *offset,
-                       .file_length = len, .timeout_seconds = 600,
+    sp_http_req req = {.method = "PUT",
+                       .url = session,
+                       .has_body = true,
+                       .body_file = len > 0 ? run->video : NULL,
+                       .file_offset = *offset,
+                       .file_length = len,
+                       .timeout_seconds = 600,
                        .headers = {run->auth, range, "Content-Type: video/*"}};
     sp_http_resp r;
     sp_err err;
@@ -248,7 +260,8 @@ static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
         }
         long long len = run->size - offset < YT_CHUNK_BYTES ? run->size - offset : YT_CHUNK_BYTES;
         c = put_session(run, session, &offset, len, out, &finished);
-        if (c == YT_OK && !finished && save_session(run, session, offset, out) < 0) c = YT_PERMANENT;
+        if (c == YT_OK && !finished && save_session(run, session, offset, out) < 0)
+            c = YT_PERMANENT;
     }
     free(session);
     return c;
@@ -278,9 +291,7 @@ static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_delivery *d = ctx->d;
     const char *done_id = sp_step_cp_string(ctx, "videoId");
     if (done_id) { /* uploaded before a crash, not yet recorded */
-        char url[256];
-        snprintf(url, sizeof url, "https://youtube.com/shorts/%s", done_id);
-        sp_step_done(out, url, done_id);
+        report_done(done_id, out);
         return;
     }
     if (!d->access_token && !d->refresh_token) {

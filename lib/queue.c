@@ -56,11 +56,10 @@ static const sp_stmt record_outcome = {
     " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
     8};
 
-static const sp_stmt open_count = {
-    "queue_open_count",
-    "SELECT count(*) FROM public.social_post_deliveries"
-    " WHERE job_id = $1::uuid AND state IN ('queued', 'running')",
-    1};
+static const sp_stmt open_count = {"queue_open_count",
+                                   "SELECT count(*) FROM public.social_post_deliveries"
+                                   " WHERE job_id = $1::uuid AND state IN ('queued', 'running')",
+                                   1};
 
 static const sp_stmt history_insert = {
     "queue_history",
@@ -132,8 +131,7 @@ static int refresh(sp_db *db, const char *job_id, sp_err *err) {
 }
 
 /* Claims a row and fills d's queue fields; 1 claimed, 0 none, -1 error. */
-static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_delivery *d,
-                     sp_err *err) {
+static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_delivery *d, sp_err *err) {
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *params[] = {owner, lease};
@@ -222,8 +220,13 @@ static void add_history(sp_db *db, const sp_delivery *d, const sp_step_outcome *
                         const sp_transition *t) {
     sp_err err;
     bool ok = t->state == SP_DELIVERY_SUCCEEDED;
-    const char *params[] = {d->user_id, d->video_id, d->job_id, sp_platform_name(d->platform),
-                            ok ? "posted" : "failed", ok ? o->url : "", ok ? o->post_id : "",
+    const char *params[] = {d->user_id,
+                            d->video_id,
+                            d->job_id,
+                            sp_platform_name(d->platform),
+                            ok ? "posted" : "failed",
+                            ok ? o->url : "",
+                            ok ? o->post_id : "",
                             ok ? "" : t->message};
     if (sp_db_simple(db, "SAVEPOINT history", &err) < 0) return;
     PGresult *res = sp_db_exec(db, &history_insert, params, &err);
@@ -259,12 +262,18 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
         sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
         goto done;
     }
-    const char *params[] = {id,         owner,      sp_delivery_state_name(t->state),
-                            run_in,     t->count_attempt ? "1" : "0",
-                            checkpoint, result,     t->message};
+    const char *params[] = {id,
+                            owner,
+                            sp_delivery_state_name(t->state),
+                            run_in,
+                            t->count_attempt ? "1" : "0",
+                            checkpoint,
+                            result,
+                            t->message};
     if (sp_db_begin(db, err) < 0) goto done;
     if (exec_owned(db, &record_outcome, params, err) < 0) goto done;
-    if (t->state == SP_DELIVERY_SUCCEEDED || t->state == SP_DELIVERY_FAILED) add_history(db, d, o, t);
+    if (t->state == SP_DELIVERY_SUCCEEDED || t->state == SP_DELIVERY_FAILED)
+        add_history(db, d, o, t);
     if (refresh(db, d->job_id, err) < 0) goto done;
     int open = count_open(db, d->job_id, err);
     if (open < 0 || sp_db_commit(db, err) < 0) goto done;

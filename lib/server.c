@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process.h"
 
 #define SP_MAX_THREADS 256
 
@@ -67,12 +68,36 @@ static void log_request(const sp_request *r, double ms) {
     sp_log_event(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f);
 }
 
+/* Finds r's route and calls it, or answers OPTIONS, 404 or 405 itself. */
+static void dispatch(worker_thread *w, sp_request *r) {
+    const char *path = strcmp(r->path, "/") == 0 ? "" : r->path;
+    const sp_route *route = w->spec->routes;
+    while (route->path && strcmp(route->path, path) != 0)
+        route++;
+    sp_err err;
+    if (!route->path) {
+        sp_err_set(&err, SP_ERR_NOT_FOUND, "not_found", "no such endpoint");
+        sp_http_send_error(r, &err);
+        return;
+    }
+    snprintf(r->allow_buf, sizeof r->allow_buf, "%s, OPTIONS", route->method);
+    r->allow = r->allow_buf;
+    if (!strcmp(r->method, "OPTIONS")) {
+        sp_http_send_options(r);
+    } else if (!strcmp(r->method, route->method)) {
+        route->handle(&w->ctx, r);
+    } else {
+        sp_err_set(&err, SP_ERR_METHOD, "method_not_allowed", "use %s", route->method);
+        sp_http_send_error(r, &err);
+    }
+}
+
 /* Serves one accepted request, always with exactly one response. */
 static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
     double start = now_ms();
     sp_request r;
     sp_http_request_init(&r, fcgx, w->ctx.cfg->cors_allowed_origins);
-    w->spec->handle(&w->ctx, &r);
+    dispatch(w, &r);
     if (!r.status) {
         sp_err err;
         sp_err_set(&err, SP_ERR_INTERNAL, "internal_error", "no response");
@@ -123,7 +148,9 @@ static int parse_options(int argc, char **argv, const sp_server_spec *spec, serv
     while ((c = getopt_long(argc, argv, "l:t:h", longopts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
-        case 'l': o->listen = optarg; break;
+        case 'l':
+            o->listen = optarg;
+            break;
         case 't':
             o->threads = (int)strtol(optarg, &end, 10);
             if (!end || *end || o->threads < 1 || o->threads > SP_MAX_THREADS) {
@@ -131,8 +158,12 @@ static int parse_options(int argc, char **argv, const sp_server_spec *spec, serv
                 return -1;
             }
             break;
-        case 'h': usage(spec, stdout); return 1;
-        default: usage(spec, stderr); return -1;
+        case 'h':
+            usage(spec, stdout);
+            return 1;
+        default:
+            usage(spec, stderr);
+            return -1;
         }
     }
     if (optind < argc) {
@@ -189,13 +220,8 @@ int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
     server_options opts;
     int parsed = parse_options(argc, argv, spec, &opts);
     if (parsed != 0) return parsed > 0 ? 0 : 2;
-    sp_log_init(spec->program, SP_LOG_INFO);
-    signal(SIGPIPE, SIG_IGN);
     sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    sp_process_init(spec->program, &stop_signals);
 
     int status = 1;
     sp_err err;

@@ -7,7 +7,8 @@
  * serves concurrent requests, slow ones (long-polls) included. SIGTERM/SIGINT
  * stop accepting, let requests in flight finish, and exit 0.
  *
- * Not here: what a request means (the handler of each program).
+ * Routing is a table of exact paths per program (sp_route). Not here: what a
+ * request means (the handlers of each program).
  */
 #ifndef SP_SERVER_H
 #define SP_SERVER_H
@@ -19,19 +20,28 @@
 
 /* What a handler gets: shared settings and this thread's connection. */
 typedef struct {
-    const sp_config *cfg;   /* shared, read-only */
-    sp_jwt_verifier *jwt;   /* shared, thread-safe */
-    sp_db *db;              /* this thread's own */
+    const sp_config *cfg; /* shared, read-only */
+    sp_jwt_verifier *jwt; /* shared, thread-safe */
+    sp_db *db;            /* this thread's own */
 } sp_ctx;
 
 /* Serves one request: must send exactly one response on r. */
 typedef void (*sp_handler)(sp_ctx *ctx, sp_request *r);
 
+/* One endpoint: its PATH_INFO ("" for the program's bare path, which "/"
+ * also reaches), its method, and its handler. The server answers OPTIONS,
+ * 404 for unknown paths and 405 (with Allow) for other methods itself. */
 typedef struct {
-    const char *program;  /* name on logs and in --help */
-    const char *summary;  /* one line for --help */
-    int default_threads;
+    const char *path;
+    const char *method;
     sp_handler handle;
+} sp_route;
+
+typedef struct {
+    const char *program; /* name on logs and in --help */
+    const char *summary; /* one line for --help */
+    int default_threads;
+    const sp_route *routes; /* ends with an entry whose path is NULL */
 } sp_server_spec;
 
 /* Parses argv (--listen, --threads, --help), loads the configuration and

@@ -73,8 +73,9 @@ static int fetch(const char *url, const char *tmp_path, long long max_bytes, sp_
     int rc = sp_http_download(url, f, max_bytes, &resp, err);
     long long written = ftello(f);
     if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        if (rc == 0) rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s",
-                                     strerror(errno));
+        if (rc == 0)
+            rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s",
+                            strerror(errno));
     }
     fclose(f);
     if (rc < 0 && strcmp(err->code, "too_large") == 0)

@@ -12,7 +12,7 @@
 
 const sp_adapter *sp_adapter_for(sp_platform p) {
     static const sp_adapter *const adapters[] = {&sp_adapter_youtube, &sp_adapter_facebook,
-                                                  &sp_adapter_instagram};
+                                                 &sp_adapter_instagram};
     for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++)
         if (adapters[i]->platform == p) return adapters[i];
     return NULL;

@@ -19,14 +19,14 @@
 
 typedef struct {
     const sp_config *cfg;
-    sp_db *db;                  /* the slot's connection */
-    const char *owner;          /* lease owner, for checkpoints */
-    sp_delivery *d;             /* the claimed delivery */
+    sp_db *db;         /* the slot's connection */
+    const char *owner; /* lease owner, for checkpoints */
+    sp_delivery *d;    /* the claimed delivery */
     const char *spool_dir;
     long long max_video_bytes;
     const atomic_bool *stopping; /* set when the worker must stop soon */
-    double ig_poll_base;        /* first wait for Instagram's processing, seconds */
-    double ig_deadline;         /* give up on processing after this many seconds */
+    double ig_poll_base;         /* first wait for Instagram's processing, seconds */
+    double ig_deadline;          /* give up on processing after this many seconds */
 } sp_step_ctx;
 
 typedef struct {

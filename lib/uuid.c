@@ -20,7 +20,8 @@ bool sp_uuid_valid(const char *s) {
 
 bool sp_uuid_normalize(const char *s, char out[37]) {
     if (!sp_uuid_valid(s)) return false;
-    for (int i = 0; i < 36; i++) out[i] = (char)tolower((unsigned char)s[i]);
+    for (int i = 0; i < 36; i++)
+        out[i] = (char)tolower((unsigned char)s[i]);
     out[36] = '\0';
     return true;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process.h"
 #include "queue.h"
 #include "spool.h"
 #include "worker.h"
@@ -46,27 +47,26 @@ void sp_worker_wait(sp_worker *w, double seconds) {
 }
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "Usage: social-post-worker [options]\n"
-            "Posts queued jobs' videos to their platforms.\n\n"
-            "  --concurrency N       deliveries worked on at once (default 2)\n"
-            "  --once                work off what is ready now, then exit (for cron)\n"
-            "  --max-runtime SECONDS stop claiming after this long, finish, exit 0\n"
-            "  --lease SECONDS       how long a claim lasts without renewal (default 30;\n"
-            "                        renewed every third of it)\n"
-            "  --grace SECONDS       on SIGTERM, time to end steps cleanly (default 25)\n"
-            "  --poll SECONDS        fallback poll when no notification comes (default 30)\n"
-            "  --backoff-base SECONDS  first retry delay, doubled per retry (default 10)\n"
-            "  --max-attempts N      transient failures before a platform fails (default 8)\n"
-            "  --max-video-bytes N   largest video accepted (default 17179869184)\n"
-            "  --ig-poll SECONDS     first wait before checking Instagram's processing,\n"
-            "                        growing 1.5x per check up to 60 (default 5)\n"
-            "  --ig-deadline SECONDS fail a reel Instagram has not processed by then\n"
-            "                        (default 1800)\n"
-            "  --help                show this help\n\n"
-            "Configuration comes from the environment (DATABASE_URL, YOUTUBE_UPLOAD_URL,\n"
-            "GOOGLE_TOKEN_URL, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, FACEBOOK_GRAPH_URL,\n"
-            "FACEBOOK_VIDEO_URL, SOCIAL_POST_SPOOL_DIR); see README.\n");
+    fprintf(out, "Usage: social-post-worker [options]\n"
+                 "Posts queued jobs' videos to their platforms.\n\n"
+                 "  --concurrency N       deliveries worked on at once (default 2)\n"
+                 "  --once                work off what is ready now, then exit (for cron)\n"
+                 "  --max-runtime SECONDS stop claiming after this long, finish, exit 0\n"
+                 "  --lease SECONDS       how long a claim lasts without renewal (default 30;\n"
+                 "                        renewed every third of it)\n"
+                 "  --grace SECONDS       on SIGTERM, time to end steps cleanly (default 25)\n"
+                 "  --poll SECONDS        fallback poll when no notification comes (default 30)\n"
+                 "  --backoff-base SECONDS  first retry delay, doubled per retry (default 10)\n"
+                 "  --max-attempts N      transient failures before a platform fails (default 8)\n"
+                 "  --max-video-bytes N   largest video accepted (default 17179869184)\n"
+                 "  --ig-poll SECONDS     first wait before checking Instagram's processing,\n"
+                 "                        growing 1.5x per check up to 60 (default 5)\n"
+                 "  --ig-deadline SECONDS fail a reel Instagram has not processed by then\n"
+                 "                        (default 1800)\n"
+                 "  --help                show this help\n\n"
+                 "Configuration comes from the environment (DATABASE_URL, YOUTUBE_UPLOAD_URL,\n"
+                 "GOOGLE_TOKEN_URL, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, FACEBOOK_GRAPH_URL,\n"
+                 "FACEBOOK_VIDEO_URL, SOCIAL_POST_SPOOL_DIR); see README.\n");
 }
 
 /* Parses a positive number option; -1 when malformed. */
@@ -83,36 +83,86 @@ static double number_arg(const char *name, const char *text, double min, double 
 
 /* Fills w's settings from argv; 0 to run, 1 to exit 0 (help), -1 on misuse. */
 static int parse_flags(int argc, char **argv, sp_worker *w) {
-    enum { O_CONC = 1, O_ONCE, O_RUNTIME, O_LEASE, O_GRACE, O_POLL, O_BACKOFF, O_ATTEMPTS,
-           O_MAXBYTES, O_IG_POLL, O_IG_DEADLINE, O_HELP };
-    static const struct option opts[] = {
-        {"concurrency", required_argument, NULL, O_CONC}, {"once", no_argument, NULL, O_ONCE},
-        {"max-runtime", required_argument, NULL, O_RUNTIME},
-        {"lease", required_argument, NULL, O_LEASE}, {"grace", required_argument, NULL, O_GRACE},
-        {"poll", required_argument, NULL, O_POLL},
-        {"backoff-base", required_argument, NULL, O_BACKOFF},
-        {"max-attempts", required_argument, NULL, O_ATTEMPTS},
-        {"max-video-bytes", required_argument, NULL, O_MAXBYTES},
-        {"ig-poll", required_argument, NULL, O_IG_POLL},
-        {"ig-deadline", required_argument, NULL, O_IG_DEADLINE},
-        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    enum {
+        O_CONC = 1,
+        O_ONCE,
+        O_RUNTIME,
+        O_LEASE,
+        O_GRACE,
+        O_POLL,
+        O_BACKOFF,
+        O_ATTEMPTS,
+        O_MAXBYTES,
+        O_IG_POLL,
+        O_IG_DEADLINE,
+        O_HELP
+    };
+    static const struct option opts[] = {{"concurrency", required_argument, NULL, O_CONC},
+                                         {"once", no_argument, NULL, O_ONCE},
+                                         {"max-runtime", required_argument, NULL, O_RUNTIME},
+                                         {"lease", required_argument, NULL, O_LEASE},
+                                         {"grace", required_argument, NULL, O_GRACE},
+                                         {"poll", required_argument, NULL, O_POLL},
+                                         {"backoff-base", required_argument, NULL, O_BACKOFF},
+                                         {"max-attempts", required_argument, NULL, O_ATTEMPTS},
+                                         {"max-video-bytes", required_argument, NULL, O_MAXBYTES},
+                                         {"ig-poll", required_argument, NULL, O_IG_POLL},
+                                         {"ig-deadline", required_argument, NULL, O_IG_DEADLINE},
+                                         {"help", no_argument, NULL, O_HELP},
+                                         {NULL, 0, NULL, 0}};
     int c;
     double v = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case O_CONC: v = number_arg("concurrency", optarg, 1, SP_MAX_CONCURRENCY); w->concurrency = (int)v; break;
-        case O_ONCE: w->once = true; break;
-        case O_RUNTIME: v = number_arg("max-runtime", optarg, 1, 1e7); w->max_runtime = v; break;
-        case O_LEASE: v = number_arg("lease", optarg, 3, 3600); w->lease_seconds = (int)v; break;
-        case O_GRACE: v = number_arg("grace", optarg, 0, 3600); w->grace_seconds = v; break;
-        case O_POLL: v = number_arg("poll", optarg, 0.1, 3600); w->poll_seconds = v; break;
-        case O_BACKOFF: v = number_arg("backoff-base", optarg, 0.01, 3600); w->policy.backoff_base = v; break;
-        case O_ATTEMPTS: v = number_arg("max-attempts", optarg, 1, 1000); w->policy.max_attempts = (int)v; break;
-        case O_MAXBYTES: v = number_arg("max-video-bytes", optarg, 1, 1e13); w->max_video_bytes = (long long)v; break;
-        case O_IG_POLL: v = number_arg("ig-poll", optarg, 0.1, 3600); w->ig_poll_base = v; break;
-        case O_IG_DEADLINE: v = number_arg("ig-deadline", optarg, 1, 86400); w->ig_deadline = v; break;
-        case O_HELP: usage(stdout); return 1;
-        default: usage(stderr); return -1;
+        case O_CONC:
+            v = number_arg("concurrency", optarg, 1, SP_MAX_CONCURRENCY);
+            w->concurrency = (int)v;
+            break;
+        case O_ONCE:
+            w->once = true;
+            break;
+        case O_RUNTIME:
+            v = number_arg("max-runtime", optarg, 1, 1e7);
+            w->max_runtime = v;
+            break;
+        case O_LEASE:
+            v = number_arg("lease", optarg, 3, 3600);
+            w->lease_seconds = (int)v;
+            break;
+        case O_GRACE:
+            v = number_arg("grace", optarg, 0, 3600);
+            w->grace_seconds = v;
+            break;
+        case O_POLL:
+            v = number_arg("poll", optarg, 0.1, 3600);
+            w->poll_seconds = v;
+            break;
+        case O_BACKOFF:
+            v = number_arg("backoff-base", optarg, 0.01, 3600);
+            w->policy.backoff_base = v;
+            break;
+        case O_ATTEMPTS:
+            v = number_arg("max-attempts", optarg, 1, 1000);
+            w->policy.max_attempts = (int)v;
+            break;
+        case O_MAXBYTES:
+            v = number_arg("max-video-bytes", optarg, 1, 1e13);
+            w->max_video_bytes = (long long)v;
+            break;
+        case O_IG_POLL:
+            v = number_arg("ig-poll", optarg, 0.1, 3600);
+            w->ig_poll_base = v;
+            break;
+        case O_IG_DEADLINE:
+            v = number_arg("ig-deadline", optarg, 1, 86400);
+            w->ig_deadline = v;
+            break;
+        case O_HELP:
+            usage(stdout);
+            return 1;
+        default:
+            usage(stderr);
+            return -1;
         }
         if (v < 0) return -1;
     }
@@ -136,7 +186,8 @@ static void set_defaults(sp_worker *w) {
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
-    snprintf(w->owner, sizeof w->owner, "%s:%d:%08lx", host, (int)getpid(), (unsigned long)random());
+    snprintf(w->owner, sizeof w->owner, "%s:%d:%08lx", host, (int)getpid(),
+             (unsigned long)random());
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->wake, NULL);
 }
@@ -194,7 +245,8 @@ static int run(sp_worker *w, sigset_t *signals) {
     pthread_create(&keeper, NULL, sp_lease_keeper_main, w);
     pthread_create(&listener, NULL, sp_wakeup_main, w);
     pthread_create(&stopper, NULL, stopper_main, &sa);
-    for (int i = 0; i < started; i++) pthread_join(slots[i], NULL);
+    for (int i = 0; i < started; i++)
+        pthread_join(slots[i], NULL);
     pthread_cancel(stopper); /* still waiting when --once ended the slots */
     pthread_join(stopper, NULL);
     sp_worker_wake(w);
@@ -218,13 +270,8 @@ static void release_leases(sp_worker *w) {
 }
 
 int main(int argc, char **argv) {
-    sp_log_init("social-post-worker", SP_LOG_INFO);
-    signal(SIGPIPE, SIG_IGN);
     sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    sp_process_init("social-post-worker", &signals);
     sp_config cfg;
     sp_err err;
     sp_worker w;

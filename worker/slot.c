@@ -73,9 +73,14 @@ static void run_delivery(sp_worker *w, sp_db *db, sp_delivery *d) {
         sp_step_set(&o, SP_STEP_FAILED, "posting to %s is not supported yet",
                     sp_platform_name(d->platform));
     } else {
-        sp_step_ctx ctx = {.cfg = w->cfg, .db = db, .owner = w->owner, .d = d,
-                           .spool_dir = w->spool_dir, .max_video_bytes = w->max_video_bytes,
-                           .stopping = &w->stopping, .ig_poll_base = w->ig_poll_base,
+        sp_step_ctx ctx = {.cfg = w->cfg,
+                           .db = db,
+                           .owner = w->owner,
+                           .d = d,
+                           .spool_dir = w->spool_dir,
+                           .max_video_bytes = w->max_video_bytes,
+                           .stopping = &w->stopping,
+                           .ig_poll_base = w->ig_poll_base,
                            .ig_deadline = w->ig_deadline};
         adapter->step(&ctx, &o);
     }

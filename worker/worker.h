@@ -19,24 +19,24 @@
 
 typedef struct {
     const sp_config *cfg;
-    char owner[160];             /* lease owner: host:pid:random */
+    char owner[160]; /* lease owner: host:pid:random */
     char spool_dir[1024];
     int concurrency;
     int lease_seconds;
     double grace_seconds;
     double poll_seconds;
-    double max_runtime;          /* 0 = no limit */
+    double max_runtime; /* 0 = no limit */
     bool once;
     long long max_video_bytes;
-    double ig_poll_base;         /* first wait for Instagram's processing */
-    double ig_deadline;          /* how long Instagram may process a video */
+    double ig_poll_base; /* first wait for Instagram's processing */
+    double ig_deadline;  /* how long Instagram may process a video */
     sp_retry_policy policy;
 
-    atomic_bool stopping;        /* stop claiming; end steps at a safe point */
-    atomic_bool hard_stop;       /* grace is over: abort transfers now */
+    atomic_bool stopping;  /* stop claiming; end steps at a safe point */
+    atomic_bool hard_stop; /* grace is over: abort transfers now */
     atomic_int slots_running;
 
-    pthread_mutex_t lock;        /* guards wake_seq, with wake */
+    pthread_mutex_t lock; /* guards wake_seq, with wake */
     pthread_cond_t wake;
     unsigned long wake_seq;
 } sp_worker;

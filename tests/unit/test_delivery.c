@@ -29,8 +29,8 @@ static void retries_back_off_exponentially_with_jitter_and_cap(void) {
     sp_transition t = after(SP_STEP_RETRY, 0, -1, 0.5);
     CHECK(t.state == SP_DELIVERY_QUEUED && t.count_attempt && t.run_in == 10);
     CHECK(after(SP_STEP_RETRY, 1, -1, 0.5).run_in == 20);
-    CHECK(after(SP_STEP_RETRY, 2, -1, 0.0).run_in == 20);  /* 40 * 0.5 */
-    CHECK(after(SP_STEP_RETRY, 2, -1, 0.99).run_in > 59);  /* 40 * 1.49 */
+    CHECK(after(SP_STEP_RETRY, 2, -1, 0.0).run_in == 20); /* 40 * 0.5 */
+    CHECK(after(SP_STEP_RETRY, 2, -1, 0.99).run_in > 59); /* 40 * 1.49 */
     sp_retry_policy many = policy;
     many.max_attempts = 100;
     sp_step_outcome o = {.kind = SP_STEP_RETRY, .delay = -1};

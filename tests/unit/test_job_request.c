@@ -70,7 +70,8 @@ static void bad_bodies_are_refused_with_codes(void) {
 static char *repeat(const char *unit, int n) {
     size_t len = strlen(unit);
     char *s = malloc(len * (size_t)n + 1);
-    for (int i = 0; i < n; i++) memcpy(s + len * (size_t)i, unit, len);
+    for (int i = 0; i < n; i++)
+        memcpy(s + len * (size_t)i, unit, len);
     s[len * (size_t)n] = '\0';
     return s;
 }

@@ -33,7 +33,7 @@ static void malformed_bodies_are_rejected(void) {
     CHECK(!PARSES("{\"a\":\"\xff\"}"));
     CHECK(!PARSES("{\"a\":\"\xc0\xaf\"}"));     /* overlong '/' */
     CHECK(!PARSES("{\"a\":\"\xed\xa0\x80\"}")); /* UTF-8 encoded surrogate */
-    CHECK(!PARSES("{\"a\":\"\\ud800\"}"));       /* lone surrogate escape */
+    CHECK(!PARSES("{\"a\":\"\\ud800\"}"));      /* lone surrogate escape */
 }
 
 static void utf8_helpers_count_code_points(void) {
