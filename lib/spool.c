@@ -3,6 +3,7 @@
  */
 #include "spool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http_client.h"
@@ -137,4 +139,24 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     unlink(path);
     job_path(path, sizeof path, dir, job_id, ".lock");
     unlink(path);
+}
+
+int sp_spool_sweep(const char *dir, double max_age) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    time_t now = time(NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        bool ours = strstr(e->d_name, ".video") || strstr(e->d_name, ".part.") ||
+                    strstr(e->d_name, ".lock");
+        char path[4096];
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (ours && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+            difftime(now, st.st_mtime) > max_age && unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
 }

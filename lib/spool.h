@@ -28,4 +28,8 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
 /* Removes the job's spooled video (when no delivery of the job needs it). */
 void sp_spool_remove(const char *dir, const char *job_id);
 
+/* Removes spool files untouched for max_age seconds: left by a worker that
+ * died, or by jobs another machine finished. Returns how many went. */
+int sp_spool_sweep(const char *dir, double max_age);
+
 #endif
