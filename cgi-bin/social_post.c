@@ -3,30 +3,85 @@
  *
  * Accepts a post job and answers 202 at once; the worker does the posting.
  * Accepting is one transaction as the caller: check the video is theirs,
- * insert the job (a trigger wakes the workers). Nothing is posted from here,
- * so nothing is lost when this process is stopped after answering.
+ * insert the job (a trigger queues one delivery per platform and wakes the
+ * workers). Nothing is posted from here, so nothing is lost when this process
+ * is stopped after answering. Also: POST /social-post/{jobId}/retry (failed
+ * platforms again) and /cancel (platforms not started yet).
  */
+#include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "jobs.h"
+#include "json.h"
 #include "server.h"
+#include "uuid.h"
 
 /* The largest body accepted; nginx's client_max_body_size says the same. */
 #define SUBMIT_BODY_LIMIT (64 * 1024)
 
-/* Sends the seed's 202 body with a Location of the job's status. */
-static void send_accepted(sp_request *r, const char *job_id) {
-    char body[160];
-    snprintf(body, sizeof body,
-             "{\"jobId\":\"%s\",\"status\":\"pending\","
-             "\"message\":\"Post job created and processing in background\"}",
-             job_id);
+/* Sends {"jobId", "status", <list_name>: platforms, "message"?} with status. */
+static void send_job_answer(sp_request *r, int status, const char *job_id, const char *job_status,
+                            const char *list_name, const char *platforms, const char *message,
+                            bool replayed) {
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "jobId", job_id);
+    cJSON_AddStringToObject(body, "status", job_status);
+    if (list_name) cJSON_AddRawToObject(body, list_name, platforms ? platforms : "[]");
+    if (message) cJSON_AddStringToObject(body, "message", message);
+    char *text = sp_json_print(body);
+    cJSON_Delete(body);
     sp_response resp;
-    sp_response_init(&resp, 202);
+    sp_response_init(&resp, status);
     sp_response_header(&resp, "Location", "%ssocial-post-status?jobId=%s", sp_http_base(r), job_id);
-    sp_http_send(r, &resp, body, strlen(body));
+    if (replayed) sp_response_header(&resp, "Idempotent-Replayed", "true");
+    sp_http_send(r, &resp, text ? text : "{}", strlen(text ? text : "{}"));
+    free(text);
+}
+
+/* The job's current status word ("pending", ...), read in the open transaction. */
+static void current_status(sp_db *db, const char *job_id, char *out, size_t len) {
+    sp_job_view view;
+    sp_err err;
+    snprintf(out, len, "pending");
+    if (sp_jobs_view(db, job_id, &view, &err) < 0) return;
+    cJSON *root = cJSON_Parse(view.json);
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
+    if (s) snprintf(out, len, "%s", s);
+    cJSON_Delete(root);
+    free(view.json);
+}
+
+/* Reads the optional Idempotency-Key header into *key (NULL when absent). */
+static int idempotency_key(const sp_request *r, const char **key, sp_err *err) {
+    *key = sp_http_param(r, "HTTP_IDEMPOTENCY_KEY");
+    if (!*key) return 0;
+    size_t n = strlen(*key);
+    bool printable = n > 0 && n <= 255;
+    for (size_t i = 0; printable && i < n; i++)
+        printable = (*key)[i] > 0x20 && (*key)[i] < 0x7f;
+    if (!printable)
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_idempotency_key",
+                          "Idempotency-Key must be 1 to 255 visible ASCII characters");
+    return 0;
+}
+
+/* Creates (or, for a repeated Idempotency-Key, finds) the job in one
+ * transaction; a concurrent twin with the same key makes it look once more. */
+static int create_job(sp_ctx *ctx, const sp_jwt_claims *claims, const sp_job_request *req,
+                      const char *key, char job_id[37], bool *replayed, char *status, size_t slen,
+                      sp_err *err) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (sp_db_begin_as(ctx->db, claims->claims_json, err) < 0) return -1;
+        int rc = sp_jobs_create(ctx->db, claims->sub, req, key, job_id, replayed, err);
+        if (rc == 0 && *replayed) current_status(ctx->db, job_id, status, slen);
+        if (rc == 0 && sp_db_commit(ctx->db, err) == 0) return 0;
+        sp_db_rollback(ctx->db);
+        if (!key || err->kind != SP_ERR_CONFLICT) return -1;
+    }
+    return -1;
 }
 
 /* POST /social-post: create a job for the caller. */
@@ -34,15 +89,18 @@ static void submit(sp_ctx *ctx, sp_request *r) {
     sp_err err;
     sp_jwt_claims claims;
     sp_job_request req = {0};
-    char job_id[37];
+    char job_id[37], status[16] = "pending";
+    const char *key;
+    bool replayed = false;
     if (sp_auth_caller(ctx->jwt, r, &claims, &err) < 0) goto fail;
+    if (idempotency_key(r, &key, &err) < 0) goto fail;
     if (sp_http_read_json_body(r, SUBMIT_BODY_LIMIT, &err) < 0) goto fail;
     if (sp_job_request_parse(r->body, r->body_len, &req, &err) < 0) goto fail;
-    if (sp_db_begin_as(ctx->db, claims.claims_json, &err) < 0) goto fail;
-    if (sp_jobs_create(ctx->db, claims.sub, &req, job_id, &err) < 0) goto fail;
-    if (sp_db_commit(ctx->db, &err) < 0) goto fail;
+    if (create_job(ctx, &claims, &req, key, job_id, &replayed, status, sizeof status, &err) < 0)
+        goto fail;
     memcpy(r->job_id, job_id, sizeof r->job_id);
-    send_accepted(r, job_id);
+    send_job_answer(r, 202, job_id, status, NULL, NULL,
+                    "Post job created and processing in background", replayed);
     goto done;
 fail:
     sp_http_send_error(r, &err);
@@ -51,15 +109,59 @@ done:
     sp_jwt_claims_clear(&claims);
 }
 
+/* What retry and cancel do to a job, inside the caller's transaction. */
+typedef char *(*job_action)(sp_db *db, const char *job_id, sp_err *err);
+
+/* POST /social-post/{jobId}/<action>: runs act and answers with the
+ * platforms it touched under list_name. */
+static void act_on_job(sp_ctx *ctx, sp_request *r, job_action act, int status,
+                       const char *list_name, const char *message) {
+    sp_err err;
+    sp_jwt_claims claims;
+    char raw[64], job_id[37], job_status[16];
+    char *platforms = NULL;
+    if (sp_auth_caller(ctx->jwt, r, &claims, &err) < 0) goto fail;
+    if (!sp_http_path_segment(r, 0, raw, sizeof raw) || !sp_uuid_normalize(raw, job_id)) {
+        sp_err_set(&err, SP_ERR_NOT_FOUND, "job_not_found", "job not found");
+        goto fail;
+    }
+    memcpy(r->job_id, job_id, sizeof r->job_id);
+    if (sp_db_begin_as(ctx->db, claims.claims_json, &err) < 0) goto fail;
+    if (!(platforms = act(ctx->db, job_id, &err))) goto fail;
+    current_status(ctx->db, job_id, job_status, sizeof job_status);
+    if (sp_db_commit(ctx->db, &err) < 0) goto fail;
+    send_job_answer(r, status, job_id, job_status, list_name, platforms, message, false);
+    goto done;
+fail:
+    sp_http_send_error(r, &err);
+done:
+    free(platforms);
+    sp_jwt_claims_clear(&claims);
+}
+
+/* POST /social-post/{jobId}/retry: the failed platforms of a finished job again. */
+static void retry(sp_ctx *ctx, sp_request *r) {
+    act_on_job(ctx, r, sp_jobs_retry, 202, "retried",
+               "Retrying the failed platforms in background");
+}
+
+/* POST /social-post/{jobId}/cancel: the platforms that have not started. */
+static void cancel(sp_ctx *ctx, sp_request *r) {
+    act_on_job(ctx, r, sp_jobs_cancel, 200, "cancelled", NULL);
+}
+
 static const sp_route routes[] = {
     {"", "POST", submit},
+    {"/*/retry", "POST", retry},
+    {"/*/cancel", "POST", cancel},
     {NULL, NULL, NULL},
 };
 
 int main(int argc, char **argv) {
     static const sp_server_spec spec = {
         .program = "social-post",
-        .summary = "FastCGI responder: accepts post jobs (POST /social-post).",
+        .summary = "FastCGI responder: accepts post jobs (POST /social-post), retries and "
+                   "cancels them (POST /social-post/{jobId}/retry, /cancel).",
         .default_threads = 4,
         .routes = routes,
     };

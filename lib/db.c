@@ -91,13 +91,20 @@ static int fail_from_result(sp_db *db, const char *what, PGresult *res, sp_err *
     db->last_unique_violation = strcmp(state, "23505") == 0;
     char label[160];
     snprintf(label, sizeof label, "database error in %s (%s)", what, *state ? state : "no state");
-    log_pq_problem(label, msg);
+    if (strncmp(state, "SP", 2) != 0) log_pq_problem(label, msg); /* SP: expected */
     if (PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0) {
         drop_connection(db);
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                           "the database is unavailable; try again shortly");
     }
+    /* our functions' own errors (migrations 0005): the message is for the user */
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!strcmp(state, "SP404"))
+        return sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "%s",
+                          primary ? primary : "not found");
+    if (!strcmp(state, "SP409"))
+        return sp_err_set(err, SP_ERR_CONFLICT, "conflict", "%s", primary ? primary : "conflict");
     if (!strcmp(state, "57014") || !strcmp(state, "40001") || !strcmp(state, "40P01"))
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_busy",
                           "the database is busy; try again shortly");

@@ -118,6 +118,22 @@ const char *sp_http_param(const sp_request *r, const char *name) {
     return FCGX_GetParam(name, r->fcgx->envp);
 }
 
+bool sp_http_path_segment(const sp_request *r, int n, char *out, size_t outlen) {
+    const char *p = r->path;
+    for (int i = 0; *p; i++) {
+        if (*p == '/') p++;
+        size_t len = strcspn(p, "/");
+        if (i == n) {
+            if (len == 0 || len >= outlen) return false;
+            memcpy(out, p, len);
+            out[len] = '\0';
+            return true;
+        }
+        p += len;
+    }
+    return false;
+}
+
 const char *sp_http_base(const sp_request *r) {
     static const char netlify[] = "/.netlify/functions/";
     return strncmp(r->document_uri, netlify, sizeof netlify - 1) == 0 ? netlify : "/";
@@ -233,19 +249,23 @@ static void add_cors(const sp_request *r, sp_response *resp) {
     sp_response_header(resp, "Access-Control-Expose-Headers", "Location, ETag, Retry-After");
 }
 
-void sp_http_send(sp_request *r, sp_response *resp, const char *body, size_t len) {
+void sp_http_send_typed(sp_request *r, sp_response *resp, const char *content_type,
+                        const char *body, size_t len) {
     add_cors(r, resp);
     /* formatted here: FCGX_FPrintF knows no %zu */
     char head[sizeof resp->headers + 256];
     int n = snprintf(head, sizeof head,
-                     "Status: %d %s\r\n%sContent-Length: %zu\r\n"
+                     "Status: %d %s\r\n%s%s%sContent-Length: %zu\r\n"
                      "Cache-Control: no-store\r\n%s\r\n",
-                     resp->status, status_text(resp->status),
-                     body ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-                     body ? len : 0, resp->headers);
+                     resp->status, status_text(resp->status), body ? "Content-Type: " : "",
+                     body ? content_type : "", body ? "\r\n" : "", body ? len : 0, resp->headers);
     if (n > 0) FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, r->fcgx->out);
     if (body && len) FCGX_PutStr(body, (int)len, r->fcgx->out);
     r->status = resp->status;
+}
+
+void sp_http_send(sp_request *r, sp_response *resp, const char *body, size_t len) {
+    sp_http_send_typed(r, resp, "application/json; charset=utf-8", body, len);
 }
 
 void sp_http_send_json(sp_request *r, int status, const char *json) {

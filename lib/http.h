@@ -61,6 +61,10 @@ int sp_http_read_json_body(sp_request *r, size_t limit, sp_err *err);
  * 0 when absent, -1 (err set) when too long or badly encoded. */
 int sp_http_query(const sp_request *r, const char *name, char *out, size_t outlen, sp_err *err);
 
+/* Copies segment n (0-based) of r->path into out; false when absent or too
+ * long. "/abc/retry": segment 0 is "abc". */
+bool sp_http_path_segment(const sp_request *r, int n, char *out, size_t outlen);
+
 /* The link prefix this request came through: "/.netlify/functions/" or "/". */
 const char *sp_http_base(const sp_request *r);
 
@@ -73,6 +77,10 @@ void sp_response_header(sp_response *resp, const char *name, const char *fmt, ..
 
 /* Sends resp with a JSON body of len bytes (body may be NULL for none). */
 void sp_http_send(sp_request *r, sp_response *resp, const char *body, size_t len);
+
+/* Sends resp with a body of another media type (e.g. Prometheus text). */
+void sp_http_send_typed(sp_request *r, sp_response *resp, const char *content_type,
+                        const char *body, size_t len);
 
 /* Sends status with a JSON text body. */
 void sp_http_send_json(sp_request *r, int status, const char *json);

@@ -4,8 +4,10 @@
  */
 #include "job_request.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 #include "uuid.h"
@@ -48,6 +50,58 @@ static int copy_opt_string(const cJSON *root, const char *name, char **dst, sp_e
     return 0;
 }
 
+bool sp_iso8601_parse(const char *text, double *out) {
+    struct tm tm = {0};
+    int n = 0;
+    if (sscanf(text, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+        return false;
+    const char *p = text + n;
+    double fraction = 0, scale = 0.1;
+    if (*p == '.') {
+        if (!(*++p >= '0' && *p <= '9')) return false;
+        for (; *p >= '0' && *p <= '9'; p++, scale /= 10) fraction += (*p - '0') * scale;
+    }
+    int offset = 0, oh = 0, om = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
+               strlen(p) >= 6 && p[3] == ':') {
+        offset = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || oh > 23 || om > 59)
+        return false;
+    int day = tm.tm_mday, month = tm.tm_mon;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (tm.tm_mday != day || tm.tm_mon != month - 1) return false; /* e.g. February 30 */
+    *out = (double)t + fraction - offset;
+    return true;
+}
+
+#define MAX_SCHEDULE_AHEAD (366.0 * 86400)
+
+/* Reads the optional "scheduledAt": an ISO 8601 time at most a year ahead. */
+static int parse_scheduled_at(const cJSON *root, sp_job_request *out, sp_err *err) {
+    const char *text;
+    if (sp_json_opt_string(root, "scheduledAt", &text, err) < 0) return -1;
+    if (!text) return 0;
+    if (!sp_iso8601_parse(text, &out->scheduled_at))
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_field",
+                          "scheduledAt must be an ISO 8601 time with a zone, such as "
+                          "2026-01-23T10:00:00.000Z");
+    if (out->scheduled_at > (double)time(NULL) + MAX_SCHEDULE_AHEAD)
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_field",
+                          "scheduledAt is more than a year ahead");
+    out->has_scheduled_at = true;
+    return 0;
+}
+
 int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     cJSON *root = NULL;
@@ -69,6 +123,7 @@ int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_e
     if (parse_platforms(root, out, err) < 0) goto done;
     if (copy_opt_string(root, "title", &out->title, err) < 0) goto done;
     if (copy_opt_string(root, "description", &out->description, err) < 0) goto done;
+    if (parse_scheduled_at(root, out, err) < 0) goto done;
     rc = 0;
 done:
     cJSON_Delete(root);

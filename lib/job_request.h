@@ -2,7 +2,7 @@
  * job_request: the body of POST /social-post, parsed and checked.
  *
  * {"videoId": uuid, "platforms": [names...], "title"?: string,
- *  "description"?: string}. Unknown members are ignored, so callers may send
+ *  "description"?: string, "scheduledAt"?: ISO 8601 time}. Unknown members are ignored, so callers may send
  * more than we read. Everything that can be judged without the database is
  * judged here; the text limits need the effective title (the video's title
  * when none is sent), so sp_job_request_check_text runs once that is known.
@@ -10,6 +10,7 @@
 #ifndef SP_JOB_REQUEST_H
 #define SP_JOB_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -21,6 +22,8 @@ typedef struct {
     int nplatforms;
     char *title;       /* owned; NULL when omitted, null or empty */
     char *description; /* owned; NULL when omitted or null */
+    bool has_scheduled_at;
+    double scheduled_at; /* unix seconds; no earlier than now is meaningful */
 } sp_job_request;
 
 /* Parses and checks body. On failure nothing needs freeing; on success free
@@ -33,6 +36,10 @@ void sp_job_request_free(sp_job_request *req);
 /* Checks title (the effective one) and the description against the limits of
  * every chosen platform. */
 int sp_job_request_check_text(const sp_job_request *req, const char *title, sp_err *err);
+
+/* Parses an ISO 8601 time with a zone ("2026-01-23T10:00:00.000Z",
+ * "2026-01-23T12:00:00+02:00") into unix seconds; false when malformed. */
+bool sp_iso8601_parse(const char *text, double *out);
 
 /* The platforms as a JSON array text, e.g. ["youtube","facebook"]. Caller frees. */
 char *sp_job_request_platforms_json(const sp_job_request *req);

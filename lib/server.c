@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "process.h"
 
 #define SP_MAX_THREADS 256
@@ -68,11 +69,25 @@ static void log_request(const sp_request *r, double ms) {
     sp_log_event(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f);
 }
 
+/* True when path matches pattern segment by segment; a "*" segment of the
+ * pattern matches any one non-empty segment. */
+static bool path_matches(const char *pattern, const char *path) {
+    for (;;) {
+        if (*pattern == '\0' || *path == '\0') return *pattern == *path;
+        if (*pattern++ != '/' || *path++ != '/') return false;
+        size_t plen = strcspn(pattern, "/"), len = strcspn(path, "/");
+        bool wildcard = plen == 1 && *pattern == '*';
+        if (wildcard ? len == 0 : plen != len || strncmp(pattern, path, len) != 0) return false;
+        pattern += plen;
+        path += len;
+    }
+}
+
 /* Finds r's route and calls it, or answers OPTIONS, 404 or 405 itself. */
 static void dispatch(worker_thread *w, sp_request *r) {
     const char *path = strcmp(r->path, "/") == 0 ? "" : r->path;
     const sp_route *route = w->spec->routes;
-    while (route->path && strcmp(route->path, path) != 0)
+    while (route->path && !path_matches(route->path, path))
         route++;
     sp_err err;
     if (!route->path) {
@@ -104,7 +119,9 @@ static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
         sp_http_send_error(&r, &err);
     }
     sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
-    log_request(&r, now_ms() - start);
+    double ms = now_ms() - start;
+    sp_metrics_observe(r.status, ms);
+    log_request(&r, ms);
     sp_http_request_done(&r);
 }
 

@@ -29,7 +29,8 @@ typedef struct {
 typedef void (*sp_handler)(sp_ctx *ctx, sp_request *r);
 
 /* One endpoint: its PATH_INFO ("" for the program's bare path, which "/"
- * also reaches), its method, and its handler. The server answers OPTIONS,
+ * also reaches; a "*" segment matches any one segment, as in "/<*>/retry"),
+ * its method, and its handler. The server answers OPTIONS,
  * 404 for unknown paths and 405 (with Allow) for other methods itself. */
 typedef struct {
     const char *path;

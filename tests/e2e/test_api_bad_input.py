@@ -71,7 +71,7 @@ def test_invalid_uuids_are_400():
     user, _ = setup()
     for vid in ("", "123", "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz", NIL_UUID + "0", "' OR 1=1 --"):
         refused(user, {"videoId": vid, "platforms": ["youtube"]}, 400)
-    for q in ("jobId=123", "jobId=%27%20OR%201%3D1", "jobId=", "", "jobId=%zz", "jobId=" + "a" * 100):
+    for q in ("jobId=123", "jobId=%27%20OR%201%3D1", "jobId=", "jobId=%zz", "jobId=" + "a" * 100):
         r = sptest.http("GET", "/social-post-status?" + q, token=sptest.token(user))
         assert_error(r, 400)
 

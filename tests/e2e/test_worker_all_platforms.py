@@ -1,6 +1,8 @@
 """The seed's whole flow for ["youtube","facebook","instagram"]: submit, poll,
 completed with per-platform results; one platform's failure never stops the
 others; all failing ends failed with error set."""
+import time
+
 import sptest
 import workerkit as wk
 
@@ -74,6 +76,46 @@ def test_all_failing_ends_failed_with_error():
         assert all(s["results"][x]["success"] is False for x in ("youtube", "facebook", "instagram"))
         for word in ("youtube:", "facebook:", "instagram:", "quota", "reconnect"):
             assert word in s["error"], (word, s["error"])
+        assert w.stop() == 0
+
+
+def test_retry_after_a_failure_posts_the_failed_platform_only():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("again.mp4", MiB)
+        user, video = wk.user_with_video(url, title="Try again")
+        connect_all(user)
+        p.graph.faults([{"op": "fb_start", "status": 400, "code": 200}])
+        job = wk.submit(user, video, ["youtube", "facebook"])
+        w = p.worker()
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed" and s["results"]["facebook"]["success"] is False, s
+        r = sptest.http("POST", f"/social-post/{job}/retry", token=sptest.token(user))
+        assert r.status == 202 and r.json["retried"] == ["facebook"], r.body
+        s = wk.wait_job(user, job, until=("completed",))
+        wk.wait_for("facebook", lambda: wk.status(user, job)["results"]["facebook"].get("success"))
+        s = wk.status(user, job)
+        assert s["results"]["facebook"]["success"] is True and s["results"]["youtube"]["success"]
+        assert p.youtube.stats()["videos_created"] == 1  # youtube was not posted again
+        assert p.graph.stats()["fb_videos_published"] == 1
+        assert w.stop() == 0
+
+
+def test_scheduled_job_waits_for_its_time():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("later.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Later")
+        wk.connect(user, "youtube")
+        at = time.time() + 3
+        when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + ".%03dZ" % int(at % 1 * 1000)
+        job = wk.submit(user, video, ["youtube"], scheduledAt=when)
+        w = p.worker()
+        time.sleep(1.5)
+        assert wk.status(user, job)["status"] == "pending"
+        assert p.youtube.stats()["videos_created"] == 0
+        s = wk.wait_job(user, job, timeout=30)
+        assert s["status"] == "completed" and time.time() >= at, s
         assert w.stop() == 0
 
 
