@@ -98,7 +98,24 @@ static void platform_text_limits_hold(void) {
     free(t100), free(t101), free(d5000), free(d5001), free(d2199);
 }
 
+static void iso8601_times_parse_with_zones(void) {
+    double t;
+    CHECK(sp_iso8601_parse("2026-01-23T10:00:00Z", &t) && t == 1769162400);
+    CHECK(sp_iso8601_parse("2026-01-23T10:00:00.250Z", &t) && t == 1769162400.25);
+    CHECK(sp_iso8601_parse("2026-01-23T12:30:00+02:30", &t) && t == 1769162400);
+    CHECK(sp_iso8601_parse("2026-01-23 05:00:00-05:00", &t) && t == 1769162400);
+    CHECK(!sp_iso8601_parse("2026-01-23T10:00:00", &t));  /* no zone */
+    CHECK(!sp_iso8601_parse("2026-01-23", &t));
+    CHECK(!sp_iso8601_parse("2026-02-30T10:00:00Z", &t)); /* no such day */
+    CHECK(!sp_iso8601_parse("2026-01-23T24:00:00Z", &t));
+    CHECK(!sp_iso8601_parse("2026-01-23T10:00:00Zjunk", &t));
+    CHECK(!sp_iso8601_parse("2026-01-23T10:00:00.Z", &t));
+    CHECK(!sp_iso8601_parse("2026-1-23T10:00:00Z", &t));
+    CHECK(!sp_iso8601_parse("", &t));
+}
+
 int main(void) {
+    iso8601_times_parse_with_zones();
     seed_body_is_accepted();
     optional_fields_may_be_absent_or_null();
     bad_bodies_are_refused_with_codes();
