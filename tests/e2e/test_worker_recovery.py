@@ -95,6 +95,36 @@ def test_200_jobs_two_workers_each_posted_exactly_once():
         assert os.listdir(os.path.join(sptest.state()["stack_dir"], "spool")) == []  # cleaned up
 
 
+def test_once_drains_what_is_ready_and_exits_0():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("once.mp4", 64 * 1024)
+        user = sptest.new_user()
+        wk.connect(user, "youtube")
+        jobs = [wk.submit(user, sptest.new_video(user, title=f"Once {i}", video_url=url), ["youtube"])
+                for i in range(3)]
+        w = p.worker("--once", "--concurrency", "2")
+        assert w.wait(60) == 0, w.output()[-2000:]
+        assert all(wk.status(user, j)["status"] == "completed" for j in jobs)
+
+
+def test_max_runtime_stops_claiming_and_exits_0():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        started = time.time()
+        w = p.worker("--max-runtime", "2")
+        assert w.wait(30) == 0, w.output()[-2000:]
+        assert 1.5 < time.time() - started < 20
+
+
+def test_bad_flags_exit_2_with_a_message():
+    with wk.Platforms() as p:
+        for args in (["--concurrency", "0"], ["--lease", "x"], ["--nope"], ["extra"]):
+            w = p.worker(*args, fast=False)
+            assert w.wait(10) == 2, (args, w.output())
+            assert w.output().strip(), args
+
+
 def test_1_gib_upload_keeps_worker_rss_under_64_mib():
     if os.environ.get("SP_SANITIZE") == "ON":
         print("skipped under the sanitizer build (its shadow memory is not the worker's)")
