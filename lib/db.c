@@ -24,6 +24,7 @@ struct sp_db {
     const sp_stmt *prepared[SP_DB_MAX_PREPARED];
     int nprepared;
     bool last_unique_violation;
+    bool in_tx; /* a BEGIN is open: never reconnect until it ends */
 };
 
 sp_db *sp_db_new(const char *conninfo) {
@@ -43,6 +44,16 @@ static void drop_connection(sp_db *db) {
     db->conn = NULL;
     db->nprepared = 0;
 }
+
+/* Connection defaults a URL may override: fail fast when the server is
+ * unreachable, and notice a dead peer instead of waiting on it for minutes. */
+static const char *const conn_keys[] = {"connect_timeout",
+                                        "keepalives_idle",
+                                        "keepalives_interval",
+                                        "keepalives_count",
+                                        "tcp_user_timeout",
+                                        "dbname",
+                                        NULL};
 
 void sp_db_free(sp_db *db) {
     if (!db) return;
@@ -68,7 +79,12 @@ static void log_pq_problem(const char *what, const char *message) {
 int sp_db_connect(sp_db *db, sp_err *err) {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return 0;
     drop_connection(db);
-    db->conn = PQconnectdb(db->conninfo);
+    if (db->in_tx) /* the transaction died with its connection */
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database connection was lost; try again shortly");
+    /* dbname last: with expand_dbname, the URL's own settings win */
+    const char *const values[] = {"5", "30", "10", "3", "30000", db->conninfo, NULL};
+    db->conn = PQconnectdbParams(conn_keys, values, 1);
     if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
     if (PQstatus(db->conn) != CONNECTION_OK) {
         log_pq_problem("database connection failed", PQerrorMessage(db->conn));
@@ -86,7 +102,9 @@ PGconn *sp_db_conn(sp_db *db) {
 /* Maps a failed result to an sp_err, dropping the connection when it broke. */
 static int fail_from_result(sp_db *db, const char *what, PGresult *res, sp_err *err) {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+    /* the primary message only: DETAIL lines may quote row values (tokens) */
+    const char *primary_msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *msg = primary_msg ? primary_msg : PQerrorMessage(db->conn);
     if (!state) state = "";
     db->last_unique_violation = strcmp(state, "23505") == 0;
     char label[160];
@@ -159,9 +177,12 @@ int sp_db_simple(sp_db *db, const char *sql, sp_err *err) {
 
 /* BEGIN, once more on a fresh connection if the old one turned out dead. */
 static int begin_with_retry(sp_db *db, sp_err *err) {
-    if (sp_db_simple(db, "BEGIN", err) == 0) return 0;
-    if (err && err->kind != SP_ERR_DB_UNAVAILABLE) return -1;
-    return sp_db_simple(db, "BEGIN", err);
+    db->in_tx = false;
+    if (sp_db_simple(db, "BEGIN", err) < 0 &&
+        ((err && err->kind != SP_ERR_DB_UNAVAILABLE) || sp_db_simple(db, "BEGIN", err) < 0))
+        return -1;
+    db->in_tx = true;
+    return 0;
 }
 
 int sp_db_begin(sp_db *db, sp_err *err) {
@@ -190,10 +211,27 @@ int sp_db_begin_as(sp_db *db, const char *claims_json, sp_err *err) {
 }
 
 int sp_db_commit(sp_db *db, sp_err *err) {
-    return sp_db_simple(db, "COMMIT", err);
+    int rc = -1;
+    if (!db->conn) {
+        sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                   "the database connection was lost; try again shortly");
+    } else {
+        PGresult *res = PQexec(db->conn, "COMMIT");
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK)
+            fail_from_result(db, "COMMIT", res, err);
+        else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted one answers ROLLBACK */
+            sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "the transaction was rolled back");
+        else
+            rc = 0;
+        PQclear(res);
+    }
+    db->in_tx = false;
+    return rc;
 }
 
 void sp_db_rollback(sp_db *db) {
+    db->in_tx = false;
     if (!db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE) return;
     PGresult *res = PQexec(db->conn, "ROLLBACK");
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) drop_connection(db);

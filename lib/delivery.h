@@ -53,6 +53,7 @@ typedef struct {
     char job_id[37];
     sp_platform platform;
     int attempts;      /* transient failures so far */
+    int takeovers;     /* claims of its lapsed lease so far */
     cJSON *checkpoint; /* never NULL once claimed */
     char user_id[37];
     char video_id[37];

@@ -21,9 +21,11 @@ static const sp_stmt claim_next = {
     " ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
     " UPDATE public.social_post_deliveries d"
     " SET state = 'running', lease_owner = $1,"
-    "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now()"
+    "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now(),"
+    "     takeovers = d.takeovers + CASE WHEN d.state = 'running' THEN 1 ELSE 0 END"
     " FROM next WHERE d.id = next.id"
-    " RETURNING d.id, d.job_id::text, d.platform, d.attempts, d.checkpoint::text",
+    " RETURNING d.id, d.job_id::text, d.platform, d.attempts, d.checkpoint::text,"
+    "           d.takeovers",
     2};
 
 static const sp_stmt load_details = {
@@ -33,7 +35,10 @@ static const sp_stmt load_details = {
     " a.refresh_token, coalesce(extract(epoch FROM a.token_expires_at)::bigint, 0)"
     " FROM public.social_post_jobs j"
     " LEFT JOIN public.product_videos v ON v.id = j.video_id"
-    " LEFT JOIN public.social_accounts a ON a.user_id = j.user_id AND a.platform = $2"
+    /* one account even where the app's table allows several per platform */
+    " LEFT JOIN LATERAL (SELECT * FROM public.social_accounts s"
+    "   WHERE s.user_id = j.user_id AND s.platform = $2"
+    "   ORDER BY s.token_expires_at DESC NULLS LAST LIMIT 1) a ON true"
     " WHERE j.id = $1::uuid",
     2};
 
@@ -73,16 +78,26 @@ static const sp_stmt renew_leases = {
     "queue_renew",
     "UPDATE public.social_post_deliveries"
     " SET lease_expires_at = now() + make_interval(secs => $2::int)"
-    " WHERE lease_owner = $1 AND state = 'running'",
+    " WHERE lease_owner = ANY($1::text[]) AND state = 'running'",
     2};
 
+/* Every lease of one process: the owners are "<process>:<claim>". */
 static const sp_stmt release_all = {
     "queue_release_all",
     "UPDATE public.social_post_deliveries"
     " SET state = 'queued', run_at = now(), lease_owner = NULL, lease_expires_at = NULL,"
     "     updated_at = now()"
-    " WHERE lease_owner = $1 AND state = 'running' RETURNING job_id::text",
+    " WHERE left(lease_owner, length($1) + 1) = $1 || ':' AND state = 'running'"
+    " RETURNING job_id::text",
     1};
+
+static const sp_stmt abandon = {
+    "queue_abandon",
+    "UPDATE public.social_post_deliveries"
+    " SET state = 'queued', run_at = now() + make_interval(secs => $3::int),"
+    "     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
+    3};
 
 static const sp_stmt next_due = {
     "queue_next_due",
@@ -143,6 +158,7 @@ static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_deliver
         snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
         if (!sp_platform_from_name(PQgetvalue(res, 0, 2), &d->platform)) d->platform = SP_YOUTUBE;
         d->attempts = atoi(PQgetvalue(res, 0, 3));
+        d->takeovers = atoi(PQgetvalue(res, 0, 5));
         d->checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
         if (!d->checkpoint || !cJSON_IsObject(d->checkpoint)) {
             cJSON_Delete(d->checkpoint);
@@ -286,10 +302,19 @@ done:
     return rc;
 }
 
-int sp_queue_renew(sp_db *db, const char *owner, int lease_seconds, sp_err *err) {
+int sp_queue_abandon(sp_db *db, const char *owner, const sp_delivery *d, int delay_seconds,
+                     sp_err *err) {
+    char id[24], delay[16];
+    snprintf(id, sizeof id, "%lld", d->id);
+    snprintf(delay, sizeof delay, "%d", delay_seconds);
+    const char *params[] = {id, owner, delay};
+    return exec_owned(db, &abandon, params, err);
+}
+
+int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds, sp_err *err) {
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *params[] = {owner, lease};
+    const char *params[] = {owners, lease};
     PGresult *res = sp_db_exec(db, &renew_leases, params, err);
     if (!res) return -1;
     int n = atoi(PQcmdTuples(res));
@@ -297,9 +322,9 @@ int sp_queue_renew(sp_db *db, const char *owner, int lease_seconds, sp_err *err)
     return n;
 }
 
-int sp_queue_release_all(sp_db *db, const char *owner, sp_err *err) {
+int sp_queue_release_all(sp_db *db, const char *process, sp_err *err) {
     if (sp_db_begin(db, err) < 0) return -1;
-    const char *params[] = {owner};
+    const char *params[] = {process};
     PGresult *res = sp_db_exec(db, &release_all, params, err);
     if (!res) {
         sp_db_rollback(db);

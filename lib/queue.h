@@ -5,10 +5,10 @@
  * lapsed lease) with FOR UPDATE SKIP LOCKED, so any number of workers on any
  * number of machines take distinct deliveries without waiting on each other.
  * Every write after the claim is conditional on still holding the lease
- * (lease_owner = me AND state = 'running'): a worker that lost its lease
- * learns it at its next checkpoint and stops, instead of racing the worker
- * that took over. Each change to a delivery recomputes its job
- * (social_post_refresh_job) in the same transaction.
+ * (lease_owner = this claim AND state = 'running'; each claim has its own
+ * owner string, so not even two slots of one process can share a delivery): a worker that lost its
+ * lease learns it at its next checkpoint and stops, instead of racing the worker that took over.
+ * Each change to a delivery recomputes its job (social_post_refresh_job) in the same transaction.
  */
 #ifndef SP_QUEUE_H
 #define SP_QUEUE_H
@@ -33,11 +33,19 @@ int sp_queue_checkpoint(sp_db *db, const char *owner, const sp_delivery *d, sp_e
 int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp_step_outcome *o,
                     const sp_transition *t, bool *job_finished, sp_err *err);
 
-/* Extends every lease owner holds; returns how many, or -1. */
-int sp_queue_renew(sp_db *db, const char *owner, int lease_seconds, sp_err *err);
+/* Extends the leases of owners, a Postgres array literal of the claims a
+ * worker is working on ("{a,b}"); returns how many, or -1. Only live claims
+ * are renewed, so a claim a slot gave up on lapses and is taken over. */
+int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds, sp_err *err);
 
-/* Puts every delivery owner still holds back in the queue, due now. */
-int sp_queue_release_all(sp_db *db, const char *owner, sp_err *err);
+/* Puts a delivery back in the queue, due in delay_seconds, when its outcome
+ * could not be recorded. */
+int sp_queue_abandon(sp_db *db, const char *owner, const sp_delivery *d, int delay_seconds,
+                     sp_err *err);
+
+/* Puts every delivery a worker process still holds back in the queue, due
+ * now; the claims' owners are "<process>:<n>". */
+int sp_queue_release_all(sp_db *db, const char *process, sp_err *err);
 
 /* Seconds until the next delivery becomes claimable (0 when one is ready now,
  * a large number when none is queued), or -1 on error. */

@@ -14,6 +14,9 @@
 --   succeeded, failed, cancelled   final
 -- checkpoint holds what a platform adapter must remember to resume without
 -- posting twice (upload session, offsets, container and media ids).
+-- attempts counts transient failures (backoff, give-up); takeovers counts
+-- claims of a lapsed lease, so a delivery that kills its workers ends failed
+-- instead of being taken over forever.
 -- Not readable through the API: RLS on, no policy for anon/authenticated.
 
 CREATE TABLE IF NOT EXISTS public.social_post_deliveries (
@@ -23,6 +26,7 @@ CREATE TABLE IF NOT EXISTS public.social_post_deliveries (
     state text NOT NULL DEFAULT 'queued'
         CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
     attempts integer NOT NULL DEFAULT 0,
+    takeovers integer NOT NULL DEFAULT 0,
     run_at timestamptz NOT NULL DEFAULT now(),
     lease_owner text,
     lease_expires_at timestamptz,
@@ -101,9 +105,12 @@ BEGIN
 END
 $$;
 
+-- When a job's deliveries may start (the API's scheduledAt); NULL: at once.
+ALTER TABLE public.social_post_jobs ADD COLUMN IF NOT EXISTS scheduled_at timestamptz;
+
 -- A new job gets one delivery per known platform it names, whoever inserted
--- it (the API, or the app through Supabase directly). SECURITY DEFINER: the
--- caller may not write deliveries itself.
+-- it (the API, or the app through Supabase directly), due at scheduled_at.
+-- SECURITY DEFINER: the caller may not write deliveries itself.
 CREATE OR REPLACE FUNCTION public.social_post_jobs_enqueue() RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -111,8 +118,8 @@ SET search_path = public, pg_temp
 AS $$
 BEGIN
     IF jsonb_typeof(NEW.platforms) = 'array' THEN
-        INSERT INTO public.social_post_deliveries (job_id, platform)
-        SELECT DISTINCT NEW.id, p
+        INSERT INTO public.social_post_deliveries (job_id, platform, run_at)
+        SELECT DISTINCT NEW.id, p, greatest(coalesce(NEW.scheduled_at, now()), now())
         FROM jsonb_array_elements_text(NEW.platforms) AS p
         WHERE p IN ('youtube', 'facebook', 'instagram')
         ON CONFLICT (job_id, platform) DO NOTHING;

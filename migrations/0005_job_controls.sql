@@ -2,7 +2,6 @@
 --
 --   idempotency_key, request_hash   a submit repeated with the same
 --                                   Idempotency-Key returns the first job
---   scheduled_at                    deliveries do not run before this time
 --   social_post_retry_job()         failed platforms of a finished job run again
 --   social_post_cancel_job()        platforms not started yet are cancelled
 --   social_post_queue_stats()       delivery counts for /metrics
@@ -14,31 +13,11 @@
 
 ALTER TABLE public.social_post_jobs ADD COLUMN IF NOT EXISTS idempotency_key text;
 ALTER TABLE public.social_post_jobs ADD COLUMN IF NOT EXISTS request_hash text;
-ALTER TABLE public.social_post_jobs ADD COLUMN IF NOT EXISTS scheduled_at timestamptz;
 
 CREATE UNIQUE INDEX IF NOT EXISTS idx_social_post_jobs_idempotency
     ON public.social_post_jobs (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_social_post_jobs_user_created
     ON public.social_post_jobs (user_id, created_at DESC, id DESC);
-
--- As in 0004, now honouring scheduled_at: deliveries are due then, not before.
-CREATE OR REPLACE FUNCTION public.social_post_jobs_enqueue() RETURNS trigger
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path = public, pg_temp
-AS $$
-BEGIN
-    IF jsonb_typeof(NEW.platforms) = 'array' THEN
-        INSERT INTO public.social_post_deliveries (job_id, platform, run_at)
-        SELECT DISTINCT NEW.id, p, greatest(coalesce(NEW.scheduled_at, now()), now())
-        FROM jsonb_array_elements_text(NEW.platforms) AS p
-        WHERE p IN ('youtube', 'facebook', 'instagram')
-        ON CONFLICT (job_id, platform) DO NOTHING;
-    END IF;
-    PERFORM public.social_post_refresh_job(NEW.id);
-    RETURN NULL;
-END
-$$;
 
 -- Raises SP404 unless p_job is the caller's; locks the job row.
 CREATE OR REPLACE FUNCTION public.social_post_own_job(p_job uuid) RETURNS void
@@ -56,8 +35,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION public.social_post_own_job(uuid) FROM PUBLIC;
 
--- Queues the failed platforms of a finished job again, from scratch (a failed
--- platform posted nothing). Returns their names.
+-- Queues the failed platforms of a finished job again. Returns their names.
 CREATE OR REPLACE FUNCTION public.social_post_retry_job(p_job uuid) RETURNS text[]
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -74,7 +52,13 @@ BEGIN
     END IF;
     WITH again AS (
         UPDATE public.social_post_deliveries
-        SET state = 'queued', attempts = 0, run_at = now(), checkpoint = '{}'::jsonb,
+        SET state = 'queued', attempts = 0, takeovers = 0, run_at = now(),
+            -- start afresh, unless the checkpoint shows something went out
+            -- (then the adapter records or finishes it instead of posting again)
+            checkpoint = CASE WHEN checkpoint ?| ARRAY['published', 'finishing', 'mediaId',
+                                                       'publishing']
+                                   OR (platform = 'youtube' AND checkpoint ? 'videoId')
+                              THEN checkpoint ELSE '{}'::jsonb END,
             result = NULL, last_error = NULL, updated_at = now()
         WHERE job_id = p_job AND state = 'failed'
         RETURNING platform)
@@ -100,12 +84,16 @@ DECLARE
     cancelled text[];
 BEGIN
     PERFORM public.social_post_own_job(p_job);
+    -- SKIP LOCKED: a delivery being claimed right now has started; waiting
+    -- for it could deadlock with the claim, which then locks the job
     WITH stopped AS (
         UPDATE public.social_post_deliveries
         SET state = 'cancelled', result = jsonb_build_object('success', false,
                                                              'error', 'cancelled'),
             last_error = 'cancelled', updated_at = now()
-        WHERE job_id = p_job AND state = 'queued' AND checkpoint = '{}'::jsonb
+        WHERE id IN (SELECT id FROM public.social_post_deliveries
+                     WHERE job_id = p_job AND state = 'queued' AND checkpoint = '{}'::jsonb
+                     FOR UPDATE SKIP LOCKED)
         RETURNING platform)
     SELECT array_agg(platform ORDER BY platform) INTO cancelled FROM stopped;
     IF cancelled IS NULL THEN

@@ -1,11 +1,14 @@
 /*
  * lease_keeper: renews every lease this process holds, every third of the
- * lease, on its own connection. A lease therefore lapses only when the whole
- * process is gone (or cut off from the database for two renewals in a row),
- * which is exactly when another worker should take the delivery over.
+ * lease, on its own connection, for the claims the slots are working on
+ * now. A lease therefore lapses only when the whole process is gone (or cut
+ * off from the database for two renewals in a row), or when a slot gave up
+ * on a claim: exactly when another worker should take the delivery over.
  * It is also the worker's janitor: once an hour it sweeps spool files older
  * than a day (left by dead workers, or by jobs another machine finished).
  */
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "db.h"
@@ -23,6 +26,20 @@ static double monotonic_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The slots' live claims as a Postgres array literal: {"a","b"}. Owners
+ * are made of host name, digits and colons: nothing to escape. */
+static void live_claims(sp_worker *w, char *out, size_t len) {
+    size_t off = (size_t)snprintf(out, len, "{");
+    pthread_mutex_lock(&w->lock);
+    for (int i = 0; i < w->concurrency; i++) {
+        if (!w->claims[i][0]) continue;
+        int n = snprintf(out + off, len - off, "%s\"%s\"", off > 1 ? "," : "", w->claims[i]);
+        if (n > 0 && (size_t)n < len - off) off += (size_t)n;
+    }
+    pthread_mutex_unlock(&w->lock);
+    snprintf(out + off, len - off, "}");
+}
+
 void *sp_lease_keeper_main(void *arg) {
     sp_worker *w = arg;
     sp_db *db = sp_db_new(w->cfg->database_url);
@@ -38,7 +55,9 @@ void *sp_lease_keeper_main(void *arg) {
             last_sweep = now;
         }
         if (now - last_renew >= period) {
-            if (sp_queue_renew(db, w->owner, w->lease_seconds, &err) < 0)
+            char owners[SP_MAX_CONCURRENCY * 204 + 4];
+            live_claims(w, owners, sizeof owners);
+            if (strcmp(owners, "{}") != 0 && sp_queue_renew(db, owners, w->lease_seconds, &err) < 0)
                 sp_log(SP_LOG_WARN, "renewing leases failed: %s", err.msg);
             last_renew = now;
         }

@@ -7,6 +7,7 @@
  * grace period transfers are aborted. Leases still held are then released so
  * another worker continues at once, and the process exits 0.
  */
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
@@ -22,8 +23,6 @@
 #include "queue.h"
 #include "spool.h"
 #include "worker.h"
-
-#define SP_MAX_CONCURRENCY 64
 
 void sp_worker_wake(sp_worker *w) {
     pthread_mutex_lock(&w->lock);
@@ -185,6 +184,8 @@ static void set_defaults(sp_worker *w) {
     w->policy = (sp_retry_policy){.max_attempts = 8, .backoff_base = 10, .backoff_max = 900};
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
+    for (char *c = host; *c; c++) /* owners go into SQL array literals: keep them plain */
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-') *c = '-';
     srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     snprintf(w->owner, sizeof w->owner, "%s:%d:%08lx", host, (int)getpid(),
              (unsigned long)random());
@@ -234,13 +235,20 @@ static void use_config(sp_worker *w, const sp_config *cfg) {
 /* Starts the threads and waits for the slots; returns how many started. */
 static int run(sp_worker *w, sigset_t *signals) {
     pthread_t *slots = calloc((size_t)w->concurrency, sizeof *slots);
-    if (!slots) return 0;
+    sp_slot *args = calloc((size_t)w->concurrency, sizeof *args);
+    if (!slots || !args) {
+        free(slots);
+        free(args);
+        return 0;
+    }
     pthread_t keeper, listener, stopper;
     stopper_args sa = {.w = w, .signals = signals};
     int started = 0;
     atomic_store(&w->slots_running, w->concurrency);
-    for (; started < w->concurrency; started++)
-        if (pthread_create(&slots[started], NULL, sp_slot_main, w) != 0) break;
+    for (; started < w->concurrency; started++) {
+        args[started] = (sp_slot){.w = w, .index = started};
+        if (pthread_create(&slots[started], NULL, sp_slot_main, &args[started]) != 0) break;
+    }
     atomic_store(&w->slots_running, started);
     pthread_create(&keeper, NULL, sp_lease_keeper_main, w);
     pthread_create(&listener, NULL, sp_wakeup_main, w);
@@ -253,6 +261,7 @@ static int run(sp_worker *w, sigset_t *signals) {
     pthread_join(keeper, NULL);
     pthread_join(listener, NULL);
     free(slots);
+    free(args);
     return started;
 }
 
