@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "iso8601.h"
 #include "jobs.h"
 #include "metrics.h"
 #include "server.h"

@@ -37,10 +37,6 @@ void sp_job_request_free(sp_job_request *req);
  * every chosen platform. */
 int sp_job_request_check_text(const sp_job_request *req, const char *title, sp_err *err);
 
-/* Parses an ISO 8601 time with a zone ("2026-01-23T10:00:00.000Z",
- * "2026-01-23T12:00:00+02:00") into unix seconds; false when malformed. */
-bool sp_iso8601_parse(const char *text, double *out);
-
 /* The platforms as a JSON array text, e.g. ["youtube","facebook"]. Caller frees. */
 char *sp_job_request_platforms_json(const sp_job_request *req);
 

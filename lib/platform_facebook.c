@@ -2,17 +2,21 @@
  * platform_facebook: a Facebook Page video through the Graph API's resumable
  * upload (POST /{page-id}/videos: upload_phase start, transfer, finish).
  *
- * The checkpoint is {"videoId", "sessionId", "start", "end", "published"}.
+ * The checkpoint is {"videoId", "sessionId", "start", "end", "finishing",
+ * "published"}.
  * "start" opens the session (once: its ids are saved before any byte is sent);
  * each "transfer" sends the range [start, end) the server asked for, from the
  * spooled file, and saves the next range the server answers with, so after a
  * fault or a takeover the upload continues where the server is; "finish"
  * publishes with the title and description. A session's video id is fixed at
- * start, so retrying a finish can never make a second video.
+ * start, so retrying a finish can never make a second video; and a finish
+ * whose answer was lost is checked (GET the video) before it is sent again.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "graph.h"
 #include "step.h"
@@ -156,6 +160,8 @@ static int finish(fb_run *run, sp_step_outcome *out) {
                               {"upload_session_id", sp_step_cp_string(run->ctx, "sessionId")},
                               {"title", d->title ? d->title : ""},
                               {"description", d->description ? d->description : ""}};
+    sp_step_cp_set_bool(run->ctx, "finishing", true);
+    if (sp_step_save(run->ctx, out) < 0) return -1;
     sp_graph_resp r;
     videos_call(run, fields, 4, 0, 0, &r);
     int rc = -1;
@@ -166,6 +172,36 @@ static int finish(fb_run *run, sp_step_outcome *out) {
     else {
         sp_step_cp_set_bool(run->ctx, "published", true);
         rc = sp_step_save(run->ctx, out);
+    }
+    sp_graph_resp_free(&r);
+    return rc;
+}
+
+/* A finish was sent before and its answer lost: asks the video whether it
+ * was published. 1 yes (saved), 0 no, -1 with out set on failure. */
+static int already_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_http_field params[] = {{"fields", "published,status"}};
+    sp_graph_call call = {.method = "GET",
+                          .base = ctx->cfg->facebook_graph_url,
+                          .path = sp_step_cp_string(ctx, "videoId"),
+                          .params = params,
+                          .nparams = 1,
+                          .access_token = ctx->d->access_token};
+    sp_graph_resp r;
+    sp_graph_request(&call, &r);
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(r.body, "status");
+    const cJSON *phase = cJSON_GetObjectItemCaseSensitive(status, "publishing_phase");
+    const char *phase_status =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(phase, "status"));
+    bool published = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.body, "published")) ||
+                     (phase_status && !strcmp(phase_status, "complete"));
+    int rc = 0;
+    if (r.failed) {
+        classify(&r, "checking the video", out);
+        rc = -1;
+    } else if (published) {
+        sp_step_cp_set_bool(ctx, "published", true);
+        rc = sp_step_save(ctx, out) == 0 ? 1 : -1;
     }
     sp_graph_resp_free(&r);
     return rc;
@@ -190,6 +226,11 @@ static void facebook_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     if (!d->account_id || !*d->account_id || !d->access_token || !*d->access_token) {
         sp_step_set(out, SP_STEP_FAILED, "no Facebook Page is connected for this user");
         return;
+    }
+    if (sp_step_cp_bool(ctx, "finishing")) {
+        int published = already_published(ctx, out);
+        if (published == 1) report_done(ctx, out);
+        if (published != 0) return;
     }
     fb_run run = {.ctx = ctx};
     if (sp_step_video(ctx, &run.video, &run.size, out) < 0) return;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "graph.h"
+#include "iso8601.h"
 #include "platform.h"
 #include "step.h"
 
@@ -110,10 +111,10 @@ static void finish_with_permalink(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_graph_resp r;
     call(ctx, "GET", media_id, params, 1, &r);
     const char *permalink = sp_graph_string(&r, "permalink");
-    if (r.failed && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT) {
+    if (r.failed && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT && ctx->d->attempts < 3) {
         classify(&r, "reading the reel's link", out);
     } else {
-        /* published either way; a link we cannot read is not a failure */
+        /* published either way: a link we cannot read is never a failure */
         char fallback[256];
         snprintf(fallback, sizeof fallback, "https://www.instagram.com/");
         sp_step_cp_set_string(ctx, "permalink", permalink ? permalink : fallback);
@@ -123,32 +124,53 @@ static void finish_with_permalink(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_graph_resp_free(&r);
 }
 
-/* A container found PUBLISHED without a saved media id: the earlier publish
- * went through. Finds that media among the account's newest by caption. */
-static void recover_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+/* Saves the media found (or, with id NULL, stands the container in for it)
+ * and reports the reel. */
+static void record_media(sp_step_ctx *ctx, const char *id, const char *link, sp_step_outcome *out) {
+    sp_step_cp_set_string(ctx, "mediaId", id ? id : sp_step_cp_string(ctx, "containerId"));
+    sp_step_cp_set_string(ctx, "permalink", link ? link : "https://www.instagram.com/");
+    if (sp_step_save(ctx, out) == 0) finish_with_permalink(ctx, out);
+}
+
+/* Looks among the account's newest media for the one this delivery
+ * published: same caption, published since its container was made. Returns
+ * 1 and records it when found, 0 when not there, -1 with out set when the
+ * look-up failed transiently. */
+static int find_published(sp_step_ctx *ctx, sp_step_outcome *out) {
     char path[256];
     snprintf(path, sizeof path, "%s/media", ctx->d->account_id);
-    sp_http_field params[] = {{"fields", "id,caption,permalink"}, {"limit", "25"}};
+    sp_http_field params[] = {{"fields", "id,caption,permalink,timestamp"}, {"limit", "25"}};
     sp_graph_resp r;
     call(ctx, "GET", path, params, 2, &r);
     char *caption = sp_platform_caption(ctx->d->title, ctx->d->description);
+    double since = sp_step_cp_number(ctx, "createdAt", 0) - 120; /* clocks differ a little */
     const cJSON *item, *found = NULL;
     cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r.body, "data")) {
         const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "caption"));
-        if (!found && !strcmp(c ? c : "", caption ? caption : "")) found = item;
+        const char *ts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "timestamp"));
+        double when = 0;
+        bool recent = !ts || !sp_iso8601_parse(ts, &when) || when >= since;
+        if (!found && recent && !strcmp(c ? c : "", caption ? caption : "")) found = item;
     }
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "id"));
-    const char *link = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "permalink"));
+    int rc = found ? 1 : 0;
     if (r.failed && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT) {
         classify(&r, "finding the published reel", out);
-    } else {
-        /* not found: still published; record the container, never publish again */
-        sp_step_cp_set_string(ctx, "mediaId", id ? id : sp_step_cp_string(ctx, "containerId"));
-        sp_step_cp_set_string(ctx, "permalink", link ? link : "https://www.instagram.com/");
-        if (sp_step_save(ctx, out) == 0) finish_with_permalink(ctx, out);
+        rc = -1;
+    } else if (found) {
+        record_media(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "id")),
+                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "permalink")),
+                     out);
     }
     free(caption);
     sp_graph_resp_free(&r);
+    return rc;
+}
+
+/* A container found PUBLISHED without a saved media id: the earlier publish
+ * went through. Records that media, or the container when it cannot be
+ * found; never publishes again. */
+static void recover_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    if (find_published(ctx, out) == 0) record_media(ctx, NULL, NULL, out);
 }
 
 /* media_publish of a FINISHED container; saves the media id at once. */
@@ -174,6 +196,12 @@ static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_graph_resp_free(&r);
 }
 
+/* A publish was sent before (its answer lost) yet the container still reads
+ * FINISHED: the status may lag the publish, so look for the media first. */
+static void publish_unless_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    if (find_published(ctx, out) == 0) publish(ctx, out);
+}
+
 /* Looks at the container and acts on its status_code. */
 static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_http_field params[] = {{"fields", "status_code,status"}};
@@ -186,6 +214,8 @@ static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
         classify(&r, "checking the reel's processing", out);
     else if (!code)
         sp_step_set(out, SP_STEP_RETRY, "Instagram did not say how the processing goes");
+    else if (!strcmp(code, "FINISHED") && sp_step_cp_bool(ctx, "publishing"))
+        publish_unless_published(ctx, out);
     else if (!strcmp(code, "FINISHED"))
         publish(ctx, out);
     else if (!strcmp(code, "PUBLISHED"))

@@ -69,6 +69,21 @@ def test_offset_mismatch_error_is_followed():
         assert w.stop() == 0
 
 
+def test_lost_finish_answer_is_checked_not_sent_again():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        user, video, sha = setup(p, "fbfin.mp4", MiB, title="FB finish lost")
+        p.graph.faults([{"op": "fb_finish", "drop_response": True}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker()
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert stats["requests"]["fb_finish"] == 1 and stats["fb_videos_published"] == 1, stats
+        assert stats["requests"].get("fb_video", 0) >= 1  # it asked the video instead
+        assert w.stop() == 0
+
+
 def test_transient_graph_errors_are_retried():
     with wk.Platforms() as p:
         wk.clear_queue()

@@ -124,6 +124,23 @@ def test_lost_publish_answer_is_recorded_not_republished():
         assert w.stop() == 0
 
 
+def test_lagging_container_status_after_a_lost_publish_does_not_publish_twice():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Status lags")
+        p.graph.faults([{"op": "ig_publish", "drop_response": True},
+                        {"op": "ig_status", "skip": 1, "status": 200,
+                         "body": {"status_code": "FINISHED", "status": "Finished."}}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert stats["requests"]["ig_publish"] == 1 and stats["ig_media_published"] == 1, stats
+        assert s["results"]["instagram"]["postId"] == stats["ig_media"][0]["id"]
+        assert w.stop() == 0
+
+
 def test_worker_killed_between_publish_and_record_does_not_publish_twice():
     with wk.Platforms() as p:
         wk.clear_queue()

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "iso8601.h"
 #include "job_request.h"
 
 #define VID "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
@@ -104,6 +105,8 @@ static void iso8601_times_parse_with_zones(void) {
     CHECK(sp_iso8601_parse("2026-01-23T10:00:00.250Z", &t) && t == 1769162400.25);
     CHECK(sp_iso8601_parse("2026-01-23T12:30:00+02:30", &t) && t == 1769162400);
     CHECK(sp_iso8601_parse("2026-01-23 05:00:00-05:00", &t) && t == 1769162400);
+    CHECK(sp_iso8601_parse("2026-01-23T10:00:00+0000", &t) && t == 1769162400);
+    CHECK(!sp_iso8601_parse("2026-01-23T10:00:00+00", &t));
     CHECK(!sp_iso8601_parse("2026-01-23T10:00:00", &t));  /* no zone */
     CHECK(!sp_iso8601_parse("2026-01-23", &t));
     CHECK(!sp_iso8601_parse("2026-02-30T10:00:00Z", &t)); /* no such day */
