@@ -7,6 +7,7 @@
  * Also the operations endpoints /health and /metrics, which nginx only lets
  * local callers reach.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +54,27 @@ static int int_param(const sp_request *r, const char *name, int def, int min, in
     return 0;
 }
 
+/* Long-polls in progress: at most threads - 2 of them, so that waiting
+ * clients can never take every thread from status reads and /health. */
+static atomic_int waiting;
+
 /* Holds the request until the job's ETag is no longer baseline, the job is
- * final, or wait seconds have passed; view is updated in place. */
+ * final, or wait seconds have passed; view is updated in place. When too
+ * many requests wait already, or the program is stopping, it answers now. */
 static int long_poll(sp_ctx *ctx, const sp_jwt_claims *claims, const char *job_id, int wait,
                      const char *baseline, sp_job_view *view, sp_err *err) {
     struct timespec tick = {.tv_nsec = WAIT_POLL_MS * 1000000L};
+    int rc = 0;
+    if (atomic_fetch_add(&waiting, 1) >= ctx->threads - 2) wait = 0;
     for (int waited = 0; waited < wait * 1000; waited += WAIT_POLL_MS) {
-        if (view->final || strcmp(view->etag, baseline) != 0) return 0;
+        if (view->final || strcmp(view->etag, baseline) != 0 || sp_server_stopping()) break;
         nanosleep(&tick, NULL);
         free(view->json);
         view->json = NULL;
-        if (read_job(ctx, claims, job_id, view, err) < 0) return -1;
+        if ((rc = read_job(ctx, claims, job_id, view, err)) < 0) break;
     }
-    return 0;
+    atomic_fetch_sub(&waiting, 1);
+    return rc;
 }
 
 /* Sends the job with its ETag, or 304 when the caller has that version. */

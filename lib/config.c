@@ -39,6 +39,9 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->facebook_video_url =
         env_or("FACEBOOK_VIDEO_URL", "https://graph-video.facebook.com/v21.0");
     cfg->spool_dir = env_or("SOCIAL_POST_SPOOL_DIR", NULL);
+    /* video URLs are the users' own input: private addresses only when asked */
+    const char *priv = getenv("SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS");
+    cfg->allow_private_video_urls = priv && strcmp(priv, "1") == 0;
     trim_slashes(cfg->supabase_url);
     trim_slashes(cfg->youtube_upload_url);
     trim_slashes(cfg->facebook_graph_url);

@@ -9,10 +9,14 @@
 #include "http_client.h"
 
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define SP_HTTP_BODY_CAP (1024 * 1024)
 
@@ -35,6 +39,9 @@ typedef struct {
     off_t remaining;
     const char *mem; /* in-memory upload source */
     size_t mem_left;
+    long long resume_from; /* download: bytes already in sink */
+    bool public_only;      /* download: refuse private network addresses */
+    bool blocked;          /* ... and one was refused */
 } transfer;
 
 /* Copies the value of a "Name: value" header line, trimmed, into out. */
@@ -60,6 +67,13 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg) {
         r->location[0] = r->range[0] = r->content_type[0] = '\0';
         r->retry_after = -1;
         r->content_length = -1;
+        const char *code = strchr(line, ' ');
+        if (t->sink && t->resume_from > 0 && code && atoi(code) == 200) {
+            /* the server sent the whole file, not the rest: start over */
+            if (ftruncate(fileno(t->sink), 0) != 0 || fseeko(t->sink, 0, SEEK_SET) != 0) return 0;
+            t->resume_from = 0;
+            t->written = 0;
+        }
     } else if (len > 9 && strncasecmp(line, "Location:", 9) == 0) {
         header_value(line, len, 9, r->location, sizeof r->location);
     } else if (len > 6 && strncasecmp(line, "Range:", 6) == 0) {
@@ -68,7 +82,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg) {
         header_value(line, len, 13, r->content_type, sizeof r->content_type);
     } else if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
         header_value(line, len, 12, value, sizeof value);
-        r->retry_after = isdigit((unsigned char)value[0]) ? atol(value) : 60;
+        /* seconds (an HTTP date counts as a minute), never more than an hour */
+        long secs = isdigit((unsigned char)value[0]) ? strtol(value, NULL, 10) : 60;
+        r->retry_after = secs < 0 ? 0 : secs > 3600 ? 3600 : secs;
     } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
         header_value(line, len, 15, value, sizeof value);
         r->content_length = atoll(value);
@@ -212,7 +228,11 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
         t.remaining = req->file_length;
         t.mem = req->body_file ? NULL : (req->body ? req->body : "");
         t.mem_left = req->body_file ? 0 : req->body_len;
-        if (req->body_file) fseeko(req->body_file, req->file_offset, SEEK_SET);
+        if (req->body_file && fseeko(req->body_file, req->file_offset, SEEK_SET) != 0) {
+            curl_slist_free_all(headers);
+            curl_easy_cleanup(h);
+            return sp_err_set(err, SP_ERR_INTERNAL, "spool", "cannot seek in the spool file");
+        }
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &t);
@@ -238,19 +258,68 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     return out;
 }
 
-int sp_http_download(const char *url, FILE *out, long long max_bytes, sp_http_resp *resp,
-                     sp_err *err) {
+/* True for addresses a user-supplied URL must not reach: loopback, private,
+ * link-local, carrier-grade NAT, unspecified and multicast ranges. */
+static bool private_address(const struct sockaddr *sa) {
+    if (sa->sa_family == AF_INET) {
+        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xAC1 ||
+               (a >> 16) == 0xC0A8 || (a >> 16) == 0xA9FE || (a >> 22) == (100u << 2 | 1) ||
+               (a >> 28) >= 0xE;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            struct sockaddr_in v4 = {.sin_family = AF_INET};
+            memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
+            return private_address((const struct sockaddr *)&v4);
+        }
+        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
+               IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xFE) == 0xFC;
+    }
+    return true;
+}
+
+/* Opens each connection of a download (redirects included), refusing
+ * private addresses when asked to. */
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr) {
+    transfer *t = arg;
+    (void)purpose;
+    if (t->public_only && private_address(&addr->addr)) {
+        t->blocked = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+int sp_http_download(const char *url, FILE *out, long long resume_from, long long max_bytes,
+                     bool public_only, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
     CURL *h = curl_easy_init();
     if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
-    transfer t = {.resp = resp, .sink = out, .max_bytes = max_bytes};
-    common_options(h, &t, 3600L);
+    transfer t = {.resp = resp,
+                  .sink = out,
+                  .max_bytes = max_bytes,
+                  .written = resume_from,
+                  .resume_from = resume_from,
+                  .public_only = public_only};
+    common_options(h, &t, 0);
+    /* no cap on the whole download (a large video takes long), only on a stall */
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 0L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
+    if (resume_from > 0) curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)resume_from);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
     CURLcode rc = curl_easy_perform(h);
     int rc_out = finish(h, rc, &t, err);
+    if (rc_out < 0 && t.blocked)
+        rc_out = sp_err_set(err, SP_ERR_UNPROCESSABLE, "private_address",
+                            "the video URL points to a private network address");
     curl_easy_cleanup(h);
     return rc_out;
 }

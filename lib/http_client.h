@@ -68,10 +68,15 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
  * SP_ERR_INTERNAL code "network"). Response bodies over 1 MiB are cut. */
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err);
 
-/* GETs url into out (from its current position), failing past max_bytes.
+/* GETs url into out, failing past max_bytes. With resume_from > 0, out
+ * already holds that many bytes and only the rest is asked for (Range); a
+ * server that sends the whole file anyway has out truncated first. Aborts
+ * only on a stall (under 1 KiB/s for a minute), not on total time. With
+ * public_only, connections to private, loopback and link-local addresses
+ * (redirects included) are refused: SP_ERR_UNPROCESSABLE "private_address".
  * resp gets status and headers; no body is kept in memory. */
-int sp_http_download(const char *url, FILE *out, long long max_bytes, sp_http_resp *resp,
-                     sp_err *err);
+int sp_http_download(const char *url, FILE *out, long long resume_from, long long max_bytes,
+                     bool public_only, sp_http_resp *resp, sp_err *err);
 
 void sp_http_resp_free(sp_http_resp *resp);
 

@@ -14,6 +14,8 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +34,11 @@ typedef struct {
     sp_ctx ctx;
     int listen_fd;
     pthread_t thread;
+    atomic_bool in_accept; /* waiting for a connection: safe to interrupt */
+    atomic_bool done;
 } worker_thread;
 
-static int listen_fd_global = 0;
+static atomic_bool stopping;
 
 static void usage(const sp_server_spec *spec, FILE *out) {
     fprintf(out,
@@ -125,25 +129,67 @@ static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
     sp_http_request_done(&r);
 }
 
+/* Accepts and serves until the program stops. An accept that fails for
+ * another reason (out of file descriptors, memory) is retried after a pause:
+ * a thread never quietly ends while the program is meant to serve. */
 static void *thread_main(void *arg) {
     worker_thread *w = arg;
     FCGX_Request fcgx;
-    if (FCGX_InitRequest(&fcgx, w->listen_fd, 0) != 0) return NULL;
-    while (FCGX_Accept_r(&fcgx) >= 0) {
-        serve_one(w, &fcgx);
-        FCGX_Finish_r(&fcgx);
+    if (FCGX_InitRequest(&fcgx, w->listen_fd, 0) == 0) {
+        while (!atomic_load(&stopping)) {
+            atomic_store(&w->in_accept, true);
+            int rc = FCGX_Accept_r(&fcgx);
+            atomic_store(&w->in_accept, false);
+            if (rc < 0) {
+                if (atomic_load(&stopping)) break;
+                sp_log(SP_LOG_ERROR, "accept failed (%d); trying again in a second", rc);
+                sleep(1);
+                continue;
+            }
+            serve_one(w, &fcgx);
+            FCGX_Finish_r(&fcgx);
+        }
+        FCGX_Free(&fcgx, 0);
     }
-    FCGX_Free(&fcgx, 0);
+    atomic_store(&w->done, true);
     return NULL;
 }
 
+bool sp_server_stopping(void) {
+    return atomic_load(&stopping);
+}
+
+/* Interrupts accept() (SIGUSR2 arrives without SA_RESTART); does nothing else. */
+static void on_wake_signal(int sig) {
+    (void)sig;
+}
+
+typedef struct {
+    sigset_t *stop_signals;
+    worker_thread *threads;
+    int nthreads;
+} signal_args;
+
+/* Waits for SIGTERM/SIGINT, then wakes the threads waiting in accept until
+ * every thread has finished its request and returned. The listening socket
+ * itself is left alone: it may be shared with other processes (a systemd
+ * socket unit, spawn-fcgi -F) that must go on accepting. */
 static void *signal_main(void *arg) {
-    sigset_t *set = arg;
+    signal_args *a = arg;
     int sig = 0;
-    sigwait(set, &sig);
+    sigwait(a->stop_signals, &sig);
     sp_log(SP_LOG_INFO, "signal %d: finishing requests in flight, then exiting", sig);
+    atomic_store(&stopping, true);
     FCGX_ShutdownPending();
-    shutdown(listen_fd_global, SHUT_RDWR);
+    struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
+    for (bool all_done = false; !all_done; nanosleep(&tick, NULL)) {
+        all_done = true;
+        for (int i = 0; i < a->nthreads; i++) {
+            if (atomic_load(&a->threads[i].done)) continue;
+            all_done = false;
+            if (atomic_load(&a->threads[i].in_accept)) pthread_kill(a->threads[i].thread, SIGUSR2);
+        }
+    }
     return NULL;
 }
 
@@ -210,7 +256,10 @@ static int open_listener(const server_options *o, const char *program) {
 }
 
 /* Starts the threads, waits for them, and frees their connections. */
-static int run_threads(const sp_server_spec *spec, sp_ctx shared, int fd, int nthreads) {
+/* Starts the threads and the signal thread, waits for them, and frees the
+ * threads' connections. */
+static int run_threads(const sp_server_spec *spec, sp_ctx shared, int fd, int nthreads,
+                       sigset_t *stop_signals) {
     worker_thread *threads = calloc((size_t)nthreads, sizeof *threads);
     if (!threads) return -1;
     int started = 0;
@@ -225,12 +274,20 @@ static int run_threads(const sp_server_spec *spec, sp_ctx shared, int fd, int nt
             break;
         }
     }
+    signal_args args = {.stop_signals = stop_signals, .threads = threads, .nthreads = started};
+    pthread_t signal_thread;
+    bool signals_handled = pthread_create(&signal_thread, NULL, signal_main, &args) == 0;
+    if (started < nthreads || !signals_handled) {
+        sp_log(SP_LOG_ERROR, "could not start %d threads; stopping", nthreads);
+        kill(getpid(), SIGTERM); /* the signal thread stops the started ones */
+    }
     for (int i = 0; i < started; i++) {
         pthread_join(threads[i].thread, NULL);
         sp_db_free(threads[i].ctx.db);
     }
+    if (signals_handled) pthread_join(signal_thread, NULL);
     free(threads);
-    return started == nthreads ? 0 : -1;
+    return started == nthreads && signals_handled ? 0 : -1;
 }
 
 int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
@@ -253,16 +310,14 @@ int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
         sp_err_set(&err, SP_ERR_INTERNAL, "fcgi", "FCGX_Init failed");
         goto done;
     }
-    listen_fd_global = open_listener(&opts, spec->program);
-    if (listen_fd_global < 0) goto done;
-
-    pthread_t signal_thread;
-    pthread_create(&signal_thread, NULL, signal_main, &stop_signals);
+    int listen_fd = open_listener(&opts, spec->program);
+    if (listen_fd < 0) goto done;
+    struct sigaction wake = {.sa_handler = on_wake_signal}; /* no SA_RESTART */
+    sigemptyset(&wake.sa_mask);
+    sigaction(SIGUSR2, &wake, NULL);
     sp_log(SP_LOG_INFO, "serving with %d threads", opts.threads);
-    sp_ctx shared = {.cfg = &cfg, .jwt = jwt, .db = NULL};
-    int rc = run_threads(spec, shared, listen_fd_global, opts.threads);
-    pthread_cancel(signal_thread); /* still waiting when the listener failed on its own */
-    pthread_join(signal_thread, NULL);
+    sp_ctx shared = {.threads = opts.threads, .cfg = &cfg, .jwt = jwt, .db = NULL};
+    int rc = run_threads(spec, shared, listen_fd, opts.threads, &stop_signals);
     status = rc == 0 ? 0 : 1;
     sp_log(SP_LOG_INFO, "stopped");
 done:

@@ -13,6 +13,8 @@
 #ifndef SP_SERVER_H
 #define SP_SERVER_H
 
+#include <stdbool.h>
+
 #include "config.h"
 #include "db.h"
 #include "http.h"
@@ -20,6 +22,7 @@
 
 /* What a handler gets: shared settings and this thread's connection. */
 typedef struct {
+    int threads;          /* requests the process serves at once */
     const sp_config *cfg; /* shared, read-only */
     sp_jwt_verifier *jwt; /* shared, thread-safe */
     sp_db *db;            /* this thread's own */
@@ -44,6 +47,10 @@ typedef struct {
     int default_threads;
     const sp_route *routes; /* ends with an entry whose path is NULL */
 } sp_server_spec;
+
+/* True once the program is stopping: a handler that waits (a long-poll)
+ * answers now instead of holding up the stop. */
+bool sp_server_stopping(void);
 
 /* Parses argv (--listen, --threads, --help), loads the configuration and
  * serves until a stop signal. Returns the process exit status. */

@@ -46,59 +46,65 @@ static bool video_media_type(const char *ct) {
 }
 
 /* Judges a finished download: 0 when it is a usable video. */
-static int judge_download(const sp_http_resp *resp, long long written, sp_err *err) {
+static int judge_download(const sp_http_resp *resp, long long size, sp_err *err) {
     long s = resp->status;
-    if (s == 429 || s >= 500)
+    if (s == 429 || s >= 500 || s == 416) /* 416: the partial file is stale; it goes */
         return sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
                           "reading the video failed with HTTP %ld; will retry", s);
-    if (s != 200)
+    if (s != 200 && s != 206)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_not_found",
                           "the video file could not be read from its URL (HTTP %ld)", s);
     if (!video_media_type(resp->content_type))
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "not_a_video",
                           "the video URL returned %.60s, not a video", resp->content_type);
-    if (written == 0)
+    if (size == 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "empty_video", "the video file is empty");
     return 0;
 }
 
-/* Downloads url to tmp_path; 0 when the file is a complete video. */
-static int fetch(const char *url, const char *tmp_path, long long max_bytes, sp_err *err) {
+/* Size of the open file f, or -1. */
+static long long file_size(FILE *f) {
+    struct stat st;
+    return fstat(fileno(f), &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Downloads url into part_path, continuing what an interrupted download left
+ * there; 0 when the file is a complete video. A transient failure keeps the
+ * partial file for the next try; anything else removes it. */
+static int fetch(const char *url, const char *part_path, long long max_bytes, bool public_only,
+                 sp_err *err) {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
-    FILE *f = fopen(tmp_path, "wb");
+    FILE *f = fopen(part_path, "ab");
     if (!f)
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
                           strerror(errno));
     sp_http_resp resp;
-    int rc = sp_http_download(url, f, max_bytes, &resp, err);
-    long long written = ftello(f);
-    if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-        if (rc == 0)
-            rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s",
-                            strerror(errno));
-    }
+    int rc = sp_http_download(url, f, file_size(f), max_bytes, public_only, &resp, err);
+    if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
+        rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s", strerror(errno));
+    long long size = file_size(f);
     fclose(f);
     if (rc < 0 && strcmp(err->code, "too_large") == 0)
         rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_too_large",
                         "the video is larger than the %lld byte limit", max_bytes);
-    else if (rc < 0 && err->kind != SP_ERR_TRANSIENT)
+    else if (rc < 0 && err->kind != SP_ERR_TRANSIENT && err->kind != SP_ERR_UNPROCESSABLE)
         rc = sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
                         "reading the video failed (%.150s); will retry", resp.transport_error);
     else if (rc == 0)
-        rc = judge_download(&resp, written, err);
+        rc = judge_download(&resp, size, err);
+    if (rc < 0 && (err->kind != SP_ERR_TRANSIENT || resp.status == 416)) unlink(part_path);
     sp_http_resp_free(&resp);
-    if (rc < 0) unlink(tmp_path);
     return rc;
 }
 
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
-                  FILE **out, long long *size, sp_err *err) {
+                  bool public_only, FILE **out, long long *size, sp_err *err) {
     char lock_path[4096], video_path[4096], tmp_path[4096];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
-    snprintf(tmp_path, sizeof tmp_path, "%s/%s.part.%d", dir, job_id, (int)getpid());
+    job_path(tmp_path, sizeof tmp_path, dir, job_id, ".part"); /* one writer: the lock */
     *out = NULL;
     if (!url || !*url)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url", "the video has no URL");
@@ -111,7 +117,7 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
     int rc = -1;
     FILE *f = fopen(video_path, "rb");
     if (!f) {
-        if (fetch(url, tmp_path, max_bytes, err) < 0) goto done;
+        if (fetch(url, tmp_path, max_bytes, public_only, err) < 0) goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
             sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s", strerror(errno));
             goto done;
@@ -137,8 +143,7 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     char path[4096];
     job_path(path, sizeof path, dir, job_id, ".video");
     unlink(path);
-    job_path(path, sizeof path, dir, job_id, ".lock");
-    unlink(path);
+    /* the .lock stays (another slot may hold it); the sweep takes it a day later */
 }
 
 int sp_spool_sweep(const char *dir, double max_age) {
@@ -148,8 +153,8 @@ int sp_spool_sweep(const char *dir, double max_age) {
     time_t now = time(NULL);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        bool ours = strstr(e->d_name, ".video") || strstr(e->d_name, ".part.") ||
-                    strstr(e->d_name, ".lock");
+        bool ours =
+            strstr(e->d_name, ".video") || strstr(e->d_name, ".part") || strstr(e->d_name, ".lock");
         char path[4096];
         struct stat st;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);

@@ -2,8 +2,9 @@
  * spool: a job's video, read from its URL once and kept on local disk while
  * the job's deliveries upload it.
  *
- * The file is <spool dir>/<job id>.video. It is downloaded to a temporary name
- * and renamed when complete, under an flock on <job id>.lock, so concurrent
+ * The file is <spool dir>/<job id>.video. It is downloaded to <job id>.part
+ * (kept across an interrupted download, which then continues with a Range
+ * request) and renamed when complete, under an flock on <job id>.lock, so concurrent
  * slots of one worker (or workers sharing a disk) fetch it once and never see
  * half a file. Downloads stream to disk: memory stays flat whatever the size.
  *
@@ -13,6 +14,7 @@
 #ifndef SP_SPOOL_H
 #define SP_SPOOL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -21,9 +23,11 @@
 int sp_spool_init(const char *dir, sp_err *err);
 
 /* Opens the job's spooled video for reading, fetching url first when it is not
- * on disk yet. *out is the open file (caller fcloses), *size its length. */
+ * on disk yet (continuing an interrupted download). public_only refuses URLs
+ * that lead to private network addresses. *out is the open file (caller
+ * fcloses), *size its length. */
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
-                  FILE **out, long long *size, sp_err *err);
+                  bool public_only, FILE **out, long long *size, sp_err *err);
 
 /* Removes the job's spooled video (when no delivery of the job needs it). */
 void sp_spool_remove(const char *dir, const char *job_id);

@@ -48,8 +48,8 @@ void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out) {
     sp_err err;
     sp_err_clear(&err);
-    if (sp_spool_open(ctx->spool_dir, ctx->d->job_id, ctx->d->video_url, ctx->max_video_bytes, f,
-                      size, &err) == 0)
+    if (sp_spool_open(ctx->spool_dir, ctx->d->job_id, ctx->d->video_url, ctx->max_video_bytes,
+                      !ctx->cfg->allow_private_video_urls, f, size, &err) == 0)
         return 0;
     sp_step_from_err(out, &err);
     return -1;

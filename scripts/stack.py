@@ -66,7 +66,8 @@ PROGRAM_CONFIG_VARS = (
     "DATABASE_URL", "SUPABASE_JWT_SECRET", "SUPABASE_JWKS_FILE", "SUPABASE_URL",
     "JWT_AUDIENCE", "CORS_ALLOWED_ORIGINS", "YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL",
     "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL",
-    "SOCIAL_POST_SPOOL_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+    "SOCIAL_POST_SPOOL_DIR", "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS", "ASAN_OPTIONS",
+    "UBSAN_OPTIONS", "LSAN_OPTIONS",
 )
 
 
@@ -145,6 +146,7 @@ def worker_env(st):
            "SOCIAL_POST_SPOOL_DIR": os.path.join(st["stack_dir"], "spool")}
     if st.get("sandbox"):
         env.update({
+            "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the sandbox videos are on 127.0.0.1
             "YOUTUBE_UPLOAD_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/videos"),
             "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
             "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",

@@ -33,7 +33,7 @@ void sp_worker_wake(sp_worker *w) {
 
 void sp_worker_wait(sp_worker *w, double seconds) {
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until); /* the condition variable's clock */
     long long ns = (long long)until.tv_nsec + (long long)(seconds * 1e9);
     until.tv_sec += (time_t)(ns / 1000000000LL);
     until.tv_nsec = (long)(ns % 1000000000LL);
@@ -190,7 +190,13 @@ static void set_defaults(sp_worker *w) {
     snprintf(w->owner, sizeof w->owner, "%s:%d:%08lx", host, (int)getpid(),
              (unsigned long)random());
     pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
+    /* waits measured on the monotonic clock: a wall-clock step must not make
+     * the lease keeper oversleep */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->wake, &attr);
+    pthread_condattr_destroy(&attr);
 }
 
 typedef struct {

@@ -196,6 +196,38 @@ def test_video_url_problems_fail_with_clear_messages():
         assert w.stop() == 0
 
 
+def test_interrupted_video_download_continues_where_it_stopped():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        size = 8 * MiB
+        url, sha = p.video.add_video("resume.mp4", size)
+        user, video = wk.user_with_video(url, title="Resumed download")
+        wk.connect(user, "youtube")
+        p.video.faults([{"op": "get", "drop_after_bytes": 6 * MiB}])
+        job = wk.submit(user, video, ["youtube"])
+        w = p.worker()
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        assert yt_video(p.youtube.stats(), "Resumed download")[0]["sha256"] == sha
+        sent = p.video.stats()["bytes_sent"]
+        assert sent < 1.5 * size, sent  # the second GET asked only for the rest
+        assert w.stop() == 0
+
+
+def test_video_on_a_private_address_is_refused_unless_allowed():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("private.mp4", 1000)
+        user, video = wk.user_with_video(url, title="Private")
+        wk.connect(user, "youtube")
+        job = wk.submit(user, video, ["youtube"])
+        w = p.worker(env={"SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": None})
+        s = wk.wait_job(user, job)
+        assert s["status"] == "failed" and "private network address" in s["error"], s
+        assert p.video.stats()["bytes_sent"] == 0
+        assert w.stop() == 0
+
+
 def test_no_connected_account_fails_the_platform():
     with wk.Platforms() as p:
         wk.clear_queue()
