@@ -371,7 +371,10 @@ def pg_running(st):
 
 
 def pg_root_dir(stack):
-    """Makes stack/pg, owned by the postgres OS user when we are root."""
+    """Makes stack/pg, owned by the postgres OS user when we are root. When
+    that user cannot reach it (a checkout under a private folder such as
+    /root), a private folder in the system temp dir is used instead and
+    removed again at stop."""
     root = os.path.join(stack, "pg")
     os.makedirs(root)
     if os.geteuid() == 0:
@@ -379,8 +382,10 @@ def pg_root_dir(stack):
         os.chown(root, pw.pw_uid, pw.pw_gid)
         probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", root])
         if probe.returncode != 0:
-            raise StackError(f"the postgres OS user cannot write {root}: make its parent "
-                             "folders traversable (chmod o+x) or set SP_STACK_DIR elsewhere")
+            import tempfile
+            root = tempfile.mkdtemp(prefix="sp-pg-data-")
+            os.chown(root, pw.pw_uid, pw.pw_gid)
+            print(f"stack: the postgres user cannot reach {stack}; its data goes to {root}")
     return root
 
 
@@ -663,6 +668,16 @@ def write_nginx_conf(st):
         os.chmod(d, 0o777)
     with open(os.path.join(st["source_dir"], "nginx", "local.conf.in")) as f:
         text = f.read()
+    if os.geteuid() == 0 and subprocess.run(
+            ["runuser", "-u", "nobody", "--", "test", "-w", os.path.join(prefix, "tmp")]).returncode:
+        # a checkout under a private folder: nobody cannot reach the prefix
+        import tempfile
+        tmp = ng["tmp_dir"] = tempfile.mkdtemp(prefix="sp-nginx-tmp-")
+        os.chmod(tmp, 0o755)
+        for d in ("client_body", "fastcgi", "proxy", "scgi", "uwsgi"):
+            os.makedirs(os.path.join(tmp, d))
+            os.chmod(os.path.join(tmp, d), 0o777)
+        text = text.replace("@PREFIX@/tmp/", tmp + "/")
     values = {"@NGINX_PORT@": str(ng["port"]), "@PREFIX@": prefix,
               "@SNIPPET@": os.path.join(st["source_dir"], "nginx", "social-post.conf")}
     values.update({k: upstream_addr(st, v) for k, v in NGINX_UPSTREAMS.items()})
@@ -803,6 +818,11 @@ def stop_everything(st):
     sock = st.get("pg", {}).get("socket_dir")
     if sock and not sock.startswith(st["stack_dir"] + os.sep) and not pg_running(st):
         shutil.rmtree(sock, ignore_errors=True)  # the short-path fallback of socket_dir()
+    if st.get("nginx", {}).get("tmp_dir"):
+        shutil.rmtree(st["nginx"]["tmp_dir"], ignore_errors=True)  # write_nginx_conf()'s fallback
+    data = st.get("pg", {}).get("data_dir")
+    if data and not data.startswith(st["stack_dir"] + os.sep) and not pg_running(st):
+        shutil.rmtree(os.path.dirname(data), ignore_errors=True)  # pg_root_dir()'s fallback
     return problems
 
 
