@@ -200,9 +200,15 @@ static void queue_gauges(sp_ctx *ctx, char *buf, size_t len, size_t *off) {
                                   " FROM social_post_queue_stats()",
                                   0};
     sp_err err;
-    PGresult *res = sp_db_exec(ctx->db, &stats, NULL, &err);
+    /* the login has no rights of its own: it becomes the metrics role for this */
+    PGresult *res = NULL;
+    if (sp_db_begin(ctx->db, &err) == 0 &&
+        sp_db_simple(ctx->db, "SET LOCAL ROLE social_post_metrics", &err) == 0)
+        res = sp_db_exec(ctx->db, &stats, NULL, &err);
+    if (res) sp_db_commit(ctx->db, &err);
+    sp_db_rollback(ctx->db);
     int n = snprintf(buf + *off, len - *off,
-                     "# HELP social_post_database_up Whether the database answered.\n"
+                     "# HELP social_post_database_up Whether the queue could be read.\n"
                      "# TYPE social_post_database_up gauge\nsocial_post_database_up %d\n"
                      "# HELP social_post_deliveries Deliveries by state.\n"
                      "# TYPE social_post_deliveries gauge\n",

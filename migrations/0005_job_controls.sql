@@ -4,7 +4,8 @@
 --                                   Idempotency-Key returns the first job
 --   social_post_retry_job()         failed platforms of a finished job run again
 --   social_post_cancel_job()        platforms not started yet are cancelled
---   social_post_queue_stats()       delivery counts for /metrics
+--   social_post_queue_stats()       delivery counts for /metrics (role
+--                                   social_post_metrics)
 --
 -- Retry and cancel are SECURITY DEFINER functions because users may not touch
 -- deliveries; each checks that the job is the caller's (auth.uid()) and
@@ -125,7 +126,19 @@ REVOKE ALL ON FUNCTION public.social_post_retry_job(uuid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.social_post_cancel_job(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.social_post_retry_job(uuid) TO authenticated, service_role;
 GRANT EXECUTE ON FUNCTION public.social_post_cancel_job(uuid) TO authenticated, service_role;
-GRANT EXECUTE ON FUNCTION public.social_post_queue_stats() TO PUBLIC;
+-- Queue counts are for operators, not for every user with an RPC: only the
+-- role social_post_metrics may read them. Grant it to the HTTP programs'
+-- login (GRANT social_post_metrics TO <login>); /metrics becomes it for the
+-- one query.
+DO $metrics_role$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'social_post_metrics') THEN
+        CREATE ROLE social_post_metrics NOLOGIN;
+    END IF;
+END
+$metrics_role$;
+REVOKE ALL ON FUNCTION public.social_post_queue_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.social_post_queue_stats() TO social_post_metrics, service_role;
 
 -- The seed's status body of a job, in one place for the status and the list.
 CREATE OR REPLACE FUNCTION public.social_post_job_json(j public.social_post_jobs) RETURNS json

@@ -79,5 +79,16 @@ def test_users_cannot_read_or_write_deliveries():
         raise AssertionError("authenticated could read deliveries")
 
 
+
+def test_queue_counts_are_for_the_metrics_role_only():
+    user = sptest.new_user()
+    try:
+        sptest.sql_as(user, "SELECT * FROM social_post_queue_stats()")
+    except Exception as e:
+        assert "permission denied" in str(e), e
+    else:
+        raise AssertionError("a user could read the queue's counts")
+
+
 if __name__ == "__main__":
     sptest.run(globals())
