@@ -13,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "jobs.h"
-#include "json.h"
-#include "server.h"
-#include "uuid.h"
+#include "api/jobs.h"
+#include "core/json.h"
+#include "api/server.h"
+#include "core/uuid.h"
 
 /* The largest body accepted; nginx's client_max_body_size says the same. */
 #define SUBMIT_BODY_LIMIT (64 * 1024)
@@ -35,28 +34,22 @@ static void send_job_answer(sp_request *r, int status, const char *job_id, const
     cJSON_Delete(body);
     sp_response resp;
     sp_response_init(&resp, status);
-    sp_response_header(&resp, "Location", "%ssocial-post-status?jobId=%s", sp_http_base(r), job_id);
+    sp_response_header(&resp, "Location", "%ssocial-post-status?jobId=%s", sp_request_base(r), job_id);
     if (replayed) sp_response_header(&resp, "Idempotent-Replayed", "true");
-    sp_http_send(r, &resp, text ? text : "{}", strlen(text ? text : "{}"));
+    sp_response_send(r, &resp, text ? text : "{}", strlen(text ? text : "{}"));
     free(text);
 }
 
-/* The job's current status word ("pending", ...), read in the open transaction. */
+/* The job's current status word ("pending", ...), read in the open
+ * transaction; "pending" when it cannot be read (the job was just made). */
 static void current_status(sp_db *db, const char *job_id, char *out, size_t len) {
-    sp_job_view view;
     sp_err err;
-    snprintf(out, len, "pending");
-    if (sp_jobs_view(db, job_id, &view, &err) < 0) return;
-    cJSON *root = cJSON_Parse(view.json);
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(root, "status"));
-    if (s) snprintf(out, len, "%s", s);
-    cJSON_Delete(root);
-    free(view.json);
+    if (sp_jobs_status(db, job_id, out, len, &err) < 0) snprintf(out, len, "pending");
 }
 
 /* Reads the optional Idempotency-Key header into *key (NULL when absent). */
 static int idempotency_key(const sp_request *r, const char **key, sp_err *err) {
-    *key = sp_http_param(r, "HTTP_IDEMPOTENCY_KEY");
+    *key = sp_request_param(r, "HTTP_IDEMPOTENCY_KEY");
     if (!*key) return 0;
     size_t n = strlen(*key);
     bool printable = n > 0 && n <= 255;
@@ -92,9 +85,9 @@ static void submit(sp_ctx *ctx, sp_request *r) {
     char job_id[37], status[16] = "pending";
     const char *key;
     bool replayed = false;
-    if (sp_auth_caller(ctx->jwt, r, &claims, &err) < 0) goto fail;
+    if (sp_request_authenticate(r, ctx->jwt, &claims, &err) < 0) goto fail;
     if (idempotency_key(r, &key, &err) < 0) goto fail;
-    if (sp_http_read_json_body(r, SUBMIT_BODY_LIMIT, &err) < 0) goto fail;
+    if (sp_request_read_json_body(r, SUBMIT_BODY_LIMIT, &err) < 0) goto fail;
     if (sp_job_request_parse(r->body, r->body_len, &req, &err) < 0) goto fail;
     if (create_job(ctx, &claims, &req, key, job_id, &replayed, status, sizeof status, &err) < 0)
         goto fail;
@@ -103,7 +96,7 @@ static void submit(sp_ctx *ctx, sp_request *r) {
                     "Post job created and processing in background", replayed);
     goto done;
 fail:
-    sp_http_send_error(r, &err);
+    sp_response_send_error(r, &err);
 done:
     sp_job_request_free(&req);
     sp_jwt_claims_clear(&claims);
@@ -120,8 +113,8 @@ static void act_on_job(sp_ctx *ctx, sp_request *r, job_action act, int status,
     sp_jwt_claims claims;
     char raw[64], job_id[37], job_status[16];
     char *platforms = NULL;
-    if (sp_auth_caller(ctx->jwt, r, &claims, &err) < 0) goto fail;
-    if (!sp_http_path_segment(r, 0, raw, sizeof raw) || !sp_uuid_normalize(raw, job_id)) {
+    if (sp_request_authenticate(r, ctx->jwt, &claims, &err) < 0) goto fail;
+    if (!sp_request_path_segment(r, 0, raw, sizeof raw) || !sp_uuid_normalize(raw, job_id)) {
         sp_err_set(&err, SP_ERR_NOT_FOUND, "job_not_found", "job not found");
         goto fail;
     }
@@ -133,7 +126,7 @@ static void act_on_job(sp_ctx *ctx, sp_request *r, job_action act, int status,
     send_job_answer(r, status, job_id, job_status, list_name, platforms, message, false);
     goto done;
 fail:
-    sp_http_send_error(r, &err);
+    sp_response_send_error(r, &err);
 done:
     free(platforms);
     sp_jwt_claims_clear(&claims);

@@ -11,20 +11,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
-#include "log.h"
-#include "queue.h"
-#include "spool.h"
+#include "core/clock.h"
+#include "db/db.h"
+#include "core/log.h"
+#include "queue/queue.h"
+#include "queue/spool.h"
 #include "worker.h"
 
 #define SPOOL_SWEEP_EVERY 3600.0
 #define SPOOL_MAX_AGE 86400.0
-
-static double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* The slots' live claims as a Postgres array literal: {"a","b"}. Owners
  * are made of host name, digits and colons: nothing to escape. */
@@ -47,7 +42,7 @@ void *sp_lease_keeper_main(void *arg) {
     double period = w->lease_seconds / 3.0;
     double last_renew = 0, last_sweep = 0;
     while (atomic_load(&w->slots_running) > 0) {
-        double now = monotonic_seconds();
+        double now = sp_clock_monotonic();
         sp_err err;
         if (now - last_sweep >= SPOOL_SWEEP_EVERY || last_sweep == 0) {
             int n = sp_spool_sweep(w->spool_dir, SPOOL_MAX_AGE);
@@ -62,7 +57,7 @@ void *sp_lease_keeper_main(void *arg) {
             last_renew = now;
         }
         /* wakes for other reasons (slots finishing) just loop back here */
-        sp_worker_wait(w, period - (monotonic_seconds() - last_renew));
+        sp_worker_wait(w, period - (sp_clock_monotonic() - last_renew));
     }
     sp_db_free(db);
     return NULL;

@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "http_client.h"
-#include "log.h"
-#include "queue.h"
-#include "spool.h"
-#include "step.h"
+#include "core/clock.h"
+#include "db/db.h"
+#include "core/http_client.h"
+#include "core/log.h"
+#include "queue/queue.h"
+#include "queue/spool.h"
 #include "worker.h"
 
 /* Lapsed-lease takeovers after which a delivery fails: one that keeps killing
@@ -27,23 +27,17 @@ static bool hard_stop_requested(void *arg) {
     return atomic_load(&w->hard_stop);
 }
 
-static double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Logs what a step ended with. */
 static void log_outcome(const sp_delivery *d, const sp_step_outcome *o, const sp_transition *t,
                         double seconds) {
     static const char *kinds[] = {"done", "failed", "retry", "wait", "released"};
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "job", d->job_id);
-    cJSON_AddStringToObject(f, "platform", sp_platform_name(d->platform));
+    cJSON_AddStringToObject(f, "platform", sp_platform_name(d->post.platform));
     cJSON_AddNumberToObject(f, "delivery", (double)d->id);
     cJSON_AddStringToObject(f, "outcome", kinds[o->kind]);
     cJSON_AddStringToObject(f, "state", sp_delivery_state_name(t->state));
-    cJSON_AddNumberToObject(f, "attempts", d->attempts + (t->count_attempt ? 1 : 0));
+    cJSON_AddNumberToObject(f, "attempts", d->post.attempts + (t->count_attempt ? 1 : 0));
     cJSON_AddNumberToObject(f, "seconds", (double)(long)(seconds * 1000) / 1000);
     if (t->state == SP_DELIVERY_QUEUED) cJSON_AddNumberToObject(f, "run_in", t->run_in);
     if (t->message[0]) cJSON_AddStringToObject(f, "message", t->message);
@@ -76,24 +70,22 @@ static void record(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d,
 
 /* Runs one step of a claimed delivery and records it. */
 static void run_delivery(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d) {
-    double start = monotonic_seconds();
+    double start = sp_clock_monotonic();
     sp_step_outcome o;
-    const sp_adapter *adapter = sp_adapter_for(d->platform);
+    const sp_adapter *adapter = sp_adapter_for(d->post.platform);
     if (d->takeovers > MAX_TAKEOVERS) {
         sp_step_set(&o, SP_STEP_FAILED,
                     "giving up: workers stopped %d times while posting this (see their logs)",
                     d->takeovers);
     } else if (!adapter) {
         sp_step_set(&o, SP_STEP_FAILED, "posting to %s is not supported yet",
-                    sp_platform_name(d->platform));
+                    sp_platform_name(d->post.platform));
     } else {
+        sp_slot_host slot_host = {.w = w, .db = db, .owner = owner, .d = d};
+        sp_step_host host = sp_slot_step_host(&slot_host);
         sp_step_ctx ctx = {.cfg = w->cfg,
-                           .db = db,
-                           .owner = owner,
-                           .d = d,
-                           .spool_dir = w->spool_dir,
-                           .max_video_bytes = w->max_video_bytes,
-                           .stopping = &w->stopping,
+                           .post = &d->post,
+                           .host = &host,
                            .ig_poll_base = w->ig_poll_base,
                            .ig_deadline = w->ig_deadline};
         adapter->step(&ctx, &o);
@@ -101,9 +93,9 @@ static void run_delivery(sp_worker *w, sp_db *db, const char *owner, sp_delivery
     if (o.kind == SP_STEP_RETRY && atomic_load(&w->hard_stop))
         o.kind = SP_STEP_RELEASED; /* our own abort, not the platform's fault */
     sp_transition t;
-    sp_delivery_transition(&o, d->attempts, &w->policy, (double)random() / RAND_MAX, &t);
+    sp_delivery_transition(&o, d->post.attempts, &w->policy, (double)random() / RAND_MAX, &t);
     record(w, db, owner, d, &o, &t);
-    log_outcome(d, &o, &t, monotonic_seconds() - start);
+    log_outcome(d, &o, &t, sp_clock_monotonic() - start);
     sp_worker_wake(w); /* the schedule changed: idle slots recompute */
 }
 

@@ -1,15 +1,36 @@
 /*
- * wakeup: LISTEN social_post_jobs on a connection of its own and wake the
+ * wakeup: how idle slots sleep and wake. Slots wait on one condition
+ * variable (on the monotonic clock) until woken or a timeout; the listener
+ * thread LISTENs social_post_jobs on a connection of its own and wakes the
  * idle slots on every notification. When the connection is down, slots still
  * poll (every --poll seconds, or sooner when a retry is due), so a lost
  * notification delays a job, never loses it.
  */
+#include <errno.h>
 #include <poll.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "log.h"
+#include "db/db.h"
+#include "core/log.h"
+#include "core/clock.h"
 #include "worker.h"
+
+void sp_worker_wake(sp_worker *w) {
+    pthread_mutex_lock(&w->lock);
+    w->wake_seq++;
+    pthread_cond_broadcast(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void sp_worker_wait(sp_worker *w, double seconds) {
+    struct timespec until = sp_clock_deadline(seconds); /* the condition variable's clock */
+    pthread_mutex_lock(&w->lock);
+    unsigned long seen = w->wake_seq;
+    while (w->wake_seq == seen && !atomic_load(&w->stopping)) {
+        if (pthread_cond_timedwait(&w->wake, &w->lock, &until) == ETIMEDOUT) break;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
 
 /* Waits up to one second for notifications; wakes slots on any. */
 static int pump(sp_worker *w, PGconn *conn) {

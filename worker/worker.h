@@ -2,20 +2,23 @@
  * worker: what the threads of social-post-worker share.
  *
  * Threads: N slots (slot.c: claim, step, record, repeat; each with its own
- * database connection), a lease keeper (lease_keeper.c: renews this process's
- * leases well before they lapse) and a listener (wakeup.c: LISTEN for new
- * jobs, so idle slots wake at once instead of at their next poll). main.c
- * parses flags, handles signals and the run-time limit, and joins them all.
+ * database connection, offering adapters storage through step_host.c), a
+ * lease keeper (lease_keeper.c: renews this process's leases well before they
+ * lapse), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
+ * once instead of at their next poll) and a stopper (stopper.c: signals, the
+ * run-time limit, the grace period). main.c starts and joins them all.
  */
 #ifndef SP_WORKER_H
 #define SP_WORKER_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "config.h"
-#include "delivery.h"
+#include "core/config.h"
+#include "db/db.h"
+#include "queue/delivery.h"
 
 #define SP_MAX_CONCURRENCY 64
 
@@ -48,6 +51,12 @@ typedef struct {
     unsigned long wake_seq;
 } sp_worker;
 
+/* Fills w with the defaults (flags.c). */
+void sp_worker_defaults(sp_worker *w);
+
+/* Reads argv into w; 0 to run, 1 to exit 0 (--help, --version), -1 on misuse. */
+int sp_worker_parse_flags(int argc, char **argv, sp_worker *w);
+
 /* Wakes every idle slot (new work, a stop, or a changed schedule). */
 void sp_worker_wake(sp_worker *w);
 
@@ -60,9 +69,28 @@ typedef struct {
     int index;
 } sp_slot;
 
-/* Thread bodies; arg is an sp_slot for slots, the sp_worker otherwise. */
+/* The stopper thread's argument: the stop signals it waits for. */
+typedef struct {
+    sp_worker *w;
+    sigset_t *signals;
+} sp_stopper_args;
+
+/* What a slot offers the adapter of the delivery it runs (step_host.c). */
+typedef struct {
+    sp_worker *w;
+    sp_db *db;
+    const char *owner; /* the claim's lease owner */
+    sp_delivery *d;
+} sp_slot_host;
+
+/* The step host of h's delivery, for sp_step_ctx.host. */
+sp_step_host sp_slot_step_host(sp_slot_host *h);
+
+/* Thread bodies; arg is an sp_slot for slots, sp_stopper_args for the
+ * stopper, the sp_worker otherwise. */
 void *sp_slot_main(void *arg);
 void *sp_lease_keeper_main(void *arg);
 void *sp_wakeup_main(void *arg);
+void *sp_stopper_main(void *arg);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base64url.h"
+#include "core/base64url.h"
 #include "check.h"
 
 /* True when text decodes to exactly the len bytes of want. */

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "delivery.h"
+#include "queue/delivery.h"
 
 static const sp_retry_policy policy = {.max_attempts = 4, .backoff_base = 10, .backoff_max = 60};
 

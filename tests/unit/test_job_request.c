@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "iso8601.h"
-#include "job_request.h"
+#include "core/iso8601.h"
+#include "api/job_request.h"
 
 #define VID "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "json.h"
+#include "core/json.h"
 
 static int parses(const char *text, size_t len) {
     cJSON *root = NULL;

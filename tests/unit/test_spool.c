@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "spool.h"
+#include "queue/spool.h"
 
 /* Creates dir/name, dated age seconds ago. */
 static void touch(const char *dir, const char *name, long age) {

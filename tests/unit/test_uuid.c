@@ -1,6 +1,6 @@
 /* Unit tests of uuid.c. */
 #include "check.h"
-#include "uuid.h"
+#include "core/uuid.h"
 
 int main(void) {
     char out[37];

@@ -1,0 +1,47 @@
+/*
+ * router: matching a request's PATH_INFO against a program's route table.
+ */
+#include "api/router.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/response.h"
+
+/* True when path matches pattern segment by segment; a "*" segment of the
+ * pattern matches any one non-empty segment. */
+static bool path_matches(const char *pattern, const char *path) {
+    for (;;) {
+        if (*pattern == '\0' || *path == '\0') return *pattern == *path;
+        if (*pattern++ != '/' || *path++ != '/') return false;
+        size_t plen = strcspn(pattern, "/"), len = strcspn(path, "/");
+        bool wildcard = plen == 1 && *pattern == '*';
+        if (wildcard ? len == 0 : plen != len || strncmp(pattern, path, len) != 0) return false;
+        pattern += plen;
+        path += len;
+    }
+}
+
+/* Finds r's route and calls it, or answers OPTIONS, 404 or 405 itself. */
+void sp_router_dispatch(const sp_route *routes, sp_ctx *ctx, sp_request *r) {
+    const char *path = strcmp(r->path, "/") == 0 ? "" : r->path;
+    const sp_route *route = routes;
+    while (route->path && !path_matches(route->path, path))
+        route++;
+    sp_err err;
+    if (!route->path) {
+        sp_err_set(&err, SP_ERR_NOT_FOUND, "not_found", "no such endpoint");
+        sp_response_send_error(r, &err);
+        return;
+    }
+    snprintf(r->allow_buf, sizeof r->allow_buf, "%s, OPTIONS", route->method);
+    r->allow = r->allow_buf;
+    if (!strcmp(r->method, "OPTIONS")) {
+        sp_response_send_options(r);
+    } else if (!strcmp(r->method, route->method)) {
+        route->handle(ctx, r);
+    } else {
+        sp_err_set(&err, SP_ERR_METHOD, "method_not_allowed", "use %s", route->method);
+        sp_response_send_error(r, &err);
+    }
+}

@@ -1,0 +1,39 @@
+/*
+ * config: the service's settings, read once from the environment.
+ *
+ * Every variable of README's configuration table is read here and nowhere else,
+ * so the table and this file are the whole story. Values are copied; the struct
+ * owns them until sp_config_free. Secrets are held but never logged.
+ */
+#ifndef SP_CONFIG_H
+#define SP_CONFIG_H
+
+#include <stdbool.h>
+
+#include "core/err.h"
+
+typedef struct {
+    char *database_url;            /* DATABASE_URL (required) */
+    char *jwt_secret;              /* SUPABASE_JWT_SECRET: HS256 off when NULL */
+    char *jwks_file;               /* SUPABASE_JWKS_FILE */
+    char *supabase_url;            /* SUPABASE_URL, without a trailing slash */
+    char *jwt_audience;            /* JWT_AUDIENCE, default "authenticated" */
+    char *cors_allowed_origins;    /* CORS_ALLOWED_ORIGINS: NULL = no CORS */
+    char *youtube_upload_url;      /* YOUTUBE_UPLOAD_URL */
+    char *google_token_url;        /* GOOGLE_TOKEN_URL */
+    char *google_client_id;        /* GOOGLE_CLIENT_ID */
+    char *google_client_secret;    /* GOOGLE_CLIENT_SECRET */
+    char *facebook_graph_url;      /* FACEBOOK_GRAPH_URL */
+    char *facebook_video_url;      /* FACEBOOK_VIDEO_URL */
+    char *spool_dir;               /* SOCIAL_POST_SPOOL_DIR */
+    bool allow_private_video_urls; /* SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS=1 */
+} sp_config;
+
+/* Fills cfg from the environment. Fails with a message naming the variable
+ * when a required one is missing or a value is malformed. */
+int sp_config_load(sp_config *cfg, sp_err *err);
+
+/* Frees what sp_config_load allocated; cfg may be partially filled. */
+void sp_config_free(sp_config *cfg);
+
+#endif

@@ -1,0 +1,249 @@
+/*
+ * db: libpq with reconnects and lazily prepared statements.
+ *
+ * The idea: a connection is either usable or gone. Any failure that leaves
+ * libpq's connection bad drops it; the next call connects afresh and prepares
+ * statements again as they are used. A BEGIN that fails on a dropped
+ * connection is retried once on a new one, so the first request after a
+ * database restart succeeds instead of paying for the broken socket.
+ *
+ * Not here: the SQL of any feature (each module owns its statements).
+ */
+#include "db/db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+#define SP_DB_MAX_PREPARED 128
+
+struct sp_db {
+    char *conninfo;
+    PGconn *conn;
+    const sp_stmt *prepared[SP_DB_MAX_PREPARED];
+    int nprepared;
+    bool last_unique_violation;
+    bool in_tx; /* a BEGIN is open: never reconnect until it ends */
+};
+
+sp_db *sp_db_new(const char *conninfo) {
+    sp_db *db = calloc(1, sizeof *db);
+    if (!db) return NULL;
+    db->conninfo = strdup(conninfo);
+    if (!db->conninfo) {
+        free(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Forgets the connection and everything prepared on it. */
+static void drop_connection(sp_db *db) {
+    if (db->conn) PQfinish(db->conn);
+    db->conn = NULL;
+    db->nprepared = 0;
+}
+
+/* Connection defaults a URL may override: fail fast when the server is
+ * unreachable, and notice a dead peer instead of waiting on it for minutes. */
+static const char *const conn_keys[] = {"connect_timeout",
+                                        "keepalives_idle",
+                                        "keepalives_interval",
+                                        "keepalives_count",
+                                        "tcp_user_timeout",
+                                        "dbname",
+                                        NULL};
+
+void sp_db_free(sp_db *db) {
+    if (!db) return;
+    drop_connection(db);
+    free(db->conninfo);
+    free(db);
+}
+
+/* Logs a libpq message on one line, without the trailing newline. */
+static void log_pq_problem(const char *what, const char *message) {
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", message ? message : "");
+    size_t n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    for (char *p = buf; *p; p++)
+        if (*p == '\n') *p = ' ';
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "detail", buf);
+    sp_log_event(SP_LOG_WARN, what, f);
+}
+
+int sp_db_connect(sp_db *db, sp_err *err) {
+    if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return 0;
+    drop_connection(db);
+    if (db->in_tx) /* the transaction died with its connection */
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database connection was lost; try again shortly");
+    /* dbname last: with expand_dbname, the URL's own settings win */
+    const char *const values[] = {"5", "30", "10", "3", "30000", db->conninfo, NULL};
+    db->conn = PQconnectdbParams(conn_keys, values, 1);
+    if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        log_pq_problem("database connection failed", PQerrorMessage(db->conn));
+        drop_connection(db);
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database is unavailable; try again shortly");
+    }
+    return 0;
+}
+
+PGconn *sp_db_conn(sp_db *db) {
+    return db->conn;
+}
+
+/* Maps a failed result to an sp_err, dropping the connection when it broke. */
+static int fail_from_result(sp_db *db, const char *what, PGresult *res, sp_err *err) {
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* the primary message only: DETAIL lines may quote row values (tokens) */
+    const char *primary_msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *msg = primary_msg ? primary_msg : PQerrorMessage(db->conn);
+    if (!state) state = "";
+    db->last_unique_violation = strcmp(state, "23505") == 0;
+    char label[160];
+    snprintf(label, sizeof label, "database error in %s (%s)", what, *state ? state : "no state");
+    if (strncmp(state, "SP", 2) != 0) log_pq_problem(label, msg); /* SP: expected */
+    if (PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0) {
+        drop_connection(db);
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database is unavailable; try again shortly");
+    }
+    /* our functions' own errors (migrations 0005): the message is for the user */
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!strcmp(state, "SP404"))
+        return sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "%s",
+                          primary ? primary : "not found");
+    if (!strcmp(state, "SP409"))
+        return sp_err_set(err, SP_ERR_CONFLICT, "conflict", "%s", primary ? primary : "conflict");
+    if (!strcmp(state, "57014") || !strcmp(state, "40001") || !strcmp(state, "40P01"))
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_busy",
+                          "the database is busy; try again shortly");
+    if (db->last_unique_violation)
+        return sp_err_set(err, SP_ERR_CONFLICT, "conflict", "that already exists");
+    if (!strcmp(state, "23503"))
+        return sp_err_set(err, SP_ERR_NOT_FOUND, "not_found", "a referenced row does not exist");
+    if (!strncmp(state, "22", 2))
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_value",
+                          "a value was not acceptable to the database");
+    return sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "internal error");
+}
+
+/* Prepares stmt on this connection unless it already is. */
+static int ensure_prepared(sp_db *db, const sp_stmt *stmt, sp_err *err) {
+    for (int i = 0; i < db->nprepared; i++)
+        if (db->prepared[i] == stmt) return 0;
+    if (db->nprepared == SP_DB_MAX_PREPARED)
+        return sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "too many statements");
+    PGresult *res = PQprepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    int rc = 0;
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+        rc = fail_from_result(db, stmt->name, res, err);
+    else
+        db->prepared[db->nprepared++] = stmt;
+    PQclear(res);
+    return rc;
+}
+
+PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, sp_err *err) {
+    db->last_unique_violation = false;
+    if (sp_db_connect(db, err) < 0) return NULL;
+    if (ensure_prepared(db, stmt, err) < 0) return NULL;
+    PGresult *res = PQexecPrepared(db->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
+    fail_from_result(db, stmt->name, res, err);
+    PQclear(res);
+    return NULL;
+}
+
+int sp_db_simple(sp_db *db, const char *sql, sp_err *err) {
+    db->last_unique_violation = false;
+    if (sp_db_connect(db, err) < 0) return -1;
+    PGresult *res = PQexec(db->conn, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_from_result(db, sql, res, err);
+    PQclear(res);
+    return rc;
+}
+
+/* BEGIN, once more on a fresh connection if the old one turned out dead. */
+static int begin_with_retry(sp_db *db, sp_err *err) {
+    db->in_tx = false;
+    if (sp_db_simple(db, "BEGIN", err) < 0 &&
+        ((err && err->kind != SP_ERR_DB_UNAVAILABLE) || sp_db_simple(db, "BEGIN", err) < 0))
+        return -1;
+    db->in_tx = true;
+    return 0;
+}
+
+int sp_db_begin(sp_db *db, sp_err *err) {
+    return begin_with_retry(db, err);
+}
+
+static const sp_stmt become_caller = {
+    "db_become_caller",
+    "SELECT set_config('role', 'authenticated', true),"
+    " set_config('request.jwt.claims', $1, true),"
+    " set_config('request.jwt.claim.sub', coalesce($1::jsonb ->> 'sub', ''), true),"
+    " set_config('request.jwt.claim.role', 'authenticated', true),"
+    " set_config('statement_timeout', '15s', true)",
+    1};
+
+int sp_db_begin_as(sp_db *db, const char *claims_json, sp_err *err) {
+    if (begin_with_retry(db, err) < 0) return -1;
+    const char *params[] = {claims_json};
+    PGresult *res = sp_db_exec(db, &become_caller, params, err);
+    if (!res) {
+        sp_db_rollback(db);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+int sp_db_commit(sp_db *db, sp_err *err) {
+    int rc = -1;
+    if (!db->conn) {
+        sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                   "the database connection was lost; try again shortly");
+    } else {
+        PGresult *res = PQexec(db->conn, "COMMIT");
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st != PGRES_COMMAND_OK)
+            fail_from_result(db, "COMMIT", res, err);
+        else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted one answers ROLLBACK */
+            sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "the transaction was rolled back");
+        else
+            rc = 0;
+        PQclear(res);
+    }
+    db->in_tx = false;
+    return rc;
+}
+
+void sp_db_rollback(sp_db *db) {
+    db->in_tx = false;
+    if (!db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE) return;
+    PGresult *res = PQexec(db->conn, "ROLLBACK");
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) drop_connection(db);
+    PQclear(res);
+}
+
+bool sp_db_last_was_unique_violation(const sp_db *db) {
+    return db->last_unique_violation;
+}
+
+int sp_db_ping(sp_db *db, sp_err *err) {
+    if (sp_db_simple(db, "SELECT 1", err) == 0) return 0;
+    if (err && err->kind != SP_ERR_DB_UNAVAILABLE) return -1;
+    return sp_db_simple(db, "SELECT 1", err);
+}

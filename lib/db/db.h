@@ -1,0 +1,72 @@
+/*
+ * db: one libpq connection, reconnected after a failure, with named prepared
+ * statements.
+ *
+ * Each thread of a program owns one sp_db. A statement is a static sp_stmt in
+ * the module that owns its SQL; sp_db_exec prepares it on first use on each
+ * connection (and again after a reconnect), so callers never think about
+ * PREPARE. Requests of the HTTP programs run in one transaction as the caller
+ * (sp_db_begin_as), so Postgres's row-level security decides what they see.
+ *
+ * Failures are classified here, once: a lost or refused connection is
+ * SP_ERR_DB_UNAVAILABLE (the HTTP layer answers 503 + Retry-After, the worker
+ * backs off); SQL errors become SP_ERR_INTERNAL unless the caller's stmt maps
+ * them. Raw server messages are logged, never returned to clients.
+ */
+#ifndef SP_DB_H
+#define SP_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "core/err.h"
+
+typedef struct sp_db sp_db;
+
+/* A named statement; define each one `static const` next to the code using it. */
+typedef struct {
+    const char *name; /* unique across the program, e.g. "jobs_insert" */
+    const char *sql;  /* with $1..$n parameters, never built with sprintf */
+    int nparams;
+} sp_stmt;
+
+/* Makes an unconnected handle for conninfo (a libpq string or URI, copied).
+ * Connecting happens on first use. Caller frees with sp_db_free. */
+sp_db *sp_db_new(const char *conninfo);
+
+void sp_db_free(sp_db *db);
+
+/* Connects when not connected (or the last connection broke). Fails with
+ * SP_ERR_DB_UNAVAILABLE when the server cannot be reached. */
+int sp_db_connect(sp_db *db, sp_err *err);
+
+/* The underlying connection (borrowed; NULL when not connected). */
+PGconn *sp_db_conn(sp_db *db);
+
+/* BEGIN, then become the caller for the rest of the transaction: role
+ * authenticated and request.jwt.claims = claims_json, as PostgREST does. */
+int sp_db_begin_as(sp_db *db, const char *claims_json, sp_err *err);
+
+/* BEGIN with the connection's own role (the worker's service role). */
+int sp_db_begin(sp_db *db, sp_err *err);
+
+int sp_db_commit(sp_db *db, sp_err *err);
+
+/* Rolls back any open transaction; safe to call when none is open. */
+void sp_db_rollback(sp_db *db);
+
+/* Runs stmt with params (NULL entries are SQL NULL). Returns a result the
+ * caller PQclears, or NULL with err set. */
+PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, sp_err *err);
+
+/* Runs a statement without parameters that is not worth preparing (LISTEN,
+ * SET). Returns 0 or -1 with err set. */
+int sp_db_simple(sp_db *db, const char *sql, sp_err *err);
+
+/* True when the last failure was a unique-key violation (SQLSTATE 23505). */
+bool sp_db_last_was_unique_violation(const sp_db *db);
+
+/* Answers whether the database responds (SELECT 1). */
+int sp_db_ping(sp_db *db, sp_err *err);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * platform: the platforms a job can post to, by name, with the limits each
+ * puts on a post's text. The HTTP programs validate against these before a job
+ * is accepted, so a job never fails late for a title that was always too long;
+ * the worker builds the same captions from the same functions.
+ *
+ * Not here: talking to a platform (platform_youtube.c and friends).
+ */
+#ifndef SP_PLATFORM_H
+#define SP_PLATFORM_H
+
+#include <stdbool.h>
+
+#include "core/err.h"
+
+typedef enum { SP_YOUTUBE, SP_FACEBOOK, SP_INSTAGRAM, SP_PLATFORM_COUNT } sp_platform;
+
+/* "youtube", "facebook", "instagram". */
+const char *sp_platform_name(sp_platform p);
+
+/* The platform called name (exact, lower case); false when unknown. */
+bool sp_platform_from_name(const char *name, sp_platform *out);
+
+/* The names, comma-separated, for error messages. */
+const char *sp_platform_names(void);
+
+/* Checks title and description (either may be NULL) against p's limits.
+ * Fails with SP_ERR_BAD_REQUEST naming the limit. */
+int sp_platform_check_text(sp_platform p, const char *title, const char *description, sp_err *err);
+
+/* The Instagram caption for a title and description: both, separated by a
+ * blank line, or whichever exists. Caller frees; NULL when both are empty. */
+char *sp_platform_caption(const char *title, const char *description);
+
+#endif

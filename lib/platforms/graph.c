@@ -1,0 +1,120 @@
+/*
+ * graph: one request function for every Graph call, and the common error
+ * rules. GET parameters go in the query string; POSTs are multipart forms,
+ * which the Graph API accepts for every edge we use and which carries the
+ * Facebook upload chunks without holding them in memory.
+ */
+#include "platforms/graph.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Builds base/path?params for a GET; caller frees. */
+static char *get_url(const sp_graph_call *c) {
+    size_t cap = strlen(c->base) + strlen(c->path) + 16;
+    char **escaped = calloc((size_t)c->nparams + 1, sizeof *escaped);
+    char *url = NULL;
+    if (!escaped) return NULL;
+    for (int i = 0; i <= c->nparams; i++) {
+        const char *v = i < c->nparams ? c->params[i].value : c->access_token;
+        escaped[i] = sp_http_escape(v ? v : "");
+        if (!escaped[i]) goto done;
+        cap += strlen(escaped[i]) + strlen(i < c->nparams ? c->params[i].name : "access_token") + 2;
+    }
+    url = malloc(cap);
+    if (!url) goto done;
+    int n = snprintf(url, cap, "%s/%s", c->base, c->path);
+    for (int i = 0; i <= c->nparams; i++)
+        n += snprintf(url + n, cap - (size_t)n, "%c%s=%s", i ? '&' : '?',
+                      i < c->nparams ? c->params[i].name : "access_token", escaped[i]);
+done:
+    for (int i = 0; i <= c->nparams; i++)
+        free(escaped[i]);
+    free(escaped);
+    return url;
+}
+
+/* Reads {"error": {...}} (when present) into r. */
+static void read_error(sp_graph_resp *r) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->body, "error");
+    if (!cJSON_IsObject(e)) {
+        if (r->failed) snprintf(r->message, sizeof r->message, "HTTP %ld", r->status);
+        return;
+    }
+    r->failed = true;
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    const cJSON *sub = cJSON_GetObjectItemCaseSensitive(e, "error_subcode");
+    const cJSON *user_msg = cJSON_GetObjectItemCaseSensitive(e, "error_user_msg");
+    r->code = cJSON_IsNumber(code) ? code->valueint : 0;
+    r->subcode = cJSON_IsNumber(sub) ? sub->valueint : 0;
+    r->is_transient = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "is_transient"));
+    const char *text = cJSON_IsString(user_msg) ? user_msg->valuestring
+                       : cJSON_IsString(msg)    ? msg->valuestring
+                                                : "unknown error";
+    if (r->subcode)
+        snprintf(r->message, sizeof r->message, "%.260s (code %d, subcode %d)", text, r->code,
+                 r->subcode);
+    else
+        snprintf(r->message, sizeof r->message, "%.280s (code %d)", text, r->code);
+}
+
+void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
+    memset(out, 0, sizeof *out);
+    out->retry_after = -1;
+    bool get = strcmp(c->method, "GET") == 0;
+    char *url = get ? get_url(c) : NULL;
+    char post_url[2048];
+    sp_http_field fields[16];
+    int n = 0;
+    for (int i = 0; i < c->nparams && n < 15; i++)
+        fields[n++] = c->params[i];
+    fields[n++] = (sp_http_field){"access_token", c->access_token ? c->access_token : ""};
+    snprintf(post_url, sizeof post_url, "%s/%s", c->base, c->path);
+    sp_http_req req = {.method = c->method,
+                       .url = get ? url : post_url,
+                       .timeout_seconds = 300,
+                       .form = get ? NULL : fields,
+                       .nform = get ? 0 : n,
+                       .file_field = c->file_field,
+                       .body_file = c->file,
+                       .file_offset = c->file_offset,
+                       .file_length = c->file_length};
+    sp_http_resp resp;
+    sp_err err;
+    if (get && !url) {
+        snprintf(out->message, sizeof out->message, "out of memory");
+        out->failed = true;
+        return;
+    }
+    sp_http_perform(&req, &resp, &err);
+    out->status = resp.status;
+    out->retry_after = resp.retry_after;
+    out->body = resp.body ? cJSON_Parse(resp.body) : NULL;
+    out->failed = resp.status < 200 || resp.status >= 300;
+    if (resp.status == 0)
+        snprintf(out->message, sizeof out->message, "network error: %.280s", resp.transport_error);
+    else
+        read_error(out);
+    sp_http_resp_free(&resp);
+    free(url);
+}
+
+void sp_graph_resp_free(sp_graph_resp *r) {
+    cJSON_Delete(r->body);
+    r->body = NULL;
+}
+
+const char *sp_graph_string(const sp_graph_resp *r, const char *name) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r->body, name));
+}
+
+sp_graph_class sp_graph_classify(const sp_graph_resp *r) {
+    static const int transient_codes[] = {1, 2, 4, 17, 32, 341, 368, 613, 80001, 6000};
+    if (r->status == 0 || r->status >= 500 || r->status == 429 || r->is_transient)
+        return SP_GRAPH_TRANSIENT;
+    if (r->code == 190) return SP_GRAPH_AUTH;
+    for (size_t i = 0; i < sizeof transient_codes / sizeof transient_codes[0]; i++)
+        if (r->code == transient_codes[i]) return SP_GRAPH_TRANSIENT;
+    return SP_GRAPH_PERMANENT;
+}

@@ -1,0 +1,290 @@
+/*
+ * instagram: an Instagram Reel through the Graph API's container flow:
+ * create a REELS container from the video's URL, wait until Instagram has
+ * processed it, publish it, read its permalink.
+ *
+ * Phases: container -> processing -> publishing -> published. The wait holds
+ * no worker slot: while the container is IN_PROGRESS the step ends with WAIT
+ * and the delivery is claimed again later, at a growing interval, until
+ * FINISHED or the deadline. The checkpoint is {"phase", "containerId",
+ * "createdAt", "polls", "mediaId", "permalink"}. The publishing phase is saved
+ * before media_publish is sent, and the container's status is always read
+ * first: a container already PUBLISHED means an earlier publish went through
+ * (its answer was lost to a crash), so the media is looked up and recorded,
+ * never published a second time.
+ */
+#include "platforms/instagram.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/iso8601.h"
+#include "platforms/catalog.h"
+#include "platforms/graph.h"
+
+static const char *const phase_names[SP_IG_PHASES] = {"container", "processing", "publishing",
+                                                      "published"};
+
+const char *sp_instagram_phase_name(sp_ig_phase phase) {
+    return phase < SP_IG_PHASES ? phase_names[phase] : "unknown";
+}
+
+sp_ig_phase sp_instagram_phase_after(sp_ig_phase phase, sp_ig_event event) {
+    switch (event) {
+    case SP_IG_CREATED:
+        return phase == SP_IG_CONTAINER ? SP_IG_PROCESSING : phase;
+    case SP_IG_READY:
+        return phase == SP_IG_PROCESSING ? SP_IG_PUBLISHING : phase;
+    case SP_IG_NOT_READY:
+        return phase == SP_IG_PUBLISHING ? SP_IG_PROCESSING : phase;
+    case SP_IG_MEDIA_KNOWN:
+        return phase == SP_IG_PROCESSING || phase == SP_IG_PUBLISHING ? SP_IG_PUBLISHED : phase;
+    }
+    return phase;
+}
+
+/* The phase the checkpoint is in. */
+static sp_ig_phase current_phase(const sp_step_ctx *ctx) {
+    return (sp_ig_phase)sp_step_phase(ctx, phase_names, SP_IG_PHASES);
+}
+
+/* Moves the phase on after event and saves the checkpoint with it. */
+static int advance(sp_step_ctx *ctx, sp_ig_event event, sp_step_outcome *out) {
+    return sp_step_enter(ctx, phase_names[sp_instagram_phase_after(current_phase(ctx), event)], out);
+}
+
+#define IG_POLL_GROWTH 1.5
+#define IG_POLL_MAX 60.0
+
+/* The one place an Instagram answer is classified; fills out. */
+static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome *out) {
+    if (r->code == 9 || r->subcode == 2207042) {
+        sp_step_set(out, SP_STEP_FAILED,
+                    "Instagram's publishing limit for this account is reached; post again "
+                    "later (%s)",
+                    r->message);
+        return;
+    }
+    bool transient_subcode = r->subcode == 2207003 || r->subcode == 2207052;
+    sp_graph_class c = transient_subcode ? SP_GRAPH_TRANSIENT : sp_graph_classify(r);
+    if (c == SP_GRAPH_TRANSIENT) {
+        sp_step_set(out, SP_STEP_RETRY, "Instagram %s failed: %s", doing, r->message);
+        out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
+    } else if (c == SP_GRAPH_AUTH) {
+        sp_step_set(out, SP_STEP_FAILED,
+                    "Instagram refused the token: reconnect your Instagram account (%s)",
+                    r->message);
+    } else {
+        sp_step_set(out, SP_STEP_FAILED, "Instagram rejected the reel: %s", r->message);
+    }
+}
+
+/* A Graph call for this delivery. */
+static void call(sp_step_ctx *ctx, const char *method, const char *path,
+                 const sp_http_field *params, int n, sp_graph_resp *r) {
+    sp_graph_call c = {.method = method,
+                       .base = ctx->cfg->facebook_graph_url,
+                       .path = path,
+                       .params = params,
+                       .nparams = n,
+                       .access_token = ctx->post->access_token};
+    sp_graph_request(&c, r);
+}
+
+/* Creates the container from the video's URL and saves its id. */
+static int create_container(sp_step_ctx *ctx, sp_step_outcome *out) {
+    const sp_post *d = ctx->post;
+    char path[256];
+    snprintf(path, sizeof path, "%s/media", d->account_id);
+    char *caption = sp_platform_caption(d->title, d->description);
+    sp_http_field params[] = {{"media_type", "REELS"},
+                              {"video_url", d->video_url ? d->video_url : ""},
+                              {"caption", caption ? caption : ""}};
+    sp_graph_resp r;
+    call(ctx, "POST", path, params, 3, &r);
+    free(caption);
+    const char *id = sp_graph_string(&r, "id");
+    int rc = -1;
+    if (r.failed)
+        classify(&r, "creating the reel", out);
+    else if (!id)
+        sp_step_set(out, SP_STEP_RETRY, "Instagram did not return a container id");
+    else {
+        sp_step_cp_set_string(ctx, "containerId", id);
+        sp_step_cp_set_number(ctx, "createdAt", (double)time(NULL));
+        sp_step_cp_set_number(ctx, "polls", 0);
+        rc = advance(ctx, SP_IG_CREATED, out);
+    }
+    sp_graph_resp_free(&r);
+    return rc;
+}
+
+/* Ends the step with a wait before the next look at the container. */
+static void wait_for_processing(sp_step_ctx *ctx, sp_step_outcome *out) {
+    double polls = sp_step_cp_number(ctx, "polls", 0);
+    double delay = ctx->ig_poll_base * pow(IG_POLL_GROWTH, polls);
+    sp_step_cp_set_number(ctx, "polls", polls + 1);
+    if (sp_step_save(ctx, out) < 0) return;
+    sp_step_set(out, SP_STEP_WAIT, "%s", "");
+    out->delay = delay < IG_POLL_MAX ? delay : IG_POLL_MAX;
+}
+
+/* Reads the permalink of the saved media and reports success. */
+static void finish_with_permalink(sp_step_ctx *ctx, sp_step_outcome *out) {
+    const char *media_id = sp_step_cp_string(ctx, "mediaId");
+    const char *known = sp_step_cp_string(ctx, "permalink");
+    if (known) {
+        sp_step_done(out, known, media_id);
+        return;
+    }
+    sp_http_field params[] = {{"fields", "permalink"}};
+    sp_graph_resp r;
+    call(ctx, "GET", media_id, params, 1, &r);
+    const char *permalink = sp_graph_string(&r, "permalink");
+    if (r.failed && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT && ctx->post->attempts < 3) {
+        classify(&r, "reading the reel's link", out);
+    } else {
+        /* published either way: a link we cannot read is never a failure */
+        char fallback[256];
+        snprintf(fallback, sizeof fallback, "https://www.instagram.com/");
+        sp_step_cp_set_string(ctx, "permalink", permalink ? permalink : fallback);
+        if (sp_step_save(ctx, out) == 0)
+            sp_step_done(out, sp_step_cp_string(ctx, "permalink"), media_id);
+    }
+    sp_graph_resp_free(&r);
+}
+
+/* Saves the media found (or, with id NULL, stands the container in for it)
+ * and reports the reel. */
+static void record_media(sp_step_ctx *ctx, const char *id, const char *link, sp_step_outcome *out) {
+    sp_step_cp_set_string(ctx, "mediaId", id ? id : sp_step_cp_string(ctx, "containerId"));
+    sp_step_cp_set_string(ctx, "permalink", link ? link : "https://www.instagram.com/");
+    if (advance(ctx, SP_IG_MEDIA_KNOWN, out) == 0) finish_with_permalink(ctx, out);
+}
+
+/* Looks among the account's newest media for the one this delivery
+ * published: same caption, published since its container was made. Returns
+ * 1 and records it when found, 0 when not there, -1 with out set when the
+ * look-up failed transiently. */
+static int find_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/media", ctx->post->account_id);
+    sp_http_field params[] = {{"fields", "id,caption,permalink,timestamp"}, {"limit", "25"}};
+    sp_graph_resp r;
+    call(ctx, "GET", path, params, 2, &r);
+    char *caption = sp_platform_caption(ctx->post->title, ctx->post->description);
+    double since = sp_step_cp_number(ctx, "createdAt", 0) - 120; /* clocks differ a little */
+    const cJSON *item, *found = NULL;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r.body, "data")) {
+        const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "caption"));
+        const char *ts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "timestamp"));
+        double when = 0;
+        bool recent = !ts || !sp_iso8601_parse(ts, &when) || when >= since;
+        if (!found && recent && !strcmp(c ? c : "", caption ? caption : "")) found = item;
+    }
+    int rc = found ? 1 : 0;
+    if (r.failed && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT) {
+        classify(&r, "finding the published reel", out);
+        rc = -1;
+    } else if (found) {
+        record_media(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "id")),
+                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "permalink")),
+                     out);
+    }
+    free(caption);
+    sp_graph_resp_free(&r);
+    return rc;
+}
+
+/* A container found PUBLISHED without a saved media id: the earlier publish
+ * went through. Records that media, or the container when it cannot be
+ * found; never publishes again. */
+static void recover_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    if (find_published(ctx, out) == 0) record_media(ctx, NULL, NULL, out);
+}
+
+/* media_publish of a FINISHED container; saves the media id at once. */
+static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
+    if (advance(ctx, SP_IG_READY, out) < 0) return;
+    char path[256];
+    snprintf(path, sizeof path, "%s/media_publish", ctx->post->account_id);
+    sp_http_field params[] = {{"creation_id", sp_step_cp_string(ctx, "containerId")}};
+    sp_graph_resp r;
+    call(ctx, "POST", path, params, 1, &r);
+    const char *id = sp_graph_string(&r, "id");
+    if (r.failed && r.code == 9007 && r.subcode == 2207027) {
+        if (advance(ctx, SP_IG_NOT_READY, out) == 0)
+            wait_for_processing(ctx, out); /* not ready after all */
+    } else if (r.failed) {
+        classify(&r, "publishing the reel", out);
+    } else if (!id) {
+        sp_step_set(out, SP_STEP_RETRY, "Instagram did not return the published media id");
+    } else {
+        sp_step_cp_set_string(ctx, "mediaId", id);
+        if (advance(ctx, SP_IG_MEDIA_KNOWN, out) == 0) finish_with_permalink(ctx, out);
+    }
+    sp_graph_resp_free(&r);
+}
+
+/* A publish was sent before (its answer lost) yet the container still reads
+ * FINISHED: the status may lag the publish, so look for the media first. */
+static void publish_unless_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    if (find_published(ctx, out) == 0) publish(ctx, out);
+}
+
+/* Looks at the container and acts on its status_code. */
+static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_http_field params[] = {{"fields", "status_code,status"}};
+    sp_graph_resp r;
+    call(ctx, "GET", sp_step_cp_string(ctx, "containerId"), params, 1, &r);
+    const char *code = sp_graph_string(&r, "status_code");
+    const char *status = sp_graph_string(&r, "status");
+    double age = (double)time(NULL) - sp_step_cp_number(ctx, "createdAt", (double)time(NULL));
+    if (r.failed)
+        classify(&r, "checking the reel's processing", out);
+    else if (!code)
+        sp_step_set(out, SP_STEP_RETRY, "Instagram did not say how the processing goes");
+    else if (!strcmp(code, "FINISHED") && current_phase(ctx) == SP_IG_PUBLISHING)
+        publish_unless_published(ctx, out);
+    else if (!strcmp(code, "FINISHED"))
+        publish(ctx, out);
+    else if (!strcmp(code, "PUBLISHED"))
+        recover_published(ctx, out);
+    else if (!strcmp(code, "ERROR"))
+        sp_step_set(out, SP_STEP_FAILED, "Instagram could not process the video: %s",
+                    status ? status : "ERROR");
+    else if (!strcmp(code, "EXPIRED"))
+        sp_step_set(out, SP_STEP_FAILED,
+                    "the Instagram container expired before it could be published");
+    else if (age > ctx->ig_deadline)
+        sp_step_set(out, SP_STEP_FAILED,
+                    "Instagram did not finish processing the video within %.0f minutes",
+                    ctx->ig_deadline / 60);
+    else
+        wait_for_processing(ctx, out);
+    sp_graph_resp_free(&r);
+}
+
+/* One step of an Instagram delivery: create, or look and maybe publish. */
+static void instagram_step(sp_step_ctx *ctx, sp_step_outcome *out) {
+    const sp_post *d = ctx->post;
+    if (!d->account_id || !*d->account_id || !d->access_token || !*d->access_token) {
+        sp_step_set(out, SP_STEP_FAILED, "no Instagram account is connected for this user");
+        return;
+    }
+    sp_ig_phase phase = current_phase(ctx);
+    if (phase == SP_IG_PUBLISHED && sp_step_cp_string(ctx, "mediaId"))
+        finish_with_permalink(ctx, out);
+    else if (phase == SP_IG_CONTAINER || !sp_step_cp_string(ctx, "containerId")) {
+        if (!d->video_url || !*d->video_url)
+            sp_step_set(out, SP_STEP_FAILED, "the video has no URL");
+        else if (create_container(ctx, out) == 0)
+            wait_for_processing(ctx, out);
+    } else
+        check_container(ctx, out);
+}
+
+const sp_adapter sp_adapter_instagram = {.platform = SP_INSTAGRAM, .step = instagram_step};

@@ -1,0 +1,109 @@
+/*
+ * step: the helpers every adapter uses on top of its host (see step.h):
+ * checkpoint fields, the phase, outcomes.
+ */
+#include "platforms/step.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "platforms/facebook.h"
+#include "platforms/instagram.h"
+#include "platforms/youtube.h"
+
+const sp_adapter *sp_adapter_for(sp_platform p) {
+    static const sp_adapter *const adapters[] = {&sp_adapter_youtube, &sp_adapter_facebook,
+                                                 &sp_adapter_instagram};
+    for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++)
+        if (adapters[i]->platform == p) return adapters[i];
+    return NULL;
+}
+
+bool sp_step_stopping(const sp_step_ctx *ctx) {
+    return ctx->host->stopping(ctx->host->self);
+}
+
+void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...) {
+    memset(out, 0, sizeof *out);
+    out->kind = kind;
+    out->delay = -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    va_end(ap);
+}
+
+void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
+    if (err->kind == SP_ERR_CONFLICT || err->kind == SP_ERR_DB_UNAVAILABLE)
+        sp_step_set(out, SP_STEP_RELEASED, "%s", err->msg);
+    else if (err->kind == SP_ERR_UNPROCESSABLE)
+        sp_step_set(out, SP_STEP_FAILED, "%s", err->msg);
+    else
+        sp_step_set(out, SP_STEP_RETRY, "%s", err->msg);
+}
+
+int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out) {
+    sp_err err;
+    sp_err_clear(&err);
+    if (ctx->host->open_video(ctx->host->self, ctx->post, f, size, &err) == 0) return 0;
+    sp_step_from_err(out, &err);
+    return -1;
+}
+
+int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_err err;
+    sp_err_clear(&err);
+    if (ctx->host->store_token(ctx->host->self, ctx->post, &err) == 0) return 0;
+    sp_step_from_err(out, &err);
+    return -1;
+}
+
+const char *sp_step_cp_string(const sp_step_ctx *ctx, const char *name) {
+    return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->post->checkpoint, name));
+}
+
+double sp_step_cp_number(const sp_step_ctx *ctx, const char *name, double def) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(ctx->post->checkpoint, name);
+    return cJSON_IsNumber(item) ? item->valuedouble : def;
+}
+
+/* Replaces name with item (NULL: removes it). */
+static void cp_put(sp_step_ctx *ctx, const char *name, cJSON *item) {
+    cJSON_DeleteItemFromObjectCaseSensitive(ctx->post->checkpoint, name);
+    if (item) cJSON_AddItemToObject(ctx->post->checkpoint, name, item);
+}
+
+void sp_step_cp_set_string(sp_step_ctx *ctx, const char *name, const char *value) {
+    cp_put(ctx, name, value ? cJSON_CreateString(value) : NULL);
+}
+
+void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value) {
+    cp_put(ctx, name, cJSON_CreateNumber(value));
+}
+
+int sp_step_phase(const sp_step_ctx *ctx, const char *const *names, int count) {
+    const char *phase = sp_step_cp_string(ctx, "phase");
+    for (int i = 0; phase && i < count; i++)
+        if (strcmp(phase, names[i]) == 0) return i;
+    return 0;
+}
+
+int sp_step_enter(sp_step_ctx *ctx, const char *name, sp_step_outcome *out) {
+    sp_step_cp_set_string(ctx, "phase", name);
+    return sp_step_save(ctx, out);
+}
+
+int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_err err;
+    sp_err_clear(&err);
+    if (ctx->host->save_checkpoint(ctx->host->self, ctx->post, &err) == 0) return 0;
+    sp_step_from_err(out, &err);
+    return -1;
+}
+
+void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
+    sp_step_set(out, SP_STEP_DONE, "%s", "");
+    snprintf(out->url, sizeof out->url, "%s", url ? url : "");
+    snprintf(out->post_id, sizeof out->post_id, "%s", post_id ? post_id : "");
+}

@@ -1,0 +1,135 @@
+/*
+ * step: the interface between the worker and a platform adapter.
+ *
+ * An adapter is a small table: the platform and a step function. A step works
+ * on one post (the job's text, the video, the account, the adapter's
+ * checkpoint), talks to its platform, and ends with an sp_step_outcome. It
+ * never touches storage itself: what it needs from storage (saving the
+ * checkpoint, storing a refreshed token, opening the spooled video) it asks of
+ * the host, a table of functions the worker implements. So adapters speak
+ * HTTP and nothing else, and can be run against a fake host in tests.
+ *
+ * An adapter's progress is an explicit phase (its own enum), saved in the
+ * checkpoint as "phase" by sp_step_enter alone. Two phase names mean the same
+ * to every adapter and to the database: "publishing" (the call that makes the
+ * post may have gone out; its answer may be lost) and "published" (the post
+ * exists). A retried delivery keeps its checkpoint in those two phases, so it
+ * records or finishes the post instead of making a second one.
+ *
+ * Not here: retry rules and delivery states (queue/delivery.c).
+ */
+#ifndef SP_STEP_H
+#define SP_STEP_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "platforms/catalog.h"
+
+/* What a step ended with. */
+typedef enum {
+    SP_STEP_DONE,    /* posted: url and post_id are set */
+    SP_STEP_FAILED,  /* permanent: message says why, for the user */
+    SP_STEP_RETRY,   /* transient: try again after a backoff (or retry_after) */
+    SP_STEP_WAIT,    /* not an error: come back after delay (Instagram transcoding) */
+    SP_STEP_RELEASED /* interrupted (worker stopping): run again at once, anywhere */
+} sp_step_kind;
+
+typedef struct {
+    sp_step_kind kind;
+    char message[512]; /* FAILED/RETRY: what went wrong, safe to show the user */
+    double delay;      /* WAIT: seconds; RETRY: the platform's Retry-After, or < 0 */
+    char url[512];     /* DONE */
+    char post_id[128]; /* DONE */
+} sp_step_outcome;
+
+/* The post one step works on. Strings are owned by whoever filled it (the
+ * worker, from the claimed delivery); checkpoint is the adapter's to change,
+ * never NULL. */
+typedef struct {
+    sp_platform platform;
+    int attempts; /* transient failures so far */
+    char *title, *description, *video_url;
+    char *account_id, *access_token, *refresh_token;
+    long long token_expires_at; /* unix seconds, 0 when unknown */
+    cJSON *checkpoint;
+} sp_post;
+
+/* What the worker offers an adapter; self is passed back to each function. */
+typedef struct {
+    void *self;
+    /* Saves post->checkpoint. Fails with SP_ERR_CONFLICT "lease_lost" when
+     * the delivery is no longer this worker's, or SP_ERR_DB_UNAVAILABLE. */
+    int (*save_checkpoint)(void *self, const sp_post *post, sp_err *err);
+    /* Stores post->access_token (valid until post->token_expires_at) for
+     * the account the post used. */
+    int (*store_token)(void *self, const sp_post *post, sp_err *err);
+    /* Opens the post's video from local disk (fetching it once). *f is the
+     * caller's to fclose. Errors: SP_ERR_TRANSIENT or SP_ERR_UNPROCESSABLE. */
+    int (*open_video)(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err);
+    /* True when the worker is stopping: end the step at a safe point. */
+    bool (*stopping)(void *self);
+} sp_step_host;
+
+typedef struct {
+    const sp_config *cfg;
+    sp_post *post;
+    const sp_step_host *host;
+    double ig_poll_base; /* first wait for Instagram's processing, seconds */
+    double ig_deadline;  /* give up on processing after this many seconds */
+} sp_step_ctx;
+
+typedef struct {
+    sp_platform platform;
+    /* Runs one step of ctx->post; always fills out. */
+    void (*step)(sp_step_ctx *ctx, sp_step_outcome *out);
+} sp_adapter;
+
+/* The adapter of platform p, or NULL when none is built in. */
+const sp_adapter *sp_adapter_for(sp_platform p);
+
+/* True when the worker is stopping: end the step at a safe point. */
+bool sp_step_stopping(const sp_step_ctx *ctx);
+
+/* Opens the post's video. On failure fills out with RETRY or FAILED as the
+ * cause deserves and returns -1. */
+int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out);
+
+/* Stores the post's (just refreshed) token; on failure fills out. */
+int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out);
+
+/* The adapter's current phase: the index of the checkpoint's "phase" among
+ * names (count of them), or 0 (the first phase) when absent or unknown. */
+int sp_step_phase(const sp_step_ctx *ctx, const char *const *names, int count);
+
+/* Moves to phase name and saves the checkpoint with it, the one way a phase
+ * changes. On failure fills out (RELEASED: the step must end) and returns -1. */
+int sp_step_enter(sp_step_ctx *ctx, const char *name, sp_step_outcome *out);
+
+/* Checkpoint fields: read (borrowed; NULL/def when absent) and set (in
+ * memory; sp_step_save saves). A NULL value removes the field. */
+const char *sp_step_cp_string(const sp_step_ctx *ctx, const char *name);
+double sp_step_cp_number(const sp_step_ctx *ctx, const char *name, double def);
+void sp_step_cp_set_string(sp_step_ctx *ctx, const char *name, const char *value);
+void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value);
+
+/* Saves the checkpoint; on failure fills out (RELEASED when the lease was
+ * lost or the database is away: the step must end) and returns -1. */
+int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out);
+
+/* Fills out as DONE with the post's url and id. */
+void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);
+
+/* Fills out with kind and a printf-style message. */
+void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Fills out from an error: lost leases and database trouble release the
+ * delivery (safe to run again), SP_ERR_UNPROCESSABLE fails it, the rest
+ * retries. */
+void sp_step_from_err(sp_step_outcome *out, const sp_err *err);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * youtube: YouTube Data API v3 resumable upload, resumable for real.
+ *
+ * Phases: session (no upload session yet) -> uploading -> published. The
+ * checkpoint is {"phase", "session": upload URI, "offset": bytes the server
+ * has, "total": size, "videoId": id once known}. A step opens a session only
+ * in the session phase (and saves it before sending a byte); while uploading
+ * it asks the session where it stands (PUT "bytes * / total") and continues
+ * from the server's offset, so a dropped connection, a crash or a takeover
+ * never starts over unless YouTube has forgotten the session (404/410).
+ * Chunks are 8 MiB, a multiple of 256 KiB as the protocol requires, read from
+ * the spooled file. The video id is saved the moment it is known, so the
+ * video is never uploaded twice.
+ */
+#include "platforms/youtube.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/http_client.h"
+#include "core/json.h"
+#include "platforms/google_oauth.h"
+
+static const char *const phase_names[SP_YT_PHASES] = {"session", "uploading", "published"};
+
+const char *sp_youtube_phase_name(sp_yt_phase phase) {
+    return phase < SP_YT_PHASES ? phase_names[phase] : "unknown";
+}
+
+sp_yt_phase sp_youtube_phase_after(sp_yt_phase phase, sp_yt_event event) {
+    if (phase == SP_YT_SESSION && event == SP_YT_SESSION_OPENED) return SP_YT_UPLOADING;
+    if (phase == SP_YT_UPLOADING && event == SP_YT_SESSION_LOST) return SP_YT_SESSION;
+    if (phase == SP_YT_UPLOADING && event == SP_YT_UPLOADED) return SP_YT_PUBLISHED;
+    return phase; /* nothing else moves it; a published video stays published */
+}
+
+/* The phase the checkpoint is in. */
+static sp_yt_phase current_phase(const sp_step_ctx *ctx) {
+    return (sp_yt_phase)sp_step_phase(ctx, phase_names, SP_YT_PHASES);
+}
+
+/* Moves the phase on after event and saves the checkpoint with it. */
+static int advance(sp_step_ctx *ctx, sp_yt_event event, sp_step_outcome *out) {
+    return sp_step_enter(ctx, phase_names[sp_youtube_phase_after(current_phase(ctx), event)], out);
+}
+
+#define YT_CHUNK_BYTES (8LL * 1024 * 1024)
+
+typedef enum { YT_OK, YT_AUTH, YT_SESSION_GONE, YT_TRANSIENT, YT_PERMANENT } yt_class;
+
+typedef struct {
+    sp_step_ctx *ctx;
+    FILE *video;
+    long long size;
+    bool refreshed; /* one token refresh per step */
+    char auth[4096];
+} yt_run;
+
+/* The platform's own words for an error: error.message and errors[0].reason. */
+static void google_error(const sp_http_resp *r, char *message, size_t mlen, char *reason,
+                         size_t rlen) {
+    snprintf(message, mlen, "HTTP %ld", r->status);
+    reason[0] = '\0';
+    cJSON *root = r->body ? cJSON_Parse(r->body) : NULL;
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(e, "errors");
+    const cJSON *why = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(errs, 0), "reason");
+    if (cJSON_IsString(m)) snprintf(message, mlen, "%.300s", m->valuestring);
+    if (cJSON_IsString(why)) snprintf(reason, rlen, "%.60s", why->valuestring);
+    cJSON_Delete(root);
+}
+
+/* The one place a YouTube answer is classified. Fills out for failures. */
+static yt_class classify(const sp_http_resp *r, sp_step_outcome *out) {
+    char message[320], reason[64];
+    if (r->status == 0) {
+        sp_step_set(out, SP_STEP_RETRY, "network error talking to YouTube: %s", r->transport_error);
+        return YT_TRANSIENT;
+    }
+    if (r->status == 200 || r->status == 201 || r->status == 308) return YT_OK;
+    google_error(r, message, sizeof message, reason, sizeof reason);
+    if (r->status == 401) {
+        sp_step_set(out, SP_STEP_FAILED,
+                    "YouTube refused the token: reconnect your YouTube account");
+        return YT_AUTH;
+    }
+    if (r->status == 404 || r->status == 410) return YT_SESSION_GONE;
+    if (r->status == 429 || r->status >= 500 ||
+        (r->status == 403 &&
+         (!strcmp(reason, "rateLimitExceeded") || !strcmp(reason, "userRateLimitExceeded")))) {
+        sp_step_set(out, SP_STEP_RETRY, "YouTube is busy (HTTP %ld%s%s)", r->status,
+                    *reason ? ": " : "", reason);
+        out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
+        return YT_TRANSIENT;
+    }
+    if (!strcmp(reason, "quotaExceeded"))
+        sp_step_set(out, SP_STEP_FAILED, "YouTube quota exceeded: %s", message);
+    else
+        sp_step_set(out, SP_STEP_FAILED, "YouTube rejected the upload: %s", message);
+    return YT_PERMANENT;
+}
+
+/* Sets the Authorization line from the delivery's current token. */
+static void set_auth(yt_run *run) {
+    const char *tok = run->ctx->post->access_token;
+    snprintf(run->auth, sizeof run->auth, "Authorization: Bearer %s", tok ? tok : "");
+}
+
+/* Gets a new access token and stores it for the account. */
+static int refresh_token(yt_run *run, sp_step_outcome *out) {
+    sp_post *d = run->ctx->post;
+    sp_err err;
+    char *token = NULL;
+    long long expires_at = 0;
+    run->refreshed = true;
+    if (sp_google_refresh(run->ctx->cfg, d->refresh_token, &token, &expires_at, &err) < 0) {
+        sp_step_from_err(out, &err);
+        return -1;
+    }
+    free(d->access_token);
+    d->access_token = token;
+    d->token_expires_at = expires_at;
+    set_auth(run);
+    sp_step_store_token(run->ctx, out); /* a token not stored is refreshed again next time */
+    return 0;
+}
+
+/* True when the answer was a 401 that a fresh token may cure (done here). */
+static bool cured_by_refresh(yt_run *run, yt_class c, sp_step_outcome *out) {
+    if (c != YT_AUTH || run->refreshed) return false;
+    return refresh_token(run, out) == 0;
+}
+
+/* Reports the uploaded video as the post. */
+static void report_done(const char *video_id, sp_step_outcome *out) {
+    char url[256];
+    snprintf(url, sizeof url, "https://youtube.com/shorts/%s", video_id);
+    sp_step_done(out, url, video_id);
+}
+
+/* Saves the success in the checkpoint and reports it. */
+static void succeed(yt_run *run, const char *video_id, sp_step_outcome *out) {
+    sp_step_cp_set_string(run->ctx, "videoId", video_id);
+    if (advance(run->ctx, SP_YT_UPLOADED, out) == 0) report_done(video_id, out);
+}
+
+/* Reads the video id out of a final 200/201 answer. */
+static void finish_from_body(yt_run *run, const sp_http_resp *r, sp_step_outcome *out) {
+    cJSON *root = r->body ? cJSON_Parse(r->body) : NULL;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+    if (cJSON_IsString(id) && *id->valuestring)
+        succeed(run, id->valuestring, out);
+    else
+        sp_step_set(out, SP_STEP_RETRY, "YouTube finished the upload without a video id");
+    cJSON_Delete(root);
+}
+
+/* Stores the offset the server reports ("Range: bytes=0-n"; none = 0). */
+static long long server_offset(const sp_http_resp *r) {
+    const char *dash = strchr(r->range, '-');
+    return dash ? atoll(dash + 1) + 1 : 0;
+}
+
+/* Sets the checkpoint's session fields (none when session is NULL). */
+static void set_session(yt_run *run, const char *session, long long offset) {
+    sp_step_cp_set_string(run->ctx, "session", session);
+    sp_step_cp_set_number(run->ctx, "offset", (double)offset);
+    sp_step_cp_set_number(run->ctx, "total", (double)run->size);
+}
+
+/* Sets the session fields and saves them. */
+static int save_session(yt_run *run, const char *session, long long offset, sp_step_outcome *out) {
+    set_session(run, session, offset);
+    return sp_step_save(run->ctx, out);
+}
+
+/* The JSON metadata of the new video. Caller frees. */
+static char *video_metadata(const sp_post *d) {
+    cJSON *root = cJSON_CreateObject();
+    cJSON *snippet = cJSON_AddObjectToObject(root, "snippet");
+    cJSON_AddStringToObject(snippet, "title", d->title ? d->title : "");
+    cJSON_AddStringToObject(snippet, "description", d->description ? d->description : "");
+    cJSON_AddStringToObject(snippet, "categoryId", "22");
+    cJSON *status = cJSON_AddObjectToObject(root, "status");
+    cJSON_AddStringToObject(status, "privacyStatus", "public");
+    cJSON_AddBoolToObject(status, "selfDeclaredMadeForKids", false);
+    char *text = sp_json_print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+/* Opens an upload session and saves its URI. Returns YT_OK or the class. */
+static yt_class open_session(yt_run *run, sp_step_outcome *out) {
+    char url[2048], length[64];
+    snprintf(url, sizeof url, "%s?uploadType=resumable&part=snippet,status",
+             run->ctx->cfg->youtube_upload_url);
+    snprintf(length, sizeof length, "X-Upload-Content-Length: %lld", run->size);
+    char *body = video_metadata(run->ctx->post);
+    if (!body) {
+        sp_step_set(out, SP_STEP_RETRY, "out of memory");
+        return YT_TRANSIENT;
+    }
+    sp_http_req req = {.method = "POST",
+                       .url = url,
+                       .body = body,
+                       .body_len = strlen(body),
+                       .timeout_seconds = 60,
+                       .headers = {run->auth, "Content-Type: application/json; charset=UTF-8",
+                                   length, "X-Upload-Content-Type: video/*"}};
+    sp_http_resp r;
+    sp_err err;
+    sp_http_perform(&req, &r, &err);
+    free(body);
+    yt_class c = classify(&r, out);
+    if (c == YT_SESSION_GONE) {
+        sp_step_set(out, SP_STEP_FAILED, "YouTube upload endpoint not found (HTTP %ld)", r.status);
+        c = YT_PERMANENT;
+    } else if (c == YT_OK && !r.location[0]) {
+        sp_step_set(out, SP_STEP_RETRY, "YouTube did not return an upload session");
+        c = YT_TRANSIENT;
+    } else if (c == YT_OK) {
+        set_session(run, r.location, 0);
+        if (advance(run->ctx, SP_YT_SESSION_OPENED, out) < 0)
+            c = YT_PERMANENT; /* out says why (lost lease: released) */
+    }
+    sp_http_resp_free(&r);
+    return c;
+}
+
+/* PUTs one request to the session: a chunk from offset, or a status probe
+ * when len is 0. Updates *offset from a 308; finishes on 200/201. */
+static yt_class put_session(yt_run *run, const char *session, long long *offset, long long len,
+                            sp_step_outcome *out, bool *finished) {
+    char range[96];
+    if (len > 0)
+        snprintf(range, sizeof range, "Content-Range: bytes %lld-%lld/%lld", *offset,
+                 *offset + len - 1, run->size);
+    else
+        snprintf(range, sizeof range, "Content-Range: bytes */%lld", run->size);
+    sp_http_req req = {.method = "PUT",
+                       .url = session,
+                       .has_body = true,
+                       .body_file = len > 0 ? run->video : NULL,
+                       .file_offset = *offset,
+                       .file_length = len,
+                       .timeout_seconds = 600,
+                       .headers = {run->auth, range, "Content-Type: video/*"}};
+    sp_http_resp r;
+    sp_err err;
+    sp_http_perform(&req, &r, &err);
+    yt_class c = classify(&r, out);
+    *finished = false;
+    if (c == YT_OK && r.status == 308) {
+        *offset = server_offset(&r);
+    } else if (c == YT_OK) {
+        *finished = true;
+        finish_from_body(run, &r, out);
+    }
+    sp_http_resp_free(&r);
+    return c;
+}
+
+/* Asks the session where it stands, then sends the rest chunk by chunk,
+ * saving the server's offset after each. YT_OK means out is final. */
+static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
+    char *session = strdup(sp_step_cp_string(run->ctx, "session"));
+    if (!session) {
+        sp_step_set(out, SP_STEP_RETRY, "out of memory");
+        return YT_TRANSIENT;
+    }
+    long long offset = 0;
+    bool finished = false;
+    yt_class c = put_session(run, session, &offset, 0, out, &finished);
+    while (c == YT_OK && !finished) {
+        if (offset >= run->size) {
+            sp_step_set(out, SP_STEP_RETRY, "YouTube holds every byte but has not finished");
+            c = YT_TRANSIENT;
+            break;
+        }
+        if (sp_step_stopping(run->ctx)) {
+            if (save_session(run, session, offset, out) == 0)
+                sp_step_set(out, SP_STEP_RELEASED, "worker stopping; upload resumes at byte %lld",
+                            offset);
+            c = YT_PERMANENT;
+            break;
+        }
+        long long len = run->size - offset < YT_CHUNK_BYTES ? run->size - offset : YT_CHUNK_BYTES;
+        c = put_session(run, session, &offset, len, out, &finished);
+        if (c == YT_OK && !finished && save_session(run, session, offset, out) < 0)
+            c = YT_PERMANENT;
+    }
+    free(session);
+    return c;
+}
+
+/* Opens or continues the upload until it ends, a fault ends the step, or a
+ * cure (token refresh, new session) has been tried. */
+static void drive_upload(yt_run *run, sp_step_outcome *out) {
+    for (int round = 0; round < 6; round++) {
+        yt_class c;
+        if (current_phase(run->ctx) == SP_YT_SESSION || !sp_step_cp_string(run->ctx, "session")) {
+            c = open_session(run, out);
+            if (c == YT_OK) continue;
+        } else {
+            c = continue_upload(run, out);
+            if (c == YT_OK) return;
+        }
+        if (cured_by_refresh(run, c, out)) continue;
+        if (c != YT_SESSION_GONE) return;
+        set_session(run, NULL, 0); /* forgotten: start over */
+        if (advance(run->ctx, SP_YT_SESSION_LOST, out) < 0) return;
+    }
+    sp_step_set(out, SP_STEP_RETRY, "the YouTube upload did not settle; will retry");
+}
+
+/* One step of a YouTube delivery: upload the whole video, resumably. */
+static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_post *d = ctx->post;
+    const char *done_id = sp_step_cp_string(ctx, "videoId");
+    if (current_phase(ctx) == SP_YT_PUBLISHED && done_id) { /* uploaded, not yet recorded */
+        report_done(done_id, out);
+        return;
+    }
+    if (!d->access_token && !d->refresh_token) {
+        sp_step_set(out, SP_STEP_FAILED, "no YouTube account is connected for this user");
+        return;
+    }
+    yt_run run = {.ctx = ctx};
+    set_auth(&run);
+    bool expiring = d->token_expires_at > 0 && d->token_expires_at < (long long)time(NULL) + 60;
+    if ((expiring || !d->access_token) && refresh_token(&run, out) < 0) return;
+    if (sp_step_video(ctx, &run.video, &run.size, out) < 0) return;
+    drive_upload(&run, out);
+    fclose(run.video);
+}
+
+const sp_adapter sp_adapter_youtube = {.platform = SP_YOUTUBE, .step = youtube_step};

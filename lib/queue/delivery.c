@@ -1,0 +1,73 @@
+/*
+ * delivery: the state machine of a delivery. Backoff is exponential with
+ * jitter (0.5x to 1.5x) and capped; a platform's Retry-After wins when it asks
+ * for longer. After max_attempts transient failures the delivery fails with
+ * the last error, so nothing retries forever.
+ */
+#include "queue/delivery.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char *const state_names[] = {"queued", "running", "succeeded", "failed", "cancelled"};
+
+const char *sp_delivery_state_name(sp_delivery_state s) {
+    return s <= SP_DELIVERY_CANCELLED ? state_names[s] : "unknown";
+}
+
+void sp_delivery_free(sp_delivery *d) {
+    sp_post *p = &d->post;
+    cJSON_Delete(p->checkpoint);
+    free(p->title);
+    free(p->description);
+    free(p->video_url);
+    free(p->account_id);
+    free(p->access_token);
+    free(p->refresh_token);
+    p->checkpoint = NULL;
+    p->title = p->description = p->video_url = NULL;
+    p->account_id = p->access_token = p->refresh_token = NULL;
+}
+
+/* Seconds to wait before retry number attempts+1. */
+static double backoff(int attempts, const sp_retry_policy *p, double jitter) {
+    double wait = p->backoff_base * pow(2.0, attempts);
+    if (wait > p->backoff_max) wait = p->backoff_max;
+    return wait * (0.5 + jitter);
+}
+
+void sp_delivery_transition(const sp_step_outcome *o, int attempts, const sp_retry_policy *policy,
+                            double jitter, sp_transition *out) {
+    out->run_in = 0;
+    out->count_attempt = false;
+    snprintf(out->message, sizeof out->message, "%s", o->message);
+    switch (o->kind) {
+    case SP_STEP_DONE:
+        out->state = SP_DELIVERY_SUCCEEDED;
+        out->message[0] = '\0';
+        break;
+    case SP_STEP_FAILED:
+        out->state = SP_DELIVERY_FAILED;
+        break;
+    case SP_STEP_WAIT:
+        out->state = SP_DELIVERY_QUEUED;
+        out->run_in = o->delay > 0 ? o->delay : 0;
+        break;
+    case SP_STEP_RELEASED:
+        out->state = SP_DELIVERY_QUEUED;
+        break;
+    case SP_STEP_RETRY:
+        if (attempts + 1 >= policy->max_attempts) {
+            out->state = SP_DELIVERY_FAILED;
+            snprintf(out->message, sizeof out->message, "gave up after %d attempts: %s",
+                     attempts + 1, o->message);
+            break;
+        }
+        out->state = SP_DELIVERY_QUEUED;
+        out->count_attempt = true;
+        out->run_in = backoff(attempts, policy, jitter);
+        if (o->delay > out->run_in) out->run_in = o->delay;
+        break;
+    }
+}

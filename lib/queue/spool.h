@@ -1,0 +1,39 @@
+/*
+ * spool: a job's video, read from its URL once and kept on local disk while
+ * the job's deliveries upload it.
+ *
+ * The file is <spool dir>/<job id>.video. It is downloaded to <job id>.part
+ * (kept across an interrupted download, which then continues with a Range
+ * request) and renamed when complete, under an flock on <job id>.lock, so concurrent
+ * slots of one worker (or workers sharing a disk) fetch it once and never see
+ * half a file. Downloads stream to disk: memory stays flat whatever the size.
+ *
+ * Errors say whether trying later could help: SP_ERR_TRANSIENT (network,
+ * 5xx, 429) or SP_ERR_UNPROCESSABLE (404, not a video, too large).
+ */
+#ifndef SP_SPOOL_H
+#define SP_SPOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+/* Makes sure dir exists (mode 0700). */
+int sp_spool_init(const char *dir, sp_err *err);
+
+/* Opens the job's spooled video for reading, fetching url first when it is not
+ * on disk yet (continuing an interrupted download). public_only refuses URLs
+ * that lead to private network addresses. *out is the open file (caller
+ * fcloses), *size its length. */
+int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                  bool public_only, FILE **out, long long *size, sp_err *err);
+
+/* Removes the job's spooled video (when no delivery of the job needs it). */
+void sp_spool_remove(const char *dir, const char *job_id);
+
+/* Removes spool files untouched for max_age seconds: left by a worker that
+ * died, or by jobs another machine finished. Returns how many went. */
+int sp_spool_sweep(const char *dir, double max_age);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * step_host: the storage a slot offers the adapter of its delivery (the
+ * sp_step_host of platforms/step.h): checkpoints go to the delivery row under
+ * the claim's lease, refreshed tokens to the account row the delivery used,
+ * and the video comes from this machine's spool. Adapters never see the
+ * database handle.
+ */
+#include "queue/accounts.h"
+#include "queue/queue.h"
+#include "queue/spool.h"
+#include "worker.h"
+
+static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
+    sp_slot_host *h = self;
+    (void)post; /* h->d->post */
+    return sp_queue_checkpoint(h->db, h->owner, h->d, err);
+}
+
+static int store_token(void *self, const sp_post *post, sp_err *err) {
+    sp_slot_host *h = self;
+    return sp_accounts_store_token(h->db, h->d->user_id, post, err);
+}
+
+static int open_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {
+    sp_slot_host *h = self;
+    return sp_spool_open(h->w->spool_dir, h->d->job_id, post->video_url, h->w->max_video_bytes,
+                         !h->w->cfg->allow_private_video_urls, f, size, err);
+}
+
+static bool stopping(void *self) {
+    sp_slot_host *h = self;
+    return atomic_load(&h->w->stopping);
+}
+
+sp_step_host sp_slot_step_host(sp_slot_host *h) {
+    return (sp_step_host){.self = h,
+                          .save_checkpoint = save_checkpoint,
+                          .store_token = store_token,
+                          .open_video = open_video,
+                          .stopping = stopping};
+}
