@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "api/jobs.h"
-#include "core/json.h"
 #include "api/server.h"
+#include "core/json.h"
 #include "core/uuid.h"
 
 /* The largest body accepted; nginx's client_max_body_size says the same. */
@@ -34,7 +34,8 @@ static void send_job_answer(sp_request *r, int status, const char *job_id, const
     cJSON_Delete(body);
     sp_response resp;
     sp_response_init(&resp, status);
-    sp_response_header(&resp, "Location", "%ssocial-post-status?jobId=%s", sp_request_base(r), job_id);
+    sp_response_header(&resp, "Location", "%ssocial-post-status?jobId=%s", sp_request_base(r),
+                       job_id);
     if (replayed) sp_response_header(&resp, "Idempotent-Replayed", "true");
     sp_response_send(r, &resp, text ? text : "{}", strlen(text ? text : "{}"));
     free(text);

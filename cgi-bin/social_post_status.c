@@ -41,8 +41,7 @@ static void job_status(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims, 
         goto fail;
     }
     memcpy(r->job_id, job_id, sizeof r->job_id);
-    if (sp_request_int_query(r, "wait", 0, 0, SP_LONG_POLL_MAX_SECONDS, &wait, &err) < 0)
-        goto fail;
+    if (sp_request_int_query(r, "wait", 0, 0, SP_LONG_POLL_MAX_SECONDS, &wait, &err) < 0) goto fail;
     if (sp_jobs_view_as(ctx->db, claims->claims_json, job_id, &view, &err) < 0) goto fail;
     if (wait > 0) {
         const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");

@@ -12,8 +12,8 @@
 #include <time.h>
 
 #include "core/clock.h"
-#include "db/db.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "queue/queue.h"
 #include "queue/spool.h"
 #include "worker.h"

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "db/db.h"
 #include "core/http_client.h"
 #include "core/log.h"
+#include "db/db.h"
 #include "queue/queue.h"
 #include "queue/spool.h"
 #include "worker.h"

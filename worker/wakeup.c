@@ -10,9 +10,9 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "db/db.h"
-#include "core/log.h"
 #include "core/clock.h"
+#include "core/log.h"
+#include "db/db.h"
 #include "worker.h"
 
 void sp_worker_wake(sp_worker *w) {

@@ -2,10 +2,10 @@
  * job_request: the body of POST /social-post, parsed and checked.
  *
  * {"videoId": uuid, "platforms": [names...], "title"?: string,
- *  "description"?: string, "scheduledAt"?: ISO 8601 time}. Unknown members are ignored, so callers may send
- * more than we read. Everything that can be judged without the database is
- * judged here; the text limits need the effective title (the video's title
- * when none is sent), so sp_job_request_check_text runs once that is known.
+ *  "description"?: string, "scheduledAt"?: ISO 8601 time}. Unknown members are ignored, so callers
+ * may send more than we read. Everything that can be judged without the database is judged here;
+ * the text limits need the effective title (the video's title when none is sent), so
+ * sp_job_request_check_text runs once that is known.
  */
 #ifndef SP_JOB_REQUEST_H
 #define SP_JOB_REQUEST_H

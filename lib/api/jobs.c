@@ -30,8 +30,8 @@ static const sp_stmt job_by_key = {"jobs_by_idempotency_key",
                                    " WHERE user_id = $1::uuid AND idempotency_key = $2",
                                    2};
 
-static const sp_stmt job_status = {
-    "jobs_status", "SELECT status FROM social_post_jobs WHERE id = $1::uuid", 1};
+static const sp_stmt job_status = {"jobs_status",
+                                   "SELECT status FROM social_post_jobs WHERE id = $1::uuid", 1};
 
 static const sp_stmt job_view = {
     "jobs_view",

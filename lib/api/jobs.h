@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "db/db.h"
-#include "core/err.h"
 #include "api/job_request.h"
+#include "core/err.h"
+#include "db/db.h"
 
 /* Creates a pending job for user_id from req, after checking that the video is
  * the caller's (else SP_ERR_NOT_FOUND) and that the effective title (req's, or
@@ -51,8 +51,7 @@ int sp_jobs_status(sp_db *db, const char *job_id, char *out, size_t len, sp_err 
 /* The caller's jobs, newest first: {"jobs": [...], "next": cursor|null}.
  * before is a cursor from an earlier page (or NULL), status a filter (or
  * NULL). Caller frees. */
-char *sp_jobs_list_json(sp_db *db, int limit, const char *before, const char *status,
-                        sp_err *err);
+char *sp_jobs_list_json(sp_db *db, int limit, const char *before, const char *status, sp_err *err);
 
 /* Queues the failed platforms of a finished job again; returns their names as
  * a JSON array text (caller frees). SP_ERR_CONFLICT when nothing failed or the

@@ -11,9 +11,9 @@
 #define SP_LIST_MAX 100
 
 typedef struct {
-    int limit;         /* 1..SP_LIST_MAX */
-    char before[128];  /* a page's "next" cursor, "" for the first page */
-    char status[16];   /* a job status to filter on, "" for all */
+    int limit;        /* 1..SP_LIST_MAX */
+    char before[128]; /* a page's "next" cursor, "" for the first page */
+    char status[16];  /* a job status to filter on, "" for all */
 } sp_list_query;
 
 /* Reads r's query into q. Fails with SP_ERR_BAD_REQUEST naming the parameter. */

@@ -76,8 +76,9 @@ int sp_metrics_render(const char *program, char *buf, size_t len) {
 
 int sp_metrics_render_queue(const sp_queue_stats *stats, char *buf, size_t len) {
     text_out o = {.buf = buf, .len = len};
-    emit(&o, "# HELP social_post_database_up Whether the queue could be read.\n"
-             "# TYPE social_post_database_up gauge\nsocial_post_database_up %d\n",
+    emit(&o,
+         "# HELP social_post_database_up Whether the queue could be read.\n"
+         "# TYPE social_post_database_up gauge\nsocial_post_database_up %d\n",
          stats ? 1 : 0);
     if (stats) {
         emit(&o, "# HELP social_post_deliveries Deliveries by state.\n"
@@ -85,9 +86,10 @@ int sp_metrics_render_queue(const sp_queue_stats *stats, char *buf, size_t len) 
         for (int i = 0; i < SP_QUEUE_STATES; i++)
             emit(&o, "social_post_deliveries{state=\"%s\"} %lld\n", stats->state[i],
                  stats->deliveries[i]);
-        emit(&o, "# HELP social_post_oldest_due_seconds Age of the oldest due delivery.\n"
-                 "# TYPE social_post_oldest_due_seconds gauge\n"
-                 "social_post_oldest_due_seconds %.3f\n",
+        emit(&o,
+             "# HELP social_post_oldest_due_seconds Age of the oldest due delivery.\n"
+             "# TYPE social_post_oldest_due_seconds gauge\n"
+             "social_post_oldest_due_seconds %.3f\n",
              stats->oldest_due_seconds);
     }
     return o.overflow ? -1 : (int)o.off;

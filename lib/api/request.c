@@ -170,7 +170,6 @@ int sp_request_query(const sp_request *r, const char *name, char *out, size_t ou
     return 0;
 }
 
-
 int sp_request_authenticate(sp_request *r, sp_jwt_verifier *jwt, sp_jwt_claims *claims,
                             sp_err *err) {
     if (sp_auth_bearer(jwt, sp_request_param(r, "HTTP_AUTHORIZATION"), time(NULL), claims, err) < 0)
@@ -179,8 +178,8 @@ int sp_request_authenticate(sp_request *r, sp_jwt_verifier *jwt, sp_jwt_claims *
     return 0;
 }
 
-int sp_request_int_query(const sp_request *r, const char *name, int def, int min, int max,
-                         int *out, sp_err *err) {
+int sp_request_int_query(const sp_request *r, const char *name, int def, int min, int max, int *out,
+                         sp_err *err) {
     char raw[16];
     *out = def;
     int found = sp_request_query(r, name, raw, sizeof raw, err);

@@ -54,8 +54,8 @@ int sp_request_query(const sp_request *r, const char *name, char *out, size_t ou
 /* Reads the optional whole-number query parameter name into *out (def when
  * absent). Returns 0, or -1 with SP_ERR_BAD_REQUEST when it is not a number
  * from min to max. */
-int sp_request_int_query(const sp_request *r, const char *name, int def, int min, int max,
-                         int *out, sp_err *err);
+int sp_request_int_query(const sp_request *r, const char *name, int def, int min, int max, int *out,
+                         sp_err *err);
 
 /* Copies segment n (0-based) of r->path into out; false when absent or too
  * long. "/abc/retry": segment 0 is "abc". */

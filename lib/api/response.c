@@ -95,7 +95,7 @@ static void add_cors(const sp_request *r, sp_response *resp) {
 }
 
 void sp_response_send_typed(sp_request *r, sp_response *resp, const char *content_type,
-                        const char *body, size_t len) {
+                            const char *body, size_t len) {
     add_cors(r, resp);
     /* formatted here: FCGX_FPrintF knows no %zu */
     char head[sizeof resp->headers + 256];

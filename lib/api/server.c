@@ -21,11 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/clock.h"
-#include "core/log.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/server_flags.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "core/process.h"
 
 typedef struct {

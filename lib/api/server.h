@@ -16,11 +16,11 @@
 
 #include <stdbool.h>
 
-#include "core/config.h"
-#include "db/db.h"
 #include "api/request.h"
 #include "api/response.h"
 #include "auth/jwt.h"
+#include "core/config.h"
+#include "db/db.h"
 
 /* What a handler gets: shared settings and this thread's connection. */
 typedef struct {

@@ -12,7 +12,7 @@
  * from SUPABASE_URL are fetched at start and replaced on an unknown kid, at most
  * once a minute (the start fetch does not count); keys_lock guards them, and a
  * verification takes its own reference to each key so no lock is held while
- * OpenSSL works. This module does not read the Authorization header (auth.c).
+ * OpenSSL works. This module does not read the Authorization header (bearer.c).
  */
 #include "auth/jwt.h"
 
@@ -29,10 +29,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/jwks.h"
 #include "core/base64url.h"
 #include "core/clock.h"
 #include "core/json.h"
-#include "auth/jwks.h"
 #include "core/log.h"
 #include "core/uuid.h"
 

@@ -14,7 +14,8 @@ struct timespec sp_clock_deadline(double seconds) {
     clock_gettime(CLOCK_MONOTONIC, &at);
     if (!(seconds > 0)) return at; /* also NaN */
     if (seconds > 1e9) seconds = 1e9;
-    long long ns = (long long)at.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
+    long long ns =
+        (long long)at.tv_nsec + (long long)((seconds - (double)(long long)seconds) * 1e9);
     at.tv_sec += (time_t)seconds + (time_t)(ns / 1000000000LL);
     at.tv_nsec = (long)(ns % 1000000000LL);
     return at;

@@ -3,7 +3,7 @@
  *
  * A failing function fills an sp_err with a stable code and a human message and
  * returns -1. Callers either handle the code or pass the error up unchanged; the
- * HTTP layer maps codes to status lines in one table (http.c), so the code is
+ * HTTP layer maps codes to status lines in one table (api/response.c), so the code is
  * all a caller needs to decide. Messages are safe to show to the user: never put
  * a secret or a raw SQL error in them.
  */

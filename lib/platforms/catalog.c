@@ -1,5 +1,5 @@
 /*
- * platform: names and text limits. YouTube counts title characters and
+ * catalog: names and text limits. YouTube counts title characters and
  * description bytes and refuses '<' and '>' in both; Instagram counts caption
  * characters. Facebook's limits are far beyond our 64 KiB body limit.
  */

@@ -1,13 +1,13 @@
 /*
- * platform: the platforms a job can post to, by name, with the limits each
+ * catalog: the platforms a job can post to, by name, with the limits each
  * puts on a post's text. The HTTP programs validate against these before a job
  * is accepted, so a job never fails late for a title that was always too long;
  * the worker builds the same captions from the same functions.
  *
- * Not here: talking to a platform (platform_youtube.c and friends).
+ * Not here: talking to a platform (youtube.c and friends).
  */
-#ifndef SP_PLATFORM_H
-#define SP_PLATFORM_H
+#ifndef SP_CATALOG_H
+#define SP_CATALOG_H
 
 #include <stdbool.h>
 

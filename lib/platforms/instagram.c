@@ -53,7 +53,8 @@ static sp_ig_phase current_phase(const sp_step_ctx *ctx) {
 
 /* Moves the phase on after event and saves the checkpoint with it. */
 static int advance(sp_step_ctx *ctx, sp_ig_event event, sp_step_outcome *out) {
-    return sp_step_enter(ctx, phase_names[sp_instagram_phase_after(current_phase(ctx), event)], out);
+    return sp_step_enter(ctx, phase_names[sp_instagram_phase_after(current_phase(ctx), event)],
+                         out);
 }
 
 #define IG_POLL_GROWTH 1.5

@@ -36,7 +36,7 @@ typedef struct {
     char user_id[37];
     char video_id[37];
     int takeovers; /* claims of its lapsed lease so far */
-    sp_post post; /* post.attempts: transient failures so far */
+    sp_post post;  /* post.attempts: transient failures so far */
 } sp_delivery;
 
 void sp_delivery_free(sp_delivery *d);

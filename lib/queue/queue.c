@@ -167,7 +167,8 @@ static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_deliver
     if (PQntuples(res) == 1) {
         d->id = atoll(PQgetvalue(res, 0, 0));
         snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
-        if (!sp_platform_from_name(PQgetvalue(res, 0, 2), &d->post.platform)) d->post.platform = SP_YOUTUBE;
+        if (!sp_platform_from_name(PQgetvalue(res, 0, 2), &d->post.platform))
+            d->post.platform = SP_YOUTUBE;
         d->post.attempts = atoi(PQgetvalue(res, 0, 3));
         d->takeovers = atoi(PQgetvalue(res, 0, 5));
         d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));

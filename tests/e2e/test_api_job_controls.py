@@ -61,6 +61,24 @@ def test_retry_requeues_only_failed_platforms_of_a_finished_job():
     assert s["results"]["youtube"]["success"] is True
 
 
+def test_retry_keeps_the_checkpoint_only_where_the_post_may_exist():
+    # the phase alone decides: "publishing" and "published" mean a post may
+    # exist (record or finish it); any earlier phase starts afresh
+    user, _, job = new_job(["youtube", "facebook", "instagram"])
+    checkpoints = {"youtube": '{"phase": "uploading", "session": "s"}',
+                   "facebook": '{"phase": "publishing", "videoId": "v", "sessionId": "s"}',
+                   "instagram": '{"phase": "published", "mediaId": "m"}'}
+    for platform, cp in checkpoints.items():
+        sptest.sql("UPDATE social_post_deliveries SET checkpoint = %s::jsonb"
+                   " WHERE job_id = %s AND platform = %s", (cp, job, platform))
+        finish(job, platform, "failed")
+    r = post(user, f"/social-post/{job}/retry")
+    assert r.status == 202 and r.json["retried"] == ["facebook", "instagram", "youtube"], r.body
+    rows = dict(sptest.sql("SELECT platform, checkpoint->>'phase' FROM social_post_deliveries"
+                           " WHERE job_id = %s", (job,)))
+    assert rows == {"youtube": None, "facebook": "publishing", "instagram": "published"}, rows
+
+
 def test_retry_refuses_jobs_without_failures_and_others_jobs():
     user, _, job = new_job(["youtube"])
     finish(job, "youtube", "succeeded")

@@ -77,6 +77,27 @@ def test_reapplying_every_file_with_plain_psql_leaves_the_schema_identical():
     assert schema_dump() == before
 
 
+def test_checkpoints_from_before_phases_get_their_phase_once():
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    legacy = {"youtube": ('{"session": "s", "offset": 0}', "uploading"),
+              "facebook": ('{"videoId": "v", "sessionId": "s", "finishing": true}', "publishing"),
+              "instagram": ('{"containerId": "c", "mediaId": "m"}', "published")}
+    job = new_job(user, video, list(legacy))
+    for platform, (cp, _) in legacy.items():
+        sptest.sql("UPDATE social_post_deliveries SET checkpoint = %s::jsonb"
+                   " WHERE job_id = %s AND platform = %s", (cp, job, platform))
+    for _ in range(2):  # applying it again changes nothing
+        out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                              "-d", sptest.state()["database_url"],
+                              "-f", os.path.join(SOURCE, "migrations", "0006_delivery_phases.sql")],
+                             capture_output=True, text=True, env=pg_env(), timeout=120)
+        assert out.returncode == 0, out.stderr
+        rows = dict(sptest.sql("SELECT platform, checkpoint->>'phase' FROM social_post_deliveries"
+                               " WHERE job_id = %s", (job,)))
+        assert rows == {p: phase for p, (_, phase) in legacy.items()}, rows
+
+
 def test_migrate_sh_warns_when_an_applied_file_changed():
     name = MIGRATIONS[0]
     (saved,) = sptest.sql("SELECT checksum FROM public.social_post_schema_migrations"

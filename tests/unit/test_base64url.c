@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/base64url.h"
 #include "check.h"
+#include "core/base64url.h"
 
 /* True when text decodes to exactly the len bytes of want. */
 static bool decodes_to(const char *text, const void *want, size_t len) {

@@ -1,10 +1,10 @@
-/* Unit tests of job_request.c and platform.c: what a submit body may say. */
+/* Unit tests of job_request.c and catalog.c: what a submit body may say. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/job_request.h"
 #include "check.h"
 #include "core/iso8601.h"
-#include "api/job_request.h"
 
 #define VID "3F2504E0-4F89-11D3-9A0C-0305E82C3301"
 
@@ -107,7 +107,7 @@ static void iso8601_times_parse_with_zones(void) {
     CHECK(sp_iso8601_parse("2026-01-23 05:00:00-05:00", &t) && t == 1769162400);
     CHECK(sp_iso8601_parse("2026-01-23T10:00:00+0000", &t) && t == 1769162400);
     CHECK(!sp_iso8601_parse("2026-01-23T10:00:00+00", &t));
-    CHECK(!sp_iso8601_parse("2026-01-23T10:00:00", &t));  /* no zone */
+    CHECK(!sp_iso8601_parse("2026-01-23T10:00:00", &t)); /* no zone */
     CHECK(!sp_iso8601_parse("2026-01-23", &t));
     CHECK(!sp_iso8601_parse("2026-02-30T10:00:00Z", &t)); /* no such day */
     CHECK(!sp_iso8601_parse("2026-01-23T24:00:00Z", &t));

@@ -24,9 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/base64url.h"
-#include "check.h"
 #include "auth/jwt.h"
+#include "check.h"
+#include "core/base64url.h"
 
 #define NOW ((time_t)1700000000)
 #define USER_ID "3F2504E0-4F89-11D3-9A0C-0305E82C3301"

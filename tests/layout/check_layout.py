@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""check_layout: the architecture the tree promises, checked on the sources.
+
+- lib/ holds only folders, each with a README.md and a CMakeLists.txt;
+- nothing in lib/platforms/ includes a database header, calls libpq or holds SQL;
+- nothing in lib/auth/ or lib/core/ touches the database or FastCGI;
+- cgi-bin/ holds no SQL and no database calls (lib/api does);
+- the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines.
+
+Run by ctest (layout.boundaries); prints each breach and exits 1 on any.
+"""
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DB_WORDS = re.compile(r'#include\s*[<"](db/|libpq|postgres)|\bPQ[a-z]+\w*\s*\(|\bsp_db\b|\bsp_stmt\b')
+SQL_WORDS = re.compile(r'"[^"\n]*\b(SELECT|INSERT INTO|UPDATE\s+\w|DELETE FROM|SET LOCAL)\b')
+FCGI_WORDS = re.compile(r'#include\s*[<"]fcgi|\bFCGX_')
+MAIN_MAX_LINES = 200
+
+
+def sources(folder):
+    path = os.path.join(ROOT, folder)
+    for name in sorted(os.listdir(path)):
+        if name.endswith((".c", ".h")):
+            with open(os.path.join(path, name), encoding="utf-8") as f:
+                yield f"{folder}/{name}", f.read()
+
+
+def main():
+    breaches = []
+    lib = os.path.join(ROOT, "lib")
+    for name in sorted(os.listdir(lib)):
+        path = os.path.join(lib, name)
+        if not os.path.isdir(path):
+            breaches.append(f"lib/{name}: lib/ holds only folders")
+            continue
+        for needed in ("README.md", "CMakeLists.txt"):
+            if not os.path.exists(os.path.join(path, needed)):
+                breaches.append(f"lib/{name}: has no {needed}")
+    for folder, words, what in (("lib/platforms", DB_WORDS, "touches the database"),
+                                ("lib/platforms", SQL_WORDS, "holds SQL"),
+                                ("lib/auth", DB_WORDS, "touches the database"),
+                                ("lib/core", DB_WORDS, "touches the database"),
+                                ("lib/auth", FCGI_WORDS, "touches FastCGI"),
+                                ("lib/core", FCGI_WORDS, "touches FastCGI"),
+                                ("lib/platforms", FCGI_WORDS, "touches FastCGI"),
+                                ("cgi-bin", SQL_WORDS, "holds SQL"),
+                                ("cgi-bin", re.compile(r"\bsp_db_(exec|simple)\b|\bPQ\w+\("),
+                                 "runs statements itself")):
+        for name, text in sources(folder):
+            for n, line in enumerate(text.splitlines(), 1):
+                if words.search(line):
+                    breaches.append(f"{name}:{n}: {what}: {line.strip()}")
+    for name, text in list(sources("cgi-bin")) + [("worker/main.c", open(
+            os.path.join(ROOT, "worker", "main.c"), encoding="utf-8").read())]:
+        lines = text.count("\n")
+        if lines > MAIN_MAX_LINES:
+            breaches.append(f"{name}: {lines} lines; a main stays under {MAIN_MAX_LINES}")
+    for b in breaches:
+        print(b)
+    print(f"layout: {len(breaches)} breaches")
+    return 1 if breaches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+/* Unit tests of step.c and the adapters' use of their host: a fake host
+ * records what an adapter asks of storage, with no database and no network. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "platforms/step.h"
+
+typedef struct {
+    int saves, tokens, videos;
+    char last_phase[32];
+    sp_err_kind fail_with; /* SP_OK: saves succeed */
+} fake_host;
+
+static int fake_save(void *self, const sp_post *post, sp_err *err) {
+    fake_host *h = self;
+    h->saves++;
+    const char *phase =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(post->checkpoint, "phase"));
+    snprintf(h->last_phase, sizeof h->last_phase, "%s", phase ? phase : "");
+    if (h->fail_with == SP_OK) return 0;
+    return sp_err_set(err, h->fail_with, "lease_lost", "the delivery's lease was lost");
+}
+
+static int fake_token(void *self, const sp_post *post, sp_err *err) {
+    (void)post, (void)err;
+    ((fake_host *)self)->tokens++;
+    return 0;
+}
+
+static int fake_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {
+    (void)post, (void)f, (void)size;
+    ((fake_host *)self)->videos++;
+    return sp_err_set(err, SP_ERR_TRANSIENT, "network", "no video in unit tests");
+}
+
+static bool fake_stopping(void *self) {
+    (void)self;
+    return false;
+}
+
+typedef struct {
+    fake_host state;
+    sp_step_host host;
+    sp_post post;
+    sp_step_ctx ctx;
+} fixture;
+
+static void setup(fixture *f, sp_platform platform, const char *checkpoint) {
+    memset(f, 0, sizeof *f);
+    f->host = (sp_step_host){.self = &f->state,
+                             .save_checkpoint = fake_save,
+                             .store_token = fake_token,
+                             .open_video = fake_video,
+                             .stopping = fake_stopping};
+    f->post.platform = platform;
+    f->post.checkpoint = cJSON_Parse(checkpoint);
+    f->ctx = (sp_step_ctx){.post = &f->post, .host = &f->host};
+}
+
+static void teardown(fixture *f) {
+    cJSON_Delete(f->post.checkpoint);
+}
+
+static void the_phase_is_the_first_until_one_is_saved(void) {
+    static const char *const names[] = {"one", "two"};
+    fixture f;
+    setup(&f, SP_YOUTUBE, "{}");
+    CHECK(sp_step_phase(&f.ctx, names, 2) == 0);
+    sp_step_outcome out;
+    CHECK(sp_step_enter(&f.ctx, "two", &out) == 0);
+    CHECK(f.state.saves == 1);
+    CHECK_STR(f.state.last_phase, "two");
+    CHECK(sp_step_phase(&f.ctx, names, 2) == 1);
+    sp_step_cp_set_string(&f.ctx, "phase", "three"); /* unknown: the first */
+    CHECK(sp_step_phase(&f.ctx, names, 2) == 0);
+    teardown(&f);
+}
+
+static void a_lost_lease_releases_the_delivery(void) {
+    fixture f;
+    setup(&f, SP_YOUTUBE, "{}");
+    f.state.fail_with = SP_ERR_CONFLICT;
+    sp_step_outcome out;
+    CHECK(sp_step_enter(&f.ctx, "uploading", &out) == -1);
+    CHECK(out.kind == SP_STEP_RELEASED);
+    teardown(&f);
+}
+
+static void a_published_youtube_video_is_reported_without_uploading(void) {
+    fixture f;
+    setup(&f, SP_YOUTUBE, "{\"phase\": \"published\", \"videoId\": \"abc\"}");
+    sp_step_outcome out;
+    sp_adapter_for(SP_YOUTUBE)->step(&f.ctx, &out);
+    CHECK(out.kind == SP_STEP_DONE);
+    CHECK_STR(out.url, "https://youtube.com/shorts/abc");
+    CHECK(f.state.videos == 0 && f.state.saves == 0);
+    teardown(&f);
+}
+
+static void a_published_reel_is_reported_from_its_checkpoint(void) {
+    fixture f;
+    setup(&f, SP_INSTAGRAM,
+          "{\"phase\": \"published\", \"mediaId\": \"m1\", \"permalink\": \"https://i.test/p\"}");
+    f.post.account_id = "ig1";
+    f.post.access_token = "tok";
+    sp_step_outcome out;
+    sp_adapter_for(SP_INSTAGRAM)->step(&f.ctx, &out);
+    CHECK(out.kind == SP_STEP_DONE);
+    CHECK_STR(out.post_id, "m1");
+    CHECK_STR(out.url, "https://i.test/p");
+    teardown(&f);
+}
+
+static void no_account_fails_without_touching_storage(void) {
+    static const sp_platform platforms[] = {SP_FACEBOOK, SP_INSTAGRAM};
+    for (size_t i = 0; i < 2; i++) {
+        fixture f;
+        setup(&f, platforms[i], "{}");
+        sp_step_outcome out;
+        sp_adapter_for(platforms[i])->step(&f.ctx, &out);
+        CHECK(out.kind == SP_STEP_FAILED);
+        CHECK(f.state.saves == 0 && f.state.videos == 0 && f.state.tokens == 0);
+        teardown(&f);
+    }
+}
+
+static void a_video_that_cannot_be_read_retries(void) {
+    fixture f;
+    setup(&f, SP_FACEBOOK, "{}");
+    f.post.account_id = "page1";
+    f.post.access_token = "tok";
+    sp_step_outcome out;
+    sp_adapter_for(SP_FACEBOOK)->step(&f.ctx, &out);
+    CHECK(out.kind == SP_STEP_RETRY && f.state.videos == 1 && f.state.saves == 0);
+    teardown(&f);
+}
+
+int main(void) {
+    the_phase_is_the_first_until_one_is_saved();
+    a_lost_lease_releases_the_delivery();
+    a_published_youtube_video_is_reported_without_uploading();
+    a_published_reel_is_reported_from_its_checkpoint();
+    no_account_fails_without_touching_storage();
+    a_video_that_cannot_be_read_retries();
+    return check_done("test_step");
+}
