@@ -25,10 +25,6 @@
 static const char *const phase_names[SP_FB_PHASES] = {"start", "transfer", "publishing",
                                                       "published"};
 
-const char *sp_facebook_phase_name(sp_fb_phase phase) {
-    return phase < SP_FB_PHASES ? phase_names[phase] : "unknown";
-}
-
 sp_fb_phase sp_facebook_phase_after(sp_fb_phase phase, sp_fb_event event) {
     if (phase == SP_FB_START && event == SP_FB_STARTED) return SP_FB_TRANSFER;
     if (phase == SP_FB_TRANSFER && event == SP_FB_SENT) return SP_FB_PUBLISHING;
@@ -36,14 +32,25 @@ sp_fb_phase sp_facebook_phase_after(sp_fb_phase phase, sp_fb_event event) {
     return phase; /* nothing else moves it; a published video stays published */
 }
 
+/* The phase machine as step.c drives it. */
+static int phase_after(int phase, int event) {
+    return (int)sp_facebook_phase_after((sp_fb_phase)phase, (sp_fb_event)event);
+}
+
+static const sp_phase_machine phases = {phase_names, SP_FB_PHASES, phase_after};
+
+const char *sp_facebook_phase_name(sp_fb_phase phase) {
+    return sp_phase_name(&phases, (int)phase);
+}
+
 /* The phase the checkpoint is in. */
 static sp_fb_phase current_phase(const sp_step_ctx *ctx) {
-    return (sp_fb_phase)sp_step_phase(ctx, phase_names, SP_FB_PHASES);
+    return (sp_fb_phase)sp_step_phase(ctx, &phases);
 }
 
 /* Moves the phase on after event and saves the checkpoint with it. */
 static int advance(sp_step_ctx *ctx, sp_fb_event event, sp_step_outcome *out) {
-    return sp_step_enter(ctx, phase_names[sp_facebook_phase_after(current_phase(ctx), event)], out);
+    return sp_step_advance(ctx, &phases, (int)event, out);
 }
 
 typedef struct {

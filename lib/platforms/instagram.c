@@ -28,10 +28,6 @@
 static const char *const phase_names[SP_IG_PHASES] = {"container", "processing", "publishing",
                                                       "published"};
 
-const char *sp_instagram_phase_name(sp_ig_phase phase) {
-    return phase < SP_IG_PHASES ? phase_names[phase] : "unknown";
-}
-
 sp_ig_phase sp_instagram_phase_after(sp_ig_phase phase, sp_ig_event event) {
     switch (event) {
     case SP_IG_CREATED:
@@ -46,15 +42,25 @@ sp_ig_phase sp_instagram_phase_after(sp_ig_phase phase, sp_ig_event event) {
     return phase;
 }
 
+/* The phase machine as step.c drives it. */
+static int phase_after(int phase, int event) {
+    return (int)sp_instagram_phase_after((sp_ig_phase)phase, (sp_ig_event)event);
+}
+
+static const sp_phase_machine phases = {phase_names, SP_IG_PHASES, phase_after};
+
+const char *sp_instagram_phase_name(sp_ig_phase phase) {
+    return sp_phase_name(&phases, (int)phase);
+}
+
 /* The phase the checkpoint is in. */
 static sp_ig_phase current_phase(const sp_step_ctx *ctx) {
-    return (sp_ig_phase)sp_step_phase(ctx, phase_names, SP_IG_PHASES);
+    return (sp_ig_phase)sp_step_phase(ctx, &phases);
 }
 
 /* Moves the phase on after event and saves the checkpoint with it. */
 static int advance(sp_step_ctx *ctx, sp_ig_event event, sp_step_outcome *out) {
-    return sp_step_enter(ctx, phase_names[sp_instagram_phase_after(current_phase(ctx), event)],
-                         out);
+    return sp_step_advance(ctx, &phases, (int)event, out);
 }
 
 #define IG_POLL_GROWTH 1.5

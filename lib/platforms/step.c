@@ -82,15 +82,20 @@ void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value) {
     cp_put(ctx, name, cJSON_CreateNumber(value));
 }
 
-int sp_step_phase(const sp_step_ctx *ctx, const char *const *names, int count) {
+const char *sp_phase_name(const sp_phase_machine *m, int phase) {
+    return phase >= 0 && phase < m->count ? m->names[phase] : "unknown";
+}
+
+int sp_step_phase(const sp_step_ctx *ctx, const sp_phase_machine *m) {
     const char *phase = sp_step_cp_string(ctx, "phase");
-    for (int i = 0; phase && i < count; i++)
-        if (strcmp(phase, names[i]) == 0) return i;
+    for (int i = 0; phase && i < m->count; i++)
+        if (strcmp(phase, m->names[i]) == 0) return i;
     return 0;
 }
 
-int sp_step_enter(sp_step_ctx *ctx, const char *name, sp_step_outcome *out) {
-    sp_step_cp_set_string(ctx, "phase", name);
+int sp_step_advance(sp_step_ctx *ctx, const sp_phase_machine *m, int event, sp_step_outcome *out) {
+    int next = m->after(sp_step_phase(ctx, m), event);
+    sp_step_cp_set_string(ctx, "phase", sp_phase_name(m, next));
     return sp_step_save(ctx, out);
 }
 

@@ -10,7 +10,7 @@
  * HTTP and nothing else, and can be run against a fake host in tests.
  *
  * An adapter's progress is an explicit phase (its own enum), saved in the
- * checkpoint as "phase" by sp_step_enter alone. Two phase names mean the same
+ * checkpoint as "phase" by sp_step_advance alone. Two phase names mean the same
  * to every adapter and to the database: "publishing" (the call that makes the
  * post may have gone out; its answer may be lost) and "published" (the post
  * exists). A retried delivery keeps its checkpoint in those two phases, so it
@@ -101,13 +101,25 @@ int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *
 /* Stores the post's (just refreshed) token; on failure fills out. */
 int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out);
 
-/* The adapter's current phase: the index of the checkpoint's "phase" among
- * names (count of them), or 0 (the first phase) when absent or unknown. */
-int sp_step_phase(const sp_step_ctx *ctx, const char *const *names, int count);
+/* An adapter's phase machine: its phase names, indexed by its own enum, and
+ * the function that says which phase follows a phase after an event. */
+typedef struct {
+    const char *const *names;
+    int count;
+    int (*after)(int phase, int event);
+} sp_phase_machine;
 
-/* Moves to phase name and saves the checkpoint with it, the one way a phase
- * changes. On failure fills out (RELEASED: the step must end) and returns -1. */
-int sp_step_enter(sp_step_ctx *ctx, const char *name, sp_step_outcome *out);
+/* The name of phase, or "unknown". */
+const char *sp_phase_name(const sp_phase_machine *m, int phase);
+
+/* The checkpoint's phase: the index of its "phase" among m's names, or 0
+ * (the first phase) when absent or unknown. */
+int sp_step_phase(const sp_step_ctx *ctx, const sp_phase_machine *m);
+
+/* Moves the phase on after event and saves the checkpoint with it: the one
+ * way a phase changes. On failure fills out (RELEASED: the step must end) and
+ * returns -1. */
+int sp_step_advance(sp_step_ctx *ctx, const sp_phase_machine *m, int event, sp_step_outcome *out);
 
 /* Checkpoint fields: read (borrowed; NULL/def when absent) and set (in
  * memory; sp_step_save saves). A NULL value removes the field. */

@@ -26,10 +26,6 @@
 
 static const char *const phase_names[SP_YT_PHASES] = {"session", "uploading", "published"};
 
-const char *sp_youtube_phase_name(sp_yt_phase phase) {
-    return phase < SP_YT_PHASES ? phase_names[phase] : "unknown";
-}
-
 sp_yt_phase sp_youtube_phase_after(sp_yt_phase phase, sp_yt_event event) {
     if (phase == SP_YT_SESSION && event == SP_YT_SESSION_OPENED) return SP_YT_UPLOADING;
     if (phase == SP_YT_UPLOADING && event == SP_YT_SESSION_LOST) return SP_YT_SESSION;
@@ -37,14 +33,25 @@ sp_yt_phase sp_youtube_phase_after(sp_yt_phase phase, sp_yt_event event) {
     return phase; /* nothing else moves it; a published video stays published */
 }
 
+/* The phase machine as step.c drives it. */
+static int phase_after(int phase, int event) {
+    return (int)sp_youtube_phase_after((sp_yt_phase)phase, (sp_yt_event)event);
+}
+
+static const sp_phase_machine phases = {phase_names, SP_YT_PHASES, phase_after};
+
+const char *sp_youtube_phase_name(sp_yt_phase phase) {
+    return sp_phase_name(&phases, (int)phase);
+}
+
 /* The phase the checkpoint is in. */
 static sp_yt_phase current_phase(const sp_step_ctx *ctx) {
-    return (sp_yt_phase)sp_step_phase(ctx, phase_names, SP_YT_PHASES);
+    return (sp_yt_phase)sp_step_phase(ctx, &phases);
 }
 
 /* Moves the phase on after event and saves the checkpoint with it. */
 static int advance(sp_step_ctx *ctx, sp_yt_event event, sp_step_outcome *out) {
-    return sp_step_enter(ctx, phase_names[sp_youtube_phase_after(current_phase(ctx), event)], out);
+    return sp_step_advance(ctx, &phases, (int)event, out);
 }
 
 #define YT_CHUNK_BYTES (8LL * 1024 * 1024)

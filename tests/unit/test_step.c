@@ -61,18 +61,28 @@ static void teardown(fixture *f) {
     cJSON_Delete(f->post.checkpoint);
 }
 
+/* A two-phase machine: event 1 moves "one" to "two". */
+static int one_two_after(int phase, int event) {
+    return phase == 0 && event == 1 ? 1 : phase;
+}
+
+static const char *const one_two_names[] = {"one", "two"};
+static const sp_phase_machine one_two = {one_two_names, 2, one_two_after};
+
 static void the_phase_is_the_first_until_one_is_saved(void) {
-    static const char *const names[] = {"one", "two"};
     fixture f;
     setup(&f, SP_YOUTUBE, "{}");
-    CHECK(sp_step_phase(&f.ctx, names, 2) == 0);
+    CHECK(sp_step_phase(&f.ctx, &one_two) == 0);
     sp_step_outcome out;
-    CHECK(sp_step_enter(&f.ctx, "two", &out) == 0);
-    CHECK(f.state.saves == 1);
+    CHECK(sp_step_advance(&f.ctx, &one_two, 0, &out) == 0); /* no move, still saved */
+    CHECK_STR(f.state.last_phase, "one");
+    CHECK(sp_step_advance(&f.ctx, &one_two, 1, &out) == 0);
+    CHECK(f.state.saves == 2);
     CHECK_STR(f.state.last_phase, "two");
-    CHECK(sp_step_phase(&f.ctx, names, 2) == 1);
+    CHECK(sp_step_phase(&f.ctx, &one_two) == 1);
     sp_step_cp_set_string(&f.ctx, "phase", "three"); /* unknown: the first */
-    CHECK(sp_step_phase(&f.ctx, names, 2) == 0);
+    CHECK(sp_step_phase(&f.ctx, &one_two) == 0);
+    CHECK_STR(sp_phase_name(&one_two, 2), "unknown");
     teardown(&f);
 }
 
@@ -81,7 +91,7 @@ static void a_lost_lease_releases_the_delivery(void) {
     setup(&f, SP_YOUTUBE, "{}");
     f.state.fail_with = SP_ERR_CONFLICT;
     sp_step_outcome out;
-    CHECK(sp_step_enter(&f.ctx, "uploading", &out) == -1);
+    CHECK(sp_step_advance(&f.ctx, &one_two, 1, &out) == -1);
     CHECK(out.kind == SP_STEP_RELEASED);
     teardown(&f);
 }
