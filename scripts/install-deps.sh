@@ -16,9 +16,19 @@ packages=(
     postgresql postgresql-client nginx-light spawn-fcgi
     # tests: the e2e scripts and the local stack (scripts/stack.py)
     python3 python3-jwt python3-cryptography python3-psycopg2
+    # tests of the deployment files: OpenAPI checks (with node and npm, below),
+    # the Debian package (cpack: dpkg-shlibdeps, file), units (systemd-analyze),
+    # the nginx example (a throw-away TLS certificate)
+    python3-yaml python3-jsonschema dpkg-dev file systemd openssl
     # checks and tools
     valgrind curl ca-certificates
 )
+
+# node and npm validate docs/openapi.yaml. A newer nodejs installed from
+# elsewhere brings its own npm and conflicts with Debian's npm package, so
+# these two count as present when the commands are, whatever dpkg says.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
