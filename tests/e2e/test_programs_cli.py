@@ -1,6 +1,7 @@
 """The programs' command lines: --help, bad flags, and the clear messages
 for a missing socket or configuration."""
 import os
+import re
 import subprocess
 
 import sptest
@@ -20,6 +21,14 @@ def test_help_lists_the_options():
                        ("social-post-worker", "--max-runtime")):
         code, out = run(name, "--help")
         assert code == 0 and flag in out, (name, code, out)
+
+
+def test_version_prints_the_version_cmake_knows():
+    with open(os.path.join(sptest.state()["source_dir"], "CMakeLists.txt")) as f:
+        version = re.search(r"project\(social_post VERSION ([0-9.]+)", f.read()).group(1)
+    for name in ("social-post", "social-post-status", "social-post-worker"):
+        code, out = run(name, "--version")
+        assert code == 0 and out == f"{name} {version}\n", (name, code, out)
 
 
 def test_bad_flags_exit_2():
