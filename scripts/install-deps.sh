@@ -18,7 +18,14 @@ packages=(
     python3 python3-jwt python3-cryptography python3-psycopg2
     # checks and tools
     valgrind curl ca-certificates
+    # browser tests of the status page (web/): Chromium, driven by playwright-core
+    # from npm (tests/browser/); the emoji font draws the page's ✓ and ⏳
+    chromium fonts-noto-color-emoji
 )
+# Node.js and npm for the browser tests: Debian's packages unless a node / npm
+# is on the PATH already (a newer Node.js with its own npm conflicts with them).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 sudo=()
 if [ "$(id -u)" -ne 0 ]; then
