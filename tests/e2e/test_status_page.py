@@ -31,52 +31,50 @@ def fixture(p, size=MiB, title=TITLE):
     return {"token": sptest.token(user), "videoId": video, "title": title}
 
 
-def test_upload_to_three_platforms_shows_progress_and_links():
+def run_with_worker(scenario, size=MiB, extra=None, worker_args=(), setup=None):
+    """Fakes, a user with a video, a worker; runs scenario; returns the fakes'
+    stats ({"youtube": ..., "graph": ...}) for the caller's checks."""
     with wk.Platforms() as p:
         wk.clear_queue()
-        # slow uploads (about 4 s each, several chunks), so the page shows them under way
+        if setup:
+            setup(p)
+        fx = fixture(p, size=size)
+        fx.update(extra or {})
+        w = p.worker(*worker_args)
+        browserkit.run(scenario, fx)
+        stats = {"youtube": p.youtube.stats(), "graph": p.graph.stats()}
+        assert w.stop() == 0
+        return stats
+
+
+def test_upload_to_three_platforms_shows_progress_and_links():
+    def slow_uploads(p):  # about 4 s each, several chunks: the page shows them under way
         p.youtube.config({"bandwidth_bytes_per_sec": 5 * MiB})
         p.graph.config({"bandwidth_bytes_per_sec": 5 * MiB, "ig_transcode_seconds": 2})
-        fx = fixture(p, size=20 * MiB)
-        fx["expectProgress"] = REQUIRE_PROGRESS
-        w = p.worker("--concurrency", "3", "--ig-poll", "0.5")
-        browserkit.run("upload_to_three_platforms", fx)
-        assert w.stop() == 0
+    run_with_worker("upload_to_three_platforms", size=20 * MiB, setup=slow_uploads,
+                    extra={"expectProgress": REQUIRE_PROGRESS},
+                    worker_args=("--concurrency", "3", "--ig-poll", "0.5"))
 
 
 def test_partial_failure_then_retry_reaches_completed():
-    with wk.Platforms() as p:
-        wk.clear_queue()
-        message = 'Upload blocked: <b>policy</b> <img src=x onerror="window.__pwned=1">'
-        p.graph.faults([{"op": "fb_start", "status": 400, "code": 200, "message": message}])
-        fx = fixture(p)
-        fx["faultMessage"] = message
-        w = p.worker()
-        browserkit.run("partial_failure_then_retry", fx)
-        assert p.youtube.stats()["videos_created"] == 1  # Retry posted Facebook only
-        assert p.graph.stats()["fb_videos_published"] == 1
-        assert w.stop() == 0
+    message = 'Upload blocked: <b>policy</b> <img src=x onerror="window.__pwned=1">'
+    stats = run_with_worker(
+        "partial_failure_then_retry", extra={"faultMessage": message},
+        setup=lambda p: p.graph.faults([{"op": "fb_start", "status": 400, "code": 200,
+                                         "message": message}]))
+    assert stats["youtube"]["videos_created"] == 1  # Retry posted Facebook only
+    assert stats["graph"]["fb_videos_published"] == 1
 
 
 def test_html_in_title_is_shown_as_text():
-    with wk.Platforms() as p:
-        wk.clear_queue()
-        fx = fixture(p)
-        fx["htmlTitle"] = '<img src=x onerror="window.__pwned=1;alert(1)">Launch'
-        fx["htmlDescription"] = "<script>window.__pwned=2</script><b>bold</b> & more"
-        w = p.worker()
-        browserkit.run("html_is_shown_as_text", fx)
-        assert w.stop() == 0
+    run_with_worker("html_is_shown_as_text", extra={
+        "htmlTitle": '<img src=x onerror="window.__pwned=1;alert(1)">Launch',
+        "htmlDescription": "<script>window.__pwned=2</script><b>bold</b> & more"})
 
 
 def test_cancel_a_scheduled_job():
-    with wk.Platforms() as p:
-        wk.clear_queue()
-        fx = fixture(p)
-        w = p.worker()
-        browserkit.run("cancel_a_scheduled_job", fx)
-        assert p.youtube.stats()["videos_created"] == 0
-        assert w.stop() == 0
+    stats = run_with_worker("cancel_a_scheduled_job")
+    assert stats["youtube"]["videos_created"] == 0
 
 
 def test_token_is_kept_in_session_storage_only():
@@ -87,22 +85,12 @@ def test_token_is_kept_in_session_storage_only():
 
 
 def test_network_drop_shows_reconnecting_then_recovers():
-    with wk.Platforms() as p:
-        wk.clear_queue()
-        fx = fixture(p)
-        w = p.worker()
-        browserkit.run("network_drop_then_recovery", fx)
-        assert w.stop() == 0
+    run_with_worker("network_drop_then_recovery")
 
 
 def test_keyboard_only_post():
-    with wk.Platforms() as p:
-        wk.clear_queue()
-        p.graph.config({"ig_transcode_seconds": 0})
-        fx = fixture(p)
-        w = p.worker("--ig-poll", "0.5")
-        browserkit.run("keyboard_only", fx)
-        assert w.stop() == 0
+    run_with_worker("keyboard_only", worker_args=("--ig-poll", "0.5"),
+                    setup=lambda p: p.graph.config({"ig_transcode_seconds": 0}))
 
 
 def test_progress_bar_follows_the_status_bodies():
