@@ -22,7 +22,14 @@ packages=(
     python3-yaml python3-jsonschema dpkg-dev file systemd openssl
     # checks and tools
     valgrind curl ca-certificates
+    # browser tests of the status page (web/): Chromium, driven by playwright-core
+    # from npm (tests/browser/); the emoji font draws the page's ✓ and ⏳
+    chromium fonts-noto-color-emoji
 )
+# Node.js and npm for the browser tests: Debian's packages unless a node / npm
+# is on the PATH already (a newer Node.js with its own npm conflicts with them).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 # node and npm validate docs/openapi.yaml. A newer nodejs installed from
 # elsewhere brings its own npm and conflicts with Debian's npm package, so

@@ -658,6 +658,38 @@ def upstream_addr(st, name):
     return f"127.0.0.1:{st['programs'][name]['port']}"
 
 
+def web_root(st):
+    """The status page's folder for nginx: web/ of the source tree, or a copy
+    of it in the system temp dir when nginx's workers (nobody, under root)
+    cannot read the checkout."""
+    web = os.path.join(st["source_dir"], "web")
+    if os.geteuid() != 0 or subprocess.run(
+            ["runuser", "-u", "nobody", "--", "test", "-r",
+             os.path.join(web, "index.html")]).returncode == 0:
+        return web
+    import tempfile
+    tmp = st["nginx"]["web_copy_dir"] = tempfile.mkdtemp(prefix="sp-nginx-web-")
+    os.chmod(tmp, 0o755)
+    copy = os.path.join(tmp, "web")
+    shutil.copytree(web, copy)
+    for d, _, files in os.walk(copy):
+        os.chmod(d, 0o755)
+        for name in files:
+            os.chmod(os.path.join(d, name), 0o644)
+    return copy
+
+
+def write_nginx_snippet(st):
+    """nginx/social-post.conf with the status page's folder filled in, written
+    into the nginx prefix (as `cmake --install` does for its copy); its path."""
+    with open(os.path.join(st["source_dir"], "nginx", "social-post.conf")) as f:
+        text = f.read().replace("@SP_WEB_ROOT@", web_root(st))
+    path = os.path.join(st["nginx"]["prefix"], "social-post.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def write_nginx_conf(st):
     """nginx/local.conf.in with its placeholders filled, and the prefix folders."""
     ng = st["nginx"]
@@ -680,7 +712,7 @@ def write_nginx_conf(st):
             os.chmod(os.path.join(tmp, d), 0o777)
         text = text.replace("@PREFIX@/tmp/", tmp + "/")
     values = {"@NGINX_PORT@": str(ng["port"]), "@PREFIX@": prefix,
-              "@SNIPPET@": os.path.join(st["source_dir"], "nginx", "social-post.conf")}
+              "@SNIPPET@": write_nginx_snippet(st)}
     values.update({k: upstream_addr(st, v) for k, v in NGINX_UPSTREAMS.items()})
     for key, value in values.items():
         text = text.replace(key, value)
@@ -821,6 +853,8 @@ def stop_everything(st):
         shutil.rmtree(sock, ignore_errors=True)  # the short-path fallback of socket_dir()
     if st.get("nginx", {}).get("tmp_dir"):
         shutil.rmtree(st["nginx"]["tmp_dir"], ignore_errors=True)  # write_nginx_conf()'s fallback
+    if st.get("nginx", {}).get("web_copy_dir"):
+        shutil.rmtree(st["nginx"]["web_copy_dir"], ignore_errors=True)  # web_root()'s fallback
     data = st.get("pg", {}).get("data_dir")
     if data and not data.startswith(st["stack_dir"] + os.sep) and not pg_running(st):
         shutil.rmtree(os.path.dirname(data), ignore_errors=True)  # pg_root_dir()'s fallback
@@ -952,6 +986,8 @@ social-post is running at {url}   (state: {state_path(st['stack_dir'])})
 
 A demo user with one video, and a token valid for an hour:
   TOKEN={demo['token']}
+
+Status page: {url}/social-post-ui/  (Access token: $TOKEN, Video ID: {demo['videoId']})
 
   curl -s -X POST {url}/social-post -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\
