@@ -21,11 +21,6 @@ install(SCRIPT ${CMAKE_SOURCE_DIR}/cmake/InstallSystemFiles.cmake)
 install(FILES README.md docs/DEPLOY.md docs/ARCHITECTURE.md docs/openapi.yaml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/social-post)
 
-# The status page (static files), served by the nginx snippet.
-if(EXISTS ${CMAKE_SOURCE_DIR}/web)
-  install(DIRECTORY web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/social-post/web)
-endif()
-
 # ---------------------------------------------------------------- the Debian package
 
 set(CPACK_GENERATOR DEB)

@@ -135,12 +135,15 @@ def main():
                                timeout=30)
             assert p.returncode == 0 and "Usage" in p.stdout, (prog, p.returncode, p.stdout,
                                                                p.stderr)
-            if "--version" in p.stdout:
-                v = subprocess.run([path, "--version"], capture_output=True, text=True,
-                                   stdin=subprocess.DEVNULL, timeout=30)
-                assert v.returncode == 0 and v.stdout.strip() == f"{prog} {version}", \
-                    (prog, v.returncode, v.stdout, v.stderr)
-            print(f"{prog} --help: ok" + (" (--version too)" if "--version" in p.stdout else ""))
+            v = subprocess.run([path, "--version"], capture_output=True, text=True,
+                               stdin=subprocess.DEVNULL, timeout=30)
+            assert v.returncode == 0 and v.stdout.strip() == f"{prog} {version}", \
+                (prog, v.returncode, v.stdout, v.stderr)
+            print(f"{prog} --help, --version: ok")
+        with open(root + "/usr/share/social-post/nginx/social-post.conf") as f:
+            snippet = f.read()
+        assert "@SP_WEB_ROOT@" not in snippet and "/usr/share/social-post/web" in snippet, \
+            "the installed snippet must point at the installed status page"
         print("ok")
         return 0
     finally:
