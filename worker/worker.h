@@ -81,6 +81,7 @@ typedef struct {
     sp_db *db;
     const char *owner; /* the claim's lease owner */
     sp_delivery *d;
+    double shown_at; /* monotonic time the job last showed this step's progress */
 } sp_slot_host;
 
 /* The step host of h's delivery, for sp_step_ctx.host. */
