@@ -112,3 +112,101 @@ BEGIN
           (d.results, CASE WHEN d.status = 'pending' THEN j.status ELSE d.status END, d.error);
 END
 $$;
+
+-- ---------------------------------------------------------------- webhooks
+
+-- Where the job's final states are POSTed (the API checks the URL; this
+-- check is for rows the app inserts straight through Supabase, and the
+-- worker checks the URL again before each attempt).
+ALTER TABLE public.social_post_jobs ADD COLUMN IF NOT EXISTS callback_url text;
+
+DO $callback_check$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conrelid = 'public.social_post_jobs'::regclass
+                     AND conname = 'social_post_jobs_callback_url_form') THEN
+        ALTER TABLE public.social_post_jobs ADD CONSTRAINT social_post_jobs_callback_url_form
+            CHECK (callback_url IS NULL
+                   OR (length(callback_url) <= 2048 AND callback_url ~* '^https?://'));
+    END IF;
+END
+$callback_check$;
+
+-- The outbox: one row per event (a job reaching completed or failed with a
+-- callback_url). id is the event's webhook-id, the same on every attempt;
+-- body is the job's status body at that moment, sent byte for byte on every
+-- attempt (the signature covers it).
+--   state  pending    due at run_at (new, or waiting to retry)
+--          sending    claimed by a worker until lease_expires_at (a lapsed
+--                     lease means the worker is gone: another one sends it)
+--          delivered  a 2xx answer arrived
+--          failed     given up (about a day of failures, or 410 Gone)
+-- Not readable through the API: RLS on, no policy for anon/authenticated.
+CREATE TABLE IF NOT EXISTS public.social_post_webhooks (
+    id text PRIMARY KEY DEFAULT 'msg_' || replace(gen_random_uuid()::text, '-', ''),
+    job_id uuid NOT NULL REFERENCES public.social_post_jobs (id) ON DELETE CASCADE,
+    url text NOT NULL,
+    status text NOT NULL,
+    body text NOT NULL,
+    state text NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'sending', 'delivered', 'failed')),
+    attempts integer NOT NULL DEFAULT 0,
+    run_at timestamptz NOT NULL DEFAULT now(),
+    lease_owner text,
+    lease_expires_at timestamptz,
+    last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    delivered_at timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS idx_social_post_webhooks_due
+    ON public.social_post_webhooks (run_at) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS idx_social_post_webhooks_leases
+    ON public.social_post_webhooks (lease_expires_at) WHERE state = 'sending';
+CREATE INDEX IF NOT EXISTS idx_social_post_webhooks_job
+    ON public.social_post_webhooks (job_id);
+
+ALTER TABLE public.social_post_webhooks ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON public.social_post_webhooks FROM anon, authenticated;
+GRANT ALL ON public.social_post_webhooks TO service_role;
+
+-- Adds the event of a job that just became final, and wakes the workers
+-- (NOTIFY social_post_webhooks '<event id>', sent at commit). It runs in the
+-- transaction that made the job final, so there is an event exactly when the
+-- job is final, and a job is never final before its event exists.
+-- SECURITY DEFINER: whoever finishes the job (the worker, a cancel) may not
+-- write the outbox itself.
+CREATE OR REPLACE FUNCTION public.social_post_jobs_webhook() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+DECLARE
+    event_id text;
+BEGIN
+    INSERT INTO public.social_post_webhooks (job_id, url, status, body)
+    VALUES (NEW.id, NEW.callback_url, NEW.status, public.social_post_job_json(NEW)::text)
+    RETURNING id INTO event_id;
+    PERFORM pg_notify('social_post_webhooks', event_id);
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION public.social_post_jobs_webhook() FROM PUBLIC;
+
+DO $webhook_trigger$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'public.social_post_jobs'::regclass
+                     AND tgname = 'social_post_jobs_webhook') THEN
+        -- each change into a final state is one event: a retried job that
+        -- finishes again gets another
+        CREATE TRIGGER social_post_jobs_webhook
+            AFTER UPDATE OF status ON public.social_post_jobs
+            FOR EACH ROW
+            WHEN (NEW.status IN ('completed', 'failed') AND OLD.status IS DISTINCT FROM NEW.status
+                  AND NEW.callback_url IS NOT NULL)
+            EXECUTE FUNCTION public.social_post_jobs_webhook();
+    END IF;
+END
+$webhook_trigger$;
