@@ -210,3 +210,23 @@ BEGIN
     END IF;
 END
 $webhook_trigger$;
+
+-- ---------------------------------------------------------------- realtime
+
+-- On Supabase, Realtime streams the changes of the tables in the
+-- supabase_realtime publication. Elsewhere there is no such publication and
+-- nothing happens; a publication FOR ALL TABLES already has the table.
+DO $realtime$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_publication WHERE pubname = 'supabase_realtime' AND NOT puballtables)
+       AND NOT EXISTS (SELECT 1 FROM pg_publication_tables
+                       WHERE pubname = 'supabase_realtime' AND schemaname = 'public'
+                         AND tablename = 'social_post_jobs') THEN
+        ALTER PUBLICATION supabase_realtime ADD TABLE public.social_post_jobs;
+    END IF;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'social_post_jobs was not added to supabase_realtime (%): run '
+                  '"ALTER PUBLICATION supabase_realtime ADD TABLE public.social_post_jobs" '
+                  'as its owner', SQLERRM;
+END
+$realtime$;
