@@ -100,20 +100,22 @@ static void wait_for_events(sp_worker *w, sp_db *db) {
     /* again each time: the connection may be a new one since the last wait */
     bool listening = sp_db_simple(db, "LISTEN social_post_webhooks", &err) == 0;
     double due = sp_outbox_next_due(db, &err);
-    if (due < 0 || !listening) due = due < 0 || due > 2 ? 2 : due; /* database trouble */
+    if (due < 0) due = 2;               /* database trouble: look again soon */
+    if (!listening && due > 2) due = 2; /* no notifications: poll instead */
     if (due > w->poll_seconds) due = w->poll_seconds;
     double until = sp_clock_monotonic() + due;
-    PGconn *conn = sp_db_conn(db);
+    PGconn *conn = listening ? sp_db_conn(db) : NULL;
+    int fd = conn ? PQsocket(conn) : -1;
     while (!atomic_load(&w->stopping) && (!w->once || atomic_load(&w->slots_running) > 0)) {
+        if (fd >= 0 && drain_notifications(conn)) return; /* some may have come with a query */
         double left = until - sp_clock_monotonic();
         if (left <= 0) return;
         int ms = left < 1 ? (int)(left * 1000) + 1 : 1000;
-        struct pollfd p = {.fd = listening && conn ? PQsocket(conn) : -1, .events = POLLIN};
-        if (p.fd < 0) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (fd < 0)
             sp_worker_wait(w, ms / 1000.0);
-        } else if (poll(&p, 1, ms) > 0 && drain_notifications(conn)) {
-            return;
-        }
+        else
+            poll(&p, 1, ms);
     }
 }
 
