@@ -90,6 +90,7 @@ static void submit(sp_ctx *ctx, sp_request *r) {
     if (idempotency_key(r, &key, &err) < 0) goto fail;
     if (sp_request_read_json_body(r, SUBMIT_BODY_LIMIT, &err) < 0) goto fail;
     if (sp_job_request_parse(r->body, r->body_len, &req, &err) < 0) goto fail;
+    if (sp_job_request_check_webhooks(&req, ctx->cfg->webhook_key != NULL, &err) < 0) goto fail;
     if (create_job(ctx, &claims, &req, key, job_id, &replayed, status, sizeof status, &err) < 0)
         goto fail;
     memcpy(r->job_id, job_id, sizeof r->job_id);

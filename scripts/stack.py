@@ -17,7 +17,7 @@ a program died and how, even though `start` has long exited.
 
 state.json: api_base_url (nginx), database_url (superuser postgres),
 api_database_url (login social_post_api: NOINHERIT, member of authenticated),
-hs256_secret, jwks_file, ec_kid / rsa_kid with ec_private_pem, ec_public_pem,
+hs256_secret, webhook_secret (whsec_...), jwks_file, ec_kid / rsa_kid with ec_private_pem, ec_public_pem,
 rsa_private_pem, rsa_public_pem (file paths), cors_origins, source_dir,
 build_dir, stack_dir, pg {port, bin_dir, data_dir, socket_dir, log},
 nginx {port, pid, conf, error_log, access_log}, and programs {name: {port,
@@ -67,7 +67,8 @@ PROGRAM_CONFIG_VARS = (
     "JWT_AUDIENCE", "CORS_ALLOWED_ORIGINS", "YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL",
     "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL",
     "SOCIAL_POST_SPOOL_DIR", "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS", "ASAN_OPTIONS",
-    "UBSAN_OPTIONS", "LSAN_OPTIONS",
+    "UBSAN_OPTIONS", "LSAN_OPTIONS", "SOCIAL_POST_WEBHOOK_SECRET",
+    "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS",
 )
 
 
@@ -106,6 +107,7 @@ def api_env(st):
     return {
         "DATABASE_URL": st["api_database_url"],
         "SUPABASE_JWT_SECRET": st["hs256_secret"],
+        "SOCIAL_POST_WEBHOOK_SECRET": st["webhook_secret"],
         "SUPABASE_JWKS_FILE": st["jwks_file"],
         "CORS_ALLOWED_ORIGINS": st["cors_origins"],
         "ASAN_OPTIONS": "detect_leaks=1:log_path=" + os.path.join(stack, "asan"),
@@ -147,6 +149,7 @@ def worker_env(st):
     if st.get("sandbox"):
         env.update({
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the sandbox videos are on 127.0.0.1
+            "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS": "1",  # so are a local run's receivers
             "YOUTUBE_UPLOAD_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/videos"),
             "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
             "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
@@ -496,6 +499,7 @@ def make_keys(st):
     with open(st["jwks_file"], "w") as f:
         json.dump(jwks, f, indent=2)
     st["hs256_secret"] = secrets.token_urlsafe(48)
+    st["webhook_secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     st["ec_kid"], st["rsa_kid"] = EC_KID, RSA_KID
     st["ec_private_pem"], st["ec_public_pem"] = write_pems(ec_key, EC_KID)
     st["rsa_private_pem"], st["rsa_public_pem"] = write_pems(rsa_key, RSA_KID)

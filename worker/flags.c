@@ -29,11 +29,16 @@ static void usage(FILE *out) {
                  "                        growing 1.5x per check up to 60 (default 5)\n"
                  "  --ig-deadline SECONDS fail a reel Instagram has not processed by then\n"
                  "                        (default 1800)\n"
+                 "  --webhook-backoff SECONDS  wait before a webhook's second attempt,\n"
+                 "                        doubled per attempt up to an hour (default 5)\n"
+                 "  --webhook-give-up SECONDS  start no attempt this long after the event\n"
+                 "                        (default 86400: a day)\n"
                  "  --version             print the version and exit\n"
                  "  --help                show this help\n\n"
                  "Configuration comes from the environment (DATABASE_URL, YOUTUBE_UPLOAD_URL,\n"
                  "GOOGLE_TOKEN_URL, GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET, FACEBOOK_GRAPH_URL,\n"
-                 "FACEBOOK_VIDEO_URL, SOCIAL_POST_SPOOL_DIR); see README.\n");
+                 "FACEBOOK_VIDEO_URL, SOCIAL_POST_SPOOL_DIR, SOCIAL_POST_WEBHOOK_SECRET, ...);\n"
+                 "see README.\n");
 }
 
 /* Parses a positive number option; -1 when malformed. */
@@ -62,6 +67,8 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
         O_MAXBYTES,
         O_IG_POLL,
         O_IG_DEADLINE,
+        O_WH_BACKOFF,
+        O_WH_GIVE_UP,
         O_HELP,
         O_VERSION
     };
@@ -76,6 +83,8 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
                                          {"max-video-bytes", required_argument, NULL, O_MAXBYTES},
                                          {"ig-poll", required_argument, NULL, O_IG_POLL},
                                          {"ig-deadline", required_argument, NULL, O_IG_DEADLINE},
+                                         {"webhook-backoff", required_argument, NULL, O_WH_BACKOFF},
+                                         {"webhook-give-up", required_argument, NULL, O_WH_GIVE_UP},
                                          {"help", no_argument, NULL, O_HELP},
                                          {"version", no_argument, NULL, O_VERSION},
                                          {NULL, 0, NULL, 0}};
@@ -126,6 +135,14 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
             v = number_arg("ig-deadline", optarg, 1, 86400);
             w->ig_deadline = v;
             break;
+        case O_WH_BACKOFF:
+            v = number_arg("webhook-backoff", optarg, 0.01, 3600);
+            w->webhook_policy.backoff_base = v;
+            break;
+        case O_WH_GIVE_UP:
+            v = number_arg("webhook-give-up", optarg, 1, 30 * 86400);
+            w->webhook_policy.give_up_age = v;
+            break;
         case O_HELP:
             usage(stdout);
             return 1;
@@ -155,6 +172,8 @@ void sp_worker_defaults(sp_worker *w) {
     w->ig_poll_base = 5;
     w->ig_deadline = 1800;
     w->policy = (sp_retry_policy){.max_attempts = 8, .backoff_base = 10, .backoff_max = 900};
+    w->webhook_policy =
+        (sp_webhook_policy){.backoff_base = 5, .backoff_max = 3600, .give_up_age = 86400};
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
     for (char *c = host; *c; c++) /* owners go into SQL array literals: keep them plain */

@@ -40,7 +40,7 @@ static int run(sp_worker *w, sigset_t *signals) {
         free(args);
         return 0;
     }
-    pthread_t keeper, listener, stopper;
+    pthread_t keeper, listener, stopper, webhooks;
     sp_stopper_args sa = {.w = w, .signals = signals};
     int started = 0;
     atomic_store(&w->slots_running, w->concurrency);
@@ -52,9 +52,11 @@ static int run(sp_worker *w, sigset_t *signals) {
     pthread_create(&keeper, NULL, sp_lease_keeper_main, w);
     pthread_create(&listener, NULL, sp_wakeup_main, w);
     pthread_create(&stopper, NULL, sp_stopper_main, &sa);
+    bool sending = w->cfg->webhook_key && pthread_create(&webhooks, NULL, sp_webhooks_main, w) == 0;
     for (int i = 0; i < started; i++)
         pthread_join(slots[i], NULL);
-    pthread_cancel(stopper); /* still waiting when --once ended the slots */
+    if (sending) pthread_join(webhooks, NULL); /* with --once: after the events due now */
+    pthread_cancel(stopper);                   /* still waiting when --once ended the slots */
     pthread_join(stopper, NULL);
     sp_worker_wake(w);
     pthread_join(keeper, NULL);
@@ -97,8 +99,9 @@ int main(int argc, char **argv) {
         sp_log(SP_LOG_ERROR, "%s", err.msg);
         goto done;
     }
-    sp_log(SP_LOG_INFO, "worker %s starting: concurrency %d, lease %d s%s", w.owner, w.concurrency,
-           w.lease_seconds, w.once ? ", once" : "");
+    sp_log(SP_LOG_INFO, "worker %s starting: concurrency %d, lease %d s%s%s", w.owner,
+           w.concurrency, w.lease_seconds, w.once ? ", once" : "",
+           cfg.webhook_key ? "" : "; no webhooks (SOCIAL_POST_WEBHOOK_SECRET is not set)");
     if (run(&w, &signals) == w.concurrency) status = 0;
     release_leases(&w);
     sp_log(SP_LOG_INFO, "worker stopped");

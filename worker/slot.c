@@ -22,11 +22,6 @@
  * its workers must not be taken over forever. */
 #define MAX_TAKEOVERS 5
 
-static bool hard_stop_requested(void *arg) {
-    sp_worker *w = arg;
-    return atomic_load(&w->hard_stop);
-}
-
 /* Logs what a step ended with. */
 static void log_outcome(const sp_delivery *d, const sp_step_outcome *o, const sp_transition *t,
                         double seconds) {
@@ -129,7 +124,7 @@ void *sp_slot_main(void *arg) {
     sp_slot *slot = arg;
     sp_worker *w = slot->w;
     sp_db *db = sp_db_new(w->cfg->database_url);
-    sp_http_client_set_abort(hard_stop_requested, w);
+    sp_http_client_set_abort(sp_worker_hard_stopped, w);
     while (db && !atomic_load(&w->stopping)) {
         sp_delivery d;
         sp_err err;

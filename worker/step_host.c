@@ -3,8 +3,12 @@
  * sp_step_host of platforms/step.h): checkpoints go to the delivery row under
  * the claim's lease, refreshed tokens to the account row the delivery used,
  * and the video comes from this machine's spool. Adapters never see the
- * database handle.
+ * database handle. Progress reports reach the job at most once a second
+ * per delivery (the rest are dropped: the next one says more anyway), so a
+ * fast upload does not turn into a stream of job updates.
  */
+#include "core/clock.h"
+#include "core/log.h"
 #include "queue/accounts.h"
 #include "queue/queue.h"
 #include "queue/spool.h"
@@ -32,10 +36,24 @@ static bool stopping(void *self) {
     return atomic_load(&h->w->stopping);
 }
 
+#define PROGRESS_EVERY 1.0 /* seconds between two reports the job shows */
+
+static void report_progress(void *self, const sp_post *post, long long confirmed, long long total) {
+    sp_slot_host *h = self;
+    (void)post; /* h->d->post */
+    double now = sp_clock_monotonic();
+    if (h->shown_at > 0 && now - h->shown_at < PROGRESS_EVERY) return;
+    h->shown_at = now;
+    sp_err err;
+    if (sp_queue_progress(h->db, h->owner, h->d, confirmed, total, &err) < 0)
+        sp_log(SP_LOG_DEBUG, "progress of delivery %lld not shown: %s", h->d->id, err.msg);
+}
+
 sp_step_host sp_slot_step_host(sp_slot_host *h) {
     return (sp_step_host){.self = h,
                           .save_checkpoint = save_checkpoint,
                           .store_token = store_token,
                           .open_video = open_video,
-                          .stopping = stopping};
+                          .stopping = stopping,
+                          .report_progress = report_progress};
 }

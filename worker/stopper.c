@@ -1,14 +1,19 @@
 /*
  * stopper: how the worker stops. One thread waits for SIGTERM/SIGINT (blocked
  * in every other thread) or the --max-runtime limit, then stops claiming and
- * lets steps end at a safe point; when the grace period is over it sets the
- * hard stop, which aborts transfers still running.
+ * lets steps (and a webhook attempt) end at a safe point; when the grace
+ * period is over it sets the hard stop, which aborts transfers still running.
  */
 #include <signal.h>
 #include <time.h>
 
 #include "core/log.h"
 #include "worker.h"
+
+bool sp_worker_hard_stopped(void *arg) {
+    sp_worker *w = arg;
+    return atomic_load(&w->hard_stop);
+}
 
 /* Waits for a stop signal or the run-time limit, then for the grace period. */
 void *sp_stopper_main(void *arg) {
@@ -25,7 +30,8 @@ void *sp_stopper_main(void *arg) {
     }
     double waited = 0;
     struct timespec tick = {.tv_nsec = 100 * 1000 * 1000};
-    while (atomic_load(&w->slots_running) > 0 && waited < w->grace_seconds) {
+    while ((atomic_load(&w->slots_running) > 0 || atomic_load(&w->webhook_busy)) &&
+           waited < w->grace_seconds) {
         nanosleep(&tick, NULL);
         waited += 0.1;
     }

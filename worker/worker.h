@@ -5,8 +5,10 @@
  * database connection, offering adapters storage through step_host.c), a
  * lease keeper (lease_keeper.c: renews this process's leases well before they
  * lapse), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
- * once instead of at their next poll) and a stopper (stopper.c: signals, the
- * run-time limit, the grace period). main.c starts and joins them all.
+ * once instead of at their next poll), a stopper (stopper.c: signals, the
+ * run-time limit, the grace period) and, when a webhook secret is set, a
+ * webhook sender (webhooks.c: the outbox's events to their callbackUrls).
+ * main.c starts and joins them all.
  */
 #ifndef SP_WORKER_H
 #define SP_WORKER_H
@@ -19,6 +21,7 @@
 #include "core/config.h"
 #include "db/db.h"
 #include "queue/delivery.h"
+#include "webhooks/webhook.h"
 
 #define SP_MAX_CONCURRENCY 64
 
@@ -36,6 +39,7 @@ typedef struct {
     double ig_poll_base; /* first wait for Instagram's processing */
     double ig_deadline;  /* how long Instagram may process a video */
     sp_retry_policy policy;
+    sp_webhook_policy webhook_policy; /* the outbox's retry schedule */
 
     /* the lease owner of each slot's current claim ("" when idle), which the
      * lease keeper renews; guarded by lock */
@@ -45,6 +49,7 @@ typedef struct {
     atomic_bool stopping;  /* stop claiming; end steps at a safe point */
     atomic_bool hard_stop; /* grace is over: abort transfers now */
     atomic_int slots_running;
+    atomic_bool webhook_busy; /* an attempt is in flight: the grace period waits for it */
 
     pthread_mutex_t lock; /* guards wake_seq (with wake), claims, claim_seq */
     pthread_cond_t wake;
@@ -62,6 +67,10 @@ void sp_worker_wake(sp_worker *w);
 
 /* Waits until woken or seconds pass. */
 void sp_worker_wait(sp_worker *w, double seconds);
+
+/* True once the grace period is over: transfers abort (an sp_http_abort_fn
+ * whose arg is the sp_worker). */
+bool sp_worker_hard_stopped(void *w);
 
 /* A slot thread's argument. */
 typedef struct {
@@ -81,6 +90,7 @@ typedef struct {
     sp_db *db;
     const char *owner; /* the claim's lease owner */
     sp_delivery *d;
+    double shown_at; /* monotonic time the job last showed this step's progress */
 } sp_slot_host;
 
 /* The step host of h's delivery, for sp_step_ctx.host. */
@@ -92,5 +102,6 @@ void *sp_slot_main(void *arg);
 void *sp_lease_keeper_main(void *arg);
 void *sp_wakeup_main(void *arg);
 void *sp_stopper_main(void *arg);
+void *sp_webhooks_main(void *arg);
 
 #endif

@@ -12,6 +12,7 @@
 #include "core/iso8601.h"
 #include "core/json.h"
 #include "core/uuid.h"
+#include "webhooks/callback_url.h"
 
 /* Reads "platforms": a non-empty array of distinct known names. */
 static int parse_platforms(const cJSON *root, sp_job_request *out, sp_err *err) {
@@ -69,6 +70,19 @@ static int parse_scheduled_at(const cJSON *root, sp_job_request *out, sp_err *er
     return 0;
 }
 
+/* Reads the optional "callbackUrl": where the job's final states are POSTed. */
+static int parse_callback_url(const cJSON *root, sp_job_request *out, sp_err *err) {
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(root, "callbackUrl");
+    if (!url || cJSON_IsNull(url)) return 0;
+    if (!cJSON_IsString(url))
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_callback_url",
+                          "callbackUrl must be a string: an http or https URL");
+    if (sp_callback_url_check(url->valuestring, strlen(url->valuestring), err) < 0) return -1;
+    out->callback_url = strdup(url->valuestring);
+    if (!out->callback_url) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    return 0;
+}
+
 int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     cJSON *root = NULL;
@@ -91,6 +105,7 @@ int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_e
     if (copy_opt_string(root, "title", &out->title, err) < 0) goto done;
     if (copy_opt_string(root, "description", &out->description, err) < 0) goto done;
     if (parse_scheduled_at(root, out, err) < 0) goto done;
+    if (parse_callback_url(root, out, err) < 0) goto done;
     rc = 0;
 done:
     cJSON_Delete(root);
@@ -101,7 +116,15 @@ done:
 void sp_job_request_free(sp_job_request *req) {
     free(req->title);
     free(req->description);
-    req->title = req->description = NULL;
+    free(req->callback_url);
+    req->title = req->description = req->callback_url = NULL;
+}
+
+int sp_job_request_check_webhooks(const sp_job_request *req, bool configured, sp_err *err) {
+    if (!req->callback_url || configured) return 0;
+    return sp_err_set(err, SP_ERR_BAD_REQUEST, "webhooks_not_configured",
+                      "this service sends no webhooks (no signing secret is configured): "
+                      "leave callbackUrl out and poll the job's status");
 }
 
 int sp_job_request_check_text(const sp_job_request *req, const char *title, sp_err *err) {

@@ -2,7 +2,8 @@
  * job_request: the body of POST /social-post, parsed and checked.
  *
  * {"videoId": uuid, "platforms": [names...], "title"?: string,
- *  "description"?: string, "scheduledAt"?: ISO 8601 time}. Unknown members are ignored, so callers
+ *  "description"?: string, "scheduledAt"?: ISO 8601 time, "callbackUrl"?: http(s) URL (see
+ * webhooks/callback_url.h)}. Unknown members are ignored, so callers
  * may send more than we read. Everything that can be judged without the database is judged here;
  * the text limits need the effective title (the video's title when none is sent), so
  * sp_job_request_check_text runs once that is known.
@@ -24,6 +25,7 @@ typedef struct {
     char *description; /* owned; NULL when omitted or null */
     bool has_scheduled_at;
     double scheduled_at; /* unix seconds; no earlier than now is meaningful */
+    char *callback_url;  /* owned; NULL when omitted or null */
 } sp_job_request;
 
 /* Parses and checks body. On failure nothing needs freeing; on success free
@@ -32,6 +34,11 @@ typedef struct {
 int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_err *err);
 
 void sp_job_request_free(sp_job_request *req);
+
+/* Refuses a callbackUrl when this service cannot sign webhooks (configured
+ * is false: no SOCIAL_POST_WEBHOOK_SECRET): SP_ERR_BAD_REQUEST
+ * "webhooks_not_configured". */
+int sp_job_request_check_webhooks(const sp_job_request *req, bool configured, sp_err *err);
 
 /* Checks title (the effective one) and the description against the limits of
  * every chosen platform. */

@@ -20,10 +20,10 @@ static const sp_stmt video_title = {
 static const sp_stmt job_insert = {
     "jobs_insert",
     "INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
-    " idempotency_key, request_hash, scheduled_at)"
-    " VALUES ($1::uuid, $2::uuid, $3::jsonb, $4, $5, $6, $7, to_timestamp($8::float8))"
+    " idempotency_key, request_hash, scheduled_at, callback_url)"
+    " VALUES ($1::uuid, $2::uuid, $3::jsonb, $4, $5, $6, $7, to_timestamp($8::float8), $9)"
     " RETURNING id::text",
-    8};
+    9};
 
 static const sp_stmt job_by_key = {"jobs_by_idempotency_key",
                                    "SELECT id::text, request_hash FROM social_post_jobs"
@@ -90,6 +90,8 @@ static int request_hash(const sp_job_request *req, char out[65], sp_err *err) {
                           req->description ? cJSON_CreateString(req->description)
                                            : cJSON_CreateNull());
     cJSON_AddNumberToObject(c, "scheduledAt", req->has_scheduled_at ? req->scheduled_at : -1);
+    /* only when sent, so keys used before callbacks existed still match */
+    if (req->callback_url) cJSON_AddStringToObject(c, "callbackUrl", req->callback_url);
     char *text = sp_json_print(c);
     unsigned char md[32];
     unsigned int n = 0;
@@ -151,7 +153,8 @@ static int insert_job(sp_db *db, const char *user_id, const sp_job_request *req,
     snprintf(when, sizeof when, "%.3f", req->scheduled_at);
     const char *params[] = {
         user_id,          req->video_id, platforms,         title,
-        req->description, key,           key ? hash : NULL, req->has_scheduled_at ? when : NULL};
+        req->description, key,           key ? hash : NULL, req->has_scheduled_at ? when : NULL,
+        req->callback_url};
     id = single_value(db, &job_insert, params, "job not created", err);
     if (!id) goto done;
     snprintf(job_id, 37, "%s", id);

@@ -6,18 +6,20 @@
  */
 #include "core/base64url.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* The value of c in the alphabet, or -1. */
-static int b64url_value(unsigned char c) {
+/* The value of c in the alphabet whose last two characters are c62 and c63,
+ * or -1. */
+static int b64_value(unsigned char c, char c62, char c63) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
     if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
+    if (c == c62) return 62;
+    if (c == c63) return 63;
     return -1;
 }
 
@@ -32,15 +34,19 @@ static size_t unpadded_length(const char *in, size_t len) {
     return n;
 }
 
-int sp_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len,
-                     sp_err *err) {
+/* Decodes in with the alphabet ending in c62, c63; errors name the
+ * encoding. */
+static int decode(const char *in, size_t len, char c62, char c63, const char *name,
+                  unsigned char **out, size_t *out_len, sp_err *err) {
     int rc = -1;
     unsigned char *buf = NULL;
+    char code[32];
+    snprintf(code, sizeof code, "invalid_%s", name);
     *out = NULL;
     *out_len = 0;
     size_t n = unpadded_length(in, len);
     if (n == (size_t)-1 || n % 4 == 1) {
-        sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_base64url", "invalid base64url length");
+        sp_err_set(err, SP_ERR_BAD_REQUEST, code, "invalid %s length", name);
         goto done;
     }
     size_t cap = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
@@ -52,9 +58,9 @@ int sp_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *ou
     unsigned long acc = 0;
     size_t bits = 0, w = 0;
     for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)in[i]);
+        int v = b64_value((unsigned char)in[i], c62, c63);
         if (v < 0) {
-            sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_base64url", "invalid base64url character");
+            sp_err_set(err, SP_ERR_BAD_REQUEST, code, "invalid %s character", name);
             goto done;
         }
         acc = (acc << 6 | (unsigned long)v) & 0xFFFFFF;
@@ -65,8 +71,7 @@ int sp_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *ou
         }
     }
     if (acc & ((1UL << bits) - 1)) {
-        sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_base64url",
-                   "non-zero trailing bits in base64url");
+        sp_err_set(err, SP_ERR_BAD_REQUEST, code, "non-zero trailing bits in %s", name);
         goto done;
     }
     buf[w] = '\0';
@@ -77,6 +82,15 @@ int sp_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *ou
 done:
     free(buf);
     return rc;
+}
+
+int sp_b64url_decode(const char *in, size_t len, unsigned char **out, size_t *out_len,
+                     sp_err *err) {
+    return decode(in, len, '-', '_', "base64url", out, out_len, err);
+}
+
+int sp_b64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len, sp_err *err) {
+    return decode(in, len, '+', '/', "base64", out, out_len, err);
 }
 
 char *sp_b64url_encode(const unsigned char *in, size_t len) {

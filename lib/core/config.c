@@ -7,6 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base64url.h"
+
+/* A webhook key's size in bytes (Standard Webhooks: at least 24). */
+#define WEBHOOK_KEY_MIN 24
+#define WEBHOOK_KEY_MAX 512
+
 /* Returns a copy of the variable, of def when unset or empty, or NULL. */
 static char *env_or(const char *name, const char *def) {
     const char *v = getenv(name);
@@ -20,6 +26,35 @@ static void trim_slashes(char *s) {
     size_t n = strlen(s);
     while (n > 0 && s[n - 1] == '/')
         s[--n] = '\0';
+}
+
+/* True when the variable is exactly "1". */
+static bool env_flag(const char *name) {
+    const char *v = getenv(name);
+    return v && strcmp(v, "1") == 0;
+}
+
+/* Decodes SOCIAL_POST_WEBHOOK_SECRET: "whsec_" and the base64 of the key, as
+ * Standard Webhooks writes secrets ("v1,whsec_...", as Supabase shows them,
+ * is accepted too). The message never repeats the value. */
+static int load_webhook_key(sp_config *cfg, sp_err *err) {
+    const char *v = getenv("SOCIAL_POST_WEBHOOK_SECRET");
+    if (!v || !*v) return 0;
+    if (strncmp(v, "v1,", 3) == 0) v += 3;
+    sp_err decode_err;
+    if (strncmp(v, "whsec_", 6) != 0 ||
+        sp_b64_decode(v + 6, strlen(v + 6), &cfg->webhook_key, &cfg->webhook_key_len, &decode_err) <
+            0 ||
+        cfg->webhook_key_len < WEBHOOK_KEY_MIN || cfg->webhook_key_len > WEBHOOK_KEY_MAX) {
+        free(cfg->webhook_key);
+        cfg->webhook_key = NULL;
+        cfg->webhook_key_len = 0;
+        return sp_err_set(err, SP_ERR_INTERNAL, "config",
+                          "SOCIAL_POST_WEBHOOK_SECRET must be whsec_ followed by the base64 of "
+                          "%d to %d random bytes (e.g. whsec_$(openssl rand -base64 32))",
+                          WEBHOOK_KEY_MIN, WEBHOOK_KEY_MAX);
+    }
+    return 0;
 }
 
 int sp_config_load(sp_config *cfg, sp_err *err) {
@@ -39,9 +74,10 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->facebook_video_url =
         env_or("FACEBOOK_VIDEO_URL", "https://graph-video.facebook.com/v21.0");
     cfg->spool_dir = env_or("SOCIAL_POST_SPOOL_DIR", NULL);
-    /* video URLs are the users' own input: private addresses only when asked */
-    const char *priv = getenv("SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS");
-    cfg->allow_private_video_urls = priv && strcmp(priv, "1") == 0;
+    /* video and callback URLs are the users' own input: private addresses
+     * only when asked */
+    cfg->allow_private_video_urls = env_flag("SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS");
+    cfg->allow_private_callback_urls = env_flag("SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS");
     trim_slashes(cfg->supabase_url);
     trim_slashes(cfg->youtube_upload_url);
     trim_slashes(cfg->facebook_graph_url);
@@ -52,7 +88,7 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     if (!cfg->database_url)
         return sp_err_set(err, SP_ERR_INTERNAL, "config",
                           "DATABASE_URL is not set (a libpq connection string or URI)");
-    return 0;
+    return load_webhook_key(cfg, err);
 }
 
 void sp_config_free(sp_config *cfg) {
@@ -67,4 +103,8 @@ void sp_config_free(sp_config *cfg) {
         free(*fields[i]);
         *fields[i] = NULL;
     }
+    if (cfg->webhook_key) explicit_bzero(cfg->webhook_key, cfg->webhook_key_len);
+    free(cfg->webhook_key);
+    cfg->webhook_key = NULL;
+    cfg->webhook_key_len = 0;
 }

@@ -27,6 +27,11 @@ typedef struct {
     char *facebook_video_url;      /* FACEBOOK_VIDEO_URL */
     char *spool_dir;               /* SOCIAL_POST_SPOOL_DIR */
     bool allow_private_video_urls; /* SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS=1 */
+    /* SOCIAL_POST_WEBHOOK_SECRET ("whsec_<base64>"), decoded: the key that
+     * signs webhooks; NULL when unset (a callbackUrl is then refused) */
+    unsigned char *webhook_key;
+    size_t webhook_key_len;
+    bool allow_private_callback_urls; /* SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS=1 */
 } sp_config;
 
 /* Fills cfg from the environment. Fails with a message naming the variable

@@ -40,7 +40,7 @@ typedef struct {
     const char *mem; /* in-memory upload source */
     size_t mem_left;
     long long resume_from; /* download: bytes already in sink */
-    bool public_only;      /* download: refuse private network addresses */
+    bool public_only;      /* refuse private network addresses */
     bool blocked;          /* ... and one was refused */
 } transfer;
 
@@ -210,6 +210,8 @@ fail:
     return NULL;
 }
 
+static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr);
+
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
     CURL *h = curl_easy_init();
@@ -250,8 +252,19 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
         curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    if (req->public_only) {
+        t.public_only = true;
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+        curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
+    }
+    if (req->no_proxy) curl_easy_setopt(h, CURLOPT_PROXY, "");
     CURLcode rc = curl_easy_perform(h);
     int out = finish(h, rc, &t, err);
+    if (out < 0 && t.blocked) {
+        snprintf(resp->transport_error, sizeof resp->transport_error,
+                 "the URL points to a private network address");
+        out = sp_err_set(err, SP_ERR_UNPROCESSABLE, "private_address", "%s", resp->transport_error);
+    }
     curl_mime_free(mime);
     curl_slist_free_all(headers);
     curl_easy_cleanup(h);
@@ -280,8 +293,8 @@ static bool private_address(const struct sockaddr *sa) {
     return true;
 }
 
-/* Opens each connection of a download (redirects included), refusing
- * private addresses when asked to. */
+/* Opens each connection of a transfer (a download's redirects included),
+ * refusing private addresses when asked to. */
 static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr) {
     transfer *t = arg;
     (void)purpose;

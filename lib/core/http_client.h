@@ -42,6 +42,11 @@ typedef struct {
     int nform;
     const char *file_field; /* with form: a part holding the file range */
     long timeout_seconds;   /* whole transfer; 0 = 300 */
+    bool public_only;       /* refuse private, loopback and link-local addresses
+                               (SP_ERR_UNPROCESSABLE "private_address"): for
+                               URLs that users chose */
+    bool no_proxy;          /* connect directly, whatever the environment's
+                               proxy settings say */
 } sp_http_req;
 
 typedef struct {
@@ -65,7 +70,9 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
 
 /* Performs req. Returns 0 when an HTTP answer arrived (any status) and -1 on
  * a transport failure (resp->status 0, transport_error set, err set with
- * SP_ERR_INTERNAL code "network"). Response bodies over 1 MiB are cut. */
+ * SP_ERR_INTERNAL code "network", or "private_address" when public_only
+ * refused the address). Redirects are not followed. Response bodies over
+ * 1 MiB are cut. */
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err);
 
 /* GETs url into out, failing past max_bytes. With resume_from > 0, out

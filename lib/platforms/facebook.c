@@ -104,11 +104,14 @@ static bool read_offsets(const cJSON *obj, long long *start, long long *end) {
     return *start >= 0 && *end >= *start;
 }
 
-/* Saves the range the server wants next. */
+/* Saves the range the server wants next, and reports the bytes before it as
+ * the upload's progress. */
 static int save_range(fb_run *run, long long start, long long end, sp_step_outcome *out) {
     sp_step_cp_set_number(run->ctx, "start", (double)start);
     sp_step_cp_set_number(run->ctx, "end", (double)end);
-    return sp_step_save(run->ctx, out);
+    if (sp_step_save(run->ctx, out) < 0) return -1;
+    sp_step_progress(run->ctx, start, run->size);
+    return 0;
 }
 
 /* upload_phase=start: opens the session and saves its ids and first range. */

@@ -1,6 +1,6 @@
 /*
  * step: the helpers every adapter uses on top of its host (see step.h):
- * checkpoint fields, the phase, outcomes.
+ * checkpoint fields, the phase, progress reports, outcomes.
  */
 #include "platforms/step.h"
 
@@ -51,6 +51,11 @@ int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *
     return -1;
 }
 
+void sp_step_progress(sp_step_ctx *ctx, long long confirmed, long long total) {
+    if (ctx->host->report_progress)
+        ctx->host->report_progress(ctx->host->self, ctx->post, confirmed, total);
+}
+
 int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_err err;
     sp_err_clear(&err);
@@ -96,7 +101,9 @@ int sp_step_phase(const sp_step_ctx *ctx, const sp_phase_machine *m) {
 int sp_step_advance(sp_step_ctx *ctx, const sp_phase_machine *m, int event, sp_step_outcome *out) {
     int next = m->after(sp_step_phase(ctx, m), event);
     sp_step_cp_set_string(ctx, "phase", sp_phase_name(m, next));
-    return sp_step_save(ctx, out);
+    if (sp_step_save(ctx, out) < 0) return -1;
+    sp_step_progress(ctx, 0, 0);
+    return 0;
 }
 
 int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out) {

@@ -16,6 +16,11 @@
  * exists). A retried delivery keeps its checkpoint in those two phases, so it
  * records or finishes the post instead of making a second one.
  *
+ * Progress is shown, not stored for resuming: after each checkpoint an
+ * adapter that uploads bytes reports how many the platform has confirmed
+ * (sp_step_progress), and every phase change is reported too; the host
+ * decides how often the job shows it.
+ *
  * Not here: retry rules and delivery states (queue/delivery.c).
  */
 #ifndef SP_STEP_H
@@ -72,6 +77,11 @@ typedef struct {
     int (*open_video)(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err);
     /* True when the worker is stopping: end the step at a safe point. */
     bool (*stopping)(void *self);
+    /* Shows where the post stands on its job: the phase saved in the
+     * checkpoint and, when total > 0, confirmed of total bytes held by the
+     * platform. The host may skip reports (it shows about one a second);
+     * a report never fails the step. May be NULL (nothing is shown). */
+    void (*report_progress)(void *self, const sp_post *post, long long confirmed, long long total);
 } sp_step_host;
 
 typedef struct {
@@ -98,6 +108,11 @@ bool sp_step_stopping(const sp_step_ctx *ctx);
  * cause deserves and returns -1. */
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out);
 
+/* Reports that the platform holds confirmed of total bytes of the video
+ * (total 0: only the phase changed). Call it after saving the checkpoint
+ * that holds the same position. */
+void sp_step_progress(sp_step_ctx *ctx, long long confirmed, long long total);
+
 /* Stores the post's (just refreshed) token; on failure fills out. */
 int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out);
 
@@ -117,8 +132,8 @@ const char *sp_phase_name(const sp_phase_machine *m, int phase);
 int sp_step_phase(const sp_step_ctx *ctx, const sp_phase_machine *m);
 
 /* Moves the phase on after event and saves the checkpoint with it: the one
- * way a phase changes. On failure fills out (RELEASED: the step must end) and
- * returns -1. */
+ * way a phase changes (and reports it). On failure fills out (RELEASED: the
+ * step must end) and returns -1. */
 int sp_step_advance(sp_step_ctx *ctx, const sp_phase_machine *m, int event, sp_step_outcome *out);
 
 /* Checkpoint fields: read (borrowed; NULL/def when absent) and set (in

@@ -10,7 +10,8 @@
  * never starts over unless YouTube has forgotten the session (404/410).
  * Chunks are 8 MiB, a multiple of 256 KiB as the protocol requires, read from
  * the spooled file. The video id is saved the moment it is known, so the
- * video is never uploaded twice.
+ * video is never uploaded twice. After each chunk the server's offset is
+ * reported as the upload's progress.
  */
 #include "platforms/youtube.h"
 
@@ -299,6 +300,8 @@ static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
         c = put_session(run, session, &offset, len, out, &finished);
         if (c == YT_OK && !finished && save_session(run, session, offset, out) < 0)
             c = YT_PERMANENT;
+        else if (c == YT_OK && !finished)
+            sp_step_progress(run->ctx, offset, run->size);
     }
     free(session);
     return c;

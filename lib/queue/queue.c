@@ -51,6 +51,16 @@ static const sp_stmt save_checkpoint = {
     " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
     3};
 
+/* confirmed/total in [0, 1], rounded for people; total <= 0 keeps it. */
+static const sp_stmt save_progress = {
+    "queue_progress",
+    "UPDATE public.social_post_deliveries"
+    " SET progress = CASE WHEN $4::bigint > 0"
+    "     THEN round(least(greatest($3::numeric / $4::bigint, 0), 1), 4)::float8"
+    "     ELSE progress END, updated_at = now()"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
+    4};
+
 static const sp_stmt record_outcome = {
     "queue_record",
     "UPDATE public.social_post_deliveries"
@@ -220,6 +230,22 @@ int sp_queue_checkpoint(sp_db *db, const char *owner, const sp_delivery *d, sp_e
     int rc = exec_owned(db, &save_checkpoint, params, err);
     free(checkpoint);
     return rc;
+}
+
+int sp_queue_progress(sp_db *db, const char *owner, const sp_delivery *d, long long confirmed,
+                      long long total, sp_err *err) {
+    delivery_id id = id_param(d);
+    char done[24], size[24];
+    snprintf(done, sizeof done, "%lld", confirmed);
+    snprintf(size, sizeof size, "%lld", total);
+    const char *params[] = {id.text, owner, done, size};
+    if (sp_db_begin(db, err) < 0) return -1;
+    if (exec_owned(db, &save_progress, params, err) < 0 || refresh(db, d->job_id, err) < 0 ||
+        sp_db_commit(db, err) < 0) {
+        sp_db_rollback(db);
+        return -1;
+    }
+    return 0;
 }
 
 /* The result a final state shows under the seed's keys; NULL while open.

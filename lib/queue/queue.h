@@ -27,6 +27,12 @@ int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, sp_delivery 
  * owner no longer holds the delivery. */
 int sp_queue_checkpoint(sp_db *db, const char *owner, const sp_delivery *d, sp_err *err);
 
+/* Sets the delivery's progress to confirmed/total (total <= 0: keeps it)
+ * and refreshes its job, so the job shows the progress and the checkpoint's
+ * phase. Fails with SP_ERR_CONFLICT "lease_lost" like a checkpoint. */
+int sp_queue_progress(sp_db *db, const char *owner, const sp_delivery *d, long long confirmed,
+                      long long total, sp_err *err);
+
 /* Writes the outcome of a step as t says, updates the job, and on a final
  * state adds the scheduled_posts history row. *job_finished tells whether no
  * delivery of the job is left open (its spooled video can go). */

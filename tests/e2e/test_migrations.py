@@ -334,4 +334,75 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
         sptest.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def fresh_database(prefix, setup_sql=None):
+    """A new empty database (with setup_sql run in it); returns its name and URL."""
+    name = prefix + "_" + uuid.uuid4().hex[:8]
+    sptest.sql(f"CREATE DATABASE {name}")
+    url = database_url(name)
+    if setup_sql:
+        conn = psycopg2.connect(url)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(setup_sql)
+        conn.close()
+    return name, url
+
+
+def published_tables(url):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT schemaname || '.' || tablename FROM pg_publication_tables"
+                        " WHERE pubname = 'supabase_realtime' ORDER BY 1")
+            return [r[0] for r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def apply_file(url, name):
+    return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url,
+                           "-f", os.path.join(SOURCE, "migrations", name)],
+                          capture_output=True, text=True, env=pg_env(), timeout=120)
+
+
+def test_jobs_join_the_supabase_realtime_publication_when_it_exists():
+    # as on Supabase: the publication exists, with some other table in it
+    name, url = fresh_database("realtime", "CREATE TABLE public.other (id int PRIMARY KEY);"
+                               " CREATE PUBLICATION supabase_realtime FOR TABLE public.other")
+    try:
+        out = migrate(url)
+        assert out.returncode == 0, out.stderr
+        assert published_tables(url) == ["public.other", "public.social_post_jobs"]
+        dump = schema_dump(url)
+        for migration in MIGRATIONS:  # everything again, by hand: nothing changes
+            again = apply_file(url, migration)
+            assert again.returncode == 0, f"{migration}: {again.stderr}"
+        assert schema_dump(url) == dump
+        assert published_tables(url) == ["public.other", "public.social_post_jobs"]
+    finally:
+        sptest.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_a_publication_for_all_tables_is_left_as_it_is():
+    name, url = fresh_database("realtime_all", "CREATE PUBLICATION supabase_realtime FOR ALL TABLES")
+    try:
+        out = migrate(url)
+        assert out.returncode == 0, out.stderr
+        assert "public.social_post_jobs" in published_tables(url)
+        dump = schema_dump(url)
+        assert apply_file(url, MIGRATIONS[-1]).returncode == 0
+        assert schema_dump(url) == dump
+    finally:
+        sptest.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_without_the_publication_nothing_is_published_and_nothing_fails():
+    assert sptest.sql("SELECT count(*) FROM pg_publication") == [(0,)]
+    before = schema_dump()
+    out = apply_file(sptest.state()["database_url"], "0009_progress_webhooks_realtime.sql")
+    assert out.returncode == 0 and "WARNING" not in out.stderr, out.stderr
+    assert schema_dump() == before
+    assert sptest.sql("SELECT count(*) FROM pg_publication") == [(0,)]
+
+
 sptest.run(globals())

@@ -101,14 +101,16 @@ class Platforms:
             "FACEBOOK_VIDEO_URL": self.graph.url + "/v21.0",
             "SOCIAL_POST_SPOOL_DIR": os.path.join(stack, "spool"),
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the test videos are on 127.0.0.1
+            "SOCIAL_POST_WEBHOOK_SECRET": st["webhook_secret"],
+            "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS": "1",  # so are the test receivers
             "ASAN_OPTIONS": "detect_leaks=1:log_path=" + os.path.join(stack, "asan"),
             "UBSAN_OPTIONS": "print_stacktrace=1:log_path=" + os.path.join(stack, "ubsan"),
         })
         return env
 
     def worker(self, *args, fast=True, env=None):
-        """Starts a worker; fast shortens backoff and polling for tests."""
-        base = ["--backoff-base", "0.2", "--poll", "1"] if fast else []
+        """Starts a worker; fast shortens backoffs and polling for tests."""
+        base = ["--backoff-base", "0.2", "--webhook-backoff", "0.2", "--poll", "1"] if fast else []
         e = self.env()
         e.update(env or {})
         w = Worker(base + list(args), {k: v for k, v in e.items() if v is not None})

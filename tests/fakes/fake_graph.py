@@ -279,8 +279,11 @@ class GraphHandler(fakebase.FakeHandler):
         def on_field(name, value):
             if name == "upload_phase" and self._op is None:
                 self.set_op(phase_op.get(value, "fb_videos"))
-                if value == "transfer":
-                    self.body.rate = lambda: self.cfg.get("bandwidth_bytes_per_sec") or 0
+
+        # paced from the first byte: the phase is known only once its field is
+        # read, and a chunk may arrive in one piece with it (start and finish
+        # bodies are small, so pacing them costs nothing)
+        self.body.rate = lambda: self.cfg.get("bandwidth_bytes_per_sec") or 0
 
         def open_file(name, filename, part_type):
             if name == "video_file_chunk":

@@ -3,7 +3,7 @@
 
 - lib/ holds only folders, each with a README.md and a CMakeLists.txt;
 - nothing in lib/platforms/ includes a database header, calls libpq or holds SQL;
-- nothing in lib/auth/ or lib/core/ touches the database or FastCGI;
+- nothing in lib/auth/, lib/core/ or lib/webhooks/ touches the database or FastCGI;
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
 - the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines.
 
@@ -43,6 +43,9 @@ def main():
                                 ("lib/platforms", SQL_WORDS, "holds SQL"),
                                 ("lib/auth", DB_WORDS, "touches the database"),
                                 ("lib/core", DB_WORDS, "touches the database"),
+                                ("lib/webhooks", DB_WORDS, "touches the database"),
+                                ("lib/webhooks", SQL_WORDS, "holds SQL"),
+                                ("lib/webhooks", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/auth", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/core", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/platforms", FCGI_WORDS, "touches FastCGI"),

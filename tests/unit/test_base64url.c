@@ -98,6 +98,21 @@ static void impossible_lengths_and_stray_bits_are_rejected(void) {
     CHECK(is_rejected("Zm-", 3)); /* low two bits of '-' (62) are set */
 }
 
+static void standard_base64_uses_plus_and_slash(void) {
+    unsigned char *out = NULL;
+    size_t n = 0;
+    sp_err err;
+    CHECK(sp_b64_decode("+/+/", 4, &out, &n, &err) == 0 && n == 3);
+    CHECK(out && out[0] == 0xfb && out[1] == 0xff && out[2] == 0xbf);
+    free(out);
+    CHECK(sp_b64_decode("Zm9vYg==", 8, &out, &n, &err) == 0 && n == 4 && !memcmp(out, "foob", 4));
+    free(out);
+    CHECK(sp_b64_decode("-_-_", 4, &out, &n, &err) < 0 && out == NULL);
+    CHECK_STR(err.code, "invalid_base64");
+    CHECK(sp_b64_decode("Zm9vYg=", 7, &out, &n, &err) < 0);
+    CHECK(sp_b64_decode("Zh==", 4, &out, &n, &err) < 0); /* stray bits */
+}
+
 int main(void) {
     rfc4648_vectors_round_trip();
     url_safe_alphabet_is_used_for_62_and_63();
@@ -105,5 +120,6 @@ int main(void) {
     characters_outside_the_alphabet_are_rejected();
     misplaced_or_partial_padding_is_rejected();
     impossible_lengths_and_stray_bits_are_rejected();
+    standard_base64_uses_plus_and_slash();
     return check_done("test_base64url");
 }

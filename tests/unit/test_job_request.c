@@ -68,6 +68,32 @@ static void bad_bodies_are_refused_with_codes(void) {
             "invalid_field");
 }
 
+static void a_callback_url_is_read_and_checked(void) {
+    sp_job_request req;
+    sp_err err;
+    const char *body = "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+                       "\"callbackUrl\":\"https://example.com/hook?t=1\"}";
+    CHECK(parse(body, &req, &err) == 0);
+    CHECK_STR(req.callback_url, "https://example.com/hook?t=1");
+    CHECK(sp_job_request_check_webhooks(&req, true, &err) == 0);
+    CHECK(sp_job_request_check_webhooks(&req, false, &err) < 0);
+    CHECK(err.kind == SP_ERR_BAD_REQUEST);
+    CHECK_STR(err.code, "webhooks_not_configured");
+    sp_job_request_free(&req);
+    CHECK(parse("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"callbackUrl\":null}", &req,
+                &err) == 0);
+    CHECK(req.callback_url == NULL);
+    CHECK(sp_job_request_check_webhooks(&req, false, &err) == 0); /* none: nothing to send */
+    sp_job_request_free(&req);
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"callbackUrl\":7}",
+            "invalid_callback_url");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"callbackUrl\":\"\"}",
+            "invalid_callback_url");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+            "\"callbackUrl\":\"http://u:p@example.com/\"}",
+            "invalid_callback_url");
+}
+
 static char *repeat(const char *unit, int n) {
     size_t len = strlen(unit);
     char *s = malloc(len * (size_t)n + 1);
@@ -122,6 +148,7 @@ int main(void) {
     seed_body_is_accepted();
     optional_fields_may_be_absent_or_null();
     bad_bodies_are_refused_with_codes();
+    a_callback_url_is_read_and_checked();
     platform_text_limits_hold();
     return check_done("test_job_request");
 }

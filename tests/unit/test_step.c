@@ -6,9 +6,11 @@
 #include "platforms/step.h"
 
 typedef struct {
-    int saves, tokens, videos;
+    int saves, tokens, videos, reports;
+    long long confirmed, total; /* the last progress report */
     char last_phase[32];
-    sp_err_kind fail_with; /* SP_OK: saves succeed */
+    char reported_phase[32]; /* the checkpoint's phase at the last report */
+    sp_err_kind fail_with;   /* SP_OK: saves succeed */
 } fake_host;
 
 static int fake_save(void *self, const sp_post *post, sp_err *err) {
@@ -33,6 +35,16 @@ static int fake_video(void *self, const sp_post *post, FILE **f, long long *size
     return sp_err_set(err, SP_ERR_TRANSIENT, "network", "no video in unit tests");
 }
 
+static void fake_report(void *self, const sp_post *post, long long confirmed, long long total) {
+    fake_host *h = self;
+    h->reports++;
+    h->confirmed = confirmed;
+    h->total = total;
+    const char *phase =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(post->checkpoint, "phase"));
+    snprintf(h->reported_phase, sizeof h->reported_phase, "%s", phase ? phase : "");
+}
+
 static bool fake_stopping(void *self) {
     (void)self;
     return false;
@@ -51,7 +63,8 @@ static void setup(fixture *f, sp_platform platform, const char *checkpoint) {
                              .save_checkpoint = fake_save,
                              .store_token = fake_token,
                              .open_video = fake_video,
-                             .stopping = fake_stopping};
+                             .stopping = fake_stopping,
+                             .report_progress = fake_report};
     f->post.platform = platform;
     f->post.checkpoint = cJSON_Parse(checkpoint);
     f->ctx = (sp_step_ctx){.post = &f->post, .host = &f->host};
@@ -86,6 +99,22 @@ static void the_phase_is_the_first_until_one_is_saved(void) {
     teardown(&f);
 }
 
+static void a_phase_change_and_confirmed_bytes_are_reported(void) {
+    fixture f;
+    setup(&f, SP_YOUTUBE, "{}");
+    sp_step_outcome out;
+    CHECK(sp_step_advance(&f.ctx, &one_two, 1, &out) == 0);
+    CHECK(f.state.reports == 1 && f.state.total == 0); /* the phase only */
+    CHECK_STR(f.state.reported_phase, "two");          /* reported after it was saved */
+    sp_step_progress(&f.ctx, 300, 1200);
+    CHECK(f.state.reports == 2 && f.state.confirmed == 300 && f.state.total == 1200);
+    f.host.report_progress = NULL; /* a host that shows nothing */
+    sp_step_progress(&f.ctx, 600, 1200);
+    CHECK(sp_step_advance(&f.ctx, &one_two, 1, &out) == 0);
+    CHECK(f.state.reports == 2);
+    teardown(&f);
+}
+
 static void a_lost_lease_releases_the_delivery(void) {
     fixture f;
     setup(&f, SP_YOUTUBE, "{}");
@@ -93,6 +122,7 @@ static void a_lost_lease_releases_the_delivery(void) {
     sp_step_outcome out;
     CHECK(sp_step_advance(&f.ctx, &one_two, 1, &out) == -1);
     CHECK(out.kind == SP_STEP_RELEASED);
+    CHECK(f.state.reports == 0); /* a phase that was not saved is not shown */
     teardown(&f);
 }
 
@@ -147,6 +177,7 @@ static void a_video_that_cannot_be_read_retries(void) {
 
 int main(void) {
     the_phase_is_the_first_until_one_is_saved();
+    a_phase_change_and_confirmed_bytes_are_reported();
     a_lost_lease_releases_the_delivery();
     a_published_youtube_video_is_reported_without_uploading();
     a_published_reel_is_reported_from_its_checkpoint();

@@ -1,0 +1,104 @@
+/*
+ * outbox: the webhook events' SQL. Each function is one statement; nothing
+ * is held open while a receiver is being called, only the lease.
+ */
+#include "queue/outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sp_stmt claim_next = {
+    "outbox_claim",
+    "WITH next AS ("
+    " SELECT id FROM public.social_post_webhooks"
+    " WHERE (state = 'pending' AND run_at <= now())"
+    "    OR (state = 'sending' AND lease_expires_at < now())"
+    " ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " UPDATE public.social_post_webhooks w"
+    " SET state = 'sending', lease_owner = $1,"
+    "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now()"
+    " FROM next WHERE w.id = next.id"
+    " RETURNING w.id, w.job_id::text, w.url, w.body, w.attempts,"
+    "           extract(epoch FROM now() - w.created_at)::float8",
+    2};
+
+/* done: delivered or failed; else pending again after $5 seconds. */
+static const sp_stmt record_attempt = {
+    "outbox_record",
+    "UPDATE public.social_post_webhooks"
+    " SET state = CASE WHEN NOT $3::bool THEN 'pending'"
+    "                  WHEN $4::bool THEN 'failed' ELSE 'delivered' END,"
+    "     attempts = attempts + 1, run_at = now() + make_interval(secs => $5::float8),"
+    "     last_error = $6, lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),"
+    "     delivered_at = CASE WHEN $3::bool AND NOT $4::bool THEN now() END"
+    " WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
+    6};
+
+static const sp_stmt next_due = {
+    "outbox_next_due",
+    "SELECT coalesce(extract(epoch FROM least("
+    " (SELECT min(run_at) FROM public.social_post_webhooks WHERE state = 'pending'),"
+    " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
+    "  WHERE state = 'sending')) - now()), 1e9)",
+    0};
+
+void sp_outbox_event_free(sp_outbox_event *ev) {
+    free(ev->url);
+    free(ev->body);
+    ev->url = ev->body = NULL;
+}
+
+int sp_outbox_claim(sp_db *db, const char *owner, int lease_seconds, sp_outbox_event *out,
+                    sp_err *err) {
+    memset(out, 0, sizeof *out);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_seconds);
+    const char *params[] = {owner, lease};
+    PGresult *res = sp_db_exec(db, &claim_next, params, err);
+    if (!res) return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1) {
+        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->job_id, sizeof out->job_id, "%s", PQgetvalue(res, 0, 1));
+        out->url = strdup(PQgetvalue(res, 0, 2));
+        out->body = strdup(PQgetvalue(res, 0, 3));
+        out->attempts = atoi(PQgetvalue(res, 0, 4));
+        out->age = atof(PQgetvalue(res, 0, 5));
+        rc = 1;
+        if (!out->url || !out->body) {
+            sp_outbox_event_free(out);
+            rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+        }
+    }
+    PQclear(res);
+    return rc;
+}
+
+int sp_outbox_record(sp_db *db, const char *owner, const sp_outbox_event *ev, bool done,
+                     bool failed, double run_in, const char *error, sp_err *err) {
+    char delay[32];
+    snprintf(delay, sizeof delay, "%.3f", done ? 0.0 : run_in);
+    const char *params[] = {ev->id,
+                            owner,
+                            done ? "true" : "false",
+                            failed ? "true" : "false",
+                            delay,
+                            error && *error ? error : NULL};
+    PGresult *res = sp_db_exec(db, &record_attempt, params, err);
+    if (!res) return -1;
+    bool held = atoi(PQcmdTuples(res)) == 1;
+    PQclear(res);
+    if (!held)
+        return sp_err_set(err, SP_ERR_CONFLICT, "lease_lost",
+                          "the webhook event's lease was lost to another worker");
+    return 0;
+}
+
+double sp_outbox_next_due(sp_db *db, sp_err *err) {
+    PGresult *res = sp_db_exec(db, &next_due, NULL, err);
+    if (!res) return -1;
+    double seconds = atof(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return seconds < 0 ? 0 : seconds;
+}
