@@ -85,8 +85,9 @@ export function stateWords(result) {
     case "cancelled": return { icon: "–", text: "Cancelled" };
     case "running":
       return { icon: "⏳", text: result.phase ? capitalize(String(result.phase)) : "Posting" };
-    default:
-      return { icon: "⏳", text: result.lastError ? "Waiting to retry" : "Queued" };
+    default: /* queued: not started, waiting to retry, or between steps (Instagram processing) */
+      if (result.lastError) return { icon: "⏳", text: "Waiting to retry" };
+      return { icon: "⏳", text: result.phase ? capitalize(String(result.phase)) : "Queued" };
   }
 }
 
