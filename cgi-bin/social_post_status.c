@@ -64,10 +64,9 @@ static void job_list(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims) {
     sp_list_query q;
     char *json = NULL;
     if (sp_list_query_parse(r, &q, &err) < 0) goto fail;
-    if (sp_db_begin_as(ctx->db, claims->claims_json, &err) < 0) goto fail;
-    json = sp_jobs_list_json(ctx->db, q.limit, *q.before ? q.before : NULL,
-                             *q.status ? q.status : NULL, &err);
-    if (!json || sp_db_commit(ctx->db, &err) < 0) goto fail;
+    json = sp_jobs_list_json_as(ctx->db, claims->claims_json, q.limit, *q.before ? q.before : NULL,
+                                *q.status ? q.status : NULL, &err);
+    if (!json) goto fail;
     sp_response_send_json(r, 200, json);
     goto done;
 fail:
