@@ -120,7 +120,7 @@ PROGRAMS = [
                               "--listen", f"127.0.0.1:{port}", "--threads", "4"]),
     Program("social-post-status",
             lambda st, port: [build_binary(st, "social-post-status"),
-                              "--listen", f"127.0.0.1:{port}", "--threads", "8"]),
+                              "--listen", f"127.0.0.1:{port}", "--threads", "4"]),
 ]
 
 # Platform variables a local run passes to its worker when it talks to the

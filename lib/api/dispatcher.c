@@ -63,8 +63,12 @@ sp_dispatcher *sp_dispatcher_new(int listen_fd) {
     return d;
 }
 
-/* Closes a connection and frees its request. */
+/* Closes a connection and frees its request. Without libfcgi's lingering
+ * close (up to 2 s waiting for the peer to close first, on the calling
+ * thread): the request's body has been read, so nothing is left unread
+ * that could turn the close into a reset. */
 static void close_conn(conn *c) {
+    c->fcgx.detached = 1;
     FCGX_Free(&c->fcgx, 1);
     free(c);
 }
@@ -288,14 +292,16 @@ int sp_dispatcher_next(sp_dispatcher *d, FCGX_Request **out) {
 
 void sp_dispatcher_finish(sp_dispatcher *d, FCGX_Request *req) {
     conn *c = (conn *)req;
-    if (req->in && req->keepConnection) {
+    if (req->in) {
         char buf[4096];
         int n, total = 0;
         while (total <= DRAIN_LIMIT && (n = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
             total += n;
         if (total > DRAIN_LIMIT || FCGX_GetError(req->in)) req->keepConnection = 0;
     }
+    req->detached = 1; /* no lingering close (see close_conn) */
     FCGX_Finish_r(req);
+    req->detached = 0;
     pthread_mutex_lock(&d->mu);
     bool keep = req->ipcFd >= 0 && !d->stopping;
     if (keep) {
