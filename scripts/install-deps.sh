@@ -16,8 +16,9 @@ packages=(
     postgresql postgresql-client nginx-light spawn-fcgi
     # tests: the e2e scripts and the local stack (scripts/stack.py)
     python3 python3-jwt python3-cryptography python3-psycopg2
-    # checks and tools
-    valgrind curl ca-certificates
+    # checks and tools (prometheus: its promtool checks /metrics; the package's
+    # own service is not used)
+    valgrind curl ca-certificates prometheus
 )
 
 sudo=()
