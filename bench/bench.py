@@ -52,6 +52,7 @@ import http.client
 import json
 import os
 import platform as pyplatform
+import resource
 import shutil
 import signal
 import subprocess
@@ -399,9 +400,17 @@ def longpoll_run(b, n_run):
 
 def bench_longpoll(b):
     a = b.args
+    limit = "?"
+    with open(f"/proc/{b.status_pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                limit = line.split()[3]
     say(f"== longpoll: {a.polls} long-polls (wait={a.wait}, If-None-Match) against one "
-        f"social-post-status ({bk.program_threads(b.st, 'social-post-status')} threads), "
-        "then one UPDATE of all their jobs")
+        f"social-post-status ({bk.program_threads(b.st, 'social-post-status')} threads, "
+        f"open files limit {limit}), then one UPDATE of all their jobs")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < a.polls + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, a.polls + 1000)), hard))
     runs = [longpoll_run(b, n) for n in range(1, a.runs + 1)]
     b.results["longpoll"] = runs
     n = a.polls
@@ -528,16 +537,48 @@ def bench_drain(b):
         limit.append(r["rps"])
         say(f"  drain pgbench run {k}: {r['rps']:.0f} jobs/s, p50 {r['p50_ms']:.2f} ms, "
             f"p99 {r['p99_ms']:.2f} ms; {m.line()}; load {bk.load_average()}")
+    anatomy = drain_anatomy(b, user, video, env, c) if shutil.which("strace") else None
     wk.clear_queue()
     b.results["drain"] = {"worker_jobs_per_s": ours, "pgbench_jobs_per_s": limit,
-                          "transactions_per_job": tx_per_job}
+                          "transactions_per_job": tx_per_job, "worker_syscalls_per_job": anatomy}
     if ours and limit:
         s_ours, s_limit = Summary(ours), Summary(limit)
         b.table.add(f"drain jobs/s, one worker (--concurrency {c}) vs pgbench claim+record",
                     s_ours, s_limit, target=">= 0.50",
                     met=s_ours.median / s_limit.median >= 0.5)
-        b.table.add("drain: worker database transactions per job (pgbench: 2)",
-                    Summary(tx_per_job), Summary([2.0]), spec="{:.1f}")
+    if anatomy:
+        statements = sum(1 for kind, _ in bk.pgbench_commands(bk.script_variant("drain", "plain"))
+                         if kind == "sql")
+        b.table.add("drain: database round trips per job, worker vs the pgbench script",
+                    Summary([anatomy["sendto"]["calls"]]), Summary([statements]), spec="{:.1f}")
+
+
+def drain_anatomy(b, user, video, env, c, n=100):
+    """One more, untimed drain of n jobs under strace -f -c -w: what a job costs
+    the worker in system calls (calls per job, mean wall time per call)."""
+    ids = queue_jobs(b, user, video, n, "drain anatomy")
+    out = os.path.join(b.workdir, "worker-strace.txt")
+    binary = os.path.join(b.st["build_dir"], "social-post-worker")
+    with open(os.path.join(b.st["stack_dir"], "worker-drain-strace.log"), "wb") as log:
+        subprocess.run(["strace", "-f", "-c", "-w", "-o", out, binary, "--concurrency", str(c),
+                        "--once"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+                       stderr=subprocess.STDOUT, timeout=300)
+    if completed(b, ids) != n:
+        b.problem("drain: the worker under strace did not complete its jobs")
+        return None
+    calls = {}
+    with open(out) as f:
+        for line in f:
+            cols = line.split()
+            if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
+                calls[cols[-1]] = {"calls": int(cols[3]) / n, "ms": int(cols[2]) / 1000}
+    get = lambda name: calls.get(name, {"calls": 0, "ms": 0})  # noqa: E731
+    say(f"  drain anatomy ({n} jobs under strace, untimed), per job: "
+        f"{get('sendto')['calls']:.1f} database round trips (libpq send), "
+        f"{get('connect')['calls']:.1f} TCP connects (platform and video requests), "
+        f"{get('fsync')['calls']:.1f} fsync of {get('fsync')['ms']:.1f} ms each, "
+        f"{get('poll')['calls']:.1f} poll")
+    return calls
 
 
 # ---------------------------------------------------------------- upload
@@ -552,7 +593,9 @@ def curl(argv, timeout=600):
 
 def curl_transfers(b, p, url, size, sha):
     """curl downloads the video into the worker's spool folder, then uploads it
-    to the YouTube fake (a resumable session, one PUT); returns (download s, upload s)."""
+    to the YouTube fake (a resumable session, one PUT). Returns the seconds of the
+    download, of the upload, and of an fsync of the downloaded file (the worker's
+    spool flushes its file to disk before uploading; curl does not), timed apart."""
     spool = os.path.join(b.st["stack_dir"], "spool")
     os.makedirs(spool, exist_ok=True)
     path = os.path.join(spool, "bench-curl-video.mp4")
@@ -562,6 +605,12 @@ def curl_transfers(b, p, url, size, sha):
         t1 = time.monotonic()
         if code != "200" or os.path.getsize(path) != size:
             raise RuntimeError(f"curl download: HTTP {code}, {os.path.getsize(path)} bytes")
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # what the worker's spool does before it uploads; timed apart
+        finally:
+            os.close(fd)
+        t_sync = time.monotonic() - t1
         auth = "Authorization: Bearer ya29.valid-token"
         t2 = time.monotonic()
         head = curl(["-D", "-", "-o", "/dev/null", "-X", "POST",
@@ -583,7 +632,7 @@ def curl_transfers(b, p, url, size, sha):
         got = next((v["sha256"] for v in p.youtube.stats()["videos"] if v["id"] == vid), None)
         if got != sha:
             raise RuntimeError(f"curl upload: the fake stored sha256 {got}, expected {sha}")
-        return t1 - t0, t3 - t2
+        return t1 - t0, t3 - t2, t_sync
     finally:
         try:
             os.unlink(path)
@@ -598,7 +647,7 @@ def bench_upload(b):
         "(8 MiB chunks): social-post-worker --concurrency 2 vs curl download, then upload")
     import worker_upload as wu
     opts = argparse.Namespace(concurrency=2, timeout=60)
-    worker, peak, dl, ul = [], [], [], []
+    worker, peak, dl, ul, fsyncs = [], [], [], [], []
     with wk.Platforms() as p:
         fakes = lambda: [p.youtube.proc.pid, p.video.proc.pid]  # noqa: E731
         url, sha = p.video.add_video("bench-upload.mp4", size)
@@ -618,18 +667,19 @@ def bench_upload(b):
                     f"peak RSS {r['peak_kib'] / 1024:.1f} MiB; {m.line()}; "
                     f"load {bk.load_average()}")
                 with b.meter("curl", fakes=fakes) as m:
-                    d, u = curl_transfers(b, p, url, size, sha)
+                    d, u, sync = curl_transfers(b, p, url, size, sha)
                 dl.append(d)
                 ul.append(u)
+                fsyncs.append(sync)
                 say(f"  upload curl   run {k}: download {d:.2f} s = {size / d / 1e6:.0f} MB/s,"
                     f" upload {u:.2f} s = {size / u / 1e6:.0f} MB/s, in sequence "
-                    f"{d + u:.2f} s = {size / (d + u) / 1e6:.0f} MB/s; {m.line()}; "
-                    f"load {bk.load_average()}")
+                    f"{d + u:.2f} s = {size / (d + u) / 1e6:.0f} MB/s (fsync of the download "
+                    f"{sync:.2f} s, not counted); {m.line()}; load {bk.load_average()}")
         finally:
             conn.close()
             p.video.reset()
     b.results["upload"] = {"worker_s": worker, "worker_peak_mib": peak, "curl_download_s": dl,
-                           "curl_upload_s": ul, "bytes": size}
+                           "curl_upload_s": ul, "fsync_s": fsyncs, "bytes": size}
     if not worker or not dl:
         return
     mbps = lambda secs: Summary([size / s / 1e6 for s in secs])  # noqa: E731
@@ -643,6 +693,8 @@ def bench_upload(b):
                 target="-> 1.00")
     b.table.add("  ... curl download alone, MB/s", None, mbps(dl))
     b.table.add("  ... curl upload alone, MB/s", None, mbps(ul))
+    b.table.add("  ... fsync of the downloaded file, s (the spool's, not in curl's)", None,
+                Summary(fsyncs), spec="{:.2f}")
     pk = Summary(peak)
     b.table.add("worker peak RSS (VmHWM) during the upload, MiB", pk, None, spec="{:.1f}",
                 target="< 32 MiB", met=pk.median < 32)

@@ -103,7 +103,10 @@ trap stop_stack EXIT
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 
-echo "== start stack ($SP_STACK_DIR)"
+# 1,000 long-polls need more than the usual 1,024 open files, in this script's
+# client and in the programs the stack starts (they inherit the limit).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "== start stack ($SP_STACK_DIR; open files limit $(ulimit -n))"
 stack_started=1
 "$py" "$src/scripts/stack.py" start
 
