@@ -41,10 +41,9 @@ platform answering at once (benchkit.BenchNginx). The SQL that pgbench runs
 is in bench/sql/ (see its README): when the programs' SQL changes, change it
 there too.
 
-Needs the stack of scripts/stack.py (SP_STACK_DIR), PYTHONPATH with
-tests/e2e and tests/fakes, and wrk, pgbench, curl (perf and strace for
-profile); bench/run.sh sets all of that up. Never fails on a timing: the exit
-status is 1 only when something did not work.
+Needs the stack of scripts/stack.py (SP_STACK_DIR) and wrk, pgbench, curl
+(perf and strace for profile); bench/run.sh sets all of that up. Never
+fails on a timing: the exit status is 1 only when something did not work.
 """
 import argparse
 import concurrent.futures
@@ -65,11 +64,13 @@ import uuid
 
 import psycopg2
 
-import benchkit as bk
-import sptest
-import workerkit as wk
-from benchkit import Summary
-from longpoll import Holder
+_src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(_src, "tests", "e2e"), os.path.join(_src, "tests", "fakes")]
+import benchkit as bk  # noqa: E402 - after the path to tests/ is set
+import sptest  # noqa: E402
+import workerkit as wk  # noqa: E402
+from benchkit import Summary  # noqa: E402
+from longpoll import Holder  # noqa: E402
 
 NAMES = ("static", "status", "submit", "longpoll", "drain", "upload", "profile")
 
