@@ -158,6 +158,8 @@ class Program:
         self.proc = subprocess.Popen(cmd, env=program_env(), stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
+        if spawn:  # spawn-fcgi exits once it has forked its children
+            self.proc.wait(60)
         self._wait_up()
 
     def _wait_up(self, timeout=60):
@@ -180,7 +182,8 @@ class Program:
                        if p.startswith("pid=")})
 
     def stop(self, timeout=60):
-        """SIGTERM (every process) and wait; returns the exit code."""
+        """SIGTERM (every process) and wait; returns the exit code (spawn-fcgi's
+        when it spawned them)."""
         pids = self.spawned_children() if self.proc.poll() is not None else [self.proc.pid]
         for pid in pids:
             try:
