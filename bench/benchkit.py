@@ -335,6 +335,7 @@ class BenchNginx:
         text, n = re.subn(r"worker_connections\s+\d+;", "worker_connections 8192;", text)
         if n != 1:
             raise RuntimeError("the stack's nginx.conf has no worker_connections line")
+        text = re.sub(r"^worker_rlimit_nofile\s+\d+;\n", "", text, flags=re.M)  # set below
         text = re.sub(r"^pid\s+[^;]+;", f"pid {d}/nginx.pid;\nworker_rlimit_nofile 20000;",
                       text, count=1, flags=re.M)
         text = re.sub(r"^error_log\s+[^;]+;", f"error_log {d}/error.log warn;", text,
