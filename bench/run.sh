@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# run.sh: builds social-post, starts a stack of its own on 127.0.0.1, runs the
-# benchmarks, stops the stack (also on failure or Ctrl-C) and prints figures.
+# run.sh: one command for the benchmarks. Installs the tools they need,
+# builds social-post, starts a stack of its own on 127.0.0.1, runs
+# bench/bench.py, stops the stack (also on failure or Ctrl-C) and prints every
+# figure next to its limit, measured in the same run, as a ratio.
 #
-#   bench/run.sh [--sizes 64,256,1024] [--runs 3] [--seconds 10] [--only upload|api]
-#                [--generator auto|wrk|python]
+#   bench/run.sh [options] [name ...]
 #
-#   --sizes    video sizes in MiB for worker_upload.py (default 64,256,1024)
-#   --runs     runs per case, medians are over these (default 3)
-#   --seconds  length of each API load run (default 10)
-#   --only     run one of the two benchmarks
-#   --generator  the API load generator: wrk, python threads, or auto (wrk
-#                when installed)
+#   names    static status submit longpoll drain upload profile (default: all,
+#            about 8 minutes on 2 cores), and sizes: bench/worker_upload.py
+#            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all")
+#   options  passed to bench.py: --runs 3 --seconds 10 --connections 16
+#            --polls 1000 --wait 30 --drain-jobs 1000 --drain-concurrency 4
+#            --video-mib 1024 (bench/bench.py --help says what each does)
 #
 # The build goes to SP_BUILD_DIR (default build-bench/, RelWithDebInfo, so it
-# never changes the build/ the tests use) and the stack's state to SP_STACK_DIR
-# (default SP_BUILD_DIR/bench-stack), which `stack.py start` wipes first.
+# never changes the build/ the tests use), the stack's state to SP_STACK_DIR
+# (default SP_BUILD_DIR/bench-stack, wiped when the stack starts), and the
+# figures to SP_BUILD_DIR/bench-results.json and .md.
+# Needs what scripts/install-deps.sh installs; installs wrk, curl, strace and
+# linux-perf with apt-get when they are missing (through sudo when not root).
 # Benchmarks print figures; they never fail on a timing. The exit status is
-# not 0 only when something did not work (build, stack, a job that failed).
-# Needs what scripts/install-deps.sh installs; wrk is used for the API load
-# when installed (apt-get install wrk), else a Python load generator.
+# not 0 only when something did not work (build, stack, a failed request or job).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,27 +28,43 @@ src=$(cd "${SP_SOURCE_DIR:-$here/..}" && pwd)
 export SP_SOURCE_DIR=$src
 export SP_BUILD_DIR=${SP_BUILD_DIR:-$src/build-bench}
 export SP_STACK_DIR=${SP_STACK_DIR:-$SP_BUILD_DIR/bench-stack}
-export PYTHONPATH=$src/tests/e2e:$src/tests/fakes${PYTHONPATH:+:$PYTHONPATH}
+export PYTHONPATH=$here:$src/tests/e2e:$src/tests/fakes${PYTHONPATH:+:$PYTHONPATH}
 export PYTHONDONTWRITEBYTECODE=1
 py=/usr/bin/python3  # Debian's, with psycopg2, jwt and cryptography
 
-sizes=64,256,1024
-runs=3
-seconds=10
-only=
-generator=auto
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --sizes) sizes=$2; shift 2 ;;
-        --runs) runs=$2; shift 2 ;;
-        --seconds) seconds=$2; shift 2 ;;
-        --only) only=$2; shift 2 ;;
-        --generator) generator=$2; shift 2 ;;
-        -h|--help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
-        *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+args=()
+sizes=
+for a in "$@"; do
+    case "$a" in
+        -h|--help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        sizes) sizes=1 ;;
+        *) args+=("$a") ;;
     esac
 done
-case "$only" in ""|upload|api) ;; *) echo "run.sh: --only upload or --only api" >&2; exit 2 ;; esac
+# only "sizes" named: run nothing else
+only_sizes=
+if [ -n "$sizes" ]; then
+    only_sizes=1
+    for a in "${args[@]+"${args[@]}"}"; do
+        case "$a" in --*|[0-9]*) ;; *) only_sizes= ;; esac
+    done
+fi
+
+# The benchmarks' own tools (not needed by the build or the tests).
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+command -v strace >/dev/null || need+=(strace)
+command -v perf >/dev/null || need+=(linux-perf)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    echo "== installing ${need[*]} (apt-get)"
+    apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600)
+    "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+        { "${apt[@]}" update >/dev/null && "${apt[@]}" install -y --no-install-recommends "${need[@]}" >/dev/null; } ||
+        echo "run.sh: could not install ${need[*]}; the benchmarks that need them will say so" >&2
+fi
 
 echo "== build ($SP_BUILD_DIR, RelWithDebInfo)"
 cmake -S "$src" -B "$SP_BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSP_SANITIZE=OFF >/dev/null
@@ -61,7 +79,7 @@ stop_stack() {
     fi
 }
 # A benchmark runs in the background so that a signal reaches this script at
-# once; it is passed on as SIGTERM (the scripts then stop their workers and
+# once; it is passed on as SIGTERM (bench.py then stops its nginx, workers and
 # fakes), then the stack is stopped.
 child=
 # shellcheck disable=SC2317  # called from the traps below
@@ -85,23 +103,26 @@ trap stop_stack EXIT
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
 
-echo "== start stack ($SP_STACK_DIR)"
+# 1,000 long-polls need more than the usual 1,024 open files, in this script's
+# client and in the programs the stack starts (they inherit the limit).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "== start stack ($SP_STACK_DIR; open files limit $(ulimit -n))"
 stack_started=1
 "$py" "$src/scripts/stack.py" start
 
 commit=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo unknown)
-echo "== source: $src (commit $commit, plus any uncommitted changes)"
-ram=$(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)
-echo "== machine: $(nproc) cores, $(uname -sr), $ram, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-status=0
-if [ -z "$only" ] || [ "$only" = upload ]; then
-    echo "== worker upload (bench/worker_upload.py)"
-    step "$py" "$here/worker_upload.py" --sizes "$sizes" --runs "$runs" || status=1
+dirty=
+if git -C "$src" status --porcelain 2>/dev/null | grep -qv '^??'; then
+    dirty=", with uncommitted changes"
 fi
-if [ -z "$only" ] || [ "$only" = api ]; then
-    echo "== API load (bench/api_load.py)"
-    step "$py" "$here/api_load.py" --seconds "$seconds" --runs "$runs" \
-        --generator "$generator" || status=1
+echo "== source: commit $commit$dirty"
+status=0
+if [ -z "$only_sizes" ]; then
+    step "$py" "$here/bench.py" --out "$SP_BUILD_DIR/bench-results" "${args[@]+"${args[@]}"}" || status=1
+fi
+if [ -n "$sizes" ]; then
+    echo "== worker upload by size (bench/worker_upload.py)"
+    step "$py" "$here/worker_upload.py" || status=1
 fi
 stop_stack
 exit $status

@@ -25,7 +25,7 @@ does. Every wait is bounded (--timeout, scaled by size).
 
 Needs the stack of scripts/stack.py (SP_STACK_DIR) and PYTHONPATH with
 tests/e2e and tests/fakes; bench/run.sh sets all of that up.
-Not here: the HTTP API's figures (api_load.py).
+Not here: the other figures (bench.py, which reuses one_run for its 1 GiB case).
 """
 import argparse
 import signal

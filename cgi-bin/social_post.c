@@ -2,8 +2,8 @@
  * social-post: the FastCGI program behind POST /social-post.
  *
  * Accepts a post job and answers 202 at once; the worker does the posting.
- * Accepting is one transaction as the caller: check the video is theirs,
- * insert the job (a trigger queues one delivery per platform and wakes the
+ * Accepting is one transaction as the caller: insert the job if the video is
+ * theirs (a trigger queues one delivery per platform and wakes the
  * workers). Nothing is posted from here, so nothing is lost when this process
  * is stopped after answering. Also: POST /social-post/{jobId}/retry (failed
  * platforms again) and /cancel (platforms not started yet).
@@ -41,13 +41,6 @@ static void send_job_answer(sp_request *r, int status, const char *job_id, const
     free(text);
 }
 
-/* The job's current status word ("pending", ...), read in the open
- * transaction; "pending" when it cannot be read (the job was just made). */
-static void current_status(sp_db *db, const char *job_id, char *out, size_t len) {
-    sp_err err;
-    if (sp_jobs_status(db, job_id, out, len, &err) < 0) snprintf(out, len, "pending");
-}
-
 /* Reads the optional Idempotency-Key header into *key (NULL when absent). */
 static int idempotency_key(const sp_request *r, const char **key, sp_err *err) {
     *key = sp_request_param(r, "HTTP_IDEMPOTENCY_KEY");
@@ -62,40 +55,23 @@ static int idempotency_key(const sp_request *r, const char **key, sp_err *err) {
     return 0;
 }
 
-/* Creates (or, for a repeated Idempotency-Key, finds) the job in one
- * transaction; a concurrent twin with the same key makes it look once more. */
-static int create_job(sp_ctx *ctx, const sp_jwt_claims *claims, const sp_job_request *req,
-                      const char *key, char job_id[37], bool *replayed, char *status, size_t slen,
-                      sp_err *err) {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        if (sp_db_begin_as(ctx->db, claims->claims_json, err) < 0) return -1;
-        int rc = sp_jobs_create(ctx->db, claims->sub, req, key, job_id, replayed, err);
-        if (rc == 0 && *replayed) current_status(ctx->db, job_id, status, slen);
-        if (rc == 0 && sp_db_commit(ctx->db, err) == 0) return 0;
-        sp_db_rollback(ctx->db);
-        if (!key || err->kind != SP_ERR_CONFLICT) return -1;
-    }
-    return -1;
-}
-
 /* POST /social-post: create a job for the caller. */
 static void submit(sp_ctx *ctx, sp_request *r) {
     sp_err err;
     sp_jwt_claims claims;
     sp_job_request req = {0};
-    char job_id[37], status[16] = "pending";
+    sp_jobs_created job;
     const char *key;
-    bool replayed = false;
     if (sp_request_authenticate(r, ctx->jwt, &claims, &err) < 0) goto fail;
     if (idempotency_key(r, &key, &err) < 0) goto fail;
     if (sp_request_read_json_body(r, SUBMIT_BODY_LIMIT, &err) < 0) goto fail;
     if (sp_job_request_parse(r->body, r->body_len, &req, &err) < 0) goto fail;
     if (sp_job_request_check_webhooks(&req, ctx->cfg->webhook_key != NULL, &err) < 0) goto fail;
-    if (create_job(ctx, &claims, &req, key, job_id, &replayed, status, sizeof status, &err) < 0)
+    if (sp_jobs_create_as(ctx->db, claims.claims_json, claims.sub, &req, key, &job, &err) < 0)
         goto fail;
-    memcpy(r->job_id, job_id, sizeof r->job_id);
-    send_job_answer(r, 202, job_id, status, NULL, NULL,
-                    "Post job created and processing in background", replayed);
+    memcpy(r->job_id, job.job_id, sizeof r->job_id);
+    send_job_answer(r, 202, job.job_id, job.status, NULL, NULL,
+                    "Post job created and processing in background", job.replayed);
     goto done;
 fail:
     sp_response_send_error(r, &err);
@@ -104,12 +80,9 @@ done:
     sp_jwt_claims_clear(&claims);
 }
 
-/* What retry and cancel do to a job, inside the caller's transaction. */
-typedef char *(*job_action)(sp_db *db, const char *job_id, sp_err *err);
-
 /* POST /social-post/{jobId}/<action>: runs act and answers with the
  * platforms it touched under list_name. */
-static void act_on_job(sp_ctx *ctx, sp_request *r, job_action act, int status,
+static void act_on_job(sp_ctx *ctx, sp_request *r, sp_jobs_action act, int status,
                        const char *list_name, const char *message) {
     sp_err err;
     sp_jwt_claims claims;
@@ -121,10 +94,8 @@ static void act_on_job(sp_ctx *ctx, sp_request *r, job_action act, int status,
         goto fail;
     }
     memcpy(r->job_id, job_id, sizeof r->job_id);
-    if (sp_db_begin_as(ctx->db, claims.claims_json, &err) < 0) goto fail;
-    if (!(platforms = act(ctx->db, job_id, &err))) goto fail;
-    current_status(ctx->db, job_id, job_status, sizeof job_status);
-    if (sp_db_commit(ctx->db, &err) < 0) goto fail;
+    if (!(platforms = sp_jobs_act_as(ctx->db, claims.claims_json, job_id, act, job_status, &err)))
+        goto fail;
     send_job_answer(r, status, job_id, job_status, list_name, platforms, message, false);
     goto done;
 fail:
@@ -136,13 +107,13 @@ done:
 
 /* POST /social-post/{jobId}/retry: the failed platforms of a finished job again. */
 static void retry(sp_ctx *ctx, sp_request *r) {
-    act_on_job(ctx, r, sp_jobs_retry, 202, "retried",
+    act_on_job(ctx, r, SP_JOBS_RETRY, 202, "retried",
                "Retrying the failed platforms in background");
 }
 
 /* POST /social-post/{jobId}/cancel: the platforms that have not started. */
 static void cancel(sp_ctx *ctx, sp_request *r) {
-    act_on_job(ctx, r, sp_jobs_cancel, 200, "cancelled", NULL);
+    act_on_job(ctx, r, SP_JOBS_CANCEL, 200, "cancelled", NULL);
 }
 
 static const sp_route routes[] = {

@@ -3,8 +3,8 @@
  *
  * Reads a job as its owner sees it (RLS decides), with an ETag, 304 for an
  * unchanged If-None-Match, and a long-poll (wait=N seconds) that answers as
- * soon as the job changes; without jobId, the caller's jobs, newest first.
- * Also the operations endpoints /health and /metrics, which nginx only lets
+ * soon as the job changes (parked, holding no thread: api/long_poll.h); without jobId, the caller's
+ * jobs, newest first. Also the operations endpoints /health and /metrics, which nginx only lets
  * local callers reach.
  */
 #include <stdio.h>
@@ -19,17 +19,10 @@
 #include "api/server.h"
 #include "core/uuid.h"
 
-/* Sends the job with its ETag, or 304 when the caller has that version. */
-static void send_job(sp_request *r, const sp_job_view *view) {
-    const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
-    sp_response resp;
-    bool unchanged = inm && strcmp(inm, view->etag) == 0;
-    sp_response_init(&resp, unchanged ? 304 : 200);
-    sp_response_header(&resp, "ETag", "%s", view->etag);
-    sp_response_send(r, &resp, unchanged ? NULL : view->json, unchanged ? 0 : strlen(view->json));
-}
-
-/* GET ?jobId=[&wait=N]: the seed's status body. */
+/* GET ?jobId=[&wait=N]: the seed's status body, with its ETag (304 when
+ * unchanged). With wait, a job that has not changed from the caller's
+ * version (If-None-Match, else the current one) and is not final is parked
+ * until it changes or the wait is over. */
 static void job_status(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims, const char *raw) {
     sp_err err;
     char job_id[37];
@@ -42,15 +35,16 @@ static void job_status(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims, 
     }
     memcpy(r->job_id, job_id, sizeof r->job_id);
     if (sp_request_int_query(r, "wait", 0, 0, SP_LONG_POLL_MAX_SECONDS, &wait, &err) < 0) goto fail;
+    uint64_t mark = ctx->long_poll ? sp_long_poll_mark(ctx->long_poll) : 0;
     if (sp_jobs_view_as(ctx->db, claims->claims_json, job_id, &view, &err) < 0) goto fail;
-    if (wait > 0) {
-        const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
-        char baseline[40];
-        snprintf(baseline, sizeof baseline, "%s", inm ? inm : view.etag);
-        if (sp_long_poll(ctx, claims->claims_json, job_id, wait, baseline, &view, &err) < 0)
-            goto fail;
-    }
-    send_job(r, &view);
+    const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
+    const char *baseline = inm ? inm : view.etag;
+    if (wait > 0 && ctx->long_poll && !view.final && strcmp(view.etag, baseline) == 0 &&
+        !sp_server_stopping() &&
+        sp_long_poll_park(ctx->long_poll, r, claims->claims_json, job_id, wait, baseline, &view,
+                          mark) == 0)
+        goto done;
+    sp_response_send_versioned(r, view.json, view.etag);
     goto done;
 fail:
     sp_response_send_error(r, &err);
@@ -64,10 +58,9 @@ static void job_list(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims) {
     sp_list_query q;
     char *json = NULL;
     if (sp_list_query_parse(r, &q, &err) < 0) goto fail;
-    if (sp_db_begin_as(ctx->db, claims->claims_json, &err) < 0) goto fail;
-    json = sp_jobs_list_json(ctx->db, q.limit, *q.before ? q.before : NULL,
-                             *q.status ? q.status : NULL, &err);
-    if (!json || sp_db_commit(ctx->db, &err) < 0) goto fail;
+    json = sp_jobs_list_json_as(ctx->db, claims->claims_json, q.limit, *q.before ? q.before : NULL,
+                                *q.status ? q.status : NULL, &err);
+    if (!json) goto fail;
     sp_response_send_json(r, 200, json);
     goto done;
 fail:
@@ -104,7 +97,7 @@ static void health(sp_ctx *ctx, sp_request *r) {
 
 /* GET /metrics: Prometheus text: this process's requests, then the queue. */
 static void metrics(sp_ctx *ctx, sp_request *r) {
-    char buf[8192];
+    char buf[16384];
     sp_err err;
     sp_queue_stats stats;
     bool have_stats = sp_queue_stats_read(ctx->db, &stats, &err) == 0;
@@ -129,7 +122,8 @@ int main(int argc, char **argv) {
         .program = "social-post-status",
         .summary = "FastCGI responder: job status (GET /social-post-status?jobId=), the "
                    "caller's jobs, /health and /metrics.",
-        .default_threads = 8,
+        .default_threads = 4,
+        .long_polls = true,
         .routes = routes,
     };
     return sp_server_main(argc, argv, &spec);

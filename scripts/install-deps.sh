@@ -20,18 +20,14 @@ packages=(
     # the Debian package (cpack: dpkg-shlibdeps, file), units (systemd-analyze),
     # the nginx example (a throw-away TLS certificate)
     python3-yaml python3-jsonschema dpkg-dev file systemd openssl
-    # checks and tools
-    valgrind curl ca-certificates
+    # checks and tools (prometheus: its promtool checks /metrics; the package's
+    # own service is not used, and is stopped below when it starts one)
+    valgrind curl ca-certificates prometheus
     # browser tests of the status page (web/): Chromium, driven by playwright-core
     # from npm (tests/browser/); the emoji font draws the page's ✓ and ⏳
     chromium fonts-noto-color-emoji
 )
-# Node.js and npm for the browser tests: Debian's packages unless a node / npm
-# is on the PATH already (a newer Node.js with its own npm conflicts with them).
-command -v node >/dev/null || packages+=(nodejs)
-command -v npm >/dev/null || packages+=(npm)
-
-# node and npm validate docs/openapi.yaml. A newer nodejs installed from
+# node and npm run the browser tests and validate docs/openapi.yaml. A newer nodejs installed from
 # elsewhere brings its own npm and conflicts with Debian's npm package, so
 # these two count as present when the commands are, whatever dpkg says.
 command -v node >/dev/null || packages+=(nodejs)
@@ -57,3 +53,9 @@ fi
 echo "install-deps.sh: installing ${missing[*]}"
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}"
+
+# prometheus is here for promtool only: where systemd runs, its package starts
+# a Prometheus server (port 9090) that nothing here uses.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && [ -d /run/systemd/system ]; then
+    "${sudo[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
+fi

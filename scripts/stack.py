@@ -30,6 +30,7 @@ Settings (environment):
     SP_NGINX_PORT    nginx's port on 127.0.0.1 (default: a free one)
     SP_CORS_ORIGINS  CORS_ALLOWED_ORIGINS for the programs (default: https://app.example.test)
     SP_PG_BINDIR     where initdb, pg_ctl, psql and pg_dump are (default: found)
+    SP_SUBMIT_THREADS, SP_STATUS_THREADS   the programs' --threads (default 4 each)
 
 Not here: the tests themselves, and anything that talks to the internet.
 Needs only the standard library, plus the `cryptography` package for the keys.
@@ -119,10 +120,12 @@ def api_env(st):
 PROGRAMS = [
     Program("social-post",
             lambda st, port: [build_binary(st, "social-post"),
-                              "--listen", f"127.0.0.1:{port}", "--threads", "4"]),
+                              "--listen", f"127.0.0.1:{port}", "--threads",
+                              os.environ.get("SP_SUBMIT_THREADS", "4")]),
     Program("social-post-status",
             lambda st, port: [build_binary(st, "social-post-status"),
-                              "--listen", f"127.0.0.1:{port}", "--threads", "8"]),
+                              "--listen", f"127.0.0.1:{port}", "--threads",
+                              os.environ.get("SP_STATUS_THREADS", "4")]),
 ]
 
 # Platform variables a local run passes to its worker when it talks to the

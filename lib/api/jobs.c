@@ -1,6 +1,12 @@
 /*
  * jobs: statements on social_post_jobs and the video check before a submit.
  * The worker's view of jobs (deliveries, results) is in queue.c, not here.
+ *
+ * Each request is one pipelined transaction (sp_db_exec_as): the caller's
+ * setup, the statements and the commit go out together, so a status read, a
+ * list, a retry or a cancel costs one round trip, and so does a submit that
+ * names its title (two when the title comes from the video: its limits are
+ * checked in C between the two).
  */
 #include "api/jobs.h"
 
@@ -17,18 +23,26 @@ static const sp_stmt video_title = {
     "jobs_video_title",
     "SELECT coalesce(title, '') FROM product_videos WHERE id = $1::uuid AND user_id = $2::uuid", 2};
 
+/* Inserts the job when the video is the caller's (else no row), or finds the
+ * job made earlier with the same Idempotency-Key: a row (id, status,
+ * request_hash), request_hash NULL for a new job. No row: no such video, or a
+ * twin with the same key committed after this statement's snapshot (run it
+ * again). */
 static const sp_stmt job_insert = {
     "jobs_insert",
-    "INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
-    " idempotency_key, request_hash, scheduled_at, callback_url)"
-    " VALUES ($1::uuid, $2::uuid, $3::jsonb, $4, $5, $6, $7, to_timestamp($8::float8), $9)"
-    " RETURNING id::text",
+    "WITH ins AS ("
+    "  INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
+    "    idempotency_key, request_hash, scheduled_at, callback_url)"
+    "  SELECT v.user_id, v.id, $3::jsonb, $4, $5, $6, $7, to_timestamp($8::float8), $9"
+    "  FROM product_videos v WHERE v.id = $2::uuid AND v.user_id = $1::uuid"
+    "  ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+    "  RETURNING id, status)"
+    " SELECT id::text, status, NULL::text FROM ins"
+    " UNION ALL"
+    " SELECT j.id::text, j.status, j.request_hash FROM social_post_jobs j"
+    " WHERE $6::text IS NOT NULL AND j.user_id = $1::uuid AND j.idempotency_key = $6"
+    "   AND NOT EXISTS (SELECT 1 FROM ins)",
     9};
-
-static const sp_stmt job_by_key = {"jobs_by_idempotency_key",
-                                   "SELECT id::text, request_hash FROM social_post_jobs"
-                                   " WHERE user_id = $1::uuid AND idempotency_key = $2",
-                                   2};
 
 static const sp_stmt job_status = {"jobs_status",
                                    "SELECT status FROM social_post_jobs WHERE id = $1::uuid", 1};
@@ -63,11 +77,9 @@ static const sp_stmt job_retry = {"jobs_retry",
 static const sp_stmt job_cancel = {
     "jobs_cancel", "SELECT array_to_json(social_post_cancel_job($1::uuid))::text", 1};
 
-/* Runs a one-value statement; returns a copy of the value (caller frees). */
-static char *single_value(sp_db *db, const sp_stmt *stmt, const char *const *params,
-                          const char *missing, sp_err *err) {
-    PGresult *res = sp_db_exec(db, stmt, params, err);
-    if (!res) return NULL;
+/* A copy of the one value of res (caller frees), or NULL with err set
+ * (SP_ERR_NOT_FOUND with missing when there is no row). Clears res. */
+static char *single_value(PGresult *res, const char *missing, sp_err *err) {
     char *value = NULL;
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
         sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "%s", missing);
@@ -79,11 +91,11 @@ static char *single_value(sp_db *db, const sp_stmt *stmt, const char *const *par
 
 /* SHA-256 (hex) of what the request asks for, to tell a repeated submit
  * from a different one under the same Idempotency-Key. */
-static int request_hash(const sp_job_request *req, char out[65], sp_err *err) {
+static int request_hash(const sp_job_request *req, const char *platforms, char out[65],
+                        sp_err *err) {
     cJSON *c = cJSON_CreateObject();
-    char *platforms = sp_job_request_platforms_json(req);
     cJSON_AddStringToObject(c, "videoId", req->video_id);
-    cJSON_AddRawToObject(c, "platforms", platforms ? platforms : "null");
+    cJSON_AddRawToObject(c, "platforms", platforms);
     cJSON_AddItemToObject(c, "title",
                           req->title ? cJSON_CreateString(req->title) : cJSON_CreateNull());
     cJSON_AddItemToObject(c, "description",
@@ -95,40 +107,51 @@ static int request_hash(const sp_job_request *req, char out[65], sp_err *err) {
     char *text = sp_json_print(c);
     unsigned char md[32];
     unsigned int n = 0;
-    int rc =
-        text && platforms && EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL) ? 0 : -1;
+    int rc = text && EVP_Digest(text, strlen(text), md, &n, EVP_sha256(), NULL) ? 0 : -1;
     for (unsigned i = 0; rc == 0 && i < n; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     free(text);
-    free(platforms);
     cJSON_Delete(c);
     return rc == 0 ? 0 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
 }
 
-/* Looks up the caller's video title into *title (caller frees). */
-static int fetch_video_title(sp_db *db, const char *user_id, const char *video_id, char **title,
-                             sp_err *err) {
-    const char *params[] = {video_id, user_id};
-    *title = single_value(db, &video_title, params, "video not found", err);
-    if (!*title && err->kind == SP_ERR_NOT_FOUND)
-        sp_err_set(err, SP_ERR_NOT_FOUND, "video_not_found", "video not found");
-    return *title ? 0 : -1;
+/* The title a job gets: the request's, else the video's (one round trip,
+ * only then). *owned is what the caller frees. Checks the text limits,
+ * except for a video that is not there: the insert then finds the job of an
+ * earlier submit with the same Idempotency-Key, or answers 404. */
+static int effective_title(sp_db *db, const char *claims_json, const char *user_id,
+                           const sp_job_request *req, const char **title, char **owned,
+                           sp_err *err) {
+    *owned = NULL;
+    *title = req->title;
+    if (!req->title) {
+        const char *params[] = {req->video_id, user_id};
+        PGresult *res = sp_db_exec1_as(db, claims_json, &video_title, params, err);
+        if (!res) return -1;
+        bool found = PQntuples(res) == 1;
+        if (found && *PQgetvalue(res, 0, 0) && !(*owned = strdup(PQgetvalue(res, 0, 0)))) {
+            PQclear(res);
+            return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+        }
+        PQclear(res);
+        if (!found) return 0;
+        *title = *owned;
+    }
+    return sp_job_request_check_text(req, *title, err);
 }
 
-/* The job created earlier with key: 1 found (same request), 0 none, -1 error
- * (SP_ERR_UNPROCESSABLE when the key was used for a different request). */
-static int find_by_key(sp_db *db, const char *user_id, const char *key, const char *hash,
-                       char job_id[37], sp_err *err) {
-    const char *params[] = {user_id, key};
-    PGresult *res = sp_db_exec(db, &job_by_key, params, err);
-    if (!res) return -1;
+/* Reads the insert's answer: 1 done, 0 no row (see job_insert), -1 error. */
+static int insert_answer(PGresult *res, const char *hash, sp_jobs_created *out, sp_err *err) {
     int rc = 0;
     if (PQntuples(res) == 1) {
-        if (strcmp(PQgetvalue(res, 0, 1), hash) != 0) {
+        bool earlier = !PQgetisnull(res, 0, 2);
+        if (earlier && strcmp(PQgetvalue(res, 0, 2), hash) != 0) {
             rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "idempotency_key_reused",
                             "this Idempotency-Key was used for a different request");
         } else {
-            snprintf(job_id, 37, "%s", PQgetvalue(res, 0, 0));
+            snprintf(out->job_id, sizeof out->job_id, "%s", PQgetvalue(res, 0, 0));
+            snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 1));
+            out->replayed = earlier;
             rc = 1;
         }
     }
@@ -136,56 +159,50 @@ static int find_by_key(sp_db *db, const char *user_id, const char *key, const ch
     return rc;
 }
 
-/* Inserts the job; the video's title stands in for a missing one. */
-static int insert_job(sp_db *db, const char *user_id, const sp_job_request *req, const char *key,
-                      const char *hash, char job_id[37], sp_err *err) {
-    char *video_title_text = NULL, *platforms = NULL, *id = NULL;
+int sp_jobs_create_as(sp_db *db, const char *claims_json, const char *user_id,
+                      const sp_job_request *req, const char *idempotency_key, sp_jobs_created *out,
+                      sp_err *err) {
+    char hash[65] = "", when[32];
+    const char *title;
+    char *owned_title = NULL, *platforms = sp_job_request_platforms_json(req);
     int rc = -1;
-    if (fetch_video_title(db, user_id, req->video_id, &video_title_text, err) < 0) goto done;
-    const char *title = req->title ? req->title : (*video_title_text ? video_title_text : NULL);
-    if (sp_job_request_check_text(req, title, err) < 0) goto done;
-    platforms = sp_job_request_platforms_json(req);
+    memset(out, 0, sizeof *out);
     if (!platforms) {
         sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
         goto done;
     }
-    char when[32];
+    if (idempotency_key && request_hash(req, platforms, hash, err) < 0) goto done;
+    if (effective_title(db, claims_json, user_id, req, &title, &owned_title, err) < 0) goto done;
     snprintf(when, sizeof when, "%.3f", req->scheduled_at);
-    const char *params[] = {
-        user_id,          req->video_id, platforms,         title,
-        req->description, key,           key ? hash : NULL, req->has_scheduled_at ? when : NULL,
-        req->callback_url};
-    id = single_value(db, &job_insert, params, "job not created", err);
-    if (!id) goto done;
-    snprintf(job_id, 37, "%s", id);
-    rc = 0;
+    const char *params[] = {user_id,
+                            req->video_id,
+                            platforms,
+                            title,
+                            req->description,
+                            idempotency_key,
+                            idempotency_key ? hash : NULL,
+                            req->has_scheduled_at ? when : NULL,
+                            req->callback_url};
+    /* a second run only when a twin with the same key raced this one */
+    for (int attempt = 0; rc < 0 && attempt < (idempotency_key ? 2 : 1); attempt++) {
+        PGresult *res = sp_db_exec1_as(db, claims_json, &job_insert, params, err);
+        int found = res ? insert_answer(res, hash, out, err) : -1;
+        if (found < 0) goto done;
+        if (found) rc = 0;
+    }
+    if (rc < 0) sp_err_set(err, SP_ERR_NOT_FOUND, "video_not_found", "video not found");
 done:
-    free(id);
+    free(owned_title);
     free(platforms);
-    free(video_title_text);
     return rc;
 }
 
-int sp_jobs_create(sp_db *db, const char *user_id, const sp_job_request *req,
-                   const char *idempotency_key, char job_id[37], bool *replayed, sp_err *err) {
-    char hash[65] = "";
-    *replayed = false;
-    if (idempotency_key) {
-        if (request_hash(req, hash, err) < 0) return -1;
-        int found = find_by_key(db, user_id, idempotency_key, hash, job_id, err);
-        if (found != 0) {
-            *replayed = found == 1;
-            return found == 1 ? 0 : -1;
-        }
-    }
-    return insert_job(db, user_id, req, idempotency_key, hash, job_id, err);
+sp_db_step sp_jobs_view_step(const char *const params[1]) {
+    return (sp_db_step){&job_view, params};
 }
 
-int sp_jobs_view(sp_db *db, const char *job_id, sp_job_view *out, sp_err *err) {
+int sp_jobs_view_from(PGresult *res, sp_job_view *out, sp_err *err) {
     memset(out, 0, sizeof *out);
-    const char *params[] = {job_id};
-    PGresult *res = sp_db_exec(db, &job_view, params, err);
-    if (!res) return -1;
     int rc = -1;
     if (PQntuples(res) != 1) {
         sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "job not found");
@@ -203,38 +220,28 @@ int sp_jobs_view(sp_db *db, const char *job_id, sp_job_view *out, sp_err *err) {
 int sp_jobs_view_as(sp_db *db, const char *claims_json, const char *job_id, sp_job_view *out,
                     sp_err *err) {
     memset(out, 0, sizeof *out);
-    if (sp_db_begin_as(db, claims_json, err) < 0) return -1;
-    if (sp_jobs_view(db, job_id, out, err) < 0 || sp_db_commit(db, err) < 0) {
-        free(out->json);
-        out->json = NULL;
-        sp_db_rollback(db);
-        return -1;
-    }
-    return 0;
-}
-
-int sp_jobs_status(sp_db *db, const char *job_id, char *out, size_t len, sp_err *err) {
     const char *params[] = {job_id};
-    char *status = single_value(db, &job_status, params, "job not found", err);
-    if (!status) return -1;
-    snprintf(out, len, "%s", status);
-    free(status);
-    return 0;
+    PGresult *res = sp_db_exec1_as(db, claims_json, &job_view, params, err);
+    return res ? sp_jobs_view_from(res, out, err) : -1;
 }
 
-char *sp_jobs_list_json(sp_db *db, int limit, const char *before, const char *status, sp_err *err) {
+char *sp_jobs_list_json_as(sp_db *db, const char *claims_json, int limit, const char *before,
+                           const char *status, sp_err *err) {
     char n[16];
     snprintf(n, sizeof n, "%d", limit);
     const char *params[] = {before, status, n};
-    return single_value(db, &job_list, params, "no jobs", err);
+    PGresult *res = sp_db_exec1_as(db, claims_json, &job_list, params, err);
+    return res ? single_value(res, "no jobs", err) : NULL;
 }
 
-char *sp_jobs_retry(sp_db *db, const char *job_id, sp_err *err) {
+char *sp_jobs_act_as(sp_db *db, const char *claims_json, const char *job_id, sp_jobs_action action,
+                     char status[16], sp_err *err) {
     const char *params[] = {job_id};
-    return single_value(db, &job_retry, params, "job not found", err);
-}
-
-char *sp_jobs_cancel(sp_db *db, const char *job_id, sp_err *err) {
-    const char *params[] = {job_id};
-    return single_value(db, &job_cancel, params, "job not found", err);
+    sp_db_step steps[] = {{action == SP_JOBS_RETRY ? &job_retry : &job_cancel, params},
+                          {&job_status, params}};
+    PGresult *res[2];
+    if (sp_db_exec_as(db, claims_json, steps, 2, res, err) < 0) return NULL;
+    snprintf(status, 16, "%s", PQntuples(res[1]) == 1 ? PQgetvalue(res[1], 0, 0) : "pending");
+    PQclear(res[1]);
+    return single_value(res[0], "job not found", err);
 }

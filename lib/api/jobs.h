@@ -1,7 +1,7 @@
 /*
  * jobs: the SQL of social_post_jobs as the HTTP programs see it.
  *
- * Every statement runs inside the caller's transaction (sp_db_begin_as), so
+ * Every statement runs inside the caller's transaction (sp_db_exec_as), so
  * row-level security limits each one to the caller's own rows: a job or video
  * of someone else is simply not found. The status body is built by Postgres
  * (social_post_job_json, migration 0005), so the seed's field names and the
@@ -19,15 +19,22 @@
 #include "core/err.h"
 #include "db/db.h"
 
-/* Creates a pending job for user_id from req, after checking that the video is
- * the caller's (else SP_ERR_NOT_FOUND) and that the effective title (req's, or
- * the video's) fits the platforms. Writes the new id into job_id.
+/* What a submit made or found. */
+typedef struct {
+    char job_id[37];
+    char status[16]; /* "pending" for a new job */
+    bool replayed;   /* found by its Idempotency-Key, not made now */
+} sp_jobs_created;
+
+/* Creates a pending job for user_id from req as the caller (claims_json),
+ * after checking that the video is the caller's (else SP_ERR_NOT_FOUND) and
+ * that the effective title (req's, or the video's) fits the platforms.
  * With an idempotency_key (may be NULL): a job the caller already created
- * with that key is returned instead (*replayed = true) when the request is the
- * same, and SP_ERR_UNPROCESSABLE when it differs. A concurrent submit with
- * the same key fails with SP_ERR_CONFLICT; run the transaction again. */
-int sp_jobs_create(sp_db *db, const char *user_id, const sp_job_request *req,
-                   const char *idempotency_key, char job_id[37], bool *replayed, sp_err *err);
+ * with that key is returned instead (out->replayed) when the request is the
+ * same, and SP_ERR_UNPROCESSABLE when it differs. */
+int sp_jobs_create_as(sp_db *db, const char *claims_json, const char *user_id,
+                      const sp_job_request *req, const char *idempotency_key, sp_jobs_created *out,
+                      sp_err *err);
 
 /* One job as its owner sees it. */
 typedef struct {
@@ -36,30 +43,30 @@ typedef struct {
     bool final;    /* completed or failed */
 } sp_job_view;
 
-/* Reads job_id, or fails with SP_ERR_NOT_FOUND when the caller cannot see it. */
-int sp_jobs_view(sp_db *db, const char *job_id, sp_job_view *out, sp_err *err);
-
-/* Reads job_id in a transaction of its own as the caller (claims_json). On
- * failure out->json is NULL. */
+/* Reads job_id as the caller (claims_json), or fails with SP_ERR_NOT_FOUND
+ * when the caller cannot see it. On failure out->json is NULL. */
 int sp_jobs_view_as(sp_db *db, const char *claims_json, const char *job_id, sp_job_view *out,
                     sp_err *err);
 
-/* The job's status word ("pending", ...) into out, inside the caller's
- * transaction; SP_ERR_NOT_FOUND when the caller cannot see the job. */
-int sp_jobs_status(sp_db *db, const char *job_id, char *out, size_t len, sp_err *err);
+/* The view's statement for a pipeline of many reads (params: the job id,
+ * borrowed until the result is read), and the reading of its result (which
+ * it clears). */
+sp_db_step sp_jobs_view_step(const char *const params[1]);
+int sp_jobs_view_from(PGresult *res, sp_job_view *out, sp_err *err);
 
 /* The caller's jobs, newest first: {"jobs": [...], "next": cursor|null}.
  * before is a cursor from an earlier page (or NULL), status a filter (or
  * NULL). Caller frees. */
-char *sp_jobs_list_json(sp_db *db, int limit, const char *before, const char *status, sp_err *err);
+char *sp_jobs_list_json_as(sp_db *db, const char *claims_json, int limit, const char *before,
+                           const char *status, sp_err *err);
 
-/* Queues the failed platforms of a finished job again; returns their names as
- * a JSON array text (caller frees). SP_ERR_CONFLICT when nothing failed or the
- * job is still running. */
-char *sp_jobs_retry(sp_db *db, const char *job_id, sp_err *err);
+typedef enum { SP_JOBS_RETRY, SP_JOBS_CANCEL } sp_jobs_action;
 
-/* Cancels the platforms of a job that have not started; names as JSON array
- * text (caller frees). SP_ERR_CONFLICT when there is nothing to cancel. */
-char *sp_jobs_cancel(sp_db *db, const char *job_id, sp_err *err);
+/* Retry: queues the failed platforms of a finished job again (SP_ERR_CONFLICT
+ * when nothing failed or the job still runs). Cancel: the platforms that have
+ * not started (SP_ERR_CONFLICT when none). Returns their names as a JSON
+ * array text (caller frees) and the job's status after it in status. */
+char *sp_jobs_act_as(sp_db *db, const char *claims_json, const char *job_id, sp_jobs_action action,
+                     char status[16], sp_err *err);
 
 #endif

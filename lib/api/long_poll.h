@@ -1,24 +1,66 @@
 /*
- * long_poll: holding a status request until its job changes (wait=N).
+ * long_poll: holding status requests (wait=N) until their job changes, at
+ * almost no cost while they wait.
  *
- * A waiting request re-reads the job as its caller (RLS) every 250 ms and
- * answers as soon as the job's ETag differs from the caller's, the job is
- * final, the wait is over, or the program stops. At most threads - 2 requests
- * wait at once, so waiting clients never take every thread from status reads
- * and /health; beyond that a long-poll is answered at once.
+ * A waiting request holds no thread and no database connection: the handler
+ * parks its FastCGI request in a lot (a hash table keyed by job id) and its
+ * thread goes on with other requests. One waker thread per process holds one
+ * database connection that LISTENs on social_post_job_changed (a trigger of
+ * migration 0008 sends the job id on every change, whoever makes it). On a
+ * notification the waker re-reads the job once for each of its waiters, as
+ * that waiter (RLS), all in one pipeline, and answers those whose ETag
+ * changed; at a waiter's deadline it answers with the view it holds (304, or
+ * 200 to a caller without If-None-Match) without reading; at shutdown it
+ * answers everyone.
+ *
+ * The race between a handler's first read and its parking (a change
+ * notified in between) is closed by a mark: the handler takes
+ * sp_long_poll_mark before its read, and a waiter whose job (or the LISTEN
+ * connection) was notified (reconnected) after its mark is re-read at once.
+ * When the LISTEN connection is lost the waker reconnects and re-reads every
+ * waiter once.
+ *
+ * Not here: parsing the request (the status program's handler) and
+ * finishing the FastCGI request (the server's done callback).
  */
 #ifndef SP_LONG_POLL_H
 #define SP_LONG_POLL_H
 
+#include <stdint.h>
+
 #include "api/jobs.h"
-#include "api/server.h"
+#include "api/request.h"
 
 #define SP_LONG_POLL_MAX_SECONDS 60
 
-/* Waits up to wait seconds for job_id's ETag to differ from baseline; view
- * (already read once) is updated in place. Returns 0, or -1 with err set
- * when a re-read failed (view->json is then NULL). */
-int sp_long_poll(sp_ctx *ctx, const char *claims_json, const char *job_id, int wait,
-                 const char *baseline, sp_job_view *view, sp_err *err);
+typedef struct sp_long_poll sp_long_poll;
+
+/* Called (on the waker thread) for a parked request once its answer is
+ * sent: counts it, logs it, finishes the FastCGI request. */
+typedef void (*sp_long_poll_done)(void *arg, sp_request *r);
+
+/* A lot whose waker connects with conninfo (copied). */
+sp_long_poll *sp_long_poll_new(const char *conninfo, sp_long_poll_done done, void *done_arg);
+
+/* The waker thread (arg: the lot); returns after sp_long_poll_stop, once
+ * every parked request is answered. */
+void *sp_long_poll_main(void *arg);
+
+/* Answers every parked request and ends the waker; parking fails from now. */
+void sp_long_poll_stop(sp_long_poll *lp);
+
+/* Frees the lot (after its thread has ended). */
+void sp_long_poll_free(sp_long_poll *lp);
+
+/* The mark to take before the first read of a request that may park. */
+uint64_t sp_long_poll_mark(sp_long_poll *lp);
+
+/* Parks r until job_id's ETag differs from baseline, for at most wait
+ * seconds. Takes r (r->parked is set; the handler must not answer it) and
+ * view->json (set to NULL). Copies claims_json. Returns 0, or -1 when
+ * stopping or out of memory: then nothing was taken and the handler
+ * answers now. */
+int sp_long_poll_park(sp_long_poll *lp, sp_request *r, const char *claims_json, const char *job_id,
+                      int wait, const char *baseline, sp_job_view *view, uint64_t mark);
 
 #endif

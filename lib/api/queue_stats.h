@@ -8,15 +8,21 @@
 
 #include "db/db.h"
 
-#define SP_QUEUE_STATES 5
+#define SP_QUEUE_MAX_ROWS 64 /* platforms x states */
 
 typedef struct {
-    const char *state[SP_QUEUE_STATES]; /* queued, running, succeeded, failed, cancelled */
-    long long deliveries[SP_QUEUE_STATES];
-    double oldest_due_seconds; /* age of the oldest delivery that is due, 0 when none */
+    char platform[16];
+    char state[16]; /* queued, running, succeeded, failed, cancelled */
+    long long deliveries;
+    double oldest_due_seconds; /* queued rows: age of the oldest due one, 0 when none */
+} sp_queue_row;
+
+typedef struct {
+    sp_queue_row rows[SP_QUEUE_MAX_ROWS]; /* every platform and state, zeros included */
+    int nrows;
 } sp_queue_stats;
 
-/* Reads the counts in a transaction of its own. */
+/* Reads the counts (social_post_delivery_stats()) in one round trip. */
 int sp_queue_stats_read(sp_db *db, sp_queue_stats *out, sp_err *err);
 
 #endif

@@ -31,6 +31,8 @@ typedef struct {
     int status;       /* status sent, 0 until then */
     char user_id[37]; /* the verified caller, "" before auth; for logs */
     char job_id[37];  /* the job concerned, when known; for logs */
+    double started;   /* monotonic seconds when it was read */
+    bool parked;      /* a long-poll took it: answered later, by the waker */
 } sp_request;
 
 /* Fills r from fcgx. allowed_origins is CORS_ALLOWED_ORIGINS (may be NULL). */

@@ -8,6 +8,7 @@
 #include "api/response.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,15 @@ void sp_response_send_json(sp_request *r, int status, const char *json) {
     sp_response resp;
     sp_response_init(&resp, status);
     sp_response_send(r, &resp, json, strlen(json));
+}
+
+void sp_response_send_versioned(sp_request *r, const char *json, const char *etag) {
+    const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
+    bool unchanged = inm && strcmp(inm, etag) == 0;
+    sp_response resp;
+    sp_response_init(&resp, unchanged ? 304 : 200);
+    sp_response_header(&resp, "ETag", "%s", etag);
+    sp_response_send(r, &resp, unchanged ? NULL : json, unchanged ? 0 : strlen(json));
 }
 
 void sp_response_send_error(sp_request *r, const sp_err *err) {

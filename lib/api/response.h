@@ -39,6 +39,10 @@ void sp_response_send_typed(sp_request *r, sp_response *resp, const char *conten
 /* Sends status with a JSON text body. */
 void sp_response_send_json(sp_request *r, int status, const char *json);
 
+/* Sends a JSON body that has an ETag: 304 without a body when the caller's
+ * If-None-Match names etag, else 200 with it. */
+void sp_response_send_versioned(sp_request *r, const char *json, const char *etag);
+
 /* Sends {"error": msg, "code": code} with the status err's kind maps to. */
 void sp_response_send_error(sp_request *r, const sp_err *err);
 

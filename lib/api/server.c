@@ -1,11 +1,19 @@
 /*
- * server: options, the thread pool and graceful stop for the FastCGI programs.
+ * server: options, the threads and graceful stop for the FastCGI programs.
+ *
+ * Threads: one dispatcher (dispatcher.c) hands connections with a request
+ * waiting to a fixed pool of worker threads, each with its own database
+ * connection; the status program adds one long-poll waker (long_poll.c). A
+ * request is finished in one place (finish_request), whether a worker
+ * answered it or the waker answered it after it was parked.
  *
  * Stopping: all threads block SIGTERM/SIGINT; one signal thread waits for
- * them, marks libfcgi's shutdown and shuts the listening socket down, which
- * wakes every thread blocked in accept(). Threads finish the request they
- * hold, free their connection and return; main joins them and frees the rest,
- * so a sanitizer build can check that nothing leaks.
+ * them, marks libfcgi's shutdown, has the waker answer every parked
+ * long-poll, stops the dispatcher, and interrupts a worker blocked in
+ * accept() until every worker has returned. Main joins them and frees the
+ * rest, so a sanitizer build can check that nothing leaks. The listening
+ * socket itself is left alone: it may be shared with other processes (a
+ * systemd socket unit, spawn-fcgi -F) that must go on accepting.
  */
 #include "api/server.h"
 
@@ -17,10 +25,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "api/dispatcher.h"
+#include "api/long_poll.h"
 #include "api/metrics.h"
 #include "api/router.h"
 #include "api/server_flags.h"
@@ -28,14 +39,22 @@
 #include "core/log.h"
 #include "core/process.h"
 
+typedef struct server server;
+
 typedef struct {
-    const sp_server_spec *spec;
+    server *srv;
     sp_ctx ctx;
-    int listen_fd;
     pthread_t thread;
-    atomic_bool in_accept; /* waiting for a connection: safe to interrupt */
     atomic_bool done;
 } worker_thread;
+
+struct server {
+    const sp_server_spec *spec;
+    sp_dispatcher *dispatcher;
+    sp_long_poll *long_poll; /* NULL unless the program parks long-polls */
+    worker_thread *workers;
+    int nworkers;
+};
 
 static atomic_bool stopping;
 
@@ -51,46 +70,43 @@ static void log_request(const sp_request *r, double ms) {
     sp_log_event(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f);
 }
 
-/* Serves one accepted request, always with exactly one response. */
+/* Counts, logs and finishes an answered request; its connection goes back
+ * to the dispatcher when nginx keeps it. */
+static void finish_request(server *srv, sp_request *r) {
+    double seconds = sp_clock_monotonic() - r->started;
+    sp_metrics_observe(r->status, seconds);
+    log_request(r, seconds * 1000.0);
+    sp_request_done(r);
+    sp_dispatcher_finish(srv->dispatcher, r->fcgx);
+}
+
+/* The long-poll waker's callback for a parked request it answered. */
+static void parked_done(void *arg, sp_request *r) {
+    finish_request(arg, r);
+}
+
+/* Serves one request: exactly one response, now or (parked) later. */
 static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
-    double start = sp_clock_monotonic();
     sp_request r;
     sp_request_init(&r, fcgx, w->ctx.cfg->cors_allowed_origins);
-    sp_router_dispatch(w->spec->routes, &w->ctx, &r);
+    r.started = sp_clock_monotonic();
+    sp_router_dispatch(w->srv->spec->routes, &w->ctx, &r);
+    sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
+    if (r.parked) return;      /* the waker answers and finishes it */
     if (!r.status) {
         sp_err err;
         sp_err_set(&err, SP_ERR_INTERNAL, "internal_error", "no response");
         sp_response_send_error(&r, &err);
     }
-    sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
-    double ms = (sp_clock_monotonic() - start) * 1000.0;
-    sp_metrics_observe(r.status, ms);
-    log_request(&r, ms);
-    sp_request_done(&r);
+    finish_request(w->srv, &r);
 }
 
-/* Accepts and serves until the program stops. An accept that fails for
- * another reason (out of file descriptors, memory) is retried after a pause:
- * a thread never quietly ends while the program is meant to serve. */
-static void *thread_main(void *arg) {
+/* Serves the requests the dispatcher hands out until it stops. */
+static void *worker_main(void *arg) {
     worker_thread *w = arg;
-    FCGX_Request fcgx;
-    if (FCGX_InitRequest(&fcgx, w->listen_fd, 0) == 0) {
-        while (!atomic_load(&stopping)) {
-            atomic_store(&w->in_accept, true);
-            int rc = FCGX_Accept_r(&fcgx);
-            atomic_store(&w->in_accept, false);
-            if (rc < 0) {
-                if (atomic_load(&stopping)) break;
-                sp_log(SP_LOG_ERROR, "accept failed (%d); trying again in a second", rc);
-                sleep(1);
-                continue;
-            }
-            serve_one(w, &fcgx);
-            FCGX_Finish_r(&fcgx);
-        }
-        FCGX_Free(&fcgx, 0);
-    }
+    FCGX_Request *fcgx;
+    while (sp_dispatcher_next(w->srv->dispatcher, &fcgx) == 0)
+        serve_one(w, fcgx);
     atomic_store(&w->done, true);
     return NULL;
 }
@@ -106,29 +122,26 @@ static void on_wake_signal(int sig) {
 
 typedef struct {
     sigset_t *stop_signals;
-    worker_thread *threads;
-    int nthreads;
+    server *srv;
 } signal_args;
 
-/* Waits for SIGTERM/SIGINT, then wakes the threads waiting in accept until
- * every thread has finished its request and returned. The listening socket
- * itself is left alone: it may be shared with other processes (a systemd
- * socket unit, spawn-fcgi -F) that must go on accepting. */
+/* Waits for SIGTERM/SIGINT, then stops everything in order (see above). */
 static void *signal_main(void *arg) {
     signal_args *a = arg;
+    server *srv = a->srv;
     int sig = 0;
     sigwait(a->stop_signals, &sig);
     sp_log(SP_LOG_INFO, "signal %d: finishing requests in flight, then exiting", sig);
     atomic_store(&stopping, true);
     FCGX_ShutdownPending();
+    if (srv->long_poll) sp_long_poll_stop(srv->long_poll);
+    sp_dispatcher_stop(srv->dispatcher);
     struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
     for (bool all_done = false; !all_done; nanosleep(&tick, NULL)) {
         all_done = true;
-        for (int i = 0; i < a->nthreads; i++) {
-            if (atomic_load(&a->threads[i].done)) continue;
-            all_done = false;
-            if (atomic_load(&a->threads[i].in_accept)) pthread_kill(a->threads[i].thread, SIGUSR2);
-        }
+        for (int i = 0; i < srv->nworkers; i++)
+            all_done &= atomic_load(&srv->workers[i].done);
+        if (!all_done) sp_dispatcher_interrupt_accept(srv->dispatcher, SIGUSR2);
     }
     return NULL;
 }
@@ -136,7 +149,7 @@ static void *signal_main(void *arg) {
 /* Opens --listen's socket, or checks that fd 0 is one. */
 static int open_listener(const sp_server_flags *o, const char *program) {
     if (o->listen) {
-        int fd = FCGX_OpenSocket(o->listen, 128);
+        int fd = FCGX_OpenSocket(o->listen, 1024);
         if (fd < 0) sp_log(SP_LOG_ERROR, "cannot listen on %s", o->listen);
         return fd;
     }
@@ -152,39 +165,63 @@ static int open_listener(const sp_server_flags *o, const char *program) {
     return 0;
 }
 
-/* Starts the threads, waits for them, and frees their connections. */
-/* Starts the threads and the signal thread, waits for them, and frees the
- * threads' connections. */
-static int run_threads(const sp_server_spec *spec, sp_ctx shared, int fd, int nthreads,
-                       sigset_t *stop_signals) {
-    worker_thread *threads = calloc((size_t)nthreads, sizeof *threads);
-    if (!threads) return -1;
+/* Lets the process hold a connection per parked long-poll (1,000s). */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* Starts the worker threads; returns how many started. */
+static int start_workers(server *srv, sp_ctx shared, int n) {
     int started = 0;
-    for (; started < nthreads; started++) {
-        worker_thread *w = &threads[started];
-        w->spec = spec;
+    for (; started < n; started++) {
+        worker_thread *w = &srv->workers[started];
+        w->srv = srv;
         w->ctx = shared;
-        w->listen_fd = fd;
         w->ctx.db = sp_db_new(shared.cfg->database_url);
-        if (!w->ctx.db || pthread_create(&w->thread, NULL, thread_main, w) != 0) {
+        if (!w->ctx.db || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             sp_db_free(w->ctx.db);
             break;
         }
     }
-    signal_args args = {.stop_signals = stop_signals, .threads = threads, .nthreads = started};
-    pthread_t signal_thread;
+    srv->nworkers = started;
+    return started;
+}
+
+/* Starts the dispatcher, the waker, the workers and the signal thread,
+ * waits for them all, and frees what they used. */
+static int run_threads(server *srv, sp_ctx shared, int nthreads, sigset_t *stop_signals) {
+    pthread_t dispatcher_thread, waker_thread, signal_thread;
+    signal_args args = {.stop_signals = stop_signals, .srv = srv};
+    srv->workers = calloc((size_t)nthreads, sizeof *srv->workers);
+    bool dispatching = srv->workers && pthread_create(&dispatcher_thread, NULL, sp_dispatcher_main,
+                                                      srv->dispatcher) == 0;
+    bool waking = !srv->long_poll ||
+                  pthread_create(&waker_thread, NULL, sp_long_poll_main, srv->long_poll) == 0;
+    if (!waking) {
+        sp_long_poll_free(srv->long_poll);
+        srv->long_poll = NULL;
+    }
+    shared.long_poll = srv->long_poll;
+    int started = dispatching ? start_workers(srv, shared, nthreads) : 0;
     bool signals_handled = pthread_create(&signal_thread, NULL, signal_main, &args) == 0;
-    if (started < nthreads || !signals_handled) {
+    bool ok = dispatching && waking && started == nthreads && signals_handled;
+    if (!ok) {
         sp_log(SP_LOG_ERROR, "could not start %d threads; stopping", nthreads);
         kill(getpid(), SIGTERM); /* the signal thread stops the started ones */
     }
-    for (int i = 0; i < started; i++) {
-        pthread_join(threads[i].thread, NULL);
-        sp_db_free(threads[i].ctx.db);
-    }
+    for (int i = 0; i < started; i++)
+        pthread_join(srv->workers[i].thread, NULL);
     if (signals_handled) pthread_join(signal_thread, NULL);
-    free(threads);
-    return started == nthreads && signals_handled ? 0 : -1;
+    if (srv->long_poll) pthread_join(waker_thread, NULL);
+    if (dispatching) pthread_join(dispatcher_thread, NULL);
+    for (int i = 0; i < started; i++)
+        sp_db_free(srv->workers[i].ctx.db);
+    free(srv->workers);
+    return ok ? 0 : -1;
 }
 
 int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
@@ -212,11 +249,21 @@ int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
     struct sigaction wake = {.sa_handler = on_wake_signal}; /* no SA_RESTART */
     sigemptyset(&wake.sa_mask);
     sigaction(SIGUSR2, &wake, NULL);
-    sp_log(SP_LOG_INFO, "serving with %d threads", opts.threads);
-    sp_ctx shared = {.threads = opts.threads, .cfg = &cfg, .jwt = jwt, .db = NULL};
-    int rc = run_threads(spec, shared, listen_fd, opts.threads, &stop_signals);
-    status = rc == 0 ? 0 : 1;
-    sp_log(SP_LOG_INFO, "stopped");
+    raise_fd_limit();
+    sp_metrics_attach(spec->program, listen_fd);
+    server srv = {.spec = spec, .dispatcher = sp_dispatcher_new(listen_fd)};
+    if (spec->long_polls) srv.long_poll = sp_long_poll_new(cfg.database_url, parked_done, &srv);
+    if (!srv.dispatcher || (spec->long_polls && !srv.long_poll)) {
+        sp_err_set(&err, SP_ERR_OOM, "out_of_memory", "cannot set up the dispatcher");
+    } else {
+        sp_log(SP_LOG_INFO, "serving with %d threads", opts.threads);
+        sp_ctx shared = {.threads = opts.threads, .cfg = &cfg, .jwt = jwt};
+        status = run_threads(&srv, shared, opts.threads, &stop_signals) == 0 ? 0 : 1;
+        sp_log(SP_LOG_INFO, "stopped");
+    }
+    sp_long_poll_free(srv.long_poll);
+    sp_dispatcher_free(srv.dispatcher);
+    sp_metrics_detach();
 done:
     if (status != 0 && err.kind != SP_OK) sp_log(SP_LOG_ERROR, "%s", err.msg);
     sp_jwt_verifier_free(jwt);

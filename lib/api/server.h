@@ -1,11 +1,13 @@
 /*
  * server: the common main of the FastCGI programs.
  *
- * A fixed pool of threads each accepts requests with FCGX_Accept_r on one
- * listening socket (fd 0 as spawn-fcgi or a systemd socket unit pass it, or
- * the socket --listen opens) and owns one database connection, so one process
- * serves concurrent requests, slow ones (long-polls) included. SIGTERM/SIGINT
- * stop accepting, let requests in flight finish, and exit 0.
+ * A fixed pool of worker threads, each with its own database connection,
+ * serves the requests a dispatcher thread hands out from one listening
+ * socket (fd 0 as spawn-fcgi or a systemd socket unit pass it, or the socket
+ * --listen opens) and from the FastCGI connections nginx keeps open
+ * (dispatcher.h). Long-polls park instead of holding a thread
+ * (long_poll.h). SIGTERM/SIGINT stop accepting, answer what is in flight
+ * (parked long-polls included), and exit 0.
  *
  * Routing is a table of exact paths per program (sp_route, router.c); the
  * command line is server_flags.c. Not here: what a request means (the
@@ -22,12 +24,15 @@
 #include "core/config.h"
 #include "db/db.h"
 
+struct sp_long_poll;
+
 /* What a handler gets: shared settings and this thread's connection. */
 typedef struct {
-    int threads;          /* requests the process serves at once */
-    const sp_config *cfg; /* shared, read-only */
-    sp_jwt_verifier *jwt; /* shared, thread-safe */
-    sp_db *db;            /* this thread's own */
+    int threads;                    /* requests the process serves at once */
+    const sp_config *cfg;           /* shared, read-only */
+    sp_jwt_verifier *jwt;           /* shared, thread-safe */
+    sp_db *db;                      /* this thread's own */
+    struct sp_long_poll *long_poll; /* the lot to park long-polls in, or NULL */
 } sp_ctx;
 
 /* Serves one request: must send exactly one response on r. */
@@ -47,6 +52,7 @@ typedef struct {
     const char *program; /* name on logs and in --help */
     const char *summary; /* one line for --help */
     int default_threads;
+    bool long_polls;        /* run a long-poll waker (ctx->long_poll) */
     const sp_route *routes; /* ends with an entry whose path is NULL */
 } sp_server_spec;
 

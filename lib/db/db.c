@@ -11,12 +11,23 @@
  */
 #include "db/db.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 
 #define SP_DB_MAX_PREPARED 128
+#define SP_DB_MAX_STEPS 8   /* statements in one pipelined transaction */
+#define SP_DB_MAX_QUEUED 64 /* transactions queued in one pipeline */
+
+/* What one queued transaction expects back, in order: its prepares, the
+ * caller's setup, its statements, then the Sync. */
+typedef struct {
+    const sp_stmt *prep[SP_DB_MAX_STEPS + 1];
+    int nprep;
+    int nsteps;
+} queued_tx;
 
 struct sp_db {
     char *conninfo;
@@ -24,7 +35,10 @@ struct sp_db {
     const sp_stmt *prepared[SP_DB_MAX_PREPARED];
     int nprepared;
     bool last_unique_violation;
-    bool in_tx; /* a BEGIN is open: never reconnect until it ends */
+    bool in_tx;                        /* a BEGIN is open: never reconnect until it ends */
+    queued_tx queue[SP_DB_MAX_QUEUED]; /* pipeline: sent, not yet received */
+    int qhead, qlen;
+    bool setup_answered; /* the last received setup came back: the link was alive */
 };
 
 sp_db *sp_db_new(const char *conninfo) {
@@ -46,8 +60,10 @@ static void drop_connection(sp_db *db) {
 }
 
 /* Connection defaults a URL may override: fail fast when the server is
- * unreachable, and notice a dead peer instead of waiting on it for minutes. */
-static const char *const conn_keys[] = {"connect_timeout",
+ * unreachable, notice a dead peer instead of waiting on it for minutes, and
+ * name the program in pg_stat_activity. */
+static const char *const conn_keys[] = {"fallback_application_name",
+                                        "connect_timeout",
                                         "keepalives_idle",
                                         "keepalives_interval",
                                         "keepalives_count",
@@ -83,7 +99,8 @@ int sp_db_connect(sp_db *db, sp_err *err) {
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                           "the database connection was lost; try again shortly");
     /* dbname last: with expand_dbname, the URL's own settings win */
-    const char *const values[] = {"5", "30", "10", "3", "30000", db->conninfo, NULL};
+    const char *const values[] = {program_invocation_short_name, "5", "30", "10", "3", "30000",
+                                  db->conninfo, NULL};
     db->conn = PQconnectdbParams(conn_keys, values, 1);
     if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
     if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -246,4 +263,162 @@ int sp_db_ping(sp_db *db, sp_err *err) {
     if (sp_db_simple(db, "SELECT 1", err) == 0) return 0;
     if (err && err->kind != SP_ERR_DB_UNAVAILABLE) return -1;
     return sp_db_simple(db, "SELECT 1", err);
+}
+
+/* ------------------------------------------------------------ pipeline */
+
+/* True when stmt is prepared on this connection (or its prepare is queued). */
+static bool is_prepared(const sp_db *db, const sp_stmt *stmt) {
+    for (int i = 0; i < db->nprepared; i++)
+        if (db->prepared[i] == stmt) return true;
+    return false;
+}
+
+/* Forgets that stmt is prepared (its queued prepare failed). */
+static void forget_prepared(sp_db *db, const sp_stmt *stmt) {
+    for (int i = 0; i < db->nprepared; i++)
+        if (db->prepared[i] == stmt) db->prepared[i] = db->prepared[--db->nprepared];
+}
+
+int sp_db_pipeline_enter(sp_db *db, sp_err *err) {
+    db->qhead = db->qlen = 0;
+    if (db->in_tx) return sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "pipeline in a tx");
+    if (sp_db_connect(db, err) < 0) return -1;
+    if (!PQenterPipelineMode(db->conn)) {
+        drop_connection(db);
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database is unavailable; try again shortly");
+    }
+    return 0;
+}
+
+void sp_db_pipeline_exit(sp_db *db) {
+    if (db->conn && PQpipelineStatus(db->conn) != PQ_PIPELINE_OFF && !PQexitPipelineMode(db->conn))
+        drop_connection(db); /* results left unread: the connection is not reusable */
+    db->qhead = db->qlen = 0;
+}
+
+/* Queues stmt's prepare unless done already; remembers it in tx. */
+static int send_prepare(sp_db *db, queued_tx *tx, const sp_stmt *stmt) {
+    if (is_prepared(db, stmt)) return 0;
+    if (db->nprepared == SP_DB_MAX_PREPARED) return -1;
+    if (!PQsendPrepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL)) return -1;
+    db->prepared[db->nprepared++] = stmt;
+    tx->prep[tx->nprep++] = stmt;
+    return 0;
+}
+
+int sp_db_pipeline_send_as(sp_db *db, const char *claims_json, const sp_db_step *steps, int n,
+                           sp_err *err) {
+    if (!db->conn || n > SP_DB_MAX_STEPS || db->qlen == SP_DB_MAX_QUEUED)
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database is unavailable; try again shortly");
+    queued_tx *tx = &db->queue[(db->qhead + db->qlen) % SP_DB_MAX_QUEUED];
+    tx->nprep = 0;
+    tx->nsteps = n;
+    const char *caller[] = {claims_json};
+    bool ok = send_prepare(db, tx, &become_caller) == 0;
+    for (int i = 0; ok && i < n; i++)
+        ok = send_prepare(db, tx, steps[i].stmt) == 0;
+    ok = ok && PQsendQueryPrepared(db->conn, become_caller.name, 1, caller, NULL, NULL, 0);
+    for (int i = 0; ok && i < n; i++)
+        ok = PQsendQueryPrepared(db->conn, steps[i].stmt->name, steps[i].stmt->nparams,
+                                 steps[i].params, NULL, NULL, 0);
+    ok = ok && PQpipelineSync(db->conn);
+    if (!ok) {
+        log_pq_problem("database pipeline send failed", PQerrorMessage(db->conn));
+        drop_connection(db);
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database is unavailable; try again shortly");
+    }
+    db->qlen++;
+    return 0;
+}
+
+/* The next command's result, and the NULL that ends it; NULL when the
+ * connection gave nothing. */
+static PGresult *command_result(sp_db *db) {
+    PGresult *res = db->conn ? PQgetResult(db->conn) : NULL;
+    if (!res || PQresultStatus(res) == PGRES_PIPELINE_SYNC) return res;
+    PGresult *extra;
+    for (int i = 0; i < 4 && (extra = PQgetResult(db->conn)) != NULL; i++)
+        PQclear(extra);
+    return res;
+}
+
+/* Reads one expected result: OK (kept in *out when out), or the first
+ * failure mapped into err (*failed set). */
+static void take_result(sp_db *db, const char *what, bool want_ok, PGresult **out, bool *failed,
+                        sp_err *err) {
+    PGresult *res = command_result(db);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+    if (want_ok && !ok && !*failed && st != PGRES_PIPELINE_ABORTED) {
+        *failed = true;
+        fail_from_result(db, what, res, err);
+    } else if (want_ok && !ok && !*failed) {
+        *failed = true;
+        sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "internal error");
+    }
+    if (out && ok && !*failed)
+        *out = res;
+    else
+        PQclear(res);
+}
+
+int sp_db_pipeline_receive(sp_db *db, const sp_db_step *steps, int n, PGresult **results,
+                           sp_err *err) {
+    for (int i = 0; i < n; i++)
+        results[i] = NULL;
+    if (db->qlen == 0 || !db->conn)
+        return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                          "the database is unavailable; try again shortly");
+    queued_tx *tx = &db->queue[db->qhead];
+    db->qhead = (db->qhead + 1) % SP_DB_MAX_QUEUED;
+    db->qlen--;
+    bool failed = false;
+    for (int i = 0; i < tx->nprep && db->conn; i++) {
+        bool before = failed;
+        take_result(db, tx->prep[i]->name, true, NULL, &failed, err);
+        if (failed && !before) forget_prepared(db, tx->prep[i]);
+    }
+    if (db->conn) take_result(db, become_caller.name, true, NULL, &failed, err);
+    db->setup_answered = !failed;
+    for (int i = 0; i < n && i < tx->nsteps && db->conn; i++)
+        take_result(db, steps[i].stmt->name, true, &results[i], &failed, err);
+    PGresult *sync = db->conn ? PQgetResult(db->conn) : NULL;
+    if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+        if (!failed) fail_from_result(db, "pipeline sync", sync, err);
+        failed = true;
+        drop_connection(db);
+    }
+    PQclear(sync);
+    if (!failed) return 0;
+    for (int i = 0; i < n; i++) {
+        PQclear(results[i]);
+        results[i] = NULL;
+    }
+    return -1;
+}
+
+int sp_db_exec_as(sp_db *db, const char *claims_json, const sp_db_step *steps, int n,
+                  PGresult **results, sp_err *err) {
+    for (int attempt = 0;; attempt++) {
+        db->setup_answered = false;
+        db->last_unique_violation = false;
+        int rc = sp_db_pipeline_enter(db, err);
+        if (rc == 0) rc = sp_db_pipeline_send_as(db, claims_json, steps, n, err);
+        if (rc == 0) rc = sp_db_pipeline_receive(db, steps, n, results, err);
+        sp_db_pipeline_exit(db);
+        if (rc == 0) return 0;
+        /* a connection found dead before it ran anything: once more, afresh */
+        if (attempt > 0 || err->kind != SP_ERR_DB_UNAVAILABLE || db->setup_answered) return -1;
+    }
+}
+
+PGresult *sp_db_exec1_as(sp_db *db, const char *claims_json, const sp_stmt *stmt,
+                         const char *const *params, sp_err *err) {
+    sp_db_step step = {stmt, params};
+    PGresult *res = NULL;
+    return sp_db_exec_as(db, claims_json, &step, 1, &res, err) == 0 ? res : NULL;
 }

@@ -69,4 +69,39 @@ bool sp_db_last_was_unique_violation(const sp_db *db);
 /* Answers whether the database responds (SELECT 1). */
 int sp_db_ping(sp_db *db, sp_err *err);
 
+/* One statement of a transaction sent in a pipeline: stmt with params (NULL
+ * entries are SQL NULL; params may be NULL when stmt has none). */
+typedef struct {
+    const sp_stmt *stmt;
+    const char *const *params;
+} sp_db_step;
+
+/* Runs steps[0..n) in one transaction as the caller (role authenticated,
+ * request.jwt.claims = claims_json) in one round trip: libpq's pipeline mode
+ * sends the caller's setup, the statements (prepared on first use, in the
+ * same pipeline) and a Sync, which ends the implicit transaction. On success
+ * results[i] holds each statement's result (caller PQclears each). On failure
+ * every results[i] is NULL and err says why; when the connection turned out
+ * dead before the setup ran, it is tried once more on a new connection. */
+int sp_db_exec_as(sp_db *db, const char *claims_json, const sp_db_step *steps, int n,
+                  PGresult **results, sp_err *err);
+
+/* One statement as the caller, one round trip: the result (caller
+ * PQclears), or NULL with err set. */
+PGresult *sp_db_exec1_as(sp_db *db, const char *claims_json, const sp_stmt *stmt,
+                         const char *const *params, sp_err *err);
+
+/* Batches of transactions in one pipeline (the long-poll waker re-reads
+ * many jobs, each as its own caller, in one round trip):
+ * sp_db_pipeline_enter, then sp_db_pipeline_send_as for each transaction,
+ * then sp_db_pipeline_receive for each in the same order, then
+ * sp_db_pipeline_exit. A failed send leaves the connection dropped: receive
+ * then fails for every queued transaction. */
+int sp_db_pipeline_enter(sp_db *db, sp_err *err);
+int sp_db_pipeline_send_as(sp_db *db, const char *claims_json, const sp_db_step *steps, int n,
+                           sp_err *err);
+int sp_db_pipeline_receive(sp_db *db, const sp_db_step *steps, int n, PGresult **results,
+                           sp_err *err);
+void sp_db_pipeline_exit(sp_db *db);
+
 #endif

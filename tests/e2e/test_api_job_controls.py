@@ -236,7 +236,7 @@ def test_metrics_are_prometheus_text():
     assert r.headers["content-type"].startswith("text/plain")
     text = r.body.decode()
     assert 'social_post_http_requests_total{program="social-post-status",code="2xx"}' in text
-    assert 'social_post_deliveries{state="queued"}' in text
+    assert 'social_post_deliveries{platform="youtube",state="queued"}' in text
     assert "social_post_database_up 1" in text
 
 

@@ -1,0 +1,102 @@
+"""The FastCGI programs under valgrind: a mix of requests (kept connections,
+parked long-polls woken and timed out, errors), then SIGTERM with long-polls
+still parked. valgrind must report no error and no definite leak. In the
+sanitizer build (ASan checks the stack's programs there) these tests pass
+without running valgrind."""
+import os
+import shutil
+
+import fcgikit
+import sptest
+import workerkit
+
+VALGRIND = ["valgrind", "-q", "--error-exitcode=3", "--leak-check=full",
+            "--errors-for-leak-kinds=definite,indirect", "--show-leak-kinds=definite,indirect"]
+
+
+def skipped():
+    return os.environ.get("SP_SANITIZE") == "ON" or not shutil.which("valgrind")
+
+
+def job_for(user, video, platforms=("youtube",)):
+    r = sptest.http("POST", "/social-post", {"videoId": video, "platforms": list(platforms)},
+                    token=sptest.token(user))
+    assert r.status == 202, r.body
+    return r.json["jobId"]
+
+
+def parked(conn, n):
+    text = conn.request("GET", "/metrics", keep=True).body.decode()
+    return f'social_post_long_polls_parked{{program="social-post-status"}} {n}\n' in text
+
+
+def test_status_program_is_clean_under_valgrind():
+    if skipped():
+        return
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    job = job_for(user, video)
+    auth = {"Authorization": "Bearer " + sptest.token(user)}
+    with fcgikit.Program(["social-post-status", "--threads", "2"], prefix=VALGRIND) as prog:
+        kept = fcgikit.Connection(prog.port, timeout=60)
+        first = kept.request("GET", query=f"jobId={job}", headers=auth, keep=True)
+        assert first.status == 200, first
+        etag = first.headers["etag"]
+        inm = dict(auth, **{"If-None-Match": etag})
+        assert kept.request("GET", query=f"jobId={job}", headers=inm, keep=True).status == 304
+        assert kept.request("GET", query="", headers=auth, keep=True).status == 200
+        assert kept.request("GET", query="jobId=nope", headers=auth, keep=True).status == 400
+        assert kept.request("GET", query=f"jobId={job}", keep=True).status == 401
+        assert kept.request("GET", "/health", keep=True).status == 200
+        assert kept.request("POST", "/health", keep=True).status == 405
+        assert kept.request("OPTIONS", "", keep=True).status == 204
+        assert kept.request("GET", "/nope", keep=True).status == 404
+        # a long-poll woken by a change, one that times out, two left parked at SIGTERM
+        woken = fcgikit.Connection(prog.port, timeout=60)
+        woken.send("GET", query=f"jobId={job}&wait=30", headers=inm, keep=True)
+        timed = fcgikit.Connection(prog.port, timeout=60)
+        timed.send("GET", query=f"jobId={job}&wait=1", headers=inm)
+        workerkit.wait_for("woken parked", lambda: parked(kept, 2) or parked(kept, 1), 60)
+        assert timed.receive().status == 304
+        sptest.sql("UPDATE social_post_jobs SET description = 'changed' WHERE id = %s", (job,))
+        answer = woken.receive()
+        assert answer.status == 200 and answer.json["description"] == "changed", answer
+        etag = answer.headers["etag"]
+        inm = dict(auth, **{"If-None-Match": etag})
+        left = [fcgikit.Connection(prog.port, timeout=60) for _ in range(2)]
+        for c in left:
+            c.send("GET", query=f"jobId={job}&wait=60", headers=inm)
+        workerkit.wait_for("two parked", lambda: parked(kept, 2), 60)
+        assert prog.stop(timeout=120) == 0, prog.log_text()[-3000:]
+        assert [c.receive().status for c in left] == [304, 304]
+
+
+def test_submit_program_is_clean_under_valgrind():
+    if skipped():
+        return
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    auth = {"Authorization": "Bearer " + sptest.token(user), "Content-Type": "application/json"}
+    body = ('{"videoId": "%s", "platforms": ["youtube", "facebook"]}' % video).encode()
+    with fcgikit.Program(["social-post", "--threads", "2"], prefix=VALGRIND) as prog:
+        c = fcgikit.Connection(prog.port, timeout=60)
+        made = c.request("POST", "", headers=auth, body=body, keep=True)
+        assert made.status == 202, made
+        job = made.json["jobId"]
+        key = dict(auth, **{"Idempotency-Key": "valgrind-1"})
+        assert c.request("POST", "", headers=key, body=body, keep=True).status == 202
+        again = c.request("POST", "", headers=key, body=body, keep=True)
+        assert again.status == 202 and again.headers.get("idempotent-replayed") == "true"
+        other = body.replace(b"facebook", b"instagram")
+        assert c.request("POST", "", headers=key, body=other, keep=True).status == 422
+        missing = body.replace(video.encode(), b"00000000-0000-4000-8000-000000000000")
+        assert c.request("POST", "", headers=auth, body=missing, keep=True).status == 404
+        assert c.request("POST", "", headers=auth, body=b"{", keep=True).status == 400
+        assert c.request("POST", f"/{job}/retry", headers=auth, keep=True).status == 409
+        assert c.request("POST", f"/{job}/cancel", headers=auth, keep=True).status == 200
+        assert c.request("POST", f"/{job}/cancel", headers=auth).status == 409
+        assert prog.stop(timeout=120) == 0, prog.log_text()[-3000:]
+
+
+if __name__ == "__main__":
+    sptest.run(globals())
