@@ -42,6 +42,9 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     /* video URLs are the users' own input: private addresses only when asked */
     const char *priv = getenv("SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS");
     cfg->allow_private_video_urls = priv && strcmp(priv, "1") == 0;
+    /* Supabase's anonymous sign-ins carry role authenticated too */
+    const char *anon = getenv("SOCIAL_POST_ALLOW_ANONYMOUS_USERS");
+    cfg->allow_anonymous_users = anon && strcmp(anon, "1") == 0;
     trim_slashes(cfg->supabase_url);
     trim_slashes(cfg->youtube_upload_url);
     trim_slashes(cfg->facebook_graph_url);

@@ -27,6 +27,7 @@ typedef struct {
     char *facebook_video_url;      /* FACEBOOK_VIDEO_URL */
     char *spool_dir;               /* SOCIAL_POST_SPOOL_DIR */
     bool allow_private_video_urls; /* SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS=1 */
+    bool allow_anonymous_users;    /* SOCIAL_POST_ALLOW_ANONYMOUS_USERS=1 */
 } sp_config;
 
 /* Fills cfg from the environment. Fails with a message naming the variable
