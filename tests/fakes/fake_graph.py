@@ -25,6 +25,8 @@ Instagram:
        for a second publish; config ig_republish_error overrides) and never a 2nd media.
   GET  /{media-id}?fields=permalink                                                    op "ig_permalink"
   GET  /{ig-user-id}/media?fields=id,caption,permalink&limit=N  newest first           op "ig_list"
+  As in Meta's reference, a container reads only id, status, status_code and
+  copyright_check_status, and a media names no container: nothing links the two.
   GET  /{video-id}?fields=...  (a Facebook video: status, permalink_url)               op "fb_video"
 
 Config: expired_tokens (-> 400 code 190 subcode 463), fb_chunk_bytes (1048576),
@@ -94,6 +96,10 @@ STATUS_TEXT = {
     "PUBLISHED": "Published: Media has been published.",
 }
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+
+# What the fake keeps about a media for its stats, but the Graph API does not
+# expose: which container (and account) it came from.
+MEDIA_PRIVATE = ("container_id", "ig_user_id")
 
 
 def graph_error_body(code, message=None, subcode=None, is_transient=False, type_="OAuthException", **extra):
@@ -442,7 +448,8 @@ class GraphHandler(fakebase.FakeHandler):
         with self.lock:
             mine = [m for m in self.state["media"].values() if m["ig_user_id"] == ig_user_id]
         mine.sort(key=lambda m: int(m["id"]), reverse=True)
-        data = [dict({f: m[f] for f in fields if f in m}, id=m["id"]) for m in mine[:limit]]
+        data = [dict({f: m[f] for f in fields if f in m and f not in MEDIA_PRIVATE}, id=m["id"])
+                for m in mine[:limit]]
         self.respond(200, {"data": data})
 
     # ---- node reads ----------------------------------------------------------------
@@ -454,10 +461,13 @@ class GraphHandler(fakebase.FakeHandler):
             if node in st["containers"]:
                 c = st["containers"][node]
                 status = self.container_status(c)
+                # exactly the fields Meta documents for an IG Container: no link to
+                # the media it became
                 obj = {"id": node, "status_code": status, "status": STATUS_TEXT[status],
-                       "media_type": c["media_type"], "video_url": c["video_url"]}
+                       "copyright_check_status": {"status": "completed", "matches_found": False}}
             elif node in st["media"]:
-                obj = dict(st["media"][node])
+                # an IG Media's fields: nothing names the container it came from
+                obj = {k: v for k, v in st["media"][node].items() if k not in MEDIA_PRIVATE}
             elif node in st["fb_videos"]:
                 s = st["fb_videos"][node]
                 uploaded = s["received"] == s["size"]
