@@ -29,7 +29,7 @@ static int open_video(void *self, const sp_post *post, FILE **f, long long *size
 
 static bool stopping(void *self) {
     sp_slot_host *h = self;
-    return atomic_load(&h->w->stopping);
+    return atomic_load(&h->w->stopping) || (h->claim && atomic_load(&h->claim->lease_lost));
 }
 
 sp_step_host sp_slot_step_host(sp_slot_host *h) {

@@ -379,9 +379,11 @@ static int finish_download(CURL *h, CURLcode rc, transfer *t, sp_err *err) {
     case STOP_TOO_SLOW:
         return sp_err_set(err, SP_ERR_TRANSIENT, "too_slow",
                           "the download was slower than %.0f bytes/s", t->dl->min_rate);
-    case STOP_WRITE:
+    case STOP_WRITE: {
+        char eb[128];
         return sp_err_set(err, SP_ERR_TRANSIENT, "write_failed", "writing the file failed: %s",
-                          strerror(t->write_errno));
+                          sp_strerror(t->write_errno, eb, sizeof eb));
+    }
     default:
         break;
     }

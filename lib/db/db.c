@@ -7,16 +7,26 @@
  * connection is retried once on a new one, so the first request after a
  * database restart succeeds instead of paying for the broken socket.
  *
+ * Every call has a deadline: statements are sent without blocking and their
+ * answer awaited with poll(), so a server (or a proxy in front of it) that
+ * accepts connections but never answers costs a call its deadline, never a
+ * thread forever. A call past its deadline, or stopped by the handle's abort
+ * check, drops the connection (the server rolls back what it had).
+ *
  * Not here: the SQL of any feature (each module owns its statements).
  */
 #include "db/db.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SP_DB_MAX_PREPARED 128
+#define SP_DB_DEFAULT_DEADLINE 30.0 /* seconds a call may wait for its answer */
+#define SP_DB_POLL_MS 200           /* how often a waiting call checks its abort */
 
 struct sp_db {
     char *conninfo;
@@ -24,12 +34,16 @@ struct sp_db {
     const sp_stmt *prepared[SP_DB_MAX_PREPARED];
     int nprepared;
     bool last_unique_violation;
-    bool in_tx; /* a BEGIN is open: never reconnect until it ends */
+    bool in_tx;      /* a BEGIN is open: never reconnect until it ends */
+    double deadline; /* seconds per call */
+    bool (*abort_fn)(void *arg);
+    void *abort_arg;
 };
 
 sp_db *sp_db_new(const char *conninfo) {
     sp_db *db = calloc(1, sizeof *db);
     if (!db) return NULL;
+    db->deadline = SP_DB_DEFAULT_DEADLINE;
     db->conninfo = strdup(conninfo);
     if (!db->conninfo) {
         free(db);
@@ -86,13 +100,70 @@ int sp_db_connect(sp_db *db, sp_err *err) {
     const char *const values[] = {"5", "30", "10", "3", "30000", db->conninfo, NULL};
     db->conn = PQconnectdbParams(conn_keys, values, 1);
     if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
-    if (PQstatus(db->conn) != CONNECTION_OK) {
+    if (PQstatus(db->conn) != CONNECTION_OK || PQsetnonblocking(db->conn, 1) != 0) {
         log_pq_problem("database connection failed", PQerrorMessage(db->conn));
         drop_connection(db);
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                           "the database is unavailable; try again shortly");
     }
     return 0;
+}
+
+void sp_db_set_deadline(sp_db *db, double seconds, bool (*abort_fn)(void *arg), void *abort_arg) {
+    db->deadline = seconds > 0 ? seconds : SP_DB_DEFAULT_DEADLINE;
+    db->abort_fn = abort_fn;
+    db->abort_arg = abort_arg;
+}
+
+/* Waits up to ms for the socket to be ready for what libpq needs. */
+static void wait_socket(PGconn *conn, bool writing, int ms) {
+    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN | (writing ? POLLOUT : 0)};
+    if (p.fd >= 0) poll(&p, 1, ms);
+}
+
+/* Awaits the answer of a statement just sent, until the deadline: the last
+ * result (caller PQclears), or NULL with *timed_out set when the deadline
+ * passed or the abort check fired, or NULL when the connection broke. */
+static PGresult *await_result(sp_db *db, bool *timed_out) {
+    double until = sp_clock_monotonic() + db->deadline;
+    *timed_out = false;
+    for (;;) {
+        int flushed = PQflush(db->conn);
+        if (flushed < 0) return NULL;
+        if (flushed == 0) {
+            if (!PQconsumeInput(db->conn)) return NULL;
+            if (!PQisBusy(db->conn)) break;
+        }
+        double left = until - sp_clock_monotonic();
+        if (left <= 0 || (db->abort_fn && db->abort_fn(db->abort_arg))) {
+            *timed_out = true;
+            return NULL;
+        }
+        int ms = left * 1000 < SP_DB_POLL_MS ? (int)(left * 1000) + 1 : SP_DB_POLL_MS;
+        wait_socket(db->conn, flushed == 1, ms);
+    }
+    PGresult *last = NULL, *res;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
+/* After a send: its result, or NULL with err set (a lapsed deadline drops
+ * the connection). */
+static PGresult *answer(sp_db *db, bool sent, const char *what, sp_err *err) {
+    bool timed_out = false;
+    PGresult *res = sent ? await_result(db, &timed_out) : NULL;
+    if (res || !timed_out) return res;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "statement", what);
+    cJSON_AddNumberToObject(f, "deadline", db->deadline);
+    sp_log_event(SP_LOG_WARN, "database call abandoned: no answer in time", f);
+    drop_connection(db);
+    sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+               "the database did not answer in time; try again shortly");
+    return NULL;
 }
 
 PGconn *sp_db_conn(sp_db *db) {
@@ -104,13 +175,13 @@ static int fail_from_result(sp_db *db, const char *what, PGresult *res, sp_err *
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     /* the primary message only: DETAIL lines may quote row values (tokens) */
     const char *primary_msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *msg = primary_msg ? primary_msg : PQerrorMessage(db->conn);
+    const char *msg = primary_msg ? primary_msg : db->conn ? PQerrorMessage(db->conn) : "";
     if (!state) state = "";
     db->last_unique_violation = strcmp(state, "23505") == 0;
     char label[160];
     snprintf(label, sizeof label, "database error in %s (%s)", what, *state ? state : "no state");
     if (strncmp(state, "SP", 2) != 0) log_pq_problem(label, msg); /* SP: expected */
-    if (PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0) {
         drop_connection(db);
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
@@ -142,9 +213,13 @@ static int ensure_prepared(sp_db *db, const sp_stmt *stmt, sp_err *err) {
         if (db->prepared[i] == stmt) return 0;
     if (db->nprepared == SP_DB_MAX_PREPARED)
         return sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "too many statements");
-    PGresult *res = PQprepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    bool sent = PQsendPrepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL) == 1;
+    sp_err_clear(err);
+    PGresult *res = answer(db, sent, stmt->name, err);
     int rc = 0;
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (err && err->kind != SP_OK)
+        rc = -1;
+    else if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = fail_from_result(db, stmt->name, res, err);
     else
         db->prepared[db->nprepared++] = stmt;
@@ -156,7 +231,11 @@ PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, 
     db->last_unique_violation = false;
     if (sp_db_connect(db, err) < 0) return NULL;
     if (ensure_prepared(db, stmt, err) < 0) return NULL;
-    PGresult *res = PQexecPrepared(db->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    bool sent =
+        PQsendQueryPrepared(db->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0) == 1;
+    sp_err_clear(err);
+    PGresult *res = answer(db, sent, stmt->name, err);
+    if (err && err->kind != SP_OK) return NULL;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
     fail_from_result(db, stmt->name, res, err);
@@ -164,10 +243,18 @@ PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, 
     return NULL;
 }
 
+/* Runs sql (no parameters) on the open connection; the result, or NULL with
+ * err set when it timed out. */
+static PGresult *exec_text(sp_db *db, const char *sql, sp_err *err) {
+    sp_err_clear(err);
+    return answer(db, PQsendQuery(db->conn, sql) == 1, sql, err);
+}
+
 int sp_db_simple(sp_db *db, const char *sql, sp_err *err) {
     db->last_unique_violation = false;
     if (sp_db_connect(db, err) < 0) return -1;
-    PGresult *res = PQexec(db->conn, sql);
+    PGresult *res = exec_text(db, sql, err);
+    if (err && err->kind != SP_OK) return -1;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_from_result(db, sql, res, err);
@@ -216,9 +303,11 @@ int sp_db_commit(sp_db *db, sp_err *err) {
         sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                    "the database connection was lost; try again shortly");
     } else {
-        PGresult *res = PQexec(db->conn, "COMMIT");
+        PGresult *res = exec_text(db, "COMMIT", err);
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-        if (st != PGRES_COMMAND_OK)
+        if (err && err->kind != SP_OK)
+            ; /* timed out: the connection is gone, and the transaction with it */
+        else if (st != PGRES_COMMAND_OK)
             fail_from_result(db, "COMMIT", res, err);
         else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted one answers ROLLBACK */
             sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "the transaction was rolled back");
@@ -233,8 +322,9 @@ int sp_db_commit(sp_db *db, sp_err *err) {
 void sp_db_rollback(sp_db *db) {
     db->in_tx = false;
     if (!db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE) return;
-    PGresult *res = PQexec(db->conn, "ROLLBACK");
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) drop_connection(db);
+    sp_err err;
+    PGresult *res = exec_text(db, "ROLLBACK", &err);
+    if (db->conn && (!res || PQresultStatus(res) != PGRES_COMMAND_OK)) drop_connection(db);
     PQclear(res);
 }
 

@@ -41,9 +41,10 @@ int sp_spool_init(const char *dir, sp_err *err) {
         if (mkdir(path, 0700) != 0 && errno != EEXIST) break;
         *p = '/';
     }
+    char eb[128];
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return sp_err_set(err, SP_ERR_INTERNAL, "spool", "cannot create spool dir %s: %s", dir,
-                          strerror(errno));
+                          sp_strerror(errno, eb, sizeof eb));
     return 0;
 }
 
@@ -124,10 +125,11 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
+    char eb[128];
     FILE *f = fopen(part_path, "ab");
     if (!f)
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
-                          strerror(errno));
+                          sp_strerror(errno, eb, sizeof eb));
     char validator[160];
     read_validator(validator_path, validator, sizeof validator);
     sp_http_download_req req = {.url = url,
@@ -140,7 +142,8 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     sp_http_resp resp;
     int rc = sp_http_download(&req, f, &resp, err);
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
-        rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s", strerror(errno));
+        rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s",
+                        sp_strerror(errno, eb, sizeof eb));
     long long size = file_size(f);
     fclose(f);
     if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
@@ -159,10 +162,11 @@ static int lock_job(const char *lock_path, sp_err *err) {
     for (int tries = 0; tries < 10; tries++) {
         int fd = open(lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
         if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+            char eb[128];
             int e = errno;
             if (fd >= 0) close(fd);
             return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot lock the spool: %s",
-                              strerror(e));
+                              sp_strerror(e, eb, sizeof eb));
         }
         struct stat held, now;
         if (fstat(fd, &held) == 0 && stat(lock_path, &now) == 0 && held.st_ino == now.st_ino &&
@@ -190,7 +194,9 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
     if (!f) {
         if (fetch(url, tmp_path, validator_path, max_bytes, public_only, err) < 0) goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
-            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s", strerror(errno));
+            char eb[128];
+            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s",
+                       sp_strerror(errno, eb, sizeof eb));
             goto done;
         }
     }
