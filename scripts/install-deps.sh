@@ -16,8 +16,8 @@ packages=(
     postgresql postgresql-client nginx-light spawn-fcgi
     # tests: the e2e scripts and the local stack (scripts/stack.py)
     python3 python3-jwt python3-cryptography python3-psycopg2
-    # checks and tools
-    valgrind curl ca-certificates
+    # checks and tools; clang and its runtime (libFuzzer) for scripts/fuzz.sh
+    valgrind curl ca-certificates clang libclang-rt-14-dev
 )
 
 sudo=()

@@ -23,9 +23,10 @@ bool sp_http_parse_count(const char *text, size_t len, long long *out) {
     long long v = 0;
     for (size_t i = 0; i < len; i++) {
         if (text[i] < '0' || text[i] > '9') return false;
-        v = v * 10 + (text[i] - '0'); /* 19 digits fit below 2^63 */
+        int digit = text[i] - '0';
+        if (v > (COUNT_LIMIT - 1 - digit) / 10) return false; /* checked before it overflows */
+        v = v * 10 + digit;
     }
-    if (v >= COUNT_LIMIT) return false;
     *out = v;
     return true;
 }

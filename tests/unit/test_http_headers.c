@@ -123,6 +123,8 @@ static void counts_are_digits_below_two_to_the_62(void) {
     CHECK(sp_http_parse_count("4611686018427387903", 19, &v) && v == 4611686018427387903LL);
     CHECK(!sp_http_parse_count("4611686018427387904", 19, &v));
     CHECK(!sp_http_parse_count("9223372036854775807", 19, &v));
+    CHECK(!sp_http_parse_count("9999999999999999999", 19, &v)); /* found by fuzz_youtube */
+    CHECK(!sp_http_parse_count("9223378036854775837", 19, &v));
     CHECK(!sp_http_parse_count("12345678901234567890", 20, &v));
     CHECK(!sp_http_parse_count("", 0, &v));
     CHECK(!sp_http_parse_count("1 ", 2, &v));
