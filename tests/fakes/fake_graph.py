@@ -93,6 +93,9 @@ STATUS_TEXT = {
     "EXPIRED": "Expired: Media was not published within 24 hours.",
     "PUBLISHED": "Published: Media has been published.",
 }
+# What the fake knows of a media but Graph does not expose (IG Media has no
+# creation_id): the container it came from is in /_control/stats only.
+PRIVATE_MEDIA_FIELDS = ("container_id", "ig_user_id")
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -442,7 +445,8 @@ class GraphHandler(fakebase.FakeHandler):
         with self.lock:
             mine = [m for m in self.state["media"].values() if m["ig_user_id"] == ig_user_id]
         mine.sort(key=lambda m: int(m["id"]), reverse=True)
-        data = [dict({f: m[f] for f in fields if f in m}, id=m["id"]) for m in mine[:limit]]
+        data = [dict({f: m[f] for f in fields if f in m and f not in PRIVATE_MEDIA_FIELDS}, id=m["id"])
+                for m in mine[:limit]]
         self.respond(200, {"data": data})
 
     # ---- node reads ----------------------------------------------------------------
@@ -457,7 +461,7 @@ class GraphHandler(fakebase.FakeHandler):
                 obj = {"id": node, "status_code": status, "status": STATUS_TEXT[status],
                        "media_type": c["media_type"], "video_url": c["video_url"]}
             elif node in st["media"]:
-                obj = dict(st["media"][node])
+                obj = {k: v for k, v in st["media"][node].items() if k not in PRIVATE_MEDIA_FIELDS}
             elif node in st["fb_videos"]:
                 s = st["fb_videos"][node]
                 uploaded = s["received"] == s["size"]
