@@ -79,10 +79,17 @@ def describe_exit(code):
     return f"exit status {code}"
 
 
+SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
 def worker_problem(w):
-    """None while worker w runs without a sanitizer report, else what went wrong."""
+    """None while worker w runs without a sanitizer report (a file, or lines in
+    its log), else what went wrong."""
     code = w.proc.poll()
     report = sanitizer_report(w.proc.pid)
+    if not report:
+        lines = [line for line in w.output().splitlines() if any(p in line for p in SANITIZER_PATTERNS)]
+        report = "\n".join(lines[:5]) or None
     if code is None and not report:
         return None
     text = f"worker pid {w.proc.pid}: {describe_exit(code)}"
@@ -129,22 +136,35 @@ def hurry(job):
                           " RETURNING id", (job,)))
 
 
-def wait_final(job, platform, timeout, hurry_queued=False, every=0.1):
+def wait_final(job, platform, timeout, hurry_queued=False, every=0.1, worker=None):
     """Waits until the delivery is final (succeeded, failed, cancelled); with
-    hurry_queued, every wait for a retry is skipped. Returns (row, hurried):
-    the last row seen (final or not, after timeout) and how often it was put
-    forward."""
+    hurry_queued, every wait for a retry is skipped; with worker, gives up as
+    soon as that worker has died. Returns (row, hurried): the last row seen
+    (final or not) and how often it was put forward."""
     deadline = time.time() + timeout
     hurried = 0
     while True:
         row = delivery(job, platform)
         if row and row["state"] in ("succeeded", "failed", "cancelled"):
             return row, hurried
-        if time.time() > deadline:
+        if time.time() > deadline or (worker is not None and worker.proc.poll() is not None):
             return row, hurried
         if hurry_queued and row and row["state"] == "queued" and row["run_in"] > 0.05:
             hurried += hurry(job)
         time.sleep(every)
+
+
+def steps_logged(w, job):
+    """The worker's "step" log lines for job (one per claim it worked on)."""
+    out = []
+    for line in w.output().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("msg") == "step" and entry.get("job") == job:
+            out.append(entry)
+    return out
 
 
 def wait_until(check, timeout, every=0.1):

@@ -27,10 +27,10 @@ def sane(checks, w):
     checks.check(problem is None, str(problem))
 
 
-def ends_within_bounded_calls(checks, job, platform, calls, limit):
+def ends_within_bounded_calls(checks, job, platform, calls, limit, w):
     """Waits for the delivery to end, skipping every wait for a retry; the
     platform must not be called more than limit times."""
-    row, hurried = fk.wait_final(job, platform, timeout=25, hurry_queued=True)
+    row, hurried = fk.wait_final(job, platform, timeout=12, hurry_queued=True, worker=w)
     n = calls()
     checks.check(row["state"] in ("failed", "succeeded"),
                  f"{platform}: the delivery is still {row['state']} with {row['attempts']} attempts "
@@ -58,9 +58,9 @@ def test_non_ascii_error_messages_end_the_delivery():
         w = p.worker("--max-attempts", "3")
         checks = fk.Checks("non-ASCII platform errors")
         fb = ends_within_bounded_calls(checks, job, "facebook",
-                                       lambda: p.graph.stats()["requests"].get("fb_start", 0), 2)
+                                       lambda: p.graph.stats()["requests"].get("fb_start", 0), 2, w)
         yt = ends_within_bounded_calls(checks, job, "youtube",
-                                       lambda: p.youtube.stats()["requests"].get("init", 0), 2)
+                                       lambda: p.youtube.stats()["requests"].get("init", 0), 2, w)
         for row, words in ((fb, "動画をアップロード"), (yt, "タイトルが無効")):
             if row["state"] == "failed":
                 checks.check(words in (row["last_error"] or ""),
@@ -109,9 +109,11 @@ def youtube_with_fault(p, rule, title, size=3 * MiB):
 def ends_sanely(checks, p, user, job, sha, w, timeout=45):
     """The job ends: completed with the right bytes, or failed with a message."""
     s = fk.wait_until(lambda: (lambda s: s if s["status"] in ("completed", "failed") else None)(
-        wk.status(user, job)), timeout)
+        wk.status(user, job)) or w.proc.poll() is not None, timeout)
+    s = s if isinstance(s, dict) else None
     row = fk.delivery(job, "youtube")
-    checks.check(s is not None, f"the job did not end within {timeout} s: delivery {row}")
+    checks.check(s is not None, f"the job did not end (within {timeout} s, or before the worker died): "
+                 f"delivery {row}")
     if s and s["status"] == "completed":
         shas = [v["sha256"] for v in p.youtube.stats()["videos"]]
         checks.check(shas == [sha], f"completed, but YouTube holds {shas} instead of one {sha[:12]}...")
@@ -188,7 +190,7 @@ def test_facebook_end_offset_at_the_end_of_long_long_is_survived():
         job = wk.submit(user, video, ["facebook"])
         w = p.worker("--max-attempts", "3")
         checks = fk.Checks("end_offset 9223372036854775807")
-        row, _ = fk.wait_final(job, "facebook", timeout=45, hurry_queued=True)
+        row, _ = fk.wait_final(job, "facebook", timeout=45, hurry_queued=True, worker=w)
         checks.check(row["state"] in ("succeeded", "failed"), f"the delivery did not end: {row}")
         fb = p.graph.stats()["fb_videos"]
         if row["state"] == "succeeded":
@@ -246,7 +248,7 @@ def test_facebook_checkpoint_finishing_without_video_id_is_survived():
                    " WHERE job_id = %s", (job,))
         w = p.worker("--max-attempts", "3")
         checks = fk.Checks("checkpoint {finishing: true} without a video id")
-        row, _ = fk.wait_final(job, "facebook", timeout=30, hurry_queued=True)
+        row, _ = fk.wait_final(job, "facebook", timeout=30, hurry_queued=True, worker=w)
         checks.check(row["state"] in ("succeeded", "failed"), f"the delivery did not end: {row}")
         sane(checks, w)
         if w.proc.poll() is None:
