@@ -7,6 +7,7 @@ slots keep working, its uploads finish once, SIGTERM ends it within the grace
 period, and every wait is bounded by a timeout.
 """
 import signal
+import threading
 import time
 
 import fakectl
@@ -32,9 +33,10 @@ def test_slow_lease_renewal_does_not_spin_or_block_slots():
     """The database stalls for 5 s while a lease (6 s, renewed every 2 s) is
     being renewed, so the renewal takes longer than a third of the lease.
     Afterwards the worker must not burn a CPU (a lease keeper computing a
-    negative wait spins holding the lock every slot needs), another job must
-    go through the idle slot, the upload must finish once, and SIGTERM must
-    end the worker."""
+    negative wait spins holding the lock every slot needs), its lease must
+    never lapse while the upload goes on (another worker would take it over),
+    another job must go through the idle slot, the upload must finish once,
+    and SIGTERM must end the worker."""
     proxy, url = db_proxy()
     try:
         with wk.Platforms() as p:
@@ -44,7 +46,7 @@ def test_slow_lease_renewal_does_not_spin_or_block_slots():
             user, video = wk.user_with_video(vurl, title="Slow renewals")
             wk.connect(user, "youtube")
             wk.connect(user, "facebook", access_token="EAAB-page-token")
-            p.youtube.config({"bandwidth_bytes_per_sec": 2 * MiB})
+            p.youtube.config({"bandwidth_bytes_per_sec": 1.5 * MiB})  # ~16 s: outlasts a lease after the stall
             job = wk.submit(user, video, ["youtube"])
             w = p.worker("--lease", "6", "--concurrency", "2", "--grace", "5",
                          env={"DATABASE_URL": url})
@@ -54,6 +56,17 @@ def test_slow_lease_renewal_does_not_spin_or_block_slots():
             time.sleep(5)
             proxy.mode("pass")
             time.sleep(0.5)
+            lapses, watching = [], threading.Event()
+
+            def watch_lease():  # while the upload runs, its lease must hold
+                while not watching.wait(0.25):
+                    rows = sptest.sql("SELECT state = 'running' AND lease_expires_at < now(),"
+                                      " extract(epoch FROM now() - lease_expires_at)::float8"
+                                      " FROM social_post_deliveries WHERE job_id = %s", (job,))
+                    if rows and rows[0][0]:
+                        lapses.append(rows[0][1])
+            watcher = threading.Thread(target=watch_lease)
+            watcher.start()
             cpu0, t0 = fk.cpu_seconds(w.proc.pid), time.monotonic()
             time.sleep(4)
             cpu = fk.cpu_seconds(w.proc.pid) - cpu0
@@ -71,6 +84,10 @@ def test_slow_lease_renewal_does_not_spin_or_block_slots():
                 wk.status(user, job)), 60)
             checks.check(s is not None and s["status"] == "completed",
                          f"the upload did not complete within 60 s: {s or wk.status(user, job)}")
+            watching.set()
+            watcher.join()
+            checks.check(not lapses, f"the running upload's lease lapsed (up to {max(lapses or [0]):.1f} s ago, "
+                         f"seen {len(lapses)} times): renewals stopped")
             videos = p.youtube.stats()["videos"]
             checks.check([v["sha256"] for v in videos] == [sha],
                          f"expected the video once on YouTube, got {len(videos)}")
