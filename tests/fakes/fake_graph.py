@@ -95,11 +95,10 @@ STATUS_TEXT = {
     "EXPIRED": "Expired: Media was not published within 24 hours.",
     "PUBLISHED": "Published: Media has been published.",
 }
+# What the fake knows of a media but Graph does not expose (IG Media has no
+# creation_id): the container it came from is in /_control/stats only.
+PRIVATE_MEDIA_FIELDS = ("container_id", "ig_user_id")
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-
-# What the fake keeps about a media for its stats, but the Graph API does not
-# expose: which container (and account) it came from.
-MEDIA_PRIVATE = ("container_id", "ig_user_id")
 
 
 def graph_error_body(code, message=None, subcode=None, is_transient=False, type_="OAuthException", **extra):
@@ -448,7 +447,7 @@ class GraphHandler(fakebase.FakeHandler):
         with self.lock:
             mine = [m for m in self.state["media"].values() if m["ig_user_id"] == ig_user_id]
         mine.sort(key=lambda m: int(m["id"]), reverse=True)
-        data = [dict({f: m[f] for f in fields if f in m and f not in MEDIA_PRIVATE}, id=m["id"])
+        data = [dict({f: m[f] for f in fields if f in m and f not in PRIVATE_MEDIA_FIELDS}, id=m["id"])
                 for m in mine[:limit]]
         self.respond(200, {"data": data})
 
@@ -466,8 +465,7 @@ class GraphHandler(fakebase.FakeHandler):
                 obj = {"id": node, "status_code": status, "status": STATUS_TEXT[status],
                        "copyright_check_status": {"status": "completed", "matches_found": False}}
             elif node in st["media"]:
-                # an IG Media's fields: nothing names the container it came from
-                obj = {k: v for k, v in st["media"][node].items() if k not in MEDIA_PRIVATE}
+                obj = {k: v for k, v in st["media"][node].items() if k not in PRIVATE_MEDIA_FIELDS}
             elif node in st["fb_videos"]:
                 s = st["fb_videos"][node]
                 uploaded = s["received"] == s["size"]
