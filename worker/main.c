@@ -83,7 +83,7 @@ static int run(sp_worker *w, sigset_t *signals) {
 static void release_leases(sp_worker *w) {
     sp_db *db = sp_db_new(w->cfg->database_url);
     sp_err err;
-    if (db) sp_db_set_deadline(db, w->db_deadline, NULL, NULL);
+    if (db) sp_db_set_deadline(db, 3, NULL, NULL); /* exiting: not worth waiting long */
     int n = db ? sp_queue_release_all(db, w->owner, &err) : -1;
     if (n < 0)
         sp_log(SP_LOG_WARN, "could not release leases (they lapse in %d s): %s", w->lease_seconds,
@@ -109,7 +109,9 @@ int main(int argc, char **argv) {
         goto done;
     }
     use_config(&w, &cfg);
-    w.db_deadline = w.lease_seconds / 3.0 > 2 ? w.lease_seconds / 3.0 : 2;
+    /* long enough for a slow database (a renewal answered late still renews),
+     * bounded for one that never answers; a hard stop abandons calls at once */
+    w.db_deadline = w.lease_seconds;
     if (sp_spool_init(w.spool_dir, &err) < 0) {
         sp_log(SP_LOG_ERROR, "%s", err.msg);
         goto done;

@@ -76,7 +76,9 @@ static void record(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d,
         sp_worker_wait(w, pause); /* wakes at once when the worker stops */
     }
     sp_log(SP_LOG_WARN, "could not record delivery %lld of job %s: %s", d->id, d->job_id, err.msg);
-    if (strcmp(err.code, "lease_lost") == 0) return;
+    /* a lost lease is another worker's now; a database that is away while we
+     * stop would not take the next statement either: the lease lapses */
+    if (strcmp(err.code, "lease_lost") == 0 || err.kind == SP_ERR_DB_UNAVAILABLE) return;
     char why[320];
     snprintf(why, sizeof why, "the outcome could not be recorded (%s); will retry", err.msg);
     sp_utf8_truncate(why, sizeof why - 1);

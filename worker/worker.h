@@ -45,7 +45,7 @@ typedef struct {
     bool once;
     long long max_video_bytes;
     int per_user;        /* deliveries of one user this worker runs at once */
-    double db_deadline;  /* seconds a database call may wait (a third of the lease) */
+    double db_deadline;  /* seconds a database call may wait (the lease) */
     double ig_poll_base; /* first wait for Instagram's processing */
     double ig_deadline;  /* how long Instagram may process a video */
     sp_retry_policy policy;

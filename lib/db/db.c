@@ -27,6 +27,7 @@
 #define SP_DB_MAX_PREPARED 128
 #define SP_DB_DEFAULT_DEADLINE 30.0 /* seconds a call may wait for its answer */
 #define SP_DB_POLL_MS 200           /* how often a waiting call checks its abort */
+#define SP_DB_CONNECT_DEADLINE 5.0  /* seconds to connect (the connect_timeout we always had) */
 
 struct sp_db {
     char *conninfo;
@@ -90,6 +91,39 @@ static void log_pq_problem(const char *what, const char *message) {
     sp_log_event(SP_LOG_WARN, what, f);
 }
 
+/* Waits up to ms for the socket to be ready for what libpq needs. */
+static void wait_socket(PGconn *conn, bool writing, int ms) {
+    struct pollfd p = {.fd = PQsocket(conn), .events = writing ? POLLOUT : POLLIN};
+    if (writing) p.events |= POLLIN;
+    if (p.fd >= 0) poll(&p, 1, ms);
+}
+
+/* True when a call waiting until `until` must give up: past it, or aborted. */
+static bool out_of_time(const sp_db *db, double until, int *ms) {
+    double left = until - sp_clock_monotonic();
+    if (left <= 0 || (db->abort_fn && db->abort_fn(db->abort_arg))) return true;
+    *ms = left * 1000 < SP_DB_POLL_MS ? (int)(left * 1000) + 1 : SP_DB_POLL_MS;
+    return false;
+}
+
+/* Drives a started connection to the end: true when it is ready. Bounded by
+ * the connect deadline and the abort check, as every call is. */
+static bool finish_connecting(sp_db *db) {
+    double until = sp_clock_monotonic() +
+                   (db->deadline < SP_DB_CONNECT_DEADLINE ? db->deadline : SP_DB_CONNECT_DEADLINE);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        int ms;
+        if (st == PGRES_POLLING_FAILED || PQstatus(db->conn) == CONNECTION_BAD ||
+            out_of_time(db, until, &ms))
+            return false;
+        struct pollfd p = {.fd = PQsocket(db->conn),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (p.fd < 0 || poll(&p, 1, ms) > 0) st = PQconnectPoll(db->conn);
+    }
+    return true;
+}
+
 int sp_db_connect(sp_db *db, sp_err *err) {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return 0;
     drop_connection(db);
@@ -98,10 +132,12 @@ int sp_db_connect(sp_db *db, sp_err *err) {
                           "the database connection was lost; try again shortly");
     /* dbname last: with expand_dbname, the URL's own settings win */
     const char *const values[] = {"5", "30", "10", "3", "30000", db->conninfo, NULL};
-    db->conn = PQconnectdbParams(conn_keys, values, 1);
+    db->conn = PQconnectStartParams(conn_keys, values, 1);
     if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
-    if (PQstatus(db->conn) != CONNECTION_OK || PQsetnonblocking(db->conn, 1) != 0) {
-        log_pq_problem("database connection failed", PQerrorMessage(db->conn));
+    if (!finish_connecting(db) || PQsetnonblocking(db->conn, 1) != 0) {
+        log_pq_problem("database connection failed", PQstatus(db->conn) == CONNECTION_BAD
+                                                         ? PQerrorMessage(db->conn)
+                                                         : "no answer in time");
         drop_connection(db);
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                           "the database is unavailable; try again shortly");
@@ -113,12 +149,6 @@ void sp_db_set_deadline(sp_db *db, double seconds, bool (*abort_fn)(void *arg), 
     db->deadline = seconds > 0 ? seconds : SP_DB_DEFAULT_DEADLINE;
     db->abort_fn = abort_fn;
     db->abort_arg = abort_arg;
-}
-
-/* Waits up to ms for the socket to be ready for what libpq needs. */
-static void wait_socket(PGconn *conn, bool writing, int ms) {
-    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN | (writing ? POLLOUT : 0)};
-    if (p.fd >= 0) poll(&p, 1, ms);
 }
 
 /* Awaits the answer of a statement just sent, until the deadline: the last
@@ -134,12 +164,11 @@ static PGresult *await_result(sp_db *db, bool *timed_out) {
             if (!PQconsumeInput(db->conn)) return NULL;
             if (!PQisBusy(db->conn)) break;
         }
-        double left = until - sp_clock_monotonic();
-        if (left <= 0 || (db->abort_fn && db->abort_fn(db->abort_arg))) {
+        int ms;
+        if (out_of_time(db, until, &ms)) {
             *timed_out = true;
             return NULL;
         }
-        int ms = left * 1000 < SP_DB_POLL_MS ? (int)(left * 1000) + 1 : SP_DB_POLL_MS;
         wait_socket(db->conn, flushed == 1, ms);
     }
     PGresult *last = NULL, *res;

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/http_headers.h"
 #include "core/json.h"
 
 /* Builds base/path?params for a GET; caller frees. */
@@ -118,16 +117,29 @@ void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
     free(url);
 }
 
+/* An offset as Graph writes it, a string of digits; past 2^62 it reads as
+ * 2^62 (beyond any file), so no number overflows. */
+static bool parse_offset(const char *s, long long *out) {
+    const long long limit = 1LL << 62;
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || strspn(s, "0123456789") != n) return false;
+    long long v = 0;
+    for (size_t i = 0; i < n && v < limit; i++)
+        v = v > (limit - 9) / 10 ? limit : v * 10 + (s[i] - '0');
+    *out = v;
+    return true;
+}
+
 bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, long long *end) {
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "start_offset"));
-    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "end_offset"));
     long long a, b;
-    if (!s || !e || !sp_http_parse_count(s, strlen(s), &a) ||
-        !sp_http_parse_count(e, strlen(e), &b))
+    if (!parse_offset(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "start_offset")),
+                      &a) ||
+        !parse_offset(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "end_offset")),
+                      &b) ||
+        a > b || a > size)
         return false;
-    if (a > b || b > size) return false;
     *start = a;
-    *end = b;
+    *end = b < size ? b : size; /* more than the file asked for: the rest of it */
     return true;
 }
 

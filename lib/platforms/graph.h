@@ -54,9 +54,10 @@ void sp_graph_request(const sp_graph_call *call, sp_graph_resp *out);
 void sp_graph_parse(long status, const char *body, long retry_after, sp_graph_resp *out);
 
 /* Reads the start_offset and end_offset of a resumable-upload answer (decimal
- * strings in Graph's answers) from obj: whole numbers with start <= end <=
- * size, the file's size. false for anything else, so no offset from outside
- * is used unchecked. */
+ * strings in Graph's answers) from obj: whole numbers with start <= end and
+ * start <= size, the file's size; an end past the file reads as size (any
+ * number of digits: no overflow). false for anything else, so no offset from
+ * outside is used unchecked. */
 bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, long long *end);
 
 void sp_graph_resp_free(sp_graph_resp *r);

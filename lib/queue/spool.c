@@ -89,13 +89,15 @@ static void save_validator(const char *path, const sp_http_resp *resp) {
     const char *v =
         resp->etag[0] && strncmp(resp->etag, "W/", 2) != 0 ? resp->etag : resp->last_modified;
     FILE *f = *v ? fopen(path, "w") : NULL;
-    if (f && fprintf(f, "%s\n", v) > 0 && fclose(f) == 0) return;
-    if (f) fclose(f);
-    unlink(path);
+    bool saved = f && fprintf(f, "%s\n", v) > 0;
+    if (f && fclose(f) != 0) saved = false; /* closed either way (a full disk fails here) */
+    if (!saved) unlink(path);
 }
 
 /* Turns a failed download into the error its cause deserves. */
 static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err *err) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg); /* err is rewritten below */
     if (!strcmp(err->code, "too_large"))
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_too_large",
                           "the video is larger than the %lld byte limit", max_bytes);
@@ -104,7 +106,7 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
                           "the video URL returned %.60s, not a video", resp->content_type);
     if (!strcmp(err->code, "write_failed"))
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool_write_failed",
-                          "the video could not be spooled (%.100s); will retry", err->msg);
+                          "the video could not be spooled (%.100s); will retry", why);
     if (err->kind == SP_ERR_UNPROCESSABLE || err->kind == SP_ERR_TRANSIENT) {
         if (!strcmp(err->code, "network"))
             return sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
@@ -113,7 +115,7 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
         return -1; /* too_slow, range_mismatch, private_address: said well already */
     }
     return sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
-                      "reading the video failed (%.150s); will retry", err->msg);
+                      "reading the video failed (%.150s); will retry", why);
 }
 
 /* Downloads url into part_path, continuing what an interrupted download left

@@ -10,13 +10,22 @@ static void offsets_are_whole_numbers_inside_the_file(void) {
     long long a = -7, b = -7;
     cJSON *o = cJSON_Parse("{\"start_offset\":\"0\",\"end_offset\":\"1048576\"}");
     CHECK(sp_graph_parse_offsets(o, 3145728, &a, &b) && a == 0 && b == 1048576);
-    CHECK(!sp_graph_parse_offsets(o, 1000, &a, &b)); /* past the file */
+    CHECK(sp_graph_parse_offsets(o, 1000, &a, &b) && a == 0 && b == 1000); /* the rest */
+    cJSON_Delete(o);
+    /* once a double cast back to long long: undefined */
+    o = cJSON_Parse("{\"start_offset\":\"0\",\"end_offset\":\"9223372036854775807\"}");
+    CHECK(sp_graph_parse_offsets(o, 3145728, &a, &b) && a == 0 && b == 3145728);
+    cJSON_Delete(o);
+    o = cJSON_Parse("{\"start_offset\":\"99999999999999999999999\",\"end_offset\":\"1e3\"}");
+    CHECK(!sp_graph_parse_offsets(o, 3145728, &a, &b));
+    cJSON_Delete(o);
+    o = cJSON_Parse("{\"start_offset\":\"2000\",\"end_offset\":\"3000\"}");
+    CHECK(!sp_graph_parse_offsets(o, 1000, &a, &b)); /* starts past the file */
     cJSON_Delete(o);
     o = cJSON_Parse("{\"start_offset\":\"3145728\",\"end_offset\":\"3145728\"}");
     CHECK(sp_graph_parse_offsets(o, 3145728, &a, &b) && a == 3145728 && b == 3145728);
     cJSON_Delete(o);
-    const char *bad[] = {"{\"start_offset\":\"0\",\"end_offset\":\"9223372036854775807\"}",
-                         "{\"start_offset\":\"-1\",\"end_offset\":\"10\"}",
+    const char *bad[] = {"{\"start_offset\":\"-1\",\"end_offset\":\"10\"}",
                          "{\"start_offset\":\"20\",\"end_offset\":\"10\"}",
                          "{\"start_offset\":\"0\",\"end_offset\":\"1e3\"}",
                          "{\"start_offset\":\"0\",\"end_offset\":\" 10\"}",
