@@ -68,7 +68,11 @@ static int run(sp_worker *w, sigset_t *signals) {
     for (int i = 0; i < started; i++)
         pthread_join(slots[i], NULL);
     if (has_stopper) {
-        pthread_cancel(stopper); /* still waiting when --once ended the slots */
+        /* still waiting for a signal when --once ended the slots: give it one
+         * (blocked here, so only its sigtimedwait takes it). Not
+         * pthread_cancel: unwinding a frame mid-call skips the sanitizers'
+         * bookkeeping and leaves the thread's stack poisoned. */
+        pthread_kill(stopper, SIGTERM);
         pthread_join(stopper, NULL);
     }
     sp_worker_wake(w);

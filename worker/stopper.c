@@ -7,7 +7,8 @@
  * The wait is measured on the monotonic clock and resumed after anything
  * that interrupts it (SIGSTOP/SIGCONT, a debugger attaching: sigtimedwait
  * fails with EINTR), so only a stop signal or the limit ends it; the grace
- * period starts from there and nowhere else.
+ * period starts from there and nowhere else. When the slots end first
+ * (--once), main.c sends the thread a SIGTERM to end its wait.
  */
 #include <errno.h>
 #include <signal.h>
@@ -49,8 +50,9 @@ void *sp_stopper_main(void *arg) {
     sp_stopper_args *a = arg;
     sp_worker *w = a->w;
     int sig = wait_for_stop(a->signals, w->max_runtime);
-    sp_log(SP_LOG_INFO, "%s: no new claims; ending steps within %.0f s",
-           sig > 0 ? "stop signal" : "max runtime reached", w->grace_seconds);
+    if (atomic_load(&w->slots_running) > 0) /* else every slot has ended (--once): just go */
+        sp_log(SP_LOG_INFO, "%s: no new claims; ending steps within %.0f s",
+               sig > 0 ? "stop signal" : "max runtime reached", w->grace_seconds);
     atomic_store(&w->stopping, true);
     sp_worker_wake(w);
     double started = sp_clock_monotonic();
