@@ -23,6 +23,8 @@ packages=(
     # checks and tools (prometheus: its promtool checks /metrics; the package's
     # own service is not used, and is stopped below when it starts one)
     valgrind curl ca-certificates prometheus
+    # clang and its runtime (libFuzzer) for scripts/fuzz.sh
+    clang libclang-rt-14-dev
     # browser tests of the status page (web/): Chromium, driven by playwright-core
     # from npm (tests/browser/); the emoji font draws the page's ✓ and ⏳
     chromium fonts-noto-color-emoji

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing (Debian 12), builds the normal and
-# the sanitizer (ASan+UBSan) builds, and runs ctest in each. Each ctest run
-# starts its own Postgres and nginx on 127.0.0.1 and stops them at the end.
-# Exits non-zero when anything fails; the last line is "N passed, N failed".
+# the sanitizer (ASan+UBSan) builds, and runs ctest in each, then runs every
+# fuzz target for a bounded time (scripts/fuzz.sh, SP_FUZZ_SECONDS each,
+# default 20). Each ctest run starts its own Postgres and nginx on 127.0.0.1
+# and stops them at the end. Exits non-zero when anything fails; the last
+# line is "N passed, N failed" (each fuzz target counts as one test).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,9 +44,23 @@ run_build() {
     failed=$((failed + fails))
 }
 
+# Runs the fuzz targets (tests/fuzz) for SP_FUZZ_SECONDS each.
+run_fuzz() {
+    echo "=== build-fuzz: fuzz targets, ${SP_FUZZ_SECONDS:-20} s each"
+    local log=build-fuzz/fuzz.log
+    mkdir -p build-fuzz
+    SP_FUZZ_BUILD_JOBS=$jobs scripts/fuzz.sh "${SP_FUZZ_SECONDS:-20}" 2>&1 | tee "$log"
+    local ok bad
+    ok=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
+    bad=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n 1)
+    passed=$((passed + ${ok:-0}))
+    failed=$((failed + ${bad:-1}))
+}
+
 mkdir -p build build-asan
 run_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 run_build build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON
+run_fuzz
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

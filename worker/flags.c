@@ -10,12 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/rand.h"
 #include "worker.h"
 
 static void usage(FILE *out) {
     fprintf(out, "Usage: social-post-worker [options]\n"
                  "Posts queued jobs' videos to their platforms.\n\n"
                  "  --concurrency N       deliveries worked on at once (default 2)\n"
+                 "  --per-user N          deliveries of one user worked on at once (default\n"
+                 "                        half the concurrency, at least 1)\n"
                  "  --once                work off what is ready now, then exit (for cron)\n"
                  "  --max-runtime SECONDS stop claiming after this long, finish, exit 0\n"
                  "  --lease SECONDS       how long a claim lasts without renewal (default 30;\n"
@@ -57,6 +60,7 @@ static double number_arg(const char *name, const char *text, double min, double 
 int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
     enum {
         O_CONC = 1,
+        O_PER_USER,
         O_ONCE,
         O_RUNTIME,
         O_LEASE,
@@ -73,6 +77,7 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
         O_VERSION
     };
     static const struct option opts[] = {{"concurrency", required_argument, NULL, O_CONC},
+                                         {"per-user", required_argument, NULL, O_PER_USER},
                                          {"once", no_argument, NULL, O_ONCE},
                                          {"max-runtime", required_argument, NULL, O_RUNTIME},
                                          {"lease", required_argument, NULL, O_LEASE},
@@ -95,6 +100,10 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
         case O_CONC:
             v = number_arg("concurrency", optarg, 1, SP_MAX_CONCURRENCY);
             w->concurrency = (int)v;
+            break;
+        case O_PER_USER:
+            v = number_arg("per-user", optarg, 1, SP_MAX_CONCURRENCY);
+            w->per_user = (int)v;
             break;
         case O_ONCE:
             w->once = true;
@@ -159,6 +168,7 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
         fprintf(stderr, "social-post-worker: unexpected argument %s\n", argv[optind]);
         return -1;
     }
+    if (w->per_user == 0) w->per_user = w->concurrency / 2 > 1 ? w->concurrency / 2 : 1;
     return 0;
 }
 
@@ -178,10 +188,10 @@ void sp_worker_defaults(sp_worker *w) {
     gethostname(host, sizeof host - 1);
     for (char *c = host; *c; c++) /* owners go into SQL array literals: keep them plain */
         if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-') *c = '-';
-    srandom((unsigned)time(NULL) ^ (unsigned)getpid());
     snprintf(w->owner, sizeof w->owner, "%s:%d:%08lx", host, (int)getpid(),
-             (unsigned long)random());
+             (unsigned long)(sp_rand_u64() & 0xffffffffu));
     pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->claim_lock, NULL);
     /* waits measured on the monotonic clock: a wall-clock step must not make
      * the lease keeper oversleep */
     pthread_condattr_t attr;

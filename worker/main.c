@@ -31,7 +31,15 @@ static void use_config(sp_worker *w, const sp_config *cfg) {
                  tmp && *tmp ? tmp : "/tmp");
 }
 
-/* Starts the threads and waits for the slots; returns how many started. */
+/* Starts a helper thread; false (logged) when it could not be created. */
+static bool start(pthread_t *t, void *(*body)(void *), void *arg, const char *name) {
+    if (pthread_create(t, NULL, body, arg) == 0) return true;
+    sp_log(SP_LOG_ERROR, "could not start the %s thread", name);
+    return false;
+}
+
+/* Starts the threads and waits for the slots; returns how many slots ran
+ * (fewer than asked, or -1 when a helper thread could not start, fails). */
 static int run(sp_worker *w, sigset_t *signals) {
     pthread_t *slots = calloc((size_t)w->concurrency, sizeof *slots);
     sp_slot *args = calloc((size_t)w->concurrency, sizeof *args);
@@ -49,27 +57,39 @@ static int run(sp_worker *w, sigset_t *signals) {
         if (pthread_create(&slots[started], NULL, sp_slot_main, &args[started]) != 0) break;
     }
     atomic_store(&w->slots_running, started);
-    pthread_create(&keeper, NULL, sp_lease_keeper_main, w);
-    pthread_create(&listener, NULL, sp_wakeup_main, w);
-    pthread_create(&stopper, NULL, sp_stopper_main, &sa);
-    bool sending = w->cfg->webhook_key && pthread_create(&webhooks, NULL, sp_webhooks_main, w) == 0;
+    bool has_keeper = start(&keeper, sp_lease_keeper_main, w, "lease keeper");
+    bool has_listener = start(&listener, sp_wakeup_main, w, "listener");
+    bool has_stopper = start(&stopper, sp_stopper_main, &sa, "stopper");
+    bool sending = w->cfg->webhook_key && start(&webhooks, sp_webhooks_main, w, "webhook sender");
+    if (!has_keeper || !has_stopper) { /* no leases renewed, or no way to stop: stop now */
+        atomic_store(&w->stopping, true);
+        atomic_store(&w->hard_stop, true);
+        sp_worker_wake(w);
+    }
     for (int i = 0; i < started; i++)
         pthread_join(slots[i], NULL);
     if (sending) pthread_join(webhooks, NULL); /* with --once: after the events due now */
-    pthread_cancel(stopper);                   /* still waiting when --once ended the slots */
-    pthread_join(stopper, NULL);
+    if (has_stopper) {
+        /* still waiting for a signal when --once ended the slots: give it one
+         * (blocked here, so only its sigtimedwait takes it). Not
+         * pthread_cancel: unwinding a frame mid-call skips the sanitizers'
+         * bookkeeping and leaves the thread's stack poisoned. */
+        pthread_kill(stopper, SIGTERM);
+        pthread_join(stopper, NULL);
+    }
     sp_worker_wake(w);
-    pthread_join(keeper, NULL);
-    pthread_join(listener, NULL);
+    if (has_keeper) pthread_join(keeper, NULL);
+    if (has_listener) pthread_join(listener, NULL);
     free(slots);
     free(args);
-    return started;
+    return has_keeper && has_stopper ? started : -1;
 }
 
 /* Puts back whatever this process still holds, so nobody waits for a lease. */
 static void release_leases(sp_worker *w) {
     sp_db *db = sp_db_new(w->cfg->database_url);
     sp_err err;
+    if (db) sp_db_set_deadline(db, 3, NULL, NULL); /* exiting: not worth waiting long */
     int n = db ? sp_queue_release_all(db, w->owner, &err) : -1;
     if (n < 0)
         sp_log(SP_LOG_WARN, "could not release leases (they lapse in %d s): %s", w->lease_seconds,
@@ -95,12 +115,15 @@ int main(int argc, char **argv) {
         goto done;
     }
     use_config(&w, &cfg);
+    /* long enough for a slow database (a renewal answered late still renews),
+     * bounded for one that never answers; a hard stop abandons calls at once */
+    w.db_deadline = w.lease_seconds;
     if (sp_spool_init(w.spool_dir, &err) < 0) {
         sp_log(SP_LOG_ERROR, "%s", err.msg);
         goto done;
     }
-    sp_log(SP_LOG_INFO, "worker %s starting: concurrency %d, lease %d s%s%s", w.owner,
-           w.concurrency, w.lease_seconds, w.once ? ", once" : "",
+    sp_log(SP_LOG_INFO, "worker %s starting: concurrency %d (%d per user), lease %d s%s%s", w.owner,
+           w.concurrency, w.per_user, w.lease_seconds, w.once ? ", once" : "",
            cfg.webhook_key ? "" : "; no webhooks (SOCIAL_POST_WEBHOOK_SECRET is not set)");
     if (run(&w, &signals) == w.concurrency) status = 0;
     release_leases(&w);

@@ -3,6 +3,12 @@
  * of its platform's adapter, record the outcome (delivery.c decides the next
  * state), repeat. The database is touched only between steps, never held
  * across a platform call, so a slow upload costs one slot and one lease.
+ *
+ * Fairness: claims are made one at a time per process, each skipping the
+ * users who already have --per-user deliveries running here, so one user's
+ * slow or huge jobs never occupy every slot. A platform call stops when the
+ * grace period is over or when the lease keeper finds the slot's lease lost
+ * (another worker has the delivery now).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +18,9 @@
 
 #include "core/clock.h"
 #include "core/http_client.h"
+#include "core/json.h"
 #include "core/log.h"
+#include "core/rand.h"
 #include "db/db.h"
 #include "queue/queue.h"
 #include "queue/spool.h"
@@ -21,6 +29,13 @@
 /* Lapsed-lease takeovers after which a delivery fails: one that keeps killing
  * its workers must not be taken over forever. */
 #define MAX_TAKEOVERS 5
+
+/* A slot's transfers stop at the hard stop, or when its lease is lost. */
+static bool transfer_must_stop(void *arg) {
+    sp_slot *slot = arg;
+    return atomic_load(&slot->w->hard_stop) ||
+           atomic_load(&slot->w->claims[slot->index].lease_lost);
+}
 
 /* Logs what a step ended with. */
 static void log_outcome(const sp_delivery *d, const sp_step_outcome *o, const sp_transition *t,
@@ -42,8 +57,10 @@ static void log_outcome(const sp_delivery *d, const sp_step_outcome *o, const sp
 
 /* Records the outcome. While the database is away it keeps trying (the
  * lease keeper keeps the claim ours meanwhile): a finished upload's result is
- * worth waiting for. Any other failure puts the delivery back in the queue
- * for a minute later, so it is never left running under a forgotten claim. */
+ * worth waiting for. Any other failure counts an attempt and puts the
+ * delivery back for a minute later (or fails it once the attempts are used
+ * up), so it is never left running under a forgotten claim, and never
+ * calls its platform for ever without counting. */
 static void record(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d,
                    const sp_step_outcome *o, const sp_transition *t) {
     sp_err err;
@@ -56,39 +73,69 @@ static void record(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d,
         }
         if (err.kind != SP_ERR_DB_UNAVAILABLE || atomic_load(&w->stopping)) break;
         sp_log(SP_LOG_WARN, "recording delivery %lld waits for the database: %s", d->id, err.msg);
-        sleep((unsigned)pause);
+        sp_worker_wait(w, pause); /* wakes at once when the worker stops */
     }
     sp_log(SP_LOG_WARN, "could not record delivery %lld of job %s: %s", d->id, d->job_id, err.msg);
-    if (strcmp(err.code, "lease_lost") != 0 && sp_queue_abandon(db, owner, d, 60, &err) < 0)
+    /* a lost lease is another worker's now; a database that is away while we
+     * stop would not take the next statement either: the lease lapses */
+    if (strcmp(err.code, "lease_lost") == 0 || err.kind == SP_ERR_DB_UNAVAILABLE) return;
+    char why[320];
+    snprintf(why, sizeof why, "the outcome could not be recorded (%s); will retry", err.msg);
+    sp_utf8_truncate(why, sizeof why - 1);
+    if (sp_queue_abandon(db, owner, d, 60, w->policy.max_attempts, why, &err) < 0)
         sp_log(SP_LOG_WARN, "delivery %lld is left to its lease: %s", d->id, err.msg);
 }
 
-/* Runs one step of a claimed delivery and records it. */
-static void run_delivery(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d) {
-    double start = sp_clock_monotonic();
-    sp_step_outcome o;
+/* True when the checkpoint says a post may already exist (the same two
+ * phase names for every adapter): then nothing the user changed since may
+ * stop the step from recording it. */
+static bool may_have_posted(const sp_delivery *d) {
+    const char *phase =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d->post.checkpoint, "phase"));
+    return phase && (!strcmp(phase, "publishing") || !strcmp(phase, "published"));
+}
+
+/* Runs the delivery's adapter, unless the delivery must fail first. */
+static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp_step_outcome *o) {
+    sp_worker *w = slot->w;
     const sp_adapter *adapter = sp_adapter_for(d->post.platform);
+    sp_err err;
+    sp_err_clear(&err);
     if (d->takeovers > MAX_TAKEOVERS) {
-        sp_step_set(&o, SP_STEP_FAILED,
+        sp_step_set(o, SP_STEP_FAILED,
                     "giving up: workers stopped %d times while posting this (see their logs)",
                     d->takeovers);
     } else if (!adapter) {
-        sp_step_set(&o, SP_STEP_FAILED, "posting to %s is not supported yet",
+        sp_step_set(o, SP_STEP_FAILED, "posting to %s is not supported yet",
                     sp_platform_name(d->post.platform));
+    } else if (!may_have_posted(d) && sp_delivery_check(d, &err) < 0) {
+        sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* what the API would have said */
     } else {
-        sp_slot_host slot_host = {.w = w, .db = db, .owner = owner, .d = d};
+        sp_slot_host slot_host = {
+            .w = w, .db = db, .owner = owner, .claim = &w->claims[slot->index], .d = d};
         sp_step_host host = sp_slot_step_host(&slot_host);
         sp_step_ctx ctx = {.cfg = w->cfg,
                            .post = &d->post,
                            .host = &host,
                            .ig_poll_base = w->ig_poll_base,
                            .ig_deadline = w->ig_deadline};
-        adapter->step(&ctx, &o);
+        adapter->step(&ctx, o);
     }
-    if (o.kind == SP_STEP_RETRY && atomic_load(&w->hard_stop))
+}
+
+/* Runs one step of a claimed delivery and records it. */
+static void run_delivery(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d) {
+    sp_worker *w = slot->w;
+    double start = sp_clock_monotonic();
+    sp_step_outcome o;
+    step(slot, db, owner, d, &o);
+    bool lost = atomic_load(&w->claims[slot->index].lease_lost);
+    if (o.kind == SP_STEP_RETRY && lost)
+        sp_step_set(&o, SP_STEP_RELEASED, "the lease was lost; another worker continues");
+    else if (o.kind == SP_STEP_RETRY && atomic_load(&w->hard_stop))
         o.kind = SP_STEP_RELEASED; /* our own abort, not the platform's fault */
     sp_transition t;
-    sp_delivery_transition(&o, d->post.attempts, &w->policy, (double)random() / RAND_MAX, &t);
+    sp_delivery_transition(&o, d->post.attempts, d->releases, &w->policy, sp_rand_unit(), &t);
     record(w, db, owner, d, &o, &t);
     log_outcome(d, &o, &t, sp_clock_monotonic() - start);
     sp_worker_wake(w); /* the schedule changed: idle slots recompute */
@@ -104,19 +151,61 @@ static void wait_for_work(sp_worker *w, sp_db *db) {
     sp_worker_wait(w, due);
 }
 
-/* Makes the lease owner of the slot's next claim, unique to it, and shows it
- * to the lease keeper. */
-static void begin_claim(sp_worker *w, int index, char *owner, size_t len) {
+/* The users with per_user deliveries running in this worker, as a Postgres
+ * array literal (user ids are UUIDs: nothing to escape). Called with lock. */
+static void busy_users(sp_worker *w, char *out, size_t len) {
+    size_t off = (size_t)snprintf(out, len, "{");
+    for (int i = 0; i < w->concurrency; i++) {
+        const char *user = w->claims[i].user_id;
+        int running = 0, seen_before = 0;
+        if (!*user) continue;
+        for (int j = 0; j < w->concurrency; j++) {
+            if (strcmp(w->claims[j].user_id, user) != 0) continue;
+            running++;
+            if (j < i) seen_before = 1;
+        }
+        if (running < w->per_user || seen_before) continue;
+        int n = snprintf(out + off, len - off, "%s%s", off > 1 ? "," : "", user);
+        if (n > 0 && (size_t)n < len - off) off += (size_t)n;
+    }
+    snprintf(out + off, len - off, "}");
+}
+
+/* Claims the slot's next delivery, one slot of the process at a time so the
+ * per-user limit holds: makes the claim's lease owner (unique to it), skips
+ * busy users, and shows the claim to the lease keeper. */
+static int claim(sp_slot *slot, sp_db *db, char *owner, size_t len, sp_delivery *d, sp_err *err) {
+    sp_worker *w = slot->w;
+    sp_claim *c = &w->claims[slot->index];
+    char busy[SP_MAX_CONCURRENCY * 40 + 4];
+    pthread_mutex_lock(&w->claim_lock);
     pthread_mutex_lock(&w->lock);
     snprintf(owner, len, "%s:%lu", w->owner, ++w->claim_seq);
-    snprintf(w->claims[index], sizeof w->claims[index], "%s", owner);
+    snprintf(c->owner, sizeof c->owner, "%s", owner);
+    c->user_id[0] = '\0';
+    c->held = false;
+    atomic_store(&c->lease_lost, false);
+    busy_users(w, busy, sizeof busy);
     pthread_mutex_unlock(&w->lock);
+    int claimed = sp_queue_claim(db, owner, w->lease_seconds, busy, d, err);
+    pthread_mutex_lock(&w->lock);
+    if (claimed > 0) {
+        snprintf(c->user_id, sizeof c->user_id, "%s", d->user_id);
+        c->held = true;
+        c->renew_at = sp_clock_monotonic() + w->lease_seconds / 3.0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->claim_lock);
+    if (claimed > 0) sp_worker_wake(w); /* the keeper plans its next renewal */
+    return claimed;
 }
 
 /* The slot holds nothing any more: the keeper stops renewing its claim. */
 static void end_claim(sp_worker *w, int index) {
     pthread_mutex_lock(&w->lock);
-    w->claims[index][0] = '\0';
+    w->claims[index].owner[0] = '\0';
+    w->claims[index].user_id[0] = '\0';
+    w->claims[index].held = false;
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -124,15 +213,15 @@ void *sp_slot_main(void *arg) {
     sp_slot *slot = arg;
     sp_worker *w = slot->w;
     sp_db *db = sp_db_new(w->cfg->database_url);
-    sp_http_client_set_abort(sp_worker_hard_stopped, w);
+    if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
+    sp_http_client_set_abort(transfer_must_stop, slot);
     while (db && !atomic_load(&w->stopping)) {
         sp_delivery d;
         sp_err err;
         char owner[200];
-        begin_claim(w, slot->index, owner, sizeof owner);
-        int claimed = sp_queue_claim(db, owner, w->lease_seconds, &d, &err);
+        int claimed = claim(slot, db, owner, sizeof owner, &d, &err);
         if (claimed > 0) {
-            run_delivery(w, db, owner, &d);
+            run_delivery(slot, db, owner, &d);
             sp_delivery_free(&d);
         }
         end_claim(w, slot->index);

@@ -33,7 +33,7 @@ static int open_video(void *self, const sp_post *post, FILE **f, long long *size
 
 static bool stopping(void *self) {
     sp_slot_host *h = self;
-    return atomic_load(&h->w->stopping);
+    return atomic_load(&h->w->stopping) || (h->claim && atomic_load(&h->claim->lease_lost));
 }
 
 #define PROGRESS_EVERY 1.0 /* seconds between two reports the job shows */

@@ -3,38 +3,63 @@
  * in every other thread) or the --max-runtime limit, then stops claiming and
  * lets steps (and a webhook attempt) end at a safe point; when the grace
  * period is over it sets the hard stop, which aborts transfers still running.
+ *
+ * The wait is measured on the monotonic clock and resumed after anything
+ * that interrupts it (SIGSTOP/SIGCONT, a debugger attaching: sigtimedwait
+ * fails with EINTR), so only a stop signal or the limit ends it; the grace
+ * period starts from there and nowhere else. When the slots end first
+ * (--once), main.c sends the thread a SIGTERM to end its wait.
  */
+#include <errno.h>
 #include <signal.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "worker.h"
 
-bool sp_worker_hard_stopped(void *arg) {
-    sp_worker *w = arg;
-    return atomic_load(&w->hard_stop);
+/* A year: "no limit" without overflowing a timespec. */
+#define FOREVER (365.0 * 86400)
+
+/* Waits for a stop signal, or until the run-time limit (0: none). Returns
+ * the signal, or 0 when the limit was reached. */
+static int wait_for_stop(const sigset_t *signals, double max_runtime) {
+    double until = sp_clock_monotonic() + (max_runtime > 0 ? max_runtime : FOREVER);
+    for (;;) {
+        double left = until - sp_clock_monotonic();
+        if (left <= 0) {
+            if (max_runtime > 0) return 0;
+            until = sp_clock_monotonic() + FOREVER; /* a year without a signal: keep waiting */
+            continue;
+        }
+        struct timespec ts = {.tv_sec = (time_t)left,
+                              .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
+        siginfo_t info;
+        int sig = sigtimedwait(signals, &info, &ts);
+        if (sig > 0) return sig;
+        if (errno != EINTR && errno != EAGAIN) { /* cannot happen: a bad set or timeout */
+            sp_log(SP_LOG_ERROR, "waiting for signals failed: errno %d", errno);
+            struct timespec pause = {.tv_sec = 1};
+            nanosleep(&pause, NULL);
+        }
+    }
 }
 
 /* Waits for a stop signal or the run-time limit, then for the grace period. */
 void *sp_stopper_main(void *arg) {
     sp_stopper_args *a = arg;
     sp_worker *w = a->w;
-    struct timespec limit = {.tv_sec = w->max_runtime > 0 ? (time_t)w->max_runtime : 365 * 86400};
-    siginfo_t info;
-    int sig = sigtimedwait(a->signals, &info, &limit);
-    if (sig > 0 || w->max_runtime > 0) {
+    int sig = wait_for_stop(a->signals, w->max_runtime);
+    if (atomic_load(&w->slots_running) > 0) /* else every slot has ended (--once): just go */
         sp_log(SP_LOG_INFO, "%s: no new claims; ending steps within %.0f s",
                sig > 0 ? "stop signal" : "max runtime reached", w->grace_seconds);
-        atomic_store(&w->stopping, true);
-        sp_worker_wake(w);
-    }
-    double waited = 0;
+    atomic_store(&w->stopping, true);
+    sp_worker_wake(w);
+    double started = sp_clock_monotonic();
     struct timespec tick = {.tv_nsec = 100 * 1000 * 1000};
     while ((atomic_load(&w->slots_running) > 0 || atomic_load(&w->webhook_busy)) &&
-           waited < w->grace_seconds) {
+           sp_clock_monotonic() - started < w->grace_seconds)
         nanosleep(&tick, NULL);
-        waited += 0.1;
-    }
     atomic_store(&w->hard_stop, true);
     return NULL;
 }

@@ -128,6 +128,7 @@ static bool keep_going(sp_worker *w) {
 void *sp_webhooks_main(void *arg) {
     sp_worker *w = arg;
     sp_db *db = sp_db_new(w->cfg->database_url);
+    if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     char owner[200];
     snprintf(owner, sizeof owner, "%s:webhooks", w->owner);
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();

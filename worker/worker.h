@@ -25,6 +25,17 @@
 
 #define SP_MAX_CONCURRENCY 64
 
+/* One slot's current claim, as the lease keeper and the fairness limit see
+ * it; guarded by sp_worker.lock, except lease_lost (atomic: the slot's
+ * transfers poll it). */
+typedef struct {
+    char owner[200];        /* the claim's lease owner, "" when idle */
+    char user_id[37];       /* whose delivery it holds, "" before the claim returns */
+    bool held;              /* the claim returned a delivery: its lease is renewed */
+    double renew_at;        /* CLOCK_MONOTONIC: when the keeper renews it next */
+    atomic_bool lease_lost; /* a renewal did not find it ours: stop its platform call */
+} sp_claim;
+
 typedef struct {
     const sp_config *cfg;
     char owner[160]; /* this process: host:pid:random; claims are owner:n */
@@ -36,15 +47,17 @@ typedef struct {
     double max_runtime; /* 0 = no limit */
     bool once;
     long long max_video_bytes;
+    int per_user;        /* deliveries of one user this worker runs at once */
+    double db_deadline;  /* seconds a database call may wait (the lease) */
     double ig_poll_base; /* first wait for Instagram's processing */
     double ig_deadline;  /* how long Instagram may process a video */
     sp_retry_policy policy;
     sp_webhook_policy webhook_policy; /* the outbox's retry schedule */
 
-    /* the lease owner of each slot's current claim ("" when idle), which the
-     * lease keeper renews; guarded by lock */
-    char claims[SP_MAX_CONCURRENCY][200];
+    /* each slot's current claim, which the lease keeper renews */
+    sp_claim claims[SP_MAX_CONCURRENCY];
     unsigned long claim_seq;
+    pthread_mutex_t claim_lock; /* one claim at a time: the fairness limit holds */
 
     atomic_bool stopping;  /* stop claiming; end steps at a safe point */
     atomic_bool hard_stop; /* grace is over: abort transfers now */
@@ -65,11 +78,10 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w);
 /* Wakes every idle slot (new work, a stop, or a changed schedule). */
 void sp_worker_wake(sp_worker *w);
 
-/* Waits until woken or seconds pass. */
+/* Waits until woken or seconds pass (negative or NaN: not at all). */
 void sp_worker_wait(sp_worker *w, double seconds);
 
-/* True once the grace period is over: transfers abort (an sp_http_abort_fn
- * whose arg is the sp_worker). */
+/* True once the grace period is over: transfers and database calls stop. */
 bool sp_worker_hard_stopped(void *w);
 
 /* A slot thread's argument. */
@@ -89,6 +101,7 @@ typedef struct {
     sp_worker *w;
     sp_db *db;
     const char *owner; /* the claim's lease owner */
+    sp_claim *claim;   /* the slot's claim: its lease may be lost */
     sp_delivery *d;
     double shown_at; /* monotonic time the job last showed this step's progress */
 } sp_slot_host;

@@ -44,6 +44,20 @@ static bool header_safe(const char *v) {
     return strlen(v) < 256;
 }
 
+const char *sp_request_path_in_uri(const char *uri) {
+    static const char *const programs[] = {"social-post-status", "social-post"};
+    for (const char *seg = uri; seg && *seg; seg = strchr(seg + 1, '/')) {
+        if (*seg != '/') continue;
+        for (size_t i = 0; i < sizeof programs / sizeof programs[0]; i++) {
+            size_t n = strlen(programs[i]);
+            const char *after = seg + 1 + n;
+            if (strncmp(seg + 1, programs[i], n) == 0 && (*after == '/' || *after == '\0'))
+                return after;
+        }
+    }
+    return "";
+}
+
 void sp_request_init(sp_request *r, FCGX_Request *fcgx, const char *allowed_origins) {
     memset(r, 0, sizeof *r);
     r->fcgx = fcgx;
@@ -52,9 +66,10 @@ void sp_request_init(sp_request *r, FCGX_Request *fcgx, const char *allowed_orig
     r->query = sp_request_param(r, "QUERY_STRING");
     r->document_uri = sp_request_param(r, "DOCUMENT_URI");
     if (!r->method) r->method = "GET";
-    if (!r->path) r->path = "";
     if (!r->query) r->query = "";
     if (!r->document_uri) r->document_uri = "";
+    /* a stock location (include fastcgi_params) sets no PATH_INFO at all */
+    if (!r->path) r->path = sp_request_path_in_uri(r->document_uri);
     const char *origin = sp_request_param(r, "HTTP_ORIGIN");
     if (origin && header_safe(origin)) r->cors_origin = cors_match(allowed_origins, origin);
 }

@@ -20,7 +20,8 @@
 typedef struct {
     FCGX_Request *fcgx;
     const char *method;       /* REQUEST_METHOD */
-    const char *path;         /* PATH_INFO: "" for the program's bare path */
+    const char *path;         /* PATH_INFO ("" for the program's bare path), or
+                                 from DOCUMENT_URI when nginx sets none */
     const char *query;        /* QUERY_STRING, "" when none */
     const char *document_uri; /* DOCUMENT_URI, for building links */
     const char *allow;        /* methods for Allow on 405/OPTIONS, set by routing */
@@ -37,6 +38,14 @@ typedef struct {
 
 /* Fills r from fcgx. allowed_origins is CORS_ALLOWED_ORIGINS (may be NULL). */
 void sp_request_init(sp_request *r, FCGX_Request *fcgx, const char *allowed_origins);
+
+/* The part of a request URI after its program's name: for
+ * "/social-post/<id>/retry" or "/.netlify/functions/social-post/<id>/retry"
+ * it is "/<id>/retry", for "/social-post-status" "". It is what PATH_INFO
+ * holds behind the nginx snippet; a stock location (include fastcgi_params;
+ * fastcgi_pass ...) sets none, so routing falls back to DOCUMENT_URI through
+ * this. "" when uri names neither program. Points into uri. */
+const char *sp_request_path_in_uri(const char *uri);
 
 /* Frees the body. */
 void sp_request_done(sp_request *r);

@@ -8,9 +8,7 @@
 
 #include "api/response.h"
 
-/* True when path matches pattern segment by segment; a "*" segment of the
- * pattern matches any one non-empty segment. */
-static bool path_matches(const char *pattern, const char *path) {
+bool sp_router_path_matches(const char *pattern, const char *path) {
     for (;;) {
         if (*pattern == '\0' || *path == '\0') return *pattern == *path;
         if (*pattern++ != '/' || *path++ != '/') return false;
@@ -26,7 +24,7 @@ static bool path_matches(const char *pattern, const char *path) {
 void sp_router_dispatch(const sp_route *routes, sp_ctx *ctx, sp_request *r) {
     const char *path = strcmp(r->path, "/") == 0 ? "" : r->path;
     const sp_route *route = routes;
-    while (route->path && !path_matches(route->path, path))
+    while (route->path && !sp_router_path_matches(route->path, path))
         route++;
     sp_err err;
     if (!route->path) {

@@ -11,6 +11,10 @@
 
 #include "api/server.h"
 
+/* True when path matches pattern segment by segment; a "*" segment of the
+ * pattern matches any one non-empty segment. Exposed for the fuzzer. */
+bool sp_router_path_matches(const char *pattern, const char *path);
+
 /* Finds r's route in routes (ended by an entry whose path is NULL) and calls
  * its handler with ctx, or answers OPTIONS, 404 or 405 itself. */
 void sp_router_dispatch(const sp_route *routes, sp_ctx *ctx, sp_request *r);

@@ -225,11 +225,13 @@ done:
 /* Reads the whole file at path (at most JWKS_MAX_BYTES) into *buf (caller frees). */
 static int read_file(const char *path, char **buf, size_t *len, sp_err *err) {
     int rc = -1;
+    char eb[128];
     FILE *f = fopen(path, "rb");
     *buf = NULL;
     *len = 0;
     if (!f) {
-        sp_err_set(err, SP_ERR_INTERNAL, "config", "cannot open %s: %s", path, strerror(errno));
+        sp_err_set(err, SP_ERR_INTERNAL, "config", "cannot open %s: %s", path,
+                   sp_strerror(errno, eb, sizeof eb));
         goto done;
     }
     *buf = malloc(JWKS_MAX_BYTES + 1);
@@ -240,7 +242,7 @@ static int read_file(const char *path, char **buf, size_t *len, sp_err *err) {
     *len = fread(*buf, 1, JWKS_MAX_BYTES + 1, f);
     if (ferror(f) || *len > JWKS_MAX_BYTES) {
         sp_err_set(err, SP_ERR_INTERNAL, "config", "cannot read %s: %s", path,
-                   ferror(f) ? strerror(errno) : "file too large");
+                   ferror(f) ? sp_strerror(errno, eb, sizeof eb) : "file too large");
         goto done;
     }
     rc = 0;

@@ -48,6 +48,7 @@ struct sp_jwt_verifier {
     char *audience;
     char *issuer;               /* SUPABASE_URL/auth/v1, or NULL: not checked */
     char *jwks_url;             /* where to fetch keys, or NULL */
+    bool allow_anonymous;       /* accept anonymous sign-ins (is_anonymous: true) */
     sp_jwks file_keys;          /* read-only after sp_jwt_verifier_new */
     pthread_mutex_t keys_lock;  /* guards fetched_keys */
     sp_jwks fetched_keys;       /* replaced whole by each successful fetch */
@@ -150,6 +151,7 @@ static int copy_settings(sp_jwt_verifier *v, const sp_config *cfg, sp_err *err) 
         oom |= !(v->jwks_url = concat(cfg->supabase_url, "/auth/v1/.well-known/jwks.json"));
     }
     if (oom) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    v->allow_anonymous = cfg->allow_anonymous_users;
     return 0;
 }
 
@@ -230,7 +232,8 @@ static int decode_json_part(const char *b64, size_t len, const char *what, cJSON
         invalid_unless_oom(err, &why, msg);
         goto done;
     }
-    if (sp_json_parse_strict((const char *)raw, raw_len, json, &why) < 0 ||
+    /* no repeated member names: the C code and Postgres must read one token */
+    if (sp_json_parse_unique((const char *)raw, raw_len, json, &why) < 0 ||
         !cJSON_IsObject(*json)) {
         snprintf(msg, sizeof msg, "token %s is not a JSON object", what);
         invalid_unless_oom(err, &why, msg);
@@ -485,6 +488,11 @@ static int check_claims(const sp_jwt_verifier *v, const cJSON *payload, time_t n
     if (v->issuer && !claim_equals(payload, "iss", v->issuer)) return invalid(err, "wrong issuer");
     if (!claim_equals(payload, "role", "authenticated"))
         return invalid(err, "token role is not authenticated");
+    const cJSON *anonymous = cJSON_GetObjectItemCaseSensitive(payload, "is_anonymous");
+    if (anonymous && !cJSON_IsBool(anonymous))
+        return invalid(err, "token is_anonymous is not a boolean");
+    if (cJSON_IsTrue(anonymous) && !v->allow_anonymous)
+        return invalid(err, "anonymous sign-ins may not post: sign in with an account");
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(payload, "sub");
     if (!sub) return invalid(err, "token has no subject (sub)");
     if (!cJSON_IsString(sub) || !sp_uuid_normalize(sub->valuestring, out->sub))

@@ -9,7 +9,10 @@
  *
  * Claims required: exp (with a small leeway), nbf when present, aud equal to
  * (or an array containing) the configured audience, role "authenticated", sub a
- * UUID, and iss = SUPABASE_URL + "/auth/v1" when SUPABASE_URL is set.
+ * UUID, and iss = SUPABASE_URL + "/auth/v1" when SUPABASE_URL is set. A
+ * Supabase anonymous sign-in (is_anonymous: true) is refused unless
+ * SOCIAL_POST_ALLOW_ANONYMOUS_USERS=1. Header and payload may not repeat a
+ * member name (Postgres would read another "sub" than this code).
  *
  * Keys come from SUPABASE_JWT_SECRET (HS256), SUPABASE_JWKS_FILE, and
  * SUPABASE_URL + "/auth/v1/.well-known/jwks.json" (fetched with libcurl at

@@ -78,6 +78,8 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
      * only when asked */
     cfg->allow_private_video_urls = env_flag("SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS");
     cfg->allow_private_callback_urls = env_flag("SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS");
+    /* Supabase's anonymous sign-ins carry role authenticated too */
+    cfg->allow_anonymous_users = env_flag("SOCIAL_POST_ALLOW_ANONYMOUS_USERS");
     trim_slashes(cfg->supabase_url);
     trim_slashes(cfg->youtube_upload_url);
     trim_slashes(cfg->facebook_graph_url);

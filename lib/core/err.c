@@ -24,3 +24,7 @@ void sp_err_clear(sp_err *err) {
     err->code[0] = '\0';
     err->msg[0] = '\0';
 }
+
+const char *sp_strerror(int errnum, char *buf, size_t len) {
+    return strerror_r(errnum, buf, len); /* the GNU form: thread-safe, returns the text */
+}

@@ -43,4 +43,8 @@ int sp_err_set(sp_err *err, sp_err_kind kind, const char *code, const char *fmt,
 /* Resets err to "no error". */
 void sp_err_clear(sp_err *err);
 
+/* The text of errno value errnum, safe in any thread (strerror is not): it
+ * may be written into buf (len bytes) or be a static string. */
+const char *sp_strerror(int errnum, char *buf, size_t len);
+
 #endif

@@ -3,22 +3,26 @@
  *
  * A handle per call costs a little connection reuse but keeps every call
  * independent of the last, which matters more to a worker that must survive
- * any failure. Response headers are parsed as they arrive (only those the
- * adapters read); bodies go to a capped buffer or straight to a file.
+ * any failure. Response headers are parsed as they arrive (http_headers.c,
+ * only those the adapters read); bodies go to a capped buffer or, for a
+ * download, to a file once the response's headers were judged.
  */
 #include "core/http_client.h"
 
-#include <ctype.h>
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <netinet/in.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
+#include "core/http_headers.h"
+#include "core/netaddr.h"
+
 #define SP_HTTP_BODY_CAP (1024 * 1024)
+#define DOWNLOAD_RATE_GRACE 60.0 /* seconds before the average rate is judged */
 
 static __thread sp_http_abort_fn abort_fn;
 static __thread void *abort_arg;
@@ -28,82 +32,137 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg) {
     abort_arg = arg;
 }
 
+/* Why a download stopped before its end, besides the transport. */
+typedef enum {
+    STOP_NONE,
+    STOP_STATUS,     /* a final answer other than 200/206: nothing written */
+    STOP_TOO_LARGE,  /* the file is larger than max_bytes */
+    STOP_MEDIA_TYPE, /* not a video */
+    STOP_RANGE,      /* a 206 that does not continue the file */
+    STOP_TOO_SLOW,   /* below the minimum average rate, or past the deadline */
+    STOP_WRITE,      /* the file could not be written */
+    STOP_PRIVATE,    /* a connection to a private address was refused */
+} stop_reason;
+
 typedef struct {
     sp_http_resp *resp;
+    sp_http_headers hdr;
     size_t cap;
-    FILE *sink; /* download target, or NULL: keep the body in memory */
-    long long max_bytes;
-    long long written;
-    bool too_large;
-    FILE *src; /* upload source */
+    /* uploads */
+    FILE *src;
     off_t remaining;
-    const char *mem; /* in-memory upload source */
+    const char *mem;
     size_t mem_left;
-    long long resume_from; /* download: bytes already in sink */
-    bool public_only;      /* refuse private network addresses */
-    bool blocked;          /* ... and one was refused */
+    /* downloads */
+    const sp_http_download_req *dl; /* NULL for API calls */
+    FILE *sink;
+    long long written;  /* bytes the file holds */
+    long long received; /* body bytes of this transfer */
+    bool accepted;      /* the current response's body goes to the file */
+    double started;     /* CLOCK_MONOTONIC */
+    double deadline;    /* 0: none */
+    stop_reason stop;
+    int write_errno;
+    bool public_only; /* an API call to a URL a user chose (webhooks) */
 } transfer;
 
-/* Copies the value of a "Name: value" header line, trimmed, into out. */
-static void header_value(const char *line, size_t len, size_t name_len, char *out, size_t outlen) {
-    const char *v = line + name_len;
-    const char *end = line + len;
-    while (v < end && (*v == ' ' || *v == '\t'))
-        v++;
-    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-        end--;
-    size_t n = (size_t)(end - v);
-    if (n >= outlen) n = outlen - 1;
-    memcpy(out, v, n);
-    out[n] = '\0';
+static size_t on_header(char *line, size_t size, size_t n, void *arg);
+
+/* Empties the sink: what it holds cannot be continued. */
+static bool restart_sink(transfer *t) {
+    if (ftruncate(fileno(t->sink), 0) != 0 || fseeko(t->sink, 0, SEEK_SET) != 0) {
+        t->write_errno = errno;
+        t->stop = STOP_WRITE;
+        return false;
+    }
+    t->written = 0;
+    return true;
+}
+
+/* True when the Content-Type is one the download accepts. */
+static bool media_type_ok(const transfer *t) {
+    const char *ct = t->hdr.content_type;
+    if (!t->dl->media_types || !*ct) return true;
+    for (const char *const *m = t->dl->media_types; *m; m++)
+        if (strncasecmp(ct, *m, strlen(*m)) == 0) return true;
+    return false;
+}
+
+/* Checks that a 206 continues the file exactly; *total gets its size. */
+static bool continues_file(const transfer *t, long long *total) {
+    long long first, last;
+    if (t->written == 0 || !sp_http_content_range_parse(t->hdr.content_range, &first, &last, total))
+        return false;
+    return first == t->written && *total > 0 && last == *total - 1 &&
+           (t->hdr.content_length < 0 || t->hdr.content_length == last - first + 1);
+}
+
+/* Records why the download stops; returns false for the caller to pass on. */
+static bool stop_for(transfer *t, stop_reason why) {
+    if (t->stop == STOP_NONE) t->stop = why;
+    return false;
+}
+
+/* Judges a 200 or 206 from its headers, before any of its body: its type,
+ * where it starts, its size. Sets the deadline its size allows. */
+static bool accept_body(transfer *t) {
+    long long total = -1;
+    const sp_http_download_req *dl = t->dl;
+    if (!media_type_ok(t)) return stop_for(t, STOP_MEDIA_TYPE);
+    if (t->hdr.status == 200) {
+        if (t->written > 0 && !restart_sink(t)) return false; /* the whole file, again */
+        total = t->hdr.content_length;
+    } else if (!continues_file(t, &total)) {
+        restart_sink(t);
+        return stop_for(t, STOP_RANGE);
+    }
+    if (dl->max_bytes >= 0 && total > dl->max_bytes) return stop_for(t, STOP_TOO_LARGE);
+    if (dl->min_rate > 0 && total >= 0)
+        t->deadline = sp_clock_monotonic() + DOWNLOAD_RATE_GRACE +
+                      (double)(total - t->written) / dl->min_rate;
+    t->accepted = true;
+    return true;
+}
+
+/* At the end of a download response's headers: decides what its body is.
+ * false aborts the transfer. */
+static bool judge_response(transfer *t) {
+    long s = t->hdr.status;
+    t->accepted = false;
+    if (s < 200 || (s >= 300 && s < 400 && t->hdr.location[0])) return true; /* more follows */
+    if (s == 200 || s == 206) return accept_body(t);
+    return stop_for(t, STOP_STATUS);
 }
 
 static size_t on_header(char *line, size_t size, size_t n, void *arg) {
     transfer *t = arg;
     size_t len = size * n;
-    sp_http_resp *r = t->resp;
-    char value[64];
-    if (len > 9 && strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100-continue) */
-        r->location[0] = r->range[0] = r->content_type[0] = '\0';
-        r->retry_after = -1;
-        r->content_length = -1;
-        const char *code = strchr(line, ' ');
-        if (t->sink && t->resume_from > 0 && code && atoi(code) == 200) {
-            /* the server sent the whole file, not the rest: start over */
-            if (ftruncate(fileno(t->sink), 0) != 0 || fseeko(t->sink, 0, SEEK_SET) != 0) return 0;
-            t->resume_from = 0;
-            t->written = 0;
-        }
-    } else if (len > 9 && strncasecmp(line, "Location:", 9) == 0) {
-        header_value(line, len, 9, r->location, sizeof r->location);
-    } else if (len > 6 && strncasecmp(line, "Range:", 6) == 0) {
-        header_value(line, len, 6, r->range, sizeof r->range);
-    } else if (len > 13 && strncasecmp(line, "Content-Type:", 13) == 0) {
-        header_value(line, len, 13, r->content_type, sizeof r->content_type);
-    } else if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
-        header_value(line, len, 12, value, sizeof value);
-        /* seconds (an HTTP date counts as a minute), never more than an hour */
-        long secs = isdigit((unsigned char)value[0]) ? strtol(value, NULL, 10) : 60;
-        r->retry_after = secs < 0 ? 0 : secs > 3600 ? 3600 : secs;
-    } else if (len > 15 && strncasecmp(line, "Content-Length:", 15) == 0) {
-        header_value(line, len, 15, value, sizeof value);
-        r->content_length = atoll(value);
+    bool end = sp_http_headers_line(&t->hdr, line, len);
+    if (end && t->dl && !judge_response(t)) return 0; /* aborts */
+    return len;
+}
+
+/* Appends a download body to the file, once its response was accepted. */
+static size_t write_download(transfer *t, const char *data, size_t len) {
+    if (!t->accepted) return len; /* an answer we follow past: not the file */
+    if (t->dl->max_bytes >= 0 && t->written + (long long)len > t->dl->max_bytes) {
+        t->stop = STOP_TOO_LARGE;
+        return 0;
     }
+    if (fwrite(data, 1, len, t->sink) != len) {
+        t->write_errno = errno ? errno : EIO;
+        t->stop = STOP_WRITE;
+        return 0;
+    }
+    t->written += (long long)len;
+    t->received += (long long)len;
     return len;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg) {
     transfer *t = arg;
     size_t len = size * n;
-    if (t->sink) {
-        if (t->max_bytes >= 0 && t->written + (long long)len > t->max_bytes) {
-            t->too_large = true;
-            return 0; /* aborts the transfer */
-        }
-        if (fwrite(data, 1, len, t->sink) != len) return 0;
-        t->written += (long long)len;
-        return len;
-    }
+    if (t->dl) return write_download(t, data, len);
     sp_http_resp *r = t->resp;
     if (r->body_len + len > SP_HTTP_BODY_CAP) len = SP_HTTP_BODY_CAP - r->body_len;
     if (r->body_len + len + 1 > t->cap) {
@@ -138,9 +197,24 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg) {
     return got;
 }
 
+/* True when a download is too slow: past its deadline, or below the
+ * minimum average rate once the first minute is over. */
+static bool too_slow(const transfer *t) {
+    if (!t->dl || t->dl->min_rate <= 0) return false;
+    double now = sp_clock_monotonic(), elapsed = now - t->started;
+    if (t->deadline > 0 && now > t->deadline) return true;
+    return elapsed > DOWNLOAD_RATE_GRACE && (double)t->received / elapsed < t->dl->min_rate;
+}
+
 static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
-    (void)arg, (void)dt, (void)dn, (void)ut, (void)un;
-    return abort_fn && abort_fn(abort_arg) ? 1 : 0;
+    transfer *t = arg;
+    (void)dt, (void)dn, (void)ut, (void)un;
+    if (abort_fn && abort_fn(abort_arg)) return 1;
+    if (too_slow(t)) {
+        t->stop = STOP_TOO_SLOW;
+        return 1;
+    }
+    return 0;
 }
 
 /* Options every transfer shares: timeouts, no signals, abort checks. */
@@ -154,26 +228,37 @@ static void common_options(CURL *h, transfer *t, long timeout) {
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "social-post/0.1");
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 }
 
-/* Turns a finished transfer's outcome into resp/err. */
+/* Copies the headers read into resp. */
+static void keep_headers(const transfer *t) {
+    sp_http_resp *r = t->resp;
+    snprintf(r->location, sizeof r->location, "%s", t->hdr.location);
+    snprintf(r->range, sizeof r->range, "%s", t->hdr.range);
+    snprintf(r->content_type, sizeof r->content_type, "%s", t->hdr.content_type);
+    snprintf(r->etag, sizeof r->etag, "%s", t->hdr.etag);
+    snprintf(r->last_modified, sizeof r->last_modified, "%s", t->hdr.last_modified);
+    r->retry_after = t->hdr.retry_after;
+    r->content_length = t->hdr.content_length;
+}
+
+/* Turns a finished API call's outcome into resp/err. */
 static int finish(CURL *h, CURLcode rc, transfer *t, sp_err *err) {
     sp_http_resp *r = t->resp;
+    keep_headers(t);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
         return 0;
     }
     r->status = 0;
-    if (t->too_large)
-        snprintf(r->transport_error, sizeof r->transport_error, "larger than the size limit");
-    else if (rc == CURLE_ABORTED_BY_CALLBACK)
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
         snprintf(r->transport_error, sizeof r->transport_error, "interrupted: worker stopping");
     else
         snprintf(r->transport_error, sizeof r->transport_error, "%s", curl_easy_strerror(rc));
-    return sp_err_set(err, SP_ERR_INTERNAL, t->too_large ? "too_large" : "network", "%s",
-                      r->transport_error);
+    return sp_err_set(err, SP_ERR_INTERNAL, "network", "%s", r->transport_error);
 }
 
 static void resp_init(sp_http_resp *resp) {
@@ -216,7 +301,8 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
     CURL *h = curl_easy_init();
     if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
-    transfer t = {.resp = resp, .max_bytes = -1};
+    transfer t = {.resp = resp};
+    sp_http_headers_reset(&t.hdr);
     struct curl_slist *headers = NULL;
     /* no "Expect: 100-continue" round trip before each chunk */
     headers = curl_slist_append(headers, "Expect:");
@@ -257,10 +343,13 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
         curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
     }
-    if (req->no_proxy) curl_easy_setopt(h, CURLOPT_PROXY, "");
+    if (req->no_proxy) {
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    }
     CURLcode rc = curl_easy_perform(h);
     int out = finish(h, rc, &t, err);
-    if (out < 0 && t.blocked) {
+    if (out < 0 && t.stop == STOP_PRIVATE) {
         snprintf(resp->transport_error, sizeof resp->transport_error,
                  "the URL points to a private network address");
         out = sp_err_set(err, SP_ERR_UNPROCESSABLE, "private_address", "%s", resp->transport_error);
@@ -271,70 +360,102 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     return out;
 }
 
-/* True for addresses a user-supplied URL must not reach: loopback, private,
- * link-local, carrier-grade NAT, unspecified and multicast ranges. */
-static bool private_address(const struct sockaddr *sa) {
-    if (sa->sa_family == AF_INET) {
-        uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-        return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 20) == 0xAC1 ||
-               (a >> 16) == 0xC0A8 || (a >> 16) == 0xA9FE || (a >> 22) == (100u << 2 | 1) ||
-               (a >> 28) >= 0xE;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_V4MAPPED(a)) {
-            struct sockaddr_in v4 = {.sin_family = AF_INET};
-            memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
-            return private_address((const struct sockaddr *)&v4);
-        }
-        return IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LINKLOCAL(a) ||
-               IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xFE) == 0xFC;
-    }
-    return true;
-}
-
 /* Opens each connection of a transfer (a download's redirects included),
  * refusing private addresses when asked to. */
 static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *addr) {
     transfer *t = arg;
     (void)purpose;
-    if (t->public_only && private_address(&addr->addr)) {
-        t->blocked = true;
+    bool public_only = t->dl ? t->dl->public_only : t->public_only;
+    if (public_only && sp_netaddr_private(&addr->addr)) {
+        t->stop = STOP_PRIVATE;
         return CURL_SOCKET_BAD;
     }
     return socket(addr->family, addr->socktype, addr->protocol);
 }
 
-int sp_http_download(const char *url, FILE *out, long long resume_from, long long max_bytes,
-                     bool public_only, sp_http_resp *resp, sp_err *err) {
-    resp_init(resp);
-    CURL *h = curl_easy_init();
-    if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
-    transfer t = {.resp = resp,
-                  .sink = out,
-                  .max_bytes = max_bytes,
-                  .written = resume_from,
-                  .resume_from = resume_from,
-                  .public_only = public_only};
-    common_options(h, &t, 0);
-    /* no cap on the whole download (a large video takes long), only on a stall */
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 0L);
+/* The download's outcome as resp/err: an answer (0), or why it stopped. */
+static int finish_download(CURL *h, CURLcode rc, transfer *t, sp_err *err) {
+    sp_http_resp *r = t->resp;
+    keep_headers(t);
+    r->status = t->hdr.status;
+    if (rc == CURLE_OK || t->stop == STOP_STATUS) {
+        if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        return 0;
+    }
+    switch (t->stop) {
+    case STOP_TOO_LARGE:
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "too_large", "larger than the size limit");
+    case STOP_MEDIA_TYPE:
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "media_type", "the URL answered %s",
+                          r->content_type);
+    case STOP_PRIVATE:
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "private_address",
+                          "the video URL points to a private network address");
+    case STOP_RANGE:
+        return sp_err_set(err, SP_ERR_TRANSIENT, "range_mismatch",
+                          "the server's partial answer did not continue the file");
+    case STOP_TOO_SLOW:
+        return sp_err_set(err, SP_ERR_TRANSIENT, "too_slow",
+                          "the download was slower than %.0f bytes/s", t->dl->min_rate);
+    case STOP_WRITE: {
+        char eb[128];
+        return sp_err_set(err, SP_ERR_TRANSIENT, "write_failed", "writing the file failed: %s",
+                          sp_strerror(t->write_errno, eb, sizeof eb));
+    }
+    default:
+        break;
+    }
+    r->status = t->accepted ? t->hdr.status : 0; /* the answer the file holds part of */
+    snprintf(r->transport_error, sizeof r->transport_error, "%s",
+             rc == CURLE_ABORTED_BY_CALLBACK ? "interrupted" : curl_easy_strerror(rc));
+    return sp_err_set(err, SP_ERR_TRANSIENT, "network", "%s", r->transport_error);
+}
+
+/* Sets the request side of a download: URL, no proxy, redirects, the range. */
+static void download_options(CURL *h, transfer *t, struct curl_slist **headers) {
+    char range[48];
+    curl_easy_setopt(h, CURLOPT_URL, t->dl->url);
+    /* a proxy would fetch private addresses on our behalf: go direct */
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 0L); /* bounded by the rate checks instead */
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &t);
-    if (resume_from > 0) curl_easy_setopt(h, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)resume_from);
-    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, t);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+    if (t->written > 0) {
+        snprintf(range, sizeof range, "%lld-", t->written);
+        curl_easy_setopt(h, CURLOPT_RANGE, range);
+        char *line = NULL;
+        if (asprintf(&line, "If-Range: %s", t->dl->validator) >= 0) {
+            *headers = curl_slist_append(*headers, line);
+            free(line);
+        }
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, *headers);
+    }
+}
+
+int sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp, sp_err *err) {
+    resp_init(resp);
+    transfer t = {.resp = resp, .dl = req, .sink = out, .written = req->resume_from};
+    sp_http_headers_reset(&t.hdr);
+    bool can_resume = req->validator && *req->validator && !strpbrk(req->validator, "\r\n");
+    if (t.written > 0 && !can_resume && !restart_sink(&t)) /* nothing to tell the bytes by */
+        return finish_download(NULL, CURLE_WRITE_ERROR, &t, err);
+    CURL *h = curl_easy_init();
+    if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
+    struct curl_slist *headers = NULL;
+    common_options(h, &t, 0);
+    download_options(h, &t, &headers);
+    t.started = sp_clock_monotonic();
     CURLcode rc = curl_easy_perform(h);
-    int rc_out = finish(h, rc, &t, err);
-    if (rc_out < 0 && t.blocked)
-        rc_out = sp_err_set(err, SP_ERR_UNPROCESSABLE, "private_address",
-                            "the video URL points to a private network address");
+    int out_rc = finish_download(h, rc, &t, err);
+    curl_slist_free_all(headers);
     curl_easy_cleanup(h);
-    return rc_out;
+    return out_rc;
 }
 
 void sp_http_resp_free(sp_http_resp *resp) {

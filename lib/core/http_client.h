@@ -10,6 +10,13 @@
  * Transport failures (refused, reset, timed out) are reported as status 0 with
  * a message, so adapters classify them as transient in their one classify
  * function. Callers never see CURL handles.
+ *
+ * A download (a user's video URL) is stricter than an API call: only a 200 or
+ * a 206 that continues the partial file exactly (Content-Range checked, the
+ * bytes on disk still current per If-Range) reaches the file, after its type
+ * and size were judged from the headers; it goes to the target itself, never
+ * through a proxy (a proxy would reach private addresses for us), and it must
+ * keep a minimum average rate.
  */
 #ifndef SP_HTTP_CLIENT_H
 #define SP_HTTP_CLIENT_H
@@ -56,6 +63,8 @@ typedef struct {
     char location[2048];
     char range[128]; /* YouTube's "bytes=0-n" */
     char content_type[128];
+    char etag[128]; /* download: the file's validators, "" when absent */
+    char last_modified[64];
     long retry_after;          /* seconds, -1 when absent */
     long long content_length;  /* -1 when absent */
     char transport_error[256]; /* set when status == 0 */
@@ -75,15 +84,30 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
  * 1 MiB are cut. */
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err);
 
-/* GETs url into out, failing past max_bytes. With resume_from > 0, out
- * already holds that many bytes and only the rest is asked for (Range); a
- * server that sends the whole file anyway has out truncated first. Aborts
- * only on a stall (under 1 KiB/s for a minute), not on total time. With
- * public_only, connections to private, loopback and link-local addresses
- * (redirects included) are refused: SP_ERR_UNPROCESSABLE "private_address".
- * resp gets status and headers; no body is kept in memory. */
-int sp_http_download(const char *url, FILE *out, long long resume_from, long long max_bytes,
-                     bool public_only, sp_http_resp *resp, sp_err *err);
+/* A download of a user-supplied URL into a file. */
+typedef struct {
+    const char *url;
+    long long resume_from; /* bytes the file already holds, asked for no more */
+    const char *validator; /* their ETag or Last-Modified (sent as If-Range); without
+                              one a partial file is started over */
+    long long max_bytes;   /* a larger file is refused from its headers, or when it grows past */
+    bool public_only;      /* refuse private addresses (netaddr.h), redirects included */
+    const char *const *media_types; /* accepted Content-Type prefixes (NULL-terminated);
+                                       an absent Content-Type passes; NULL: any */
+    double min_rate;                /* bytes/s on average, judged after the first minute; 0: none */
+} sp_http_download_req;
+
+/* GETs req->url into out (a file opened for appending that holds
+ * req->resume_from bytes). Returns 0 when an HTTP answer arrived: with
+ * status 200 or 206 out then holds the whole file; with any other status
+ * nothing was written (no body is kept). Returns -1 otherwise, err saying
+ * why: SP_ERR_TRANSIENT "network" (out keeps what arrived), "range_mismatch"
+ * (a 206 that does not continue the file: out emptied), "too_slow" (below
+ * min_rate, or past the deadline its size allows), "write_failed" (the disk);
+ * SP_ERR_UNPROCESSABLE "too_large", "media_type", "private_address". resp
+ * gets the headers either way, and the status of the answer whose body went
+ * to the file (0 when none did). */
+int sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp, sp_err *err);
 
 void sp_http_resp_free(sp_http_resp *resp);
 

@@ -10,7 +10,10 @@
 #include <stdbool.h>
 
 /* Parses text into unix seconds (with the fraction); false when malformed
- * or not a real date. Zones: Z, +HH:MM, +HHMM. */
+ * or not a real date. Exactly YYYY-MM-DDTHH:MM:SS, an optional fraction of
+ * 1 to 9 digits, and a zone: Z, +HH:MM or +HHMM (or -). Every field has its
+ * fixed number of ASCII digits: no sign, space or other padding, nothing
+ * after the zone. */
 bool sp_iso8601_parse(const char *text, double *out);
 
 #endif

@@ -4,41 +4,72 @@
  */
 #include "core/json.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* Length of the well-formed UTF-8 sequence at p (before end), or 0 when
+ * there is none (overlong, surrogate, above U+10FFFF, cut short). */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
+    unsigned c = *p;
+    size_t n;
+    unsigned cp, min;
+    if (c < 0x80) return 1;
+    if ((c & 0xE0) == 0xC0) {
+        n = 1;
+        cp = c & 0x1F;
+        min = 0x80;
+    } else if ((c & 0xF0) == 0xE0) {
+        n = 2;
+        cp = c & 0x0F;
+        min = 0x800;
+    } else if ((c & 0xF8) == 0xF0) {
+        n = 3;
+        cp = c & 0x07;
+        min = 0x10000;
+    } else
+        return 0;
+    if ((size_t)(end - p) <= n) return 0;
+    for (size_t i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n + 1;
+}
 
 bool sp_utf8_valid(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
-        unsigned c = *p;
-        size_t n;
-        unsigned cp, min;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if ((c & 0xE0) == 0xC0) {
-            n = 1;
-            cp = c & 0x1F;
-            min = 0x80;
-        } else if ((c & 0xF0) == 0xE0) {
-            n = 2;
-            cp = c & 0x0F;
-            min = 0x800;
-        } else if ((c & 0xF8) == 0xF0) {
-            n = 3;
-            cp = c & 0x07;
-            min = 0x10000;
-        } else
-            return false;
-        if ((size_t)(end - p) <= n) return false;
-        for (size_t i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        p += n + 1;
+        size_t n = utf8_sequence(p, end);
+        if (n == 0) return false;
+        p += n;
     }
     return true;
+}
+
+size_t sp_utf8_truncate(char *s, size_t max_bytes) {
+    unsigned char *p = (unsigned char *)s;
+    size_t len = strlen(s), at = 0;
+    const unsigned char *end = p + len;
+    while (at < len) {
+        size_t n = utf8_sequence(p + at, end);
+        if (n == 0 && len - at < 4 && (p[at] & 0xC0) == 0xC0) {
+            /* a lead byte whose sequence runs off the end: cut there, as
+             * a byte cut of longer text leaves it */
+            bool cut = true;
+            for (size_t i = at + 1; i < len; i++)
+                cut = cut && (p[i] & 0xC0) == 0x80;
+            if (cut) break;
+        }
+        if (n == 0) {
+            p[at] = '?';
+            n = 1;
+        }
+        if (at + n > max_bytes) break;
+        at += n;
+    }
+    p[at] = '\0';
+    return at;
 }
 
 size_t sp_utf8_chars(const char *s) {
@@ -87,6 +118,49 @@ int sp_json_parse_strict(const char *body, size_t len, cJSON **out, sp_err *err)
     }
     *out = root;
     return 0;
+}
+
+/* Orders member names for the duplicate check. */
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* True when the members of object o repeat a name: sorted, neighbours differ. */
+static bool object_repeats_a_name(const cJSON *o) {
+    size_t n = 0;
+    for (const cJSON *c = o->child; c; c = c->next)
+        n++;
+    if (n < 2) return false;
+    const char *stack[32];
+    const char **names = n <= 32 ? stack : malloc(n * sizeof *names);
+    if (!names) return true; /* out of memory: refuse rather than guess */
+    size_t i = 0;
+    for (const cJSON *c = o->child; c; c = c->next)
+        names[i++] = c->string ? c->string : "";
+    qsort(names, n, sizeof *names, compare_names);
+    bool repeated = false;
+    for (i = 1; i < n && !repeated; i++)
+        repeated = strcmp(names[i - 1], names[i]) == 0;
+    if (names != stack) free(names);
+    return repeated;
+}
+
+bool sp_json_has_duplicate_keys(const cJSON *item) {
+    if (!item) return false;
+    if (cJSON_IsObject(item) && object_repeats_a_name(item)) return true;
+    if (cJSON_IsObject(item) || cJSON_IsArray(item))
+        for (const cJSON *c = item->child; c; c = c->next)
+            if (sp_json_has_duplicate_keys(c)) return true;
+    return false;
+}
+
+int sp_json_parse_unique(const char *body, size_t len, cJSON **out, sp_err *err) {
+    if (sp_json_parse_strict(body, len, out, err) < 0) return -1;
+    if (!sp_json_has_duplicate_keys(*out)) return 0;
+    cJSON_Delete(*out);
+    *out = NULL;
+    return sp_err_set(err, SP_ERR_BAD_REQUEST, "duplicate_key",
+                      "an object has two members with the same name");
 }
 
 int sp_json_opt_string(const cJSON *obj, const char *name, const char **value, sp_err *err) {

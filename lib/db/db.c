@@ -7,14 +7,22 @@
  * connection is retried once on a new one, so the first request after a
  * database restart succeeds instead of paying for the broken socket.
  *
+ * Every call has a deadline: statements are sent without blocking and their
+ * answer awaited with poll(), so a server (or a proxy in front of it) that
+ * accepts connections but never answers costs a call its deadline, never a
+ * thread forever. A call past its deadline, or stopped by the handle's abort
+ * check, drops the connection (the server rolls back what it had).
+ *
  * Not here: the SQL of any feature (each module owns its statements).
  */
 #include "db/db.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 #define SP_DB_MAX_PREPARED 128
@@ -28,6 +36,9 @@ typedef struct {
     int nprep;
     int nsteps;
 } queued_tx;
+#define SP_DB_DEFAULT_DEADLINE 30.0 /* seconds a call may wait for its answer */
+#define SP_DB_POLL_MS 200           /* how often a waiting call checks its abort */
+#define SP_DB_CONNECT_DEADLINE 5.0  /* seconds to connect (the connect_timeout we always had) */
 
 struct sp_db {
     char *conninfo;
@@ -39,11 +50,15 @@ struct sp_db {
     queued_tx queue[SP_DB_MAX_QUEUED]; /* pipeline: sent, not yet received */
     int qhead, qlen;
     bool setup_answered; /* the last received setup came back: the link was alive */
+    double deadline;     /* seconds per call */
+    bool (*abort_fn)(void *arg);
+    void *abort_arg;
 };
 
 sp_db *sp_db_new(const char *conninfo) {
     sp_db *db = calloc(1, sizeof *db);
     if (!db) return NULL;
+    db->deadline = SP_DB_DEFAULT_DEADLINE;
     db->conninfo = strdup(conninfo);
     if (!db->conninfo) {
         free(db);
@@ -92,6 +107,39 @@ static void log_pq_problem(const char *what, const char *message) {
     sp_log_event(SP_LOG_WARN, what, f);
 }
 
+/* Waits up to ms for the socket to be ready for what libpq needs. */
+static void wait_socket(PGconn *conn, bool writing, int ms) {
+    struct pollfd p = {.fd = PQsocket(conn), .events = writing ? POLLOUT : POLLIN};
+    if (writing) p.events |= POLLIN;
+    if (p.fd >= 0) poll(&p, 1, ms);
+}
+
+/* True when a call waiting until `until` must give up: past it, or aborted. */
+static bool out_of_time(const sp_db *db, double until, int *ms) {
+    double left = until - sp_clock_monotonic();
+    if (left <= 0 || (db->abort_fn && db->abort_fn(db->abort_arg))) return true;
+    *ms = left * 1000 < SP_DB_POLL_MS ? (int)(left * 1000) + 1 : SP_DB_POLL_MS;
+    return false;
+}
+
+/* Drives a started connection to the end: true when it is ready. Bounded by
+ * the connect deadline and the abort check, as every call is. */
+static bool finish_connecting(sp_db *db) {
+    double until = sp_clock_monotonic() +
+                   (db->deadline < SP_DB_CONNECT_DEADLINE ? db->deadline : SP_DB_CONNECT_DEADLINE);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK) {
+        int ms;
+        if (st == PGRES_POLLING_FAILED || PQstatus(db->conn) == CONNECTION_BAD ||
+            out_of_time(db, until, &ms))
+            return false;
+        struct pollfd p = {.fd = PQsocket(db->conn),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (p.fd < 0 || poll(&p, 1, ms) > 0) st = PQconnectPoll(db->conn);
+    }
+    return true;
+}
+
 int sp_db_connect(sp_db *db, sp_err *err) {
     if (db->conn && PQstatus(db->conn) == CONNECTION_OK) return 0;
     drop_connection(db);
@@ -101,15 +149,87 @@ int sp_db_connect(sp_db *db, sp_err *err) {
     /* dbname last: with expand_dbname, the URL's own settings win */
     const char *const values[] = {program_invocation_short_name, "5", "30", "10", "3", "30000",
                                   db->conninfo, NULL};
-    db->conn = PQconnectdbParams(conn_keys, values, 1);
+    db->conn = PQconnectStartParams(conn_keys, values, 1);
     if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
-    if (PQstatus(db->conn) != CONNECTION_OK) {
-        log_pq_problem("database connection failed", PQerrorMessage(db->conn));
+    if (!finish_connecting(db) || PQsetnonblocking(db->conn, 1) != 0) {
+        log_pq_problem("database connection failed", PQstatus(db->conn) == CONNECTION_BAD
+                                                         ? PQerrorMessage(db->conn)
+                                                         : "no answer in time");
         drop_connection(db);
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                           "the database is unavailable; try again shortly");
     }
     return 0;
+}
+
+void sp_db_set_deadline(sp_db *db, double seconds, bool (*abort_fn)(void *arg), void *abort_arg) {
+    db->deadline = seconds > 0 ? seconds : SP_DB_DEFAULT_DEADLINE;
+    db->abort_fn = abort_fn;
+    db->abort_arg = abort_arg;
+}
+
+/* Waits, until the deadline, for the next result to be readable without
+ * blocking (flushing what is still unsent meanwhile): 0 ready, -1 the
+ * connection broke, 1 the deadline passed or the abort check fired. */
+static int await_ready(sp_db *db) {
+    double until = sp_clock_monotonic() + db->deadline;
+    for (;;) {
+        int flushed = PQflush(db->conn);
+        if (flushed < 0) return -1;
+        if (flushed == 0) {
+            if (!PQconsumeInput(db->conn)) return -1;
+            if (!PQisBusy(db->conn)) return 0;
+        }
+        int ms;
+        if (out_of_time(db, until, &ms)) return 1;
+        wait_socket(db->conn, flushed == 1, ms);
+    }
+}
+
+/* Awaits the answer of a statement just sent, until the deadline: the last
+ * result (caller PQclears), or NULL with *timed_out set when the deadline
+ * passed or the abort check fired, or NULL when the connection broke. */
+static PGresult *await_result(sp_db *db, bool *timed_out) {
+    int ready = await_ready(db);
+    *timed_out = ready == 1;
+    if (ready != 0) return NULL;
+    PGresult *last = NULL, *res;
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        PQclear(last);
+        last = res;
+    }
+    return last;
+}
+
+/* Logs a call abandoned at its deadline and drops the connection (the server
+ * rolls back what it had). */
+static void abandon_call(sp_db *db, const char *what) {
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "statement", what);
+    cJSON_AddNumberToObject(f, "deadline", db->deadline);
+    sp_log_event(SP_LOG_WARN, "database call abandoned: no answer in time", f);
+    drop_connection(db);
+}
+
+/* In a pipeline: the next result once it is readable, or NULL when the
+ * connection broke or the deadline passed (the connection is then dropped). */
+static PGresult *next_result(sp_db *db, const char *what) {
+    if (!db->conn) return NULL;
+    int ready = await_ready(db);
+    if (ready == 1) abandon_call(db, what);
+    return ready == 0 ? PQgetResult(db->conn) : NULL;
+}
+
+/* After a send: its result, or NULL with err set (a lapsed deadline drops
+ * the connection). */
+static PGresult *answer(sp_db *db, bool sent, const char *what, sp_err *err) {
+    bool timed_out = false;
+    PGresult *res = sent ? await_result(db, &timed_out) : NULL;
+    if (res || !timed_out) return res;
+    abandon_call(db, what);
+    sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+               "the database did not answer in time; try again shortly");
+    return NULL;
 }
 
 PGconn *sp_db_conn(sp_db *db) {
@@ -121,13 +241,13 @@ static int fail_from_result(sp_db *db, const char *what, PGresult *res, sp_err *
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     /* the primary message only: DETAIL lines may quote row values (tokens) */
     const char *primary_msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-    const char *msg = primary_msg ? primary_msg : PQerrorMessage(db->conn);
+    const char *msg = primary_msg ? primary_msg : db->conn ? PQerrorMessage(db->conn) : "";
     if (!state) state = "";
     db->last_unique_violation = strcmp(state, "23505") == 0;
     char label[160];
     snprintf(label, sizeof label, "database error in %s (%s)", what, *state ? state : "no state");
     if (strncmp(state, "SP", 2) != 0) log_pq_problem(label, msg); /* SP: expected */
-    if (PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
+    if (!db->conn || PQstatus(db->conn) != CONNECTION_OK || strncmp(state, "08", 2) == 0 ||
         strncmp(state, "57P", 3) == 0) {
         drop_connection(db);
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
@@ -159,9 +279,13 @@ static int ensure_prepared(sp_db *db, const sp_stmt *stmt, sp_err *err) {
         if (db->prepared[i] == stmt) return 0;
     if (db->nprepared == SP_DB_MAX_PREPARED)
         return sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "too many statements");
-    PGresult *res = PQprepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    bool sent = PQsendPrepare(db->conn, stmt->name, stmt->sql, stmt->nparams, NULL) == 1;
+    sp_err_clear(err);
+    PGresult *res = answer(db, sent, stmt->name, err);
     int rc = 0;
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+    if (err && err->kind != SP_OK)
+        rc = -1;
+    else if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = fail_from_result(db, stmt->name, res, err);
     else
         db->prepared[db->nprepared++] = stmt;
@@ -173,7 +297,11 @@ PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, 
     db->last_unique_violation = false;
     if (sp_db_connect(db, err) < 0) return NULL;
     if (ensure_prepared(db, stmt, err) < 0) return NULL;
-    PGresult *res = PQexecPrepared(db->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    bool sent =
+        PQsendQueryPrepared(db->conn, stmt->name, stmt->nparams, params, NULL, NULL, 0) == 1;
+    sp_err_clear(err);
+    PGresult *res = answer(db, sent, stmt->name, err);
+    if (err && err->kind != SP_OK) return NULL;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return res;
     fail_from_result(db, stmt->name, res, err);
@@ -181,10 +309,18 @@ PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, 
     return NULL;
 }
 
+/* Runs sql (no parameters) on the open connection; the result, or NULL with
+ * err set when it timed out. */
+static PGresult *exec_text(sp_db *db, const char *sql, sp_err *err) {
+    sp_err_clear(err);
+    return answer(db, PQsendQuery(db->conn, sql) == 1, sql, err);
+}
+
 int sp_db_simple(sp_db *db, const char *sql, sp_err *err) {
     db->last_unique_violation = false;
     if (sp_db_connect(db, err) < 0) return -1;
-    PGresult *res = PQexec(db->conn, sql);
+    PGresult *res = exec_text(db, sql, err);
+    if (err && err->kind != SP_OK) return -1;
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) rc = fail_from_result(db, sql, res, err);
@@ -233,9 +369,11 @@ int sp_db_commit(sp_db *db, sp_err *err) {
         sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                    "the database connection was lost; try again shortly");
     } else {
-        PGresult *res = PQexec(db->conn, "COMMIT");
+        PGresult *res = exec_text(db, "COMMIT", err);
         ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-        if (st != PGRES_COMMAND_OK)
+        if (err && err->kind != SP_OK)
+            ; /* timed out: the connection is gone, and the transaction with it */
+        else if (st != PGRES_COMMAND_OK)
             fail_from_result(db, "COMMIT", res, err);
         else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) /* an aborted one answers ROLLBACK */
             sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "the transaction was rolled back");
@@ -250,8 +388,9 @@ int sp_db_commit(sp_db *db, sp_err *err) {
 void sp_db_rollback(sp_db *db) {
     db->in_tx = false;
     if (!db->conn || PQtransactionStatus(db->conn) == PQTRANS_IDLE) return;
-    PGresult *res = PQexec(db->conn, "ROLLBACK");
-    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) drop_connection(db);
+    sp_err err;
+    PGresult *res = exec_text(db, "ROLLBACK", &err);
+    if (db->conn && (!res || PQresultStatus(res) != PGRES_COMMAND_OK)) drop_connection(db);
     PQclear(res);
 }
 
@@ -337,8 +476,8 @@ int sp_db_pipeline_send_as(sp_db *db, const char *claims_json, const sp_db_step 
 
 /* The next command's result, and the NULL that ends it; NULL when the
  * connection gave nothing. */
-static PGresult *command_result(sp_db *db) {
-    PGresult *res = db->conn ? PQgetResult(db->conn) : NULL;
+static PGresult *command_result(sp_db *db, const char *what) {
+    PGresult *res = next_result(db, what);
     if (!res || PQresultStatus(res) == PGRES_PIPELINE_SYNC) return res;
     PGresult *extra;
     for (int i = 0; i < 4 && (extra = PQgetResult(db->conn)) != NULL; i++)
@@ -350,7 +489,7 @@ static PGresult *command_result(sp_db *db) {
  * failure mapped into err (*failed set). */
 static void take_result(sp_db *db, const char *what, bool want_ok, PGresult **out, bool *failed,
                         sp_err *err) {
-    PGresult *res = command_result(db);
+    PGresult *res = command_result(db, what);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     bool ok = st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
     if (want_ok && !ok && !*failed && st != PGRES_PIPELINE_ABORTED) {
@@ -386,7 +525,7 @@ int sp_db_pipeline_receive(sp_db *db, const sp_db_step *steps, int n, PGresult *
     db->setup_answered = !failed;
     for (int i = 0; i < n && i < tx->nsteps && db->conn; i++)
         take_result(db, steps[i].stmt->name, true, &results[i], &failed, err);
-    PGresult *sync = db->conn ? PQgetResult(db->conn) : NULL;
+    PGresult *sync = next_result(db, "pipeline sync");
     if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
         if (!failed) fail_from_result(db, "pipeline sync", sync, err);
         failed = true;

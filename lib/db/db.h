@@ -36,6 +36,13 @@ sp_db *sp_db_new(const char *conninfo);
 
 void sp_db_free(sp_db *db);
 
+/* Sets how long each call may wait for its answer (default 30 s; <= 0 keeps
+ * the default; connecting takes at most 5 s, or this when shorter) and an
+ * optional check, polled while waiting or connecting, that abandons the call
+ * when it returns true (a worker's hard stop). An abandoned call fails with
+ * SP_ERR_DB_UNAVAILABLE and drops the connection. */
+void sp_db_set_deadline(sp_db *db, double seconds, bool (*abort_fn)(void *arg), void *abort_arg);
+
 /* Connects when not connected (or the last connection broke). Fails with
  * SP_ERR_DB_UNAVAILABLE when the server cannot be reached. */
 int sp_db_connect(sp_db *db, sp_err *err);

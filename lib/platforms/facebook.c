@@ -94,16 +94,6 @@ static void videos_call(fb_run *run, const sp_http_field *fields, int n, off_t o
     sp_graph_request(&call, r);
 }
 
-/* Reads start_offset/end_offset (strings in Graph's answers) from obj. */
-static bool read_offsets(const cJSON *obj, long long *start, long long *end) {
-    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "start_offset"));
-    const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "end_offset"));
-    if (!s || !e) return false;
-    *start = atoll(s);
-    *end = atoll(e);
-    return *start >= 0 && *end >= *start;
-}
-
 /* Saves the range the server wants next, and reports the bytes before it as
  * the upload's progress. */
 static int save_range(fb_run *run, long long start, long long end, sp_step_outcome *out) {
@@ -127,8 +117,9 @@ static int start_session(fb_run *run, sp_step_outcome *out) {
     int rc = -1;
     if (r.failed)
         classify(&r, "starting the upload", out);
-    else if (!video_id || !session || !read_offsets(r.body, &start, &end))
-        sp_step_set(out, SP_STEP_RETRY, "Facebook's upload start answer was incomplete");
+    else if (!video_id || !session || !sp_graph_parse_offsets(r.body, run->size, &start, &end))
+        sp_step_set(out, SP_STEP_RETRY,
+                    "Facebook's upload start answer was incomplete or outside the file");
     else {
         sp_step_cp_set_string(run->ctx, "videoId", video_id);
         sp_step_cp_set_string(run->ctx, "sessionId", session);
@@ -154,14 +145,16 @@ static int transfer_chunk(fb_run *run, long long start, long long end, sp_step_o
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(r.body, "error"), "error_data");
     int rc = -1;
-    if (!r.failed && read_offsets(r.body, &next_start, &next_end))
+    long long size = run->size;
+    if (!r.failed && sp_graph_parse_offsets(r.body, size, &next_start, &next_end))
         rc = save_range(run, next_start, next_end, out);
-    else if (r.failed && r.code == 6000 && read_offsets(data, &next_start, &next_end))
+    else if (r.failed && r.code == 6000 &&
+             sp_graph_parse_offsets(data, size, &next_start, &next_end))
         rc = save_range(run, next_start, next_end, out); /* the server is elsewhere: follow it */
     else if (r.failed)
         classify(&r, "transferring the video", out);
     else
-        sp_step_set(out, SP_STEP_RETRY, "Facebook's transfer answer had no offsets");
+        sp_step_set(out, SP_STEP_RETRY, "Facebook's transfer answer had no offsets in the file");
     sp_graph_resp_free(&r);
     return rc;
 }
@@ -170,7 +163,7 @@ static int transfer_chunk(fb_run *run, long long start, long long end, sp_step_o
 static int transfer_all(fb_run *run, sp_step_outcome *out) {
     long long last_start = -1;
     for (int stalls = 0;;) {
-        long long start = (long long)sp_step_cp_number(run->ctx, "start", 0);
+        long long start = sp_step_cp_count(run->ctx, "start", 0);
         stalls = start == last_start ? stalls + 1 : 0;
         last_start = start;
         if (stalls >= 3) {
@@ -178,7 +171,7 @@ static int transfer_all(fb_run *run, sp_step_outcome *out) {
                         start);
             return -1;
         }
-        long long end = (long long)sp_step_cp_number(run->ctx, "end", 0);
+        long long end = sp_step_cp_count(run->ctx, "end", 0);
         if (start >= end || start >= run->size) return 0;
         if (end > run->size) end = run->size;
         if (sp_step_stopping(run->ctx)) {
@@ -249,10 +242,25 @@ static void report_done(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_step_done(out, url, video_id);
 }
 
+/* True when the checkpoint holds the ids its phase needs: the video id once
+ * a session exists, and the session id until the video is published. */
+static bool checkpoint_complete(const sp_step_ctx *ctx, sp_fb_phase phase) {
+    if (phase == SP_FB_START) return true;
+    return sp_step_cp_string(ctx, "videoId") &&
+           (phase == SP_FB_PUBLISHED || sp_step_cp_string(ctx, "sessionId"));
+}
+
 /* One step of a Facebook delivery: start (once), transfer, finish. */
 static void facebook_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     const sp_post *d = ctx->post;
     sp_fb_phase phase = current_phase(ctx);
+    if (!checkpoint_complete(ctx, phase)) {
+        /* nothing to continue or to look up; starting over could post twice */
+        sp_step_set(out, SP_STEP_FAILED,
+                    "the saved progress of this Facebook upload lacks its ids: it cannot "
+                    "be continued without risking a second post");
+        return;
+    }
     if (phase == SP_FB_PUBLISHED && d->account_id) {
         report_done(ctx, out);
         return;

@@ -28,21 +28,27 @@ static char *refresh_form(const sp_config *cfg, const char *refresh_token) {
     return form;
 }
 
-/* Reads the token response into the outputs. */
-static int parse_token(const sp_http_resp *resp, char **access_token, long long *expires_at,
-                       sp_err *err) {
-    cJSON *root = resp->body ? cJSON_Parse(resp->body) : NULL;
+/* Seconds a new token lasts, from expires_in: a number from 0 to 1e7 (the
+ * cast of anything else would overflow); an hour when absent or out of range. */
+static long long token_lifetime(const cJSON *expires_in) {
+    if (!cJSON_IsNumber(expires_in)) return 3600;
+    double v = expires_in->valuedouble;
+    return v >= 0 && v <= 1e7 ? (long long)v : 3600;
+}
+
+int sp_google_parse_token(long status, const char *body, long long now, char **access_token,
+                          long long *expires_at, sp_err *err) {
+    cJSON *root = body ? cJSON_Parse(body) : NULL;
     const cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
     int rc = -1;
-    if (resp->status == 200 && cJSON_IsString(tok) && *tok->valuestring) {
+    *access_token = NULL;
+    if (status == 200 && cJSON_IsString(tok) && *tok->valuestring) {
         *access_token = strdup(tok->valuestring);
-        *expires_at =
-            (long long)time(NULL) + (cJSON_IsNumber(exp) ? (long long)exp->valuedouble : 3600);
+        *expires_at = now + token_lifetime(cJSON_GetObjectItemCaseSensitive(root, "expires_in"));
         rc = *access_token ? 0 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    } else if (resp->status == 429 || resp->status >= 500) {
+    } else if (status == 429 || status >= 500 || status == 200) {
         sp_err_set(err, SP_ERR_TRANSIENT, "token_refresh_failed",
-                   "refreshing the YouTube token failed with HTTP %ld", resp->status);
+                   "refreshing the YouTube token failed with HTTP %ld", status);
     } else {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "error");
         bool invalid_grant = cJSON_IsString(code) && !strcmp(code->valuestring, "invalid_grant");
@@ -51,7 +57,7 @@ static int parse_token(const sp_http_resp *resp, char **access_token, long long 
                                    "account"
                                  : "refreshing the YouTube token was refused (HTTP %ld): reconnect "
                                    "your YouTube account",
-                   resp->status);
+                   status);
     }
     cJSON_Delete(root);
     return rc;
@@ -82,7 +88,8 @@ int sp_google_refresh(const sp_config *cfg, const char *refresh_token, char **ac
         rc = sp_err_set(err, SP_ERR_TRANSIENT, "token_refresh_failed",
                         "could not reach Google to refresh the token: %s", resp.transport_error);
     else
-        rc = parse_token(&resp, access_token, expires_at, err);
+        rc = sp_google_parse_token(resp.status, resp.body, (long long)time(NULL), access_token,
+                                   expires_at, err);
     sp_http_resp_free(&resp);
     free(form);
     return rc;

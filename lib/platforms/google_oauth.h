@@ -15,4 +15,11 @@
 int sp_google_refresh(const sp_config *cfg, const char *refresh_token, char **access_token,
                       long long *expires_at, sp_err *err);
 
+/* Reads a token endpoint's answer (status, body or NULL) received at now
+ * (unix seconds), with the errors of sp_google_refresh. A 200 without a token
+ * is transient; expires_in outside 0..1e7 seconds counts as an hour. Exposed
+ * for tests and the fuzzer. */
+int sp_google_parse_token(long status, const char *body, long long now, char **access_token,
+                          long long *expires_at, sp_err *err);
+
 #endif

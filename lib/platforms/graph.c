@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
+
 /* Builds base/path?params for a GET; caller frees. */
 static char *get_url(const sp_graph_call *c) {
     size_t cap = strlen(c->base) + strlen(c->path) + 16;
@@ -46,22 +48,39 @@ static void read_error(sp_graph_resp *r) {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
     const cJSON *sub = cJSON_GetObjectItemCaseSensitive(e, "error_subcode");
     const cJSON *user_msg = cJSON_GetObjectItemCaseSensitive(e, "error_user_msg");
-    r->code = cJSON_IsNumber(code) ? code->valueint : 0;
+    r->code = cJSON_IsNumber(code) ? code->valueint : 0; /* cJSON saturates to int */
     r->subcode = cJSON_IsNumber(sub) ? sub->valueint : 0;
     r->is_transient = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "is_transient"));
     const char *text = cJSON_IsString(user_msg) ? user_msg->valuestring
                        : cJSON_IsString(msg)    ? msg->valuestring
                                                 : "unknown error";
+    char words[264]; /* Meta translates its messages: cut on a character */
+    snprintf(words, sizeof words, "%s", text);
+    sp_utf8_truncate(words, 260);
     if (r->subcode)
-        snprintf(r->message, sizeof r->message, "%.260s (code %d, subcode %d)", text, r->code,
+        snprintf(r->message, sizeof r->message, "%s (code %d, subcode %d)", words, r->code,
                  r->subcode);
     else
-        snprintf(r->message, sizeof r->message, "%.280s (code %d)", text, r->code);
+        snprintf(r->message, sizeof r->message, "%s (code %d)", words, r->code);
+}
+
+void sp_graph_parse(long status, const char *body, long retry_after, sp_graph_resp *out) {
+    memset(out, 0, sizeof *out);
+    out->status = status;
+    out->retry_after = retry_after;
+    out->body = body ? cJSON_Parse(body) : NULL;
+    out->failed = status < 200 || status >= 300;
+    read_error(out);
 }
 
 void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
     memset(out, 0, sizeof *out);
     out->retry_after = -1;
+    if (!c->path || !*c->path || !c->base) { /* a checkpoint without the id it needs */
+        snprintf(out->message, sizeof out->message, "no Graph object to ask for");
+        out->failed = true;
+        return;
+    }
     bool get = strcmp(c->method, "GET") == 0;
     char *url = get ? get_url(c) : NULL;
     char post_url[2048];
@@ -88,16 +107,40 @@ void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
         return;
     }
     sp_http_perform(&req, &resp, &err);
-    out->status = resp.status;
-    out->retry_after = resp.retry_after;
-    out->body = resp.body ? cJSON_Parse(resp.body) : NULL;
-    out->failed = resp.status < 200 || resp.status >= 300;
-    if (resp.status == 0)
+    if (resp.status == 0) {
+        out->failed = true;
         snprintf(out->message, sizeof out->message, "network error: %.280s", resp.transport_error);
-    else
-        read_error(out);
+    } else {
+        sp_graph_parse(resp.status, resp.body, resp.retry_after, out);
+    }
     sp_http_resp_free(&resp);
     free(url);
+}
+
+/* An offset as Graph writes it, a string of digits; past 2^62 it reads as
+ * 2^62 (beyond any file), so no number overflows. */
+static bool parse_offset(const char *s, long long *out) {
+    const long long limit = 1LL << 62;
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || strspn(s, "0123456789") != n) return false;
+    long long v = 0;
+    for (size_t i = 0; i < n && v < limit; i++)
+        v = v > (limit - 9) / 10 ? limit : v * 10 + (s[i] - '0');
+    *out = v;
+    return true;
+}
+
+bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, long long *end) {
+    long long a, b;
+    if (!parse_offset(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "start_offset")),
+                      &a) ||
+        !parse_offset(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "end_offset")),
+                      &b) ||
+        a > b || a > size)
+        return false;
+    *start = a;
+    *end = b < size ? b : size; /* more than the file asked for: the rest of it */
+    return true;
 }
 
 void sp_graph_resp_free(sp_graph_resp *r) {

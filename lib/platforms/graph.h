@@ -48,6 +48,18 @@ typedef struct {
 
 void sp_graph_request(const sp_graph_call *call, sp_graph_resp *out);
 
+/* Reads an answer (status, body text or NULL, Retry-After) into out: the
+ * parsed body and its error object. Every Graph answer goes through here;
+ * exposed for tests and the fuzzer. Free with sp_graph_resp_free. */
+void sp_graph_parse(long status, const char *body, long retry_after, sp_graph_resp *out);
+
+/* Reads the start_offset and end_offset of a resumable-upload answer (decimal
+ * strings in Graph's answers) from obj: whole numbers with start <= end and
+ * start <= size, the file's size; an end past the file reads as size (any
+ * number of digits: no overflow). false for anything else, so no offset from
+ * outside is used unchecked. */
+bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, long long *end);
+
 void sp_graph_resp_free(sp_graph_resp *r);
 
 /* The string member name of the answer (borrowed), or NULL. */

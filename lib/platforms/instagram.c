@@ -7,11 +7,20 @@
  * no worker slot: while the container is IN_PROGRESS the step ends with WAIT
  * and the delivery is claimed again later, at a growing interval, until
  * FINISHED or the deadline. The checkpoint is {"phase", "containerId",
- * "createdAt", "polls", "mediaId", "permalink"}. The publishing phase is saved
- * before media_publish is sent, and the container's status is always read
- * first: a container already PUBLISHED means an earlier publish went through
- * (its answer was lost to a crash), so the media is looked up and recorded,
- * never published a second time.
+ * "createdAt", "polls", "publishedAt", "publishAnswer", "mediaId",
+ * "permalink"}.
+ *
+ * Our reel is known by the container we made, never by its caption (captions
+ * repeat, or are empty). The publishing phase is saved before media_publish
+ * is sent, and the container's status is always read first: PUBLISHED means
+ * our publish went through. The Graph API links neither way between a
+ * container and its media (a container exposes id, status, status_code; a
+ * media has no creation_id), so when the publish answer was lost the
+ * container's id is recorded for the reel, with Instagram's address as its
+ * link. A container still FINISHED after a publish went out is looked at
+ * again for a while (its status lags the publish), then published again: a
+ * container publishes at most once, so that cannot make a second reel. A
+ * look-up that fails is retried, never read as "not published".
  */
 #include "platforms/instagram.h"
 
@@ -21,7 +30,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/iso8601.h"
 #include "platforms/catalog.h"
 #include "platforms/graph.h"
 
@@ -65,6 +73,9 @@ static int advance(sp_step_ctx *ctx, sp_ig_event event, sp_step_outcome *out) {
 
 #define IG_POLL_GROWTH 1.5
 #define IG_POLL_MAX 60.0
+/* How long a container may read FINISHED after our publish went out before
+ * it is published again (its status lags the publish by seconds). */
+#define IG_PUBLISH_SETTLE 120.0
 
 /* The one place an Instagram answer is classified; fills out. */
 static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome *out) {
@@ -164,57 +175,25 @@ static void finish_with_permalink(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_graph_resp_free(&r);
 }
 
-/* Saves the media found (or, with id NULL, stands the container in for it)
- * and reports the reel. */
-static void record_media(sp_step_ctx *ctx, const char *id, const char *link, sp_step_outcome *out) {
-    sp_step_cp_set_string(ctx, "mediaId", id ? id : sp_step_cp_string(ctx, "containerId"));
-    sp_step_cp_set_string(ctx, "permalink", link ? link : "https://www.instagram.com/");
+/* Records the published reel: the media id saved from media_publish's
+ * answer, or, when that answer was lost, the container's id with
+ * Instagram's address as its link (the API cannot tell us the media). */
+static void record_media(sp_step_ctx *ctx, sp_step_outcome *out) {
+    if (!sp_step_cp_string(ctx, "mediaId")) {
+        sp_step_cp_set_string(ctx, "mediaId", sp_step_cp_string(ctx, "containerId"));
+        sp_step_cp_set_string(ctx, "permalink", "https://www.instagram.com/");
+    }
     if (advance(ctx, SP_IG_MEDIA_KNOWN, out) == 0) finish_with_permalink(ctx, out);
 }
 
-/* Looks among the account's newest media for the one this delivery
- * published: same caption, published since its container was made. Returns
- * 1 and records it when found, 0 when not there, -1 with out set when the
- * look-up failed transiently. */
-static int find_published(sp_step_ctx *ctx, sp_step_outcome *out) {
-    char path[256];
-    snprintf(path, sizeof path, "%s/media", ctx->post->account_id);
-    sp_http_field params[] = {{"fields", "id,caption,permalink,timestamp"}, {"limit", "25"}};
-    sp_graph_resp r;
-    call(ctx, "GET", path, params, 2, &r);
-    char *caption = sp_platform_caption(ctx->post->title, ctx->post->description);
-    double since = sp_step_cp_number(ctx, "createdAt", 0) - 120; /* clocks differ a little */
-    const cJSON *item, *found = NULL;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r.body, "data")) {
-        const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "caption"));
-        const char *ts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(item, "timestamp"));
-        double when = 0;
-        bool recent = !ts || !sp_iso8601_parse(ts, &when) || when >= since;
-        if (!found && recent && !strcmp(c ? c : "", caption ? caption : "")) found = item;
-    }
-    int rc = found ? 1 : 0;
-    if (r.failed && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT) {
-        classify(&r, "finding the published reel", out);
-        rc = -1;
-    } else if (found) {
-        record_media(ctx, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "id")),
-                     cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(found, "permalink")),
-                     out);
-    }
-    free(caption);
-    sp_graph_resp_free(&r);
-    return rc;
-}
-
-/* A container found PUBLISHED without a saved media id: the earlier publish
- * went through. Records that media, or the container when it cannot be
- * found; never publishes again. */
-static void recover_published(sp_step_ctx *ctx, sp_step_outcome *out) {
-    if (find_published(ctx, out) == 0) record_media(ctx, NULL, NULL, out);
-}
-
-/* media_publish of a FINISHED container; saves the media id at once. */
+/* media_publish of a FINISHED container; saves the media id at once. A
+ * publish sent again (the container still read FINISHED long after the
+ * first) that fails for any reason but the token is retried: the next look
+ * at the container tells whether one went through. */
 static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
+    bool again = current_phase(ctx) == SP_IG_PUBLISHING;
+    sp_step_cp_set_number(ctx, "publishedAt", (double)time(NULL));
+    sp_step_cp_set_string(ctx, "publishAnswer", NULL); /* unknown until an answer comes */
     if (advance(ctx, SP_IG_READY, out) < 0) return;
     char path[256];
     snprintf(path, sizeof path, "%s/media_publish", ctx->post->account_id);
@@ -222,9 +201,14 @@ static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_graph_resp r;
     call(ctx, "POST", path, params, 1, &r);
     const char *id = sp_graph_string(&r, "id");
+    if (r.failed && r.status != 0) /* refused, not lost: no need to wait for the status */
+        sp_step_cp_set_string(ctx, "publishAnswer", "refused");
     if (r.failed && r.code == 9007 && r.subcode == 2207027) {
         if (advance(ctx, SP_IG_NOT_READY, out) == 0)
             wait_for_processing(ctx, out); /* not ready after all */
+    } else if (r.failed && again && sp_graph_classify(&r) != SP_GRAPH_AUTH) {
+        sp_step_set(out, SP_STEP_RETRY, "Instagram did not take the reel again (%s); checking it",
+                    r.message);
     } else if (r.failed) {
         classify(&r, "publishing the reel", out);
     } else if (!id) {
@@ -236,10 +220,16 @@ static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_graph_resp_free(&r);
 }
 
-/* A publish was sent before (its answer lost) yet the container still reads
- * FINISHED: the status may lag the publish, so look for the media first. */
+/* A publish went out yet the container still reads FINISHED. When its
+ * answer was lost, look again shortly, and publish again only once the
+ * status has had time to catch up; when it was refused, publish again now. */
 static void publish_unless_published(sp_step_ctx *ctx, sp_step_outcome *out) {
-    if (find_published(ctx, out) == 0) publish(ctx, out);
+    double sent = sp_step_cp_number(ctx, "publishedAt", 0);
+    bool refused = sp_step_cp_string(ctx, "publishAnswer") != NULL;
+    if (!refused && (double)time(NULL) - sent < IG_PUBLISH_SETTLE)
+        wait_for_processing(ctx, out);
+    else
+        publish(ctx, out);
 }
 
 /* Looks at the container and acts on its status_code. */
@@ -250,7 +240,11 @@ static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
     const char *code = sp_graph_string(&r, "status_code");
     const char *status = sp_graph_string(&r, "status");
     double age = (double)time(NULL) - sp_step_cp_number(ctx, "createdAt", (double)time(NULL));
-    if (r.failed)
+    if (r.failed && current_phase(ctx) == SP_IG_PUBLISHING &&
+        sp_graph_classify(&r) != SP_GRAPH_AUTH) /* maybe published: never give up on a look */
+        sp_step_set(out, SP_STEP_RETRY, "checking whether Instagram published the reel failed: %s",
+                    r.message);
+    else if (r.failed)
         classify(&r, "checking the reel's processing", out);
     else if (!code)
         sp_step_set(out, SP_STEP_RETRY, "Instagram did not say how the processing goes");
@@ -258,8 +252,8 @@ static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
         publish_unless_published(ctx, out);
     else if (!strcmp(code, "FINISHED"))
         publish(ctx, out);
-    else if (!strcmp(code, "PUBLISHED"))
-        recover_published(ctx, out);
+    else if (!strcmp(code, "PUBLISHED")) /* our publish went through; its answer was lost */
+        record_media(ctx, out);
     else if (!strcmp(code, "ERROR"))
         sp_step_set(out, SP_STEP_FAILED, "Instagram could not process the video: %s",
                     status ? status : "ERROR");
@@ -283,9 +277,14 @@ static void instagram_step(sp_step_ctx *ctx, sp_step_outcome *out) {
         return;
     }
     sp_ig_phase phase = current_phase(ctx);
+    bool has_container = sp_step_cp_string(ctx, "containerId") != NULL;
     if (phase == SP_IG_PUBLISHED && sp_step_cp_string(ctx, "mediaId"))
         finish_with_permalink(ctx, out);
-    else if (phase == SP_IG_CONTAINER || !sp_step_cp_string(ctx, "containerId")) {
+    else if (phase >= SP_IG_PUBLISHING && !has_container) /* a publish may have gone out */
+        sp_step_set(out, SP_STEP_FAILED,
+                    "the saved progress of this reel lacks its container id: "
+                    "it cannot be continued without risking a second post");
+    else if (phase == SP_IG_CONTAINER || !has_container) {
         if (!d->video_url || !*d->video_url)
             sp_step_set(out, SP_STEP_FAILED, "the video has no URL");
         else if (create_container(ctx, out) == 0)

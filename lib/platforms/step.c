@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "platforms/facebook.h"
 #include "platforms/instagram.h"
 #include "platforms/youtube.h"
@@ -32,6 +33,9 @@ void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...) 
     va_start(ap, fmt);
     vsnprintf(out->message, sizeof out->message, fmt, ap);
     va_end(ap);
+    /* platforms' words may be cut anywhere, or not be UTF-8: Postgres must
+     * take the message, or the outcome could never be recorded */
+    sp_utf8_truncate(out->message, sizeof out->message - 1);
 }
 
 void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
@@ -77,6 +81,11 @@ double sp_step_cp_number(const sp_step_ctx *ctx, const char *name, double def) {
 static void cp_put(sp_step_ctx *ctx, const char *name, cJSON *item) {
     cJSON_DeleteItemFromObjectCaseSensitive(ctx->post->checkpoint, name);
     if (item) cJSON_AddItemToObject(ctx->post->checkpoint, name, item);
+}
+
+long long sp_step_cp_count(const sp_step_ctx *ctx, const char *name, long long def) {
+    double v = sp_step_cp_number(ctx, name, (double)def);
+    return v >= 0 && v <= SP_STEP_COUNT_MAX && v == (double)(long long)v ? (long long)v : def;
 }
 
 void sp_step_cp_set_string(sp_step_ctx *ctx, const char *name, const char *value) {

@@ -141,6 +141,14 @@ int sp_step_advance(sp_step_ctx *ctx, const sp_phase_machine *m, int event, sp_s
 const char *sp_step_cp_string(const sp_step_ctx *ctx, const char *name);
 double sp_step_cp_number(const sp_step_ctx *ctx, const char *name, double def);
 void sp_step_cp_set_string(sp_step_ctx *ctx, const char *name, const char *value);
+
+/* Largest byte count or offset a checkpoint holds: exact as a JSON number
+ * (a double), far above any video. */
+#define SP_STEP_COUNT_MAX 9007199254740992.0 /* 2^53 */
+
+/* A whole number from 0 to SP_STEP_COUNT_MAX at name (an offset, a size);
+ * def when absent or anything else, so no cast from a double overflows. */
+long long sp_step_cp_count(const sp_step_ctx *ctx, const char *name, long long def);
 void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value);
 
 /* Saves the checkpoint; on failure fills out (RELEASED when the lease was
@@ -150,7 +158,8 @@ int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out);
 /* Fills out as DONE with the post's url and id. */
 void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);
 
-/* Fills out with kind and a printf-style message. */
+/* Fills out with kind and a printf-style message, cut on a character
+ * boundary and made valid UTF-8 (sp_utf8_truncate). */
 void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

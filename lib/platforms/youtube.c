@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "core/http_client.h"
+#include "core/http_headers.h"
 #include "core/json.h"
 #include "platforms/google_oauth.h"
 
@@ -56,16 +57,29 @@ static int advance(sp_step_ctx *ctx, sp_yt_event event, sp_step_outcome *out) {
 }
 
 #define YT_CHUNK_BYTES (8LL * 1024 * 1024)
+#define YT_SESSION_RESTARTS 3 /* forgotten sessions started over within one step */
 
-typedef enum { YT_OK, YT_AUTH, YT_SESSION_GONE, YT_TRANSIENT, YT_PERMANENT } yt_class;
+typedef sp_yt_class yt_class;
+#define YT_OK SP_YT_OK
+#define YT_AUTH SP_YT_AUTH
+#define YT_SESSION_GONE SP_YT_SESSION_GONE
+#define YT_TRANSIENT SP_YT_TRANSIENT
+#define YT_PERMANENT SP_YT_PERMANENT
 
 typedef struct {
     sp_step_ctx *ctx;
     FILE *video;
     long long size;
-    bool refreshed; /* one token refresh per step */
+    /* The token was just refreshed and YouTube has not accepted it yet: a 401
+     * now means the account itself is refused, not that the token aged. A
+     * multi-hour upload outlives many tokens; each one that worked is
+     * refreshed again when it is refused. */
+    bool fresh_token;
+    int refreshes; /* in this step; bounded against a server that refuses every other call */
     char auth[4096];
 } yt_run;
+
+#define YT_MAX_REFRESHES 100
 
 /* The platform's own words for an error: error.message and errors[0].reason. */
 static void google_error(const sp_http_resp *r, char *message, size_t mlen, char *reason,
@@ -77,13 +91,16 @@ static void google_error(const sp_http_resp *r, char *message, size_t mlen, char
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
     const cJSON *errs = cJSON_GetObjectItemCaseSensitive(e, "errors");
     const cJSON *why = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(errs, 0), "reason");
-    if (cJSON_IsString(m)) snprintf(message, mlen, "%.300s", m->valuestring);
+    if (cJSON_IsString(m)) {
+        snprintf(message, mlen, "%s", m->valuestring);
+        sp_utf8_truncate(message, mlen < 301 ? mlen - 1 : 300);
+    }
     if (cJSON_IsString(why)) snprintf(reason, rlen, "%.60s", why->valuestring);
     cJSON_Delete(root);
 }
 
 /* The one place a YouTube answer is classified. Fills out for failures. */
-static yt_class classify(const sp_http_resp *r, sp_step_outcome *out) {
+sp_yt_class sp_youtube_classify(const sp_http_resp *r, sp_step_outcome *out) {
     char message[320], reason[64];
     if (r->status == 0) {
         sp_step_set(out, SP_STEP_RETRY, "network error talking to YouTube: %s", r->transport_error);
@@ -93,7 +110,7 @@ static yt_class classify(const sp_http_resp *r, sp_step_outcome *out) {
     google_error(r, message, sizeof message, reason, sizeof reason);
     if (r->status == 401) {
         sp_step_set(out, SP_STEP_FAILED,
-                    "YouTube refused the token: reconnect your YouTube account");
+                    "YouTube refused a freshly refreshed token: reconnect your YouTube account");
         return YT_AUTH;
     }
     if (r->status == 404 || r->status == 410) return YT_SESSION_GONE;
@@ -124,7 +141,7 @@ static int refresh_token(yt_run *run, sp_step_outcome *out) {
     sp_err err;
     char *token = NULL;
     long long expires_at = 0;
-    run->refreshed = true;
+    run->refreshes++;
     if (sp_google_refresh(run->ctx->cfg, d->refresh_token, &token, &expires_at, &err) < 0) {
         sp_step_from_err(out, &err);
         return -1;
@@ -132,15 +149,31 @@ static int refresh_token(yt_run *run, sp_step_outcome *out) {
     free(d->access_token);
     d->access_token = token;
     d->token_expires_at = expires_at;
+    run->fresh_token = true;
     set_auth(run);
     sp_step_store_token(run->ctx, out); /* a token not stored is refreshed again next time */
     return 0;
 }
 
-/* True when the answer was a 401 that a fresh token may cure (done here). */
+/* True when the answer was a 401 that a new token may cure (done here): the
+ * refused token is not one refreshed in this step and never accepted since. */
 static bool cured_by_refresh(yt_run *run, yt_class c, sp_step_outcome *out) {
-    if (c != YT_AUTH || run->refreshed) return false;
+    if (c != YT_AUTH || run->fresh_token || run->refreshes >= YT_MAX_REFRESHES) return false;
     return refresh_token(run, out) == 0;
+}
+
+/* True when the token runs out within a minute and can be refreshed. */
+static bool token_expiring(const yt_run *run) {
+    const sp_post *d = run->ctx->post;
+    return d->token_expires_at > 0 && d->token_expires_at < (long long)time(NULL) + 60 &&
+           d->refresh_token && *d->refresh_token && run->refreshes < YT_MAX_REFRESHES;
+}
+
+/* Classifies an answer; one YouTube accepted proves the current token. */
+static yt_class classify(yt_run *run, const sp_http_resp *r, sp_step_outcome *out) {
+    yt_class c = sp_youtube_classify(r, out);
+    if (c != YT_AUTH && r->status != 0) run->fresh_token = false;
+    return c;
 }
 
 /* Reports the uploaded video as the post. */
@@ -167,10 +200,18 @@ static void finish_from_body(yt_run *run, const sp_http_resp *r, sp_step_outcome
     cJSON_Delete(root);
 }
 
-/* Stores the offset the server reports ("Range: bytes=0-n"; none = 0). */
-static long long server_offset(const sp_http_resp *r) {
-    const char *dash = strchr(r->range, '-');
-    return dash ? atoll(dash + 1) + 1 : 0;
+bool sp_youtube_parse_range(const char *range, long long total, long long *offset) {
+    long long last;
+    size_t len = strlen(range);
+    if (len == 0) { /* the session holds nothing yet */
+        *offset = 0;
+        return true;
+    }
+    if (len < 9 || strncmp(range, "bytes=0-", 8) != 0 ||
+        !sp_http_parse_count(range + 8, len - 8, &last) || last >= total)
+        return false;
+    *offset = last + 1;
+    return true;
 }
 
 /* Sets the checkpoint's session fields (none when session is NULL). */
@@ -223,7 +264,7 @@ static yt_class open_session(yt_run *run, sp_step_outcome *out) {
     sp_err err;
     sp_http_perform(&req, &r, &err);
     free(body);
-    yt_class c = classify(&r, out);
+    yt_class c = classify(run, &r, out);
     if (c == YT_SESSION_GONE) {
         sp_step_set(out, SP_STEP_FAILED, "YouTube upload endpoint not found (HTTP %ld)", r.status);
         c = YT_PERMANENT;
@@ -260,11 +301,12 @@ static yt_class put_session(yt_run *run, const char *session, long long *offset,
     sp_http_resp r;
     sp_err err;
     sp_http_perform(&req, &r, &err);
-    yt_class c = classify(&r, out);
+    yt_class c = classify(run, &r, out);
     *finished = false;
-    if (c == YT_OK && r.status == 308) {
-        *offset = server_offset(&r);
-    } else if (c == YT_OK) {
+    if (c == YT_OK && r.status == 308 && !sp_youtube_parse_range(r.range, run->size, offset)) {
+        sp_step_set(out, SP_STEP_RETRY, "YouTube answered an unreadable upload offset");
+        c = YT_TRANSIENT;
+    } else if (c == YT_OK && r.status != 308) {
         *finished = true;
         finish_from_body(run, &r, out);
     }
@@ -296,6 +338,10 @@ static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
             c = YT_PERMANENT;
             break;
         }
+        if (token_expiring(run) && refresh_token(run, out) < 0) { /* before it is refused */
+            c = YT_PERMANENT;                                     /* out says why */
+            break;
+        }
         long long len = run->size - offset < YT_CHUNK_BYTES ? run->size - offset : YT_CHUNK_BYTES;
         c = put_session(run, session, &offset, len, out, &finished);
         if (c == YT_OK && !finished && save_session(run, session, offset, out) < 0)
@@ -308,9 +354,10 @@ static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
 }
 
 /* Opens or continues the upload until it ends, a fault ends the step, or a
- * cure (token refresh, new session) has been tried. */
+ * cure has been tried: a new token for each token YouTube stops accepting,
+ * a new session (a few times) when YouTube has forgotten one. */
 static void drive_upload(yt_run *run, sp_step_outcome *out) {
-    for (int round = 0; round < 6; round++) {
+    for (int restarts = 0;;) {
         yt_class c;
         if (current_phase(run->ctx) == SP_YT_SESSION || !sp_step_cp_string(run->ctx, "session")) {
             c = open_session(run, out);
@@ -321,18 +368,26 @@ static void drive_upload(yt_run *run, sp_step_outcome *out) {
         }
         if (cured_by_refresh(run, c, out)) continue;
         if (c != YT_SESSION_GONE) return;
+        if (++restarts > YT_SESSION_RESTARTS) {
+            sp_step_set(out, SP_STEP_RETRY, "the YouTube upload did not settle; will retry");
+            return;
+        }
         set_session(run, NULL, 0); /* forgotten: start over */
         if (advance(run->ctx, SP_YT_SESSION_LOST, out) < 0) return;
     }
-    sp_step_set(out, SP_STEP_RETRY, "the YouTube upload did not settle; will retry");
 }
 
 /* One step of a YouTube delivery: upload the whole video, resumably. */
 static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_post *d = ctx->post;
     const char *done_id = sp_step_cp_string(ctx, "videoId");
-    if (current_phase(ctx) == SP_YT_PUBLISHED && done_id) { /* uploaded, not yet recorded */
-        report_done(done_id, out);
+    if (current_phase(ctx) == SP_YT_PUBLISHED) { /* uploaded, not yet recorded */
+        if (done_id && *done_id)
+            report_done(done_id, out);
+        else /* uploading again could post twice */
+            sp_step_set(out, SP_STEP_FAILED,
+                        "the saved progress of this YouTube upload says it "
+                        "was published but has no video id");
         return;
     }
     if (!d->access_token && !d->refresh_token) {

@@ -9,6 +9,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/json.h"
 
 static const char *const state_names[] = {"queued", "running", "succeeded", "failed", "cancelled"};
 
@@ -37,11 +41,29 @@ static double backoff(int attempts, const sp_retry_policy *p, double jitter) {
     return wait * (0.5 + jitter);
 }
 
-void sp_delivery_transition(const sp_step_outcome *o, int attempts, const sp_retry_policy *policy,
-                            double jitter, sp_transition *out) {
+/* A transient failure: queued after a backoff, or failed after too many. */
+static void retry_or_give_up(const sp_step_outcome *o, int attempts, const sp_retry_policy *policy,
+                             double jitter, sp_transition *out) {
+    if (attempts + 1 >= policy->max_attempts) {
+        out->state = SP_DELIVERY_FAILED;
+        snprintf(out->message, sizeof out->message, "gave up after %d attempts: %s", attempts + 1,
+                 o->message);
+        sp_utf8_truncate(out->message, sizeof out->message - 1);
+        return;
+    }
+    out->state = SP_DELIVERY_QUEUED;
+    out->count_attempt = true;
+    out->run_in = backoff(attempts, policy, jitter);
+    if (o->delay > out->run_in) out->run_in = o->delay;
+}
+
+void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases,
+                            const sp_retry_policy *policy, double jitter, sp_transition *out) {
     out->run_in = 0;
     out->count_attempt = false;
+    out->count_release = false;
     snprintf(out->message, sizeof out->message, "%s", o->message);
+    sp_utf8_truncate(out->message, sizeof out->message - 1);
     switch (o->kind) {
     case SP_STEP_DONE:
         out->state = SP_DELIVERY_SUCCEEDED;
@@ -56,18 +78,23 @@ void sp_delivery_transition(const sp_step_outcome *o, int attempts, const sp_ret
         break;
     case SP_STEP_RELEASED:
         out->state = SP_DELIVERY_QUEUED;
+        out->count_release = true;
+        if (releases + 1 > SP_FREE_RELEASES) retry_or_give_up(o, attempts, policy, jitter, out);
         break;
     case SP_STEP_RETRY:
-        if (attempts + 1 >= policy->max_attempts) {
-            out->state = SP_DELIVERY_FAILED;
-            snprintf(out->message, sizeof out->message, "gave up after %d attempts: %s",
-                     attempts + 1, o->message);
-            break;
-        }
-        out->state = SP_DELIVERY_QUEUED;
-        out->count_attempt = true;
-        out->run_in = backoff(attempts, policy, jitter);
-        if (o->delay > out->run_in) out->run_in = o->delay;
+        retry_or_give_up(o, attempts, policy, jitter, out);
         break;
     }
+}
+
+int sp_delivery_check(const sp_delivery *d, sp_err *err) {
+    const sp_post *p = &d->post;
+    if (!d->video_owned)
+        return sp_err_set(err, SP_ERR_NOT_FOUND, "video_not_found", "video not found");
+    if (!p->video_url || (strncasecmp(p->video_url, "http://", 7) != 0 &&
+                          strncasecmp(p->video_url, "https://", 8) != 0))
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
+                          "the video URL is not an http(s) URL");
+    return sp_platform_check_text(p->platform, p->title && *p->title ? p->title : NULL,
+                                  p->description, err);
 }

@@ -11,7 +11,8 @@
  *                        |    --failed-----> failed
  *                        |    --retry------> queued (run_at = now + backoff) | failed (too many)
  *                        |    --wait-------> queued (run_at = now + delay)
- *                        '    --released---> queued (run_at = now)
+ *                        '    --released---> queued (run_at = now; after
+ *                                            SP_FREE_RELEASES in a row, as a retry)
  */
 #ifndef SP_DELIVERY_H
 #define SP_DELIVERY_H
@@ -35,8 +36,10 @@ typedef struct {
     char job_id[37];
     char user_id[37];
     char video_id[37];
-    int takeovers; /* claims of its lapsed lease so far */
-    sp_post post;  /* post.attempts: transient failures so far */
+    int takeovers;    /* claims of its lapsed lease so far */
+    int releases;     /* put back without an outcome, in a row */
+    bool video_owned; /* the job's video exists and is its user's */
+    sp_post post;     /* post.attempts: transient failures so far */
 } sp_delivery;
 
 void sp_delivery_free(sp_delivery *d);
@@ -48,18 +51,31 @@ typedef struct {
     double backoff_max;  /* cap on one wait */
 } sp_retry_policy;
 
+/* Releases in a row that cost nothing; each one after counts as an attempt
+ * (a worker stopping mid-step is normal; a delivery that never gets through
+ * is not). */
+#define SP_FREE_RELEASES 3
+
 /* What the queue must write after a step. */
 typedef struct {
     sp_delivery_state state;
     double run_in;      /* seconds from now, for queued */
     bool count_attempt; /* attempts + 1 */
+    bool count_release; /* releases + 1 (else back to 0) */
     char message[600];  /* last_error / the result's error */
 } sp_transition;
 
-/* The one function that moves a delivery from running to its next state.
- * jitter is a number in [0, 1) (random in production, fixed in tests). */
-void sp_delivery_transition(const sp_step_outcome *o, int attempts, const sp_retry_policy *policy,
-                            double jitter, sp_transition *out);
+/* The one function that moves a delivery from running to its next state,
+ * after attempts transient failures and releases releases in a row. jitter
+ * is a number in [0, 1) (random in production, fixed in tests). */
+void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases,
+                            const sp_retry_policy *policy, double jitter, sp_transition *out);
+
+/* Checks what a claimed delivery's job asks for, as the API would have
+ * (users may write jobs straight through Supabase): the video exists and is
+ * the user's, its URL is http(s), the text fits the platform. Fails with the
+ * API's message. */
+int sp_delivery_check(const sp_delivery *d, sp_err *err);
 
 const char *sp_delivery_state_name(sp_delivery_state s);
 

@@ -12,29 +12,35 @@
 #include "core/json.h"
 #include "core/log.h"
 
+/* $3: users this worker may not claim for now (--per-user), a uuid[]. */
 static const sp_stmt claim_next = {
     "queue_claim",
     "WITH next AS ("
-    " SELECT id FROM public.social_post_deliveries"
-    " WHERE (state = 'queued' AND run_at <= now())"
-    "    OR (state = 'running' AND lease_expires_at < now())"
-    " ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " SELECT d.id FROM public.social_post_deliveries d"
+    " WHERE ((d.state = 'queued' AND d.run_at <= now())"
+    "    OR (d.state = 'running' AND d.lease_expires_at < now()))"
+    "   AND NOT EXISTS (SELECT 1 FROM public.social_post_jobs j"
+    "                   WHERE j.id = d.job_id AND j.user_id = ANY($3::uuid[]))"
+    " ORDER BY d.run_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED)"
     " UPDATE public.social_post_deliveries d"
     " SET state = 'running', lease_owner = $1,"
     "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now(),"
     "     takeovers = d.takeovers + CASE WHEN d.state = 'running' THEN 1 ELSE 0 END"
     " FROM next WHERE d.id = next.id"
     " RETURNING d.id, d.job_id::text, d.platform, d.attempts, d.checkpoint::text,"
-    "           d.takeovers",
-    2};
+    "           d.takeovers, d.releases",
+    3};
 
+/* The job, its video when the job's user owns it (users write jobs directly,
+ * so the worker checks again what the API checked), and the account. */
 static const sp_stmt load_details = {
     "queue_details",
-    "SELECT j.user_id::text, j.video_id::text, coalesce(j.title, ''),"
+    "SELECT j.user_id::text, j.video_id::text, coalesce(nullif(j.title, ''), v.title, ''),"
     " coalesce(j.description, ''), v.video_url, a.account_id, a.access_token,"
-    " a.refresh_token, coalesce(extract(epoch FROM a.token_expires_at)::bigint, 0)"
+    " a.refresh_token, coalesce(extract(epoch FROM a.token_expires_at)::bigint, 0),"
+    " v.id IS NOT NULL"
     " FROM public.social_post_jobs j"
-    " LEFT JOIN public.product_videos v ON v.id = j.video_id"
+    " LEFT JOIN public.product_videos v ON v.id = j.video_id AND v.user_id = j.user_id"
     /* one account even where the app's table allows several per platform */
     " LEFT JOIN LATERAL (SELECT * FROM public.social_accounts s"
     "   WHERE s.user_id = j.user_id AND s.platform = $2"
@@ -67,9 +73,9 @@ static const sp_stmt record_outcome = {
     " SET state = $3, run_at = now() + make_interval(secs => $4::float8),"
     "     attempts = attempts + $5::int, checkpoint = $6::jsonb, result = $7::jsonb,"
     "     last_error = nullif($8, ''), lease_owner = NULL, lease_expires_at = NULL,"
-    "     updated_at = now()"
+    "     releases = CASE WHEN $9::bool THEN releases + 1 ELSE 0 END, updated_at = now()"
     " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
-    8};
+    9};
 
 static const sp_stmt open_count = {"queue_open_count",
                                    "SELECT count(*) FROM public.social_post_deliveries"
@@ -88,7 +94,8 @@ static const sp_stmt renew_leases = {
     "queue_renew",
     "UPDATE public.social_post_deliveries"
     " SET lease_expires_at = now() + make_interval(secs => $2::int)"
-    " WHERE lease_owner = ANY($1::text[]) AND state = 'running'",
+    " WHERE lease_owner = ANY($1::text[]) AND state = 'running'"
+    " RETURNING lease_owner",
     2};
 
 /* Every lease of one process: the owners are "<process>:<claim>". */
@@ -96,18 +103,24 @@ static const sp_stmt release_all = {
     "queue_release_all",
     "UPDATE public.social_post_deliveries"
     " SET state = 'queued', run_at = now(), lease_owner = NULL, lease_expires_at = NULL,"
-    "     updated_at = now()"
+    "     releases = releases + 1, updated_at = now()"
     " WHERE left(lease_owner, length($1) + 1) = $1 || ':' AND state = 'running'"
     " RETURNING job_id::text",
     1};
 
+/* An outcome that could not be recorded still counts: $4 is the attempt
+ * limit, $5 what went wrong (our own words, always storable). */
 static const sp_stmt abandon = {
     "queue_abandon",
     "UPDATE public.social_post_deliveries"
-    " SET state = 'queued', run_at = now() + make_interval(secs => $3::int),"
+    " SET state = CASE WHEN attempts + 1 >= $4::int THEN 'failed' ELSE 'queued' END,"
+    "     attempts = attempts + 1,"
+    "     result = CASE WHEN attempts + 1 >= $4::int"
+    "                   THEN jsonb_build_object('success', false, 'error', $5::text) END,"
+    "     last_error = $5, run_at = now() + make_interval(secs => $3::int),"
     "     lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
     " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
-    3};
+    5};
 
 static const sp_stmt next_due = {
     "queue_next_due",
@@ -152,6 +165,7 @@ static int load_delivery_details(sp_db *db, sp_delivery *d, sp_err *err) {
     d->post.access_token = field_dup(res, 6);
     d->post.refresh_token = field_dup(res, 7);
     d->post.token_expires_at = atoll(PQgetvalue(res, 0, 8));
+    d->video_owned = PQgetvalue(res, 0, 9)[0] == 't';
     rc = 0;
 done:
     PQclear(res);
@@ -167,10 +181,11 @@ static int refresh(sp_db *db, const char *job_id, sp_err *err) {
 }
 
 /* Claims a row and fills d's queue fields; 1 claimed, 0 none, -1 error. */
-static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_delivery *d, sp_err *err) {
+static int claim_row(sp_db *db, const char *owner, int lease_seconds, const char *busy_users,
+                     sp_delivery *d, sp_err *err) {
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *params[] = {owner, lease};
+    const char *params[] = {owner, lease, busy_users ? busy_users : "{}"};
     PGresult *res = sp_db_exec(db, &claim_next, params, err);
     if (!res) return -1;
     int rc = 0;
@@ -181,6 +196,7 @@ static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_deliver
             d->post.platform = SP_YOUTUBE;
         d->post.attempts = atoi(PQgetvalue(res, 0, 3));
         d->takeovers = atoi(PQgetvalue(res, 0, 5));
+        d->releases = atoi(PQgetvalue(res, 0, 6));
         d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
         if (!d->post.checkpoint || !cJSON_IsObject(d->post.checkpoint)) {
             cJSON_Delete(d->post.checkpoint);
@@ -192,10 +208,11 @@ static int claim_row(sp_db *db, const char *owner, int lease_seconds, sp_deliver
     return rc;
 }
 
-int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, sp_delivery *out, sp_err *err) {
+int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, const char *busy_users,
+                   sp_delivery *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     if (sp_db_begin(db, err) < 0) return -1;
-    int claimed = claim_row(db, owner, lease_seconds, out, err);
+    int claimed = claim_row(db, owner, lease_seconds, busy_users, out, err);
     if (claimed <= 0) goto done;
     if (load_delivery_details(db, out, err) < 0 || refresh(db, out->job_id, err) < 0) {
         claimed = -1;
@@ -322,7 +339,8 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
                             t->count_attempt ? "1" : "0",
                             checkpoint,
                             result,
-                            t->message};
+                            t->message,
+                            t->count_release ? "true" : "false"};
     if (sp_db_begin(db, err) < 0) goto done;
     if (exec_owned(db, &record_outcome, params, err) < 0) goto done;
     if (t->state == SP_DELIVERY_SUCCEEDED || t->state == SP_DELIVERY_FAILED)
@@ -340,21 +358,31 @@ done:
 }
 
 int sp_queue_abandon(sp_db *db, const char *owner, const sp_delivery *d, int delay_seconds,
-                     sp_err *err) {
+                     int max_attempts, const char *why, sp_err *err) {
     delivery_id id = id_param(d);
-    char delay[16];
+    char delay[16], limit[16];
     snprintf(delay, sizeof delay, "%d", delay_seconds);
-    const char *params[] = {id.text, owner, delay};
-    return exec_owned(db, &abandon, params, err);
+    snprintf(limit, sizeof limit, "%d", max_attempts);
+    const char *params[] = {id.text, owner, delay, limit, why};
+    if (sp_db_begin(db, err) < 0) return -1;
+    if (exec_owned(db, &abandon, params, err) < 0 || refresh(db, d->job_id, err) < 0 ||
+        sp_db_commit(db, err) < 0) {
+        sp_db_rollback(db);
+        return -1;
+    }
+    return 0;
 }
 
-int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds, sp_err *err) {
+int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds,
+                   bool (*renewed)(const char *owner, void *arg), void *arg, sp_err *err) {
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *params[] = {owners, lease};
     PGresult *res = sp_db_exec(db, &renew_leases, params, err);
     if (!res) return -1;
-    int n = atoi(PQcmdTuples(res));
+    int n = PQntuples(res);
+    for (int i = 0; renewed && i < n; i++)
+        renewed(PQgetvalue(res, i, 0), arg);
     PQclear(res);
     return n;
 }

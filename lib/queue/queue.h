@@ -18,10 +18,13 @@
 #include "db/db.h"
 #include "queue/delivery.h"
 
-/* Claims one ready delivery for owner for lease_seconds and loads what its
- * step needs. Returns 1 with *out filled (free with sp_delivery_free), 0 when
- * nothing is ready, -1 on error. */
-int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, sp_delivery *out, sp_err *err);
+/* Claims one ready delivery for owner for lease_seconds, of any user but
+ * those in busy_users (a Postgres array literal of user ids, "{}" or NULL for
+ * none: the worker's fairness limit), and loads what its step needs. Returns
+ * 1 with *out filled (free with sp_delivery_free), 0 when nothing is ready,
+ * -1 on error. */
+int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, const char *busy_users,
+                   sp_delivery *out, sp_err *err);
 
 /* Saves d->checkpoint. Fails with SP_ERR_CONFLICT, code "lease_lost", when
  * owner no longer holds the delivery. */
@@ -40,14 +43,19 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
                     const sp_transition *t, bool *job_finished, sp_err *err);
 
 /* Extends the leases of owners, a Postgres array literal of the claims a
- * worker is working on ("{a,b}"); returns how many, or -1. Only live claims
- * are renewed, so a claim a slot gave up on lapses and is taken over. */
-int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds, sp_err *err);
+ * worker is working on ("{a,b}"), calling renewed(owner, arg) for each one
+ * extended; returns how many, or -1. Only live claims are renewed, so a claim
+ * a slot gave up on lapses and is taken over; an owner not renewed has lost
+ * its delivery. */
+int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds,
+                   bool (*renewed)(const char *owner, void *arg), void *arg, sp_err *err);
 
-/* Puts a delivery back in the queue, due in delay_seconds, when its outcome
- * could not be recorded. */
+/* When a step's outcome could not be recorded: counts an attempt and puts
+ * the delivery back, due in delay_seconds, or fails it with why once
+ * max_attempts are used up, so a delivery whose outcome never records cannot
+ * call its platform for ever. why must be our own (storable) words. */
 int sp_queue_abandon(sp_db *db, const char *owner, const sp_delivery *d, int delay_seconds,
-                     sp_err *err);
+                     int max_attempts, const char *why, sp_err *err);
 
 /* Puts every delivery a worker process still holds back in the queue, due
  * now; the claims' owners are "<process>:<n>". */

@@ -1,5 +1,12 @@
 /*
  * spool: download once, under a lock, to a temporary name; rename when whole.
+ *
+ * An interrupted download keeps <job>.part and, beside it, <job>.validator:
+ * the ETag (strong) or Last-Modified the server gave those bytes. The next
+ * attempt asks for the rest with If-Range, so a file replaced meanwhile is
+ * sent whole instead of stitched; without a validator it starts over. What
+ * a download writes is judged by http_client.c before it reaches the file
+ * (200/206 only, continuing the file exactly, a video's type and size).
  */
 #include "queue/spool.h"
 
@@ -16,6 +23,15 @@
 
 #include "core/http_client.h"
 
+/* The slowest average a download may keep (after its first minute), so one
+ * trickling server cannot hold a worker slot for days. */
+#define SPOOL_MIN_RATE (64.0 * 1024)
+
+/* The media types a video URL may answer with (an absent type passes).
+ * Storage services often serve uploads as application/octet-stream. */
+static const char *const video_types[] = {"video/", "application/octet-stream",
+                                          "binary/octet-stream", NULL};
+
 int sp_spool_init(const char *dir, sp_err *err) {
     char path[4096];
     snprintf(path, sizeof path, "%s", dir);
@@ -25,9 +41,10 @@ int sp_spool_init(const char *dir, sp_err *err) {
         if (mkdir(path, 0700) != 0 && errno != EEXIST) break;
         *p = '/';
     }
+    char eb[128];
     if (mkdir(path, 0700) != 0 && errno != EEXIST)
         return sp_err_set(err, SP_ERR_INTERNAL, "spool", "cannot create spool dir %s: %s", dir,
-                          strerror(errno));
+                          sp_strerror(errno, eb, sizeof eb));
     return 0;
 }
 
@@ -36,16 +53,7 @@ static void job_path(char *buf, size_t len, const char *dir, const char *job_id,
     snprintf(buf, len, "%s/%s%s", dir, job_id, suffix);
 }
 
-/* True for the media types a video URL may answer with. Storage services
- * often serve uploads as application/octet-stream. */
-static bool video_media_type(const char *ct) {
-    if (!*ct) return true;
-    return strncasecmp(ct, "video/", 6) == 0 ||
-           strncasecmp(ct, "application/octet-stream", 24) == 0 ||
-           strncasecmp(ct, "binary/octet-stream", 19) == 0;
-}
-
-/* Judges a finished download: 0 when it is a usable video. */
+/* Judges the answer of a download that ended with an HTTP status. */
 static int judge_download(const sp_http_resp *resp, long long size, sp_err *err) {
     long s = resp->status;
     if (s == 429 || s >= 500 || s == 416) /* 416: the partial file is stale; it goes */
@@ -54,9 +62,6 @@ static int judge_download(const sp_http_resp *resp, long long size, sp_err *err)
     if (s != 200 && s != 206)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_not_found",
                           "the video file could not be read from its URL (HTTP %ld)", s);
-    if (!video_media_type(resp->content_type))
-        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "not_a_video",
-                          "the video URL returned %.60s, not a video", resp->content_type);
     if (size == 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "empty_video", "the video file is empty");
     return 0;
@@ -68,58 +73,132 @@ static long long file_size(FILE *f) {
     return fstat(fileno(f), &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* Reads the validator saved beside a partial file into out ("" when none). */
+static void read_validator(const char *path, char *out, size_t len) {
+    out[0] = '\0';
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    if (!fgets(out, (int)len, f)) out[0] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    fclose(f);
+}
+
+/* Saves the validator of the file's bytes, as resp gave it: a strong ETag,
+ * else Last-Modified; none removes the old one (the next try starts over). */
+static void save_validator(const char *path, const sp_http_resp *resp) {
+    const char *v =
+        resp->etag[0] && strncmp(resp->etag, "W/", 2) != 0 ? resp->etag : resp->last_modified;
+    FILE *f = *v ? fopen(path, "w") : NULL;
+    bool saved = f && fprintf(f, "%s\n", v) > 0;
+    if (f && fclose(f) != 0) saved = false; /* closed either way (a full disk fails here) */
+    if (!saved) unlink(path);
+}
+
+/* Turns a failed download into the error its cause deserves. */
+static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err *err) {
+    char why[sizeof err->msg];
+    snprintf(why, sizeof why, "%s", err->msg); /* err is rewritten below */
+    if (!strcmp(err->code, "too_large"))
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_too_large",
+                          "the video is larger than the %lld byte limit", max_bytes);
+    if (!strcmp(err->code, "media_type"))
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "not_a_video",
+                          "the video URL returned %.60s, not a video", resp->content_type);
+    if (!strcmp(err->code, "write_failed"))
+        return sp_err_set(err, SP_ERR_TRANSIENT, "spool_write_failed",
+                          "the video could not be spooled (%.100s); will retry", why);
+    if (err->kind == SP_ERR_UNPROCESSABLE || err->kind == SP_ERR_TRANSIENT) {
+        if (!strcmp(err->code, "network"))
+            return sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
+                              "reading the video failed (%.150s); will retry",
+                              resp->transport_error);
+        return -1; /* too_slow, range_mismatch, private_address: said well already */
+    }
+    return sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
+                      "reading the video failed (%.150s); will retry", why);
+}
+
 /* Downloads url into part_path, continuing what an interrupted download left
  * there; 0 when the file is a complete video. A transient failure keeps the
- * partial file for the next try; anything else removes it. */
-static int fetch(const char *url, const char *part_path, long long max_bytes, bool public_only,
-                 sp_err *err) {
+ * partial file for the next try (unless it cannot be continued, or the disk
+ * is full); anything else removes it. */
+static int fetch(const char *url, const char *part_path, const char *validator_path,
+                 long long max_bytes, bool public_only, sp_err *err) {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
+    char eb[128];
     FILE *f = fopen(part_path, "ab");
     if (!f)
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
-                          strerror(errno));
+                          sp_strerror(errno, eb, sizeof eb));
+    char validator[160];
+    read_validator(validator_path, validator, sizeof validator);
+    sp_http_download_req req = {.url = url,
+                                .resume_from = file_size(f),
+                                .validator = validator,
+                                .max_bytes = max_bytes,
+                                .public_only = public_only,
+                                .media_types = video_types,
+                                .min_rate = SPOOL_MIN_RATE};
     sp_http_resp resp;
-    int rc = sp_http_download(url, f, file_size(f), max_bytes, public_only, &resp, err);
+    int rc = sp_http_download(&req, f, &resp, err);
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
-        rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s", strerror(errno));
+        rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s",
+                        sp_strerror(errno, eb, sizeof eb));
     long long size = file_size(f);
     fclose(f);
-    if (rc < 0 && strcmp(err->code, "too_large") == 0)
-        rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_too_large",
-                        "the video is larger than the %lld byte limit", max_bytes);
-    else if (rc < 0 && err->kind != SP_ERR_TRANSIENT && err->kind != SP_ERR_UNPROCESSABLE)
-        rc = sp_err_set(err, SP_ERR_TRANSIENT, "video_fetch_failed",
-                        "reading the video failed (%.150s); will retry", resp.transport_error);
-    else if (rc == 0)
-        rc = judge_download(&resp, size, err);
-    if (rc < 0 && (err->kind != SP_ERR_TRANSIENT || resp.status == 416)) unlink(part_path);
+    if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
+    rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
+    bool keep = rc == 0 || (err->kind == SP_ERR_TRANSIENT && resp.status != 416 && size > 0 &&
+                            strcmp(err->code, "spool_write_failed") != 0);
+    if (!keep) unlink(part_path);
+    if (!keep || rc == 0) unlink(validator_path);
     sp_http_resp_free(&resp);
     return rc;
 }
 
+/* Opens and locks the job's lock file. The sweeper may remove a lock file
+ * nobody holds: a lock taken on a file no longer at its path is taken again. */
+static int lock_job(const char *lock_path, sp_err *err) {
+    for (int tries = 0; tries < 10; tries++) {
+        int fd = open(lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+            char eb[128];
+            int e = errno;
+            if (fd >= 0) close(fd);
+            return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot lock the spool: %s",
+                              sp_strerror(e, eb, sizeof eb));
+        }
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && stat(lock_path, &now) == 0 && held.st_ino == now.st_ino &&
+            held.st_dev == now.st_dev)
+            return fd;
+        close(fd);
+    }
+    return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "the spool lock keeps changing");
+}
+
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err) {
-    char lock_path[4096], video_path[4096], tmp_path[4096];
+    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
     job_path(tmp_path, sizeof tmp_path, dir, job_id, ".part"); /* one writer: the lock */
+    job_path(validator_path, sizeof validator_path, dir, job_id, ".validator");
     *out = NULL;
     if (!url || !*url)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url", "the video has no URL");
-    int lock_fd = open(lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || flock(lock_fd, LOCK_EX) != 0) {
-        if (lock_fd >= 0) close(lock_fd);
-        return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot lock the spool: %s",
-                          strerror(errno));
-    }
+    int lock_fd = lock_job(lock_path, err);
+    if (lock_fd < 0) return -1;
     int rc = -1;
     FILE *f = fopen(video_path, "rb");
     if (!f) {
-        if (fetch(url, tmp_path, max_bytes, public_only, err) < 0) goto done;
+        if (fetch(url, tmp_path, validator_path, max_bytes, public_only, err) < 0) goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
-            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s", strerror(errno));
+            char eb[128];
+            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s",
+                       sp_strerror(errno, eb, sizeof eb));
             goto done;
         }
     }
@@ -146,22 +225,39 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     /* the .lock stays (another slot may hold it); the sweep takes it a day later */
 }
 
+/* Removes dir/name when it is one of ours, older than max_age, and its job
+ * is not locked by a slot (fetching, or holding the lock file itself). */
+static bool sweep_one(const char *dir, const char *name, time_t now, double max_age) {
+    static const char *const suffixes[] = {".video", ".part", ".lock", ".validator"};
+    const char *dot = strchr(name, '.');
+    bool ours = false;
+    for (size_t i = 0; dot && i < sizeof suffixes / sizeof suffixes[0]; i++)
+        ours = ours || strcmp(dot, suffixes[i]) == 0;
+    char path[4096], lock_path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!ours || stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        difftime(now, st.st_mtime) <= max_age)
+        return false;
+    snprintf(lock_path, sizeof lock_path, "%s/%.*s.lock", dir, (int)(dot - name), name);
+    int fd = open(lock_path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) { /* a slot holds it: not stale */
+        close(fd);
+        return false;
+    }
+    bool removed = unlink(path) == 0;
+    if (fd >= 0) close(fd); /* after the unlink: nobody took the lock in between */
+    return removed;
+}
+
 int sp_spool_sweep(const char *dir, double max_age) {
     DIR *d = opendir(dir);
     if (!d) return 0;
     int removed = 0;
     time_t now = time(NULL);
     struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        bool ours =
-            strstr(e->d_name, ".video") || strstr(e->d_name, ".part") || strstr(e->d_name, ".lock");
-        char path[4096];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (ours && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-            difftime(now, st.st_mtime) > max_age && unlink(path) == 0)
-            removed++;
-    }
+    while ((e = readdir(d)) != NULL)
+        if (sweep_one(dir, e->d_name, now, max_age)) removed++;
     closedir(d);
     return removed;
 }

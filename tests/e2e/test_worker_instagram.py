@@ -108,6 +108,16 @@ def test_publish_not_ready_waits_instead_of_failing():
         assert w.stop() == 0
 
 
+def recorded_as_its_container(status, stats):
+    """A publish whose answer was lost is recorded by the container it
+    published: the Graph API links no media to its container, and matching by
+    caption could take another job's reel. The fake's stats (not its API) say
+    which container the one media came from."""
+    result = status["results"]["instagram"]
+    assert result["postId"] == stats["ig_media"][0]["container_id"], (result, stats["ig_media"])
+    assert result["url"] == "https://www.instagram.com/", result
+
+
 def test_lost_publish_answer_is_recorded_not_republished():
     with wk.Platforms() as p:
         wk.clear_queue()
@@ -119,8 +129,7 @@ def test_lost_publish_answer_is_recorded_not_republished():
         assert s["status"] == "completed", s
         stats = p.graph.stats()
         assert stats["ig_media_published"] == 1 and stats["requests"]["ig_publish"] == 1, stats
-        assert s["results"]["instagram"]["postId"] == stats["ig_media"][0]["id"]
-        assert s["results"]["instagram"]["url"] == stats["ig_media"][0]["permalink"]
+        recorded_as_its_container(s, stats)
         assert w.stop() == 0
 
 
@@ -137,7 +146,7 @@ def test_lagging_container_status_after_a_lost_publish_does_not_publish_twice():
         assert s["status"] == "completed", s
         stats = p.graph.stats()
         assert stats["requests"]["ig_publish"] == 1 and stats["ig_media_published"] == 1, stats
-        assert s["results"]["instagram"]["postId"] == stats["ig_media"][0]["id"]
+        recorded_as_its_container(s, stats)
         assert w.stop() == 0
 
 
@@ -155,7 +164,7 @@ def test_worker_killed_between_publish_and_record_does_not_publish_twice():
         assert s["status"] == "completed", s
         stats = p.graph.stats()
         assert stats["ig_media_published"] == 1 and stats["requests"]["ig_publish"] == 1, stats
-        assert s["results"]["instagram"]["postId"] == stats["ig_media"][0]["id"]
+        recorded_as_its_container(s, stats)
         assert b.stop() == 0
 
 

@@ -29,15 +29,17 @@ _counter = itertools.count(1)
 class Worker:
     """A social-post-worker process."""
 
-    def __init__(self, args, env):
+    def __init__(self, args, env, prefix=(), preexec_fn=None):
+        """prefix: a command the worker runs under (it must exec the worker,
+        keeping the pid); preexec_fn: run in the child before exec."""
         st = sptest.state()
         n = next(_counter)
         self.log_path = os.path.join(st["stack_dir"], f"worker-{os.getpid()}-{n}.log")
         self.log = open(self.log_path, "wb")
         binary = os.path.join(st["build_dir"], "social-post-worker")
-        self.proc = subprocess.Popen([binary, *args], env=env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([*prefix, binary, *args], env=env, stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=preexec_fn)
 
     def signal(self, sig):
         if self.proc.poll() is None:
@@ -108,12 +110,14 @@ class Platforms:
         })
         return env
 
-    def worker(self, *args, fast=True, env=None):
-        """Starts a worker; fast shortens backoffs and polling for tests."""
+    def worker(self, *args, fast=True, env=None, prefix=(), preexec_fn=None):
+        """Starts a worker; fast shortens backoff and polling for tests; env
+        entries set to None are removed (see Worker for prefix, preexec_fn)."""
         base = ["--backoff-base", "0.2", "--webhook-backoff", "0.2", "--poll", "1"] if fast else []
         e = self.env()
         e.update(env or {})
-        w = Worker(base + list(args), {k: v for k, v in e.items() if v is not None})
+        w = Worker(base + list(args), {k: v for k, v in e.items() if v is not None},
+                   prefix=prefix, preexec_fn=preexec_fn)
         self.workers.append(w)
         return w
 

@@ -25,6 +25,8 @@ Instagram:
        for a second publish; config ig_republish_error overrides) and never a 2nd media.
   GET  /{media-id}?fields=permalink                                                    op "ig_permalink"
   GET  /{ig-user-id}/media?fields=id,caption,permalink&limit=N  newest first           op "ig_list"
+  As in Meta's reference, a container reads only id, status, status_code and
+  copyright_check_status, and a media names no container: nothing links the two.
   GET  /{video-id}?fields=...  (a Facebook video: status, permalink_url)               op "fb_video"
 
 Config: expired_tokens (-> 400 code 190 subcode 463), fb_chunk_bytes (1048576),
@@ -93,6 +95,9 @@ STATUS_TEXT = {
     "EXPIRED": "Expired: Media was not published within 24 hours.",
     "PUBLISHED": "Published: Media has been published.",
 }
+# What the fake knows of a media but Graph does not expose (IG Media has no
+# creation_id): the container it came from is in /_control/stats only.
+PRIVATE_MEDIA_FIELDS = ("container_id", "ig_user_id")
 SHORTCODE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
@@ -445,7 +450,8 @@ class GraphHandler(fakebase.FakeHandler):
         with self.lock:
             mine = [m for m in self.state["media"].values() if m["ig_user_id"] == ig_user_id]
         mine.sort(key=lambda m: int(m["id"]), reverse=True)
-        data = [dict({f: m[f] for f in fields if f in m}, id=m["id"]) for m in mine[:limit]]
+        data = [dict({f: m[f] for f in fields if f in m and f not in PRIVATE_MEDIA_FIELDS}, id=m["id"])
+                for m in mine[:limit]]
         self.respond(200, {"data": data})
 
     # ---- node reads ----------------------------------------------------------------
@@ -457,10 +463,12 @@ class GraphHandler(fakebase.FakeHandler):
             if node in st["containers"]:
                 c = st["containers"][node]
                 status = self.container_status(c)
+                # exactly the fields Meta documents for an IG Container: no link to
+                # the media it became
                 obj = {"id": node, "status_code": status, "status": STATUS_TEXT[status],
-                       "media_type": c["media_type"], "video_url": c["video_url"]}
+                       "copyright_check_status": {"status": "completed", "matches_found": False}}
             elif node in st["media"]:
-                obj = dict(st["media"][node])
+                obj = {k: v for k, v in st["media"][node].items() if k not in PRIVATE_MEDIA_FIELDS}
             elif node in st["fb_videos"]:
                 s = st["fb_videos"][node]
                 uploaded = s["received"] == s["size"]

@@ -23,6 +23,8 @@ client_id / client_secret (checked when set), chunk_multiple (262144),
 complete_status (200; Google may also answer 201).
 Faults without a body get Google's error JSON; "reason" picks errors[].reason
 (quotaExceeded -> domain youtube.quota). A 410 fault on "put" loses the session.
+Stats count 401s ("refused_tokens") and keep every malformed Content-Range a
+client sent ("bad_content_ranges": a negative offset lands here).
 
 It does not transcode, list, or serve videos, and it keeps no video bytes: only
 their count and hash.
@@ -102,7 +104,7 @@ class YouTubeHandler(fakebase.FakeHandler):
     @classmethod
     def new_state(cls, server):
         return {"sessions": {}, "videos": [], "tokens": {}, "token_seq": 0, "bytes_received": 0,
-                "last_authorization": None}
+                "last_authorization": None, "bad_content_ranges": [], "refused_tokens": 0}
 
     def route(self, method, path):
         if path.rstrip("/") == UPLOAD_PATH:
@@ -152,6 +154,8 @@ class YouTubeHandler(fakebase.FakeHandler):
             elif cfg["strict_tokens"] and token not in cfg["valid_tokens"]:
                 bad = True
         if bad:
+            with self.lock:
+                self.state["refused_tokens"] += 1
             raise Reply(401, google_error(401, "authError"), {"WWW-Authenticate": AUTH_CHALLENGE})
         return token
 
@@ -198,6 +202,8 @@ class YouTubeHandler(fakebase.FakeHandler):
             return None
         m = re.fullmatch(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", cr)
         if not m:
+            with self.lock:
+                self.state["bad_content_ranges"].append(cr[:200])
             raise Reply(400, google_error(400, "badRequest", "Malformed Content-Range: %s" % cr))
         a, b = int(m.group(1)), int(m.group(2))
         if m.group(3) != "*" and int(m.group(3)) != s["total"]:
@@ -356,6 +362,8 @@ class YouTubeHandler(fakebase.FakeHandler):
                                  "received": s["received"], "complete": s["video"] is not None,
                                  "lost": s["lost"]} for s in st["sessions"].values()],
             "tokens_issued": st["token_seq"],
+            "refused_tokens": st["refused_tokens"],
+            "bad_content_ranges": list(st["bad_content_ranges"]),
             "last_authorization": st["last_authorization"],
         }
 

@@ -27,7 +27,13 @@ Fault rule: {"op": name ("*" = any op), "times": 1 (<= 0: forever), "skip": 0
             streaming handler received is kept, an atomic one stores nothing,
   "drop_response": true  handle the request fully, then close instead of answering},
 and optionally "hold_ms": N (handle the request fully, then wait N ms before
-answering: the window in which a test kills the client after the effect).
+answering: the window in which a test kills the client after the effect),
+"path_contains": S (the rule matches only requests whose target contains S),
+"patch": {...} (members merged into the JSON object of the real 2xx answer: a
+hostile or odd answer from a request that really took effect) and
+"patch_headers": {...} (headers set on the real 2xx/3xx answer). A fake may read
+more keys of the rule it took (self._rule), e.g. the video server's
+"serve_from".
 
 This module does not know any platform protocol; it never listens anywhere but
 127.0.0.1 and never writes to stdout except the one {"port": N} line.
@@ -363,11 +369,14 @@ class FakeServer(ThreadingHTTPServer):
             self.requests = {}
             self.faults_fired = {}
 
-    def take_fault(self, op):
-        """The first queued rule for op, consumed once, or None."""
+    def take_fault(self, op, target=""):
+        """The first queued rule for op (and, when the rule has "path_contains",
+        for a request target containing that text), consumed once, or None."""
         with self.lock:
             for i, rule in enumerate(self.faults):
                 if rule["op"] not in (op, "*"):
+                    continue
+                if rule.get("path_contains") and rule["path_contains"] not in target:
                     continue
                 if rule.get("skip", 0) > 0:
                     rule["skip"] -= 1
@@ -465,6 +474,7 @@ class FakeHandler(BaseHTTPRequestHandler):
         self._drop_response = self._aborted = False
         self._hold_ms = 0
         self._send_drop = None
+        self._rule = None
         self._expect_pending = getattr(self, "_expect_pending", False)
         parts = urllib.parse.urlsplit(self.path)
         self.url_path = parts.path
@@ -514,7 +524,8 @@ class FakeHandler(BaseHTTPRequestHandler):
         self._op = op
         with self.lock:
             self.server.requests[op] = self.server.requests.get(op, 0) + 1
-        rule = self.server.take_fault(op)
+        rule = self.server.take_fault(op, self.path)
+        self._rule = rule
         if not rule:
             return
         if rule.get("delay_ms"):
@@ -547,6 +558,11 @@ class FakeHandler(BaseHTTPRequestHandler):
             return
         headers = dict(headers or {})
         ctype = None
+        patch = self._rule.get("patch") if self._rule else None
+        if isinstance(patch, dict) and isinstance(body, dict) and 200 <= status < 300:
+            body = dict(body, **patch)
+        if self._rule and isinstance(self._rule.get("patch_headers"), dict) and 200 <= status < 400:
+            headers.update(self._rule["patch_headers"])
         if isinstance(body, (dict, list)):
             data, ctype = json.dumps(body).encode(), "application/json; charset=UTF-8"
         elif isinstance(body, str):

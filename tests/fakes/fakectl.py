@@ -1,6 +1,6 @@
 """Starts the fakes from tests and drives their control interface.
 
-    yt = Fake.start("youtube")            # also "graph", "video"
+    yt = Fake.start("youtube")            # also "graph", "video", "http_proxy"
     yt.config({"expired_tokens": ["t1"]})
     yt.faults([{"op": "put", "status": 503}])
     ... point the worker at yt.url ...
@@ -9,6 +9,9 @@
 
     vs = Fake.start("video")
     url, sha256 = vs.add_video("a.mp4", 3 << 20)
+
+    db = Fake.start("tcp_proxy", args=["--target", "127.0.0.1:5432"])
+    db.listen_port; db.mode("stall"); db.mode("pass"); db.cut()
 
 A fake runs as a child process of this interpreter in its own session; it prints
 {"port": N} when listening, logs JSON lines to a file (.log_path, .logs(); kept in
@@ -30,7 +33,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
-SCRIPTS = {"youtube": "fake_youtube.py", "graph": "fake_graph.py", "video": "video_server.py"}
+SCRIPTS = {"youtube": "fake_youtube.py", "graph": "fake_graph.py", "video": "video_server.py",
+           "tcp_proxy": "tcp_proxy.py", "http_proxy": "http_proxy.py"}
 ALIASES = {"fake_youtube": "youtube", "google": "youtube", "fake_graph": "graph", "facebook": "graph",
            "instagram": "graph", "video_server": "video", "videos": "video"}
 _running = []
@@ -77,8 +81,9 @@ class Fake:
         self.url = "http://%s:%d" % (HOST, port)
 
     @classmethod
-    def start(cls, kind, env=None, timeout=15):
-        """Launches fake kind ("youtube", "graph", "video") on a free port."""
+    def start(cls, kind, env=None, timeout=15, args=()):
+        """Launches fake kind ("youtube", "graph", "video", "tcp_proxy",
+        "http_proxy") on a free port; args are extra command-line arguments."""
         kind = ALIASES.get(kind, kind)
         if kind not in SCRIPTS:
             raise ValueError("unknown fake %r (one of %s)" % (kind, ", ".join(SCRIPTS)))
@@ -90,7 +95,7 @@ class Fake:
         fd, log_path = tempfile.mkstemp(prefix="fake-%s-" % kind, suffix=".log", dir=log_dir)
         try:
             proc = subprocess.Popen([sys.executable, os.path.join(HERE, SCRIPTS[kind]), "--port", "0",
-                                     "--exit-with-parent"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     "--exit-with-parent", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=fd, env=penv, start_new_session=True)
         finally:
             os.close(fd)
@@ -100,7 +105,7 @@ class Fake:
             proc.kill()
             proc.wait()
             raise
-        fake = (VideoServer if kind == "video" else cls)(kind, proc, port, log_path)
+        fake = {"video": VideoServer, "tcp_proxy": TcpProxy}.get(kind, cls)(kind, proc, port, log_path)
         fake.keep_log = log_dir is not None
         _running.append(fake)
         return fake
@@ -211,6 +216,23 @@ class VideoServer(Fake):
 
     def videos(self):
         return self._control("GET", "videos")
+
+
+class TcpProxy(Fake):
+    """The TCP proxy (tcp_proxy.py): start it with Fake.start("tcp_proxy",
+    args=["--target", "127.0.0.1:5432"]); clients connect to .listen_port."""
+
+    @property
+    def listen_port(self):
+        return self.stats()["listen_port"]
+
+    def mode(self, mode, delay_ms=0):
+        """pass, delay (delay_ms per forwarded piece), stall or refuse."""
+        return self.config({"mode": mode, "delay_ms": delay_ms})
+
+    def cut(self):
+        """Resets every open connection; returns how many."""
+        return self._control("POST", "cut")["cut"]
 
 
 @atexit.register

@@ -12,10 +12,22 @@ are alike and a misplaced chunk changes the hash; 1 GiB takes seconds.
   GET  /_control/videos   -> the list
   GET|HEAD /videos/<name> (Range: bytes=a-b | a- | -n supported)   ops "get" / "head"
 
-Config: bandwidth_bytes_per_sec (paces sending). Faults on "get": "status" answers
-instead of the file, "drop_after_bytes" closes the connection after sending K body
-bytes (a FIN, so the client gets exactly K bytes of the promised Content-Length),
-"delay_ms" waits before answering.
+Posting a video again under the same name (another "seed") replaces its content:
+its ETag and Last-Modified change, as when a user re-uploads a file to Storage.
+An If-Range that no longer matches gets the whole new file (200), as RFC 9110 says.
+
+Config: bandwidth_bytes_per_sec (paces sending), validators (true: send ETag and
+Last-Modified). Faults on "get": "status" answers instead of the file (with the
+rule's "body", e.g. an HTML error page, and "headers"), "drop_after_bytes" closes
+the connection after sending K body bytes (a FIN, so the client gets exactly K
+bytes of the promised Content-Length), "delay_ms" waits before answering, and
+keys only this fake reads:
+  "serve_from": N            answer 206 with the file from byte N (a truthful
+                             Content-Range), whatever range was asked for
+  "content_range": "bytes a-b/n"   send this Content-Range instead (a lie)
+  "rate_bytes_per_sec": R    pace this answer at R bytes/s (a trickling server)
+"path_contains" picks the video a rule applies to. Stats: "get_log" lists every
+GET's {name, range, if_range, status, from}.
 It does not accept uploads or serve anything but the generated files.
 """
 import email.utils
@@ -74,7 +86,7 @@ def parse_range(header, size):
 
 class VideoHandler(fakebase.FakeHandler):
     fake_name = "video"
-    default_config = {"bandwidth_bytes_per_sec": 0}
+    default_config = {"bandwidth_bytes_per_sec": 0, "validators": True}
 
     @classmethod
     def on_start(cls, server):
@@ -91,7 +103,7 @@ class VideoHandler(fakebase.FakeHandler):
 
     @classmethod
     def new_state(cls, server):
-        return {"videos": {}, "bytes_sent": 0, "gets": {}}
+        return {"videos": {}, "bytes_sent": 0, "gets": {}, "get_log": []}
 
     def route(self, method, path):
         if path.startswith("/videos/"):
@@ -152,10 +164,23 @@ class VideoHandler(fakebase.FakeHandler):
         if v is None:
             raise Reply(404, "no such video: %s\n" % name)
         size = v["size"]
+        etag = '"%s"' % v["sha256"][:32]
+        modified = email.utils.formatdate(v["mtime"], usegmt=True)
         rng = parse_range(self.headers.get("Range"), size)
-        headers = {"Content-Type": v["content_type"], "Accept-Ranges": "bytes",
-                   "ETag": '"%s"' % v["sha256"][:32],
-                   "Last-Modified": email.utils.formatdate(v["mtime"], usegmt=True)}
+        if_range = self.headers.get("If-Range")
+        if rng and if_range is not None and if_range.strip() not in (etag, modified):
+            rng = None  # the file changed since the client's copy: send all of it
+        headers = {"Content-Type": v["content_type"], "Accept-Ranges": "bytes"}
+        if self.cfg.get("validators", True):
+            headers.update({"ETag": etag, "Last-Modified": modified})
+        rule = self._rule or {}
+        if rule.get("serve_from") is not None and rng != "bad":
+            rng = (min(int(rule["serve_from"]), max(0, size - 1)), size - 1)
+        log = {"name": name, "range": self.headers.get("Range"), "if_range": if_range,
+               "status": 416 if rng == "bad" else 206 if rng else 200, "from": rng[0] if rng and rng != "bad" else 0}
+        with self.lock:
+            if self.command == "GET":
+                self.state["get_log"].append(log)
         if rng == "bad":
             headers["Content-Range"] = "bytes */%d" % size
             raise Reply(416, "range not satisfiable\n", headers)
@@ -164,6 +189,8 @@ class VideoHandler(fakebase.FakeHandler):
         headers["Content-Length"] = length
         if rng:
             headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+        if rule.get("content_range"):
+            headers["Content-Range"] = rule["content_range"]
         self.send_head(206 if rng else 200, headers)
         if self.command == "HEAD":
             return
@@ -172,14 +199,14 @@ class VideoHandler(fakebase.FakeHandler):
 
     def _send_file(self, f, offset, length):
         """Streams length bytes from offset (sendfile unless paced or dropping)."""
-        rate = self.cfg.get("bandwidth_bytes_per_sec") or 0
+        rate = (self._rule or {}).get("rate_bytes_per_sec") or self.cfg.get("bandwidth_bytes_per_sec") or 0
         drop = self._send_drop
         t0, sent = time.monotonic(), 0
         try:
             while sent < length:
                 n = min(length - sent, 8 << 20)
                 if rate:
-                    n = min(n, max(4096, int(rate) // 20))
+                    n = min(n, max(512, int(rate) // 20))
                 if drop is not None:
                     if drop - sent <= 0:
                         raise Drop(graceful=True)
@@ -204,6 +231,7 @@ class VideoHandler(fakebase.FakeHandler):
 
     def fake_stats(self):
         return {"bytes_sent": self.state["bytes_sent"], "gets": dict(self.state["gets"]),
+                "get_log": list(self.state["get_log"]),
                 "videos": [self._public(v) for v in self.state["videos"].values()]}
 
 

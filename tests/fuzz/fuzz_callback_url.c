@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     /* an exact-size copy, so a read past the end is caught by ASan */
-    char *url = malloc(size ? size : 1);
+    char *url = calloc(size ? size : 1, 1);
     if (!url) return 0;
     if (size) memcpy(url, data, size);
     sp_err err;

@@ -2,19 +2,25 @@
 #include <string.h>
 
 #include "check.h"
+#include "core/json.h"
 #include "queue/delivery.h"
 
 static const sp_retry_policy policy = {.max_attempts = 4, .backoff_base = 10, .backoff_max = 60};
 
-static sp_transition after(sp_step_kind kind, int attempts, double delay, double jitter) {
+static sp_transition after_releases(sp_step_kind kind, int attempts, int releases, double delay,
+                                    double jitter) {
     sp_step_outcome o;
     memset(&o, 0, sizeof o);
     o.kind = kind;
     o.delay = delay;
     strcpy(o.message, "HTTP 503");
     sp_transition t;
-    sp_delivery_transition(&o, attempts, &policy, jitter, &t);
+    sp_delivery_transition(&o, attempts, releases, &policy, jitter, &t);
     return t;
+}
+
+static sp_transition after(sp_step_kind kind, int attempts, double delay, double jitter) {
+    return after_releases(kind, attempts, 0, delay, jitter);
 }
 
 static void done_and_failed_are_final(void) {
@@ -35,7 +41,7 @@ static void retries_back_off_exponentially_with_jitter_and_cap(void) {
     many.max_attempts = 100;
     sp_step_outcome o = {.kind = SP_STEP_RETRY, .delay = -1};
     sp_transition capped;
-    sp_delivery_transition(&o, 20, &many, 0.5, &capped);
+    sp_delivery_transition(&o, 20, 0, &many, 0.5, &capped);
     CHECK(capped.run_in == 60);
 }
 
@@ -54,14 +60,71 @@ static void waits_and_releases_do_not_count_as_attempts(void) {
     sp_transition t = after(SP_STEP_WAIT, 3, 7, 0.5);
     CHECK(t.state == SP_DELIVERY_QUEUED && !t.count_attempt && t.run_in == 7);
     t = after(SP_STEP_RELEASED, 3, -1, 0.5);
-    CHECK(t.state == SP_DELIVERY_QUEUED && !t.count_attempt && t.run_in == 0);
+    CHECK(t.state == SP_DELIVERY_QUEUED && !t.count_attempt && t.run_in == 0 && t.count_release);
+    CHECK(!after(SP_STEP_RETRY, 0, -1, 0.5).count_release); /* anything else ends the row */
+}
+
+/* A delivery that keeps being put back (claim, abort, requeue) must not cycle
+ * for ever: past SP_FREE_RELEASES in a row, each release is an attempt. */
+static void repeated_releases_count_toward_the_attempt_limit(void) {
+    sp_transition t = after_releases(SP_STEP_RELEASED, 0, SP_FREE_RELEASES - 1, -1, 0.5);
+    CHECK(t.state == SP_DELIVERY_QUEUED && !t.count_attempt && t.count_release);
+    t = after_releases(SP_STEP_RELEASED, 0, SP_FREE_RELEASES, -1, 0.5);
+    CHECK(t.state == SP_DELIVERY_QUEUED && t.count_attempt && t.count_release && t.run_in == 10);
+    t = after_releases(SP_STEP_RELEASED, 3, SP_FREE_RELEASES + 5, -1, 0.5);
+    CHECK(t.state == SP_DELIVERY_FAILED);
+    CHECK_STR(t.message, "gave up after 4 attempts: HTTP 503");
+}
+
+static void messages_stay_valid_utf8(void) {
+    sp_step_outcome o;
+    memset(&o, 0, sizeof o);
+    o.kind = SP_STEP_RETRY;
+    for (size_t i = 0; i + 3 < sizeof o.message; i += 3)
+        memcpy(o.message + i, "\xe6\x97\xa5", 3);
+    sp_transition t;
+    sp_delivery_transition(&o, 3, 0, &policy, 0.5, &t); /* "gave up after 4 attempts: " + text */
+    CHECK(t.state == SP_DELIVERY_FAILED && sp_utf8_valid(t.message, strlen(t.message)));
+}
+
+/* Users write jobs straight through Supabase: the worker checks a claimed
+ * delivery as the API would have, and fails it with the API's words. */
+static void claimed_deliveries_are_checked_as_the_api_would(void) {
+    char title[120];
+    memset(title, 'T', 101);
+    title[101] = '\0';
+    sp_delivery d;
+    memset(&d, 0, sizeof d);
+    d.video_owned = true;
+    d.post.platform = SP_YOUTUBE;
+    d.post.title = "Fine";
+    d.post.video_url = "https://cdn.example/v.mp4";
+    sp_err err;
+    CHECK(sp_delivery_check(&d, &err) == 0);
+    d.post.title = title;
+    CHECK(sp_delivery_check(&d, &err) < 0 && !strcmp(err.code, "title_too_long"));
+    d.post.title = "a <b>";
+    CHECK(sp_delivery_check(&d, &err) < 0 && !strcmp(err.code, "invalid_characters"));
+    d.post.title = "";
+    CHECK(sp_delivery_check(&d, &err) < 0 && !strcmp(err.code, "title_required"));
+    d.post.platform = SP_FACEBOOK; /* no title needed */
+    CHECK(sp_delivery_check(&d, &err) == 0);
+    d.post.video_url = "file:///etc/passwd";
+    CHECK(sp_delivery_check(&d, &err) < 0 && !strcmp(err.code, "invalid_video_url"));
+    d.post.video_url = NULL;
+    CHECK(sp_delivery_check(&d, &err) < 0 && !strcmp(err.code, "invalid_video_url"));
+    d.video_owned = false; /* another user's video, or none */
+    CHECK(sp_delivery_check(&d, &err) < 0 && !strcmp(err.code, "video_not_found"));
 }
 
 int main(void) {
+    claimed_deliveries_are_checked_as_the_api_would();
     done_and_failed_are_final();
     retries_back_off_exponentially_with_jitter_and_cap();
     retry_after_wins_when_longer();
     too_many_retries_fail_with_the_last_error();
     waits_and_releases_do_not_count_as_attempts();
+    repeated_releases_count_toward_the_attempt_limit();
+    messages_stay_valid_utf8();
     return check_done("test_delivery");
 }

@@ -130,7 +130,8 @@ static void iso8601_times_parse_with_zones(void) {
     CHECK(sp_iso8601_parse("2026-01-23T10:00:00Z", &t) && t == 1769162400);
     CHECK(sp_iso8601_parse("2026-01-23T10:00:00.250Z", &t) && t == 1769162400.25);
     CHECK(sp_iso8601_parse("2026-01-23T12:30:00+02:30", &t) && t == 1769162400);
-    CHECK(sp_iso8601_parse("2026-01-23 05:00:00-05:00", &t) && t == 1769162400);
+    CHECK(sp_iso8601_parse("2026-01-23T05:00:00-05:00", &t) && t == 1769162400);
+    CHECK(!sp_iso8601_parse("2026-01-23 05:00:00-05:00", &t)); /* not a documented form */
     CHECK(sp_iso8601_parse("2026-01-23T10:00:00+0000", &t) && t == 1769162400);
     CHECK(!sp_iso8601_parse("2026-01-23T10:00:00+00", &t));
     CHECK(!sp_iso8601_parse("2026-01-23T10:00:00", &t)); /* no zone */

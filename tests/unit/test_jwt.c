@@ -610,6 +610,43 @@ static void payload_with_a_nul_byte_is_rejected(sp_jwt_verifier *v) {
     free(sig);
 }
 
+static void repeated_member_names_are_rejected(sp_jwt_verifier *v) {
+    const char *s = SECRET;
+    size_t n = strlen(SECRET);
+    /* the C code reads the first sub, Postgres's jsonb the last: never both */
+    const char *two_subs = "{\"sub\":\"" USER_ID "\",\"aud\":\"authenticated\","
+                           "\"role\":\"authenticated\",\"exp\":1700003600,"
+                           "\"sub\":\"00000000-0000-4000-8000-000000000002\"}";
+    CHECK(rejects(v, make_token(HS256_HEADER, two_subs, SIGN_HMAC, s, n), "payload is not"));
+    char *payload = claims("{\"app_metadata\":{\"provider\":\"email\"}}");
+    char *nested = malloc(strlen(payload) + 64);
+    snprintf(nested, strlen(payload) + 64, "%.*s,\"user_metadata\":{\"a\":1,\"a\":2}}",
+             (int)strlen(payload) - 1, payload);
+    CHECK(rejects(v, make_token(HS256_HEADER, nested, SIGN_HMAC, s, n), "payload is not"));
+    CHECK(rejects(v, make_token("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", payload, SIGN_HMAC, s, n),
+                  "header is not"));
+    CHECK(rejects(
+        v, make_token("{\"alg\":\"HS256\",\"kid\":\"a\",\"kid\":\"b\"}", payload, SIGN_HMAC, s, n),
+        "header is not"));
+    CHECK(accepts_user(v, make_token(HS256_HEADER, payload, SIGN_HMAC, s, n)));
+    free(nested);
+    free(payload);
+}
+
+static void anonymous_sign_ins_are_refused_unless_allowed(sp_jwt_verifier *v) {
+    CHECK(rejects(v, hs256("{\"is_anonymous\":true}"), "anonymous sign-ins may not post"));
+    CHECK(rejects(v, hs256("{\"is_anonymous\":\"false\"}"), "is_anonymous is not a boolean"));
+    CHECK(accepts_user(v, hs256("{\"is_anonymous\":false}")));
+    sp_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.jwt_secret = (char *)SECRET;
+    cfg.jwt_audience = (char *)"authenticated";
+    cfg.allow_anonymous_users = true;
+    sp_jwt_verifier *open = sp_jwt_verifier_new(&cfg, NULL);
+    CHECK(open && accepts_user(open, hs256("{\"is_anonymous\":true}")));
+    sp_jwt_verifier_free(open);
+}
+
 static void verifier_needs_a_readable_key_source(void) {
     sp_err err;
     sp_err_clear(&err);
@@ -804,6 +841,8 @@ int main(void) {
     malformed_tokens_are_rejected(v);
     undecodable_header_or_payload_is_rejected(v);
     payload_with_a_nul_byte_is_rejected(v);
+    repeated_member_names_are_rejected(v);
+    anonymous_sign_ins_are_refused_unless_allowed(v);
     sp_jwt_verifier_free(v);
     verifier_needs_a_readable_key_source();
     issuer_is_checked_when_supabase_url_is_set();

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/json.h"
 #include "platforms/step.h"
 
 typedef struct {
@@ -175,7 +176,75 @@ static void a_video_that_cannot_be_read_retries(void) {
     teardown(&f);
 }
 
+/* A checkpoint whose phase says a post may have gone out, without the id
+ * that lets the adapter look: failed (starting over could post twice), no
+ * crash, no platform call, no video opened. */
+static void checkpoints_without_their_ids_fail_without_calls(void) {
+    static const struct {
+        sp_platform platform;
+        const char *checkpoint;
+    } cases[] = {
+        {SP_FACEBOOK, "{\"phase\": \"publishing\"}"},
+        {SP_FACEBOOK, "{\"phase\": \"publishing\", \"videoId\": \"v1\"}"},
+        {SP_FACEBOOK, "{\"phase\": \"transfer\", \"sessionId\": \"s1\"}"},
+        {SP_FACEBOOK, "{\"phase\": \"published\"}"},
+        {SP_INSTAGRAM, "{\"phase\": \"publishing\"}"},
+        {SP_INSTAGRAM, "{\"phase\": \"published\"}"},
+        {SP_YOUTUBE, "{\"phase\": \"published\"}"},
+        {SP_YOUTUBE, "{\"phase\": \"published\", \"videoId\": \"\"}"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fixture f;
+        setup(&f, cases[i].platform, cases[i].checkpoint);
+        f.post.account_id = "acct1";
+        f.post.access_token = "tok";
+        sp_step_outcome out;
+        sp_adapter_for(cases[i].platform)->step(&f.ctx, &out);
+        CHECK(out.kind == SP_STEP_FAILED && f.state.videos == 0);
+        if (out.kind != SP_STEP_FAILED)
+            fprintf(stderr, "  %s: %s\n", cases[i].checkpoint, out.message);
+        teardown(&f);
+    }
+}
+
+static void messages_are_cut_on_a_character_boundary(void) {
+    char text[600];
+    size_t n = 0;
+    while (n + 3 < sizeof text) { /* "あ", three bytes each */
+        memcpy(text + n, "\xe3\x81\x82", 3);
+        n += 3;
+    }
+    text[n] = '\0';
+    sp_step_outcome out;
+    for (int shift = 0; shift < 3; shift++) {
+        sp_step_set(&out, SP_STEP_FAILED, "%.*sX: %s", shift, "ab", text);
+        CHECK(sp_utf8_valid(out.message, strlen(out.message)));
+        CHECK(strlen(out.message) >= sizeof out.message - 4);
+    }
+    sp_step_set(&out, SP_STEP_RETRY, "raw \xff\xfe bytes");
+    CHECK_STR(out.message, "raw ?? bytes");
+}
+
+static void checkpoint_counts_are_whole_numbers_in_range(void) {
+    fixture f;
+    setup(&f, SP_FACEBOOK,
+          "{\"a\": 42, \"big\": 9223372036854775807, \"huge\": 1e300, \"neg\": -1,"
+          " \"frac\": 1.5, \"text\": \"7\", \"max\": 9007199254740992}");
+    CHECK(sp_step_cp_count(&f.ctx, "a", -1) == 42);
+    CHECK(sp_step_cp_count(&f.ctx, "big", -1) == -1);
+    CHECK(sp_step_cp_count(&f.ctx, "huge", -1) == -1);
+    CHECK(sp_step_cp_count(&f.ctx, "neg", -1) == -1);
+    CHECK(sp_step_cp_count(&f.ctx, "frac", -1) == -1);
+    CHECK(sp_step_cp_count(&f.ctx, "text", -1) == -1);
+    CHECK(sp_step_cp_count(&f.ctx, "missing", 5) == 5);
+    CHECK(sp_step_cp_count(&f.ctx, "max", -1) == 9007199254740992LL);
+    teardown(&f);
+}
+
 int main(void) {
+    checkpoints_without_their_ids_fail_without_calls();
+    messages_are_cut_on_a_character_boundary();
+    checkpoint_counts_are_whole_numbers_in_range();
     the_phase_is_the_first_until_one_is_saved();
     a_phase_change_and_confirmed_bytes_are_reported();
     a_lost_lease_releases_the_delivery();

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The long form of the chaos test (tests/e2e/test_faults_chaos.py): workers
+# killed with SIGKILL at random, seeded moments while they post many jobs to
+# all three platforms (the fakes); every job must end completed, with exactly
+# one post per platform. Starts its own stack (Postgres, nginx, the programs)
+# from an existing build and stops it at the end. See docs/RELIABILITY.md.
+#
+#   scripts/chaos.sh [JOBS [SEED [MINUTES [KILL_EVERY]]]]
+#     JOBS        jobs to post (default 1000)
+#     SEED        the random seed of the kills (default: a new one, printed)
+#     MINUTES     how long kills go on at most (default 20)
+#     KILL_EVERY  "min,max" seconds between kills (default 0.5,1.5)
+#   SP_BUILD_DIR  the build to test (default build; build-asan works too)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=${1:-1000}
+seed=${2:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+minutes=${3:-20}
+every=${4:-0.5,1.5}
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+build=$(cd "${SP_BUILD_DIR:-build}" && pwd)
+sanitize=OFF
+grep -q '^SP_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && sanitize=ON
+export SP_SOURCE_DIR=$PWD SP_BUILD_DIR=$build SP_STACK_DIR=$build/chaos-stack \
+    PYTHONPATH=$PWD/tests/e2e:$PWD/tests/fakes PYTHONDONTWRITEBYTECODE=1 SP_SANITIZE=$sanitize \
+    SP_CHAOS_JOBS=$jobs SP_CHAOS_SEED=$seed SP_CHAOS_SECONDS=$((minutes * 60)) SP_CHAOS_KILL_EVERY=$every
+echo "chaos: $jobs jobs, seed $seed, kills for at most $minutes min every $every s ($build)"
+"$py" scripts/stack.py start
+status=0
+"$py" tests/e2e/test_faults_chaos.py test_kill_9_at_random_moments_posts_every_job_exactly_once || status=$?
+"$py" scripts/stack.py stop || status=1
+echo "chaos: seed $seed: $([ $status -eq 0 ] && echo passed || echo FAILED)"
+exit $status
