@@ -263,6 +263,15 @@ class CpuMeter:
         out["_machine"] = machine
         return out
 
+    def server_cores(self):
+        """Cores used by the measured groups only (not the load generator, not
+        this script, not other processes)."""
+        c = self.cores()
+        return sum(c[name] for name in self.groups)
+
+    def others(self):
+        return self.cores()["other processes"]
+
     def line(self):
         c = self.cores()
         machine = c.pop("_machine")
