@@ -43,7 +43,8 @@ def load_average():
 
 
 def proc_status(pid, field):
-    """A field of /proc/pid/status in KiB (VmRSS, VmHWM) or as a number (Threads); None when gone."""
+    """A field of /proc/pid/status: KiB for VmRSS and VmHWM, a count for Threads;
+    None once the process is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -361,6 +362,7 @@ class BenchNginx:
                           count=1, flags=re.M)
         if n != 1:
             raise RuntimeError("the stack's nginx.conf does not include social-post.conf")
+        session = f"http://127.0.0.1:{self.platform_port}/upload/session?upload_id=bench"
         platform = f"""
     # bench: a platform that answers at once (YouTube resumable upload, a video file)
     server {{
@@ -370,7 +372,7 @@ class BenchNginx:
             root {d}/www;
         }}
         location = /upload/youtube/v3/videos {{
-            add_header Location "http://127.0.0.1:{self.platform_port}/upload/session?upload_id=bench" always;
+            add_header Location "{session}" always;
             return 200 '';
         }}
         location = /upload/session {{
