@@ -65,7 +65,8 @@ import uuid
 import psycopg2
 
 _src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(_src, "tests", "e2e"), os.path.join(_src, "tests", "fakes")]
+sys.path[:0] = [os.path.join(_src, "tests", "e2e"), os.path.join(_src, "tests", "fakes"),
+                os.path.join(_src, "scripts")]
 import benchkit as bk  # noqa: E402 - after the path to tests/ is set
 import sptest  # noqa: E402
 import workerkit as wk  # noqa: E402
@@ -402,28 +403,6 @@ def etags(b, jobs):
         return list(pool.map(one, jobs))
 
 
-def program_fcgi_connections(b):
-    """Established connections on the status program's FastCGI port: the requests it holds."""
-    port = b.st["programs"]["social-post-status"]["port"]
-    inodes = set()
-    for fd in os.listdir(f"/proc/{b.status_pid}/fd"):
-        try:
-            t = os.readlink(f"/proc/{b.status_pid}/fd/{fd}")
-        except OSError:
-            continue
-        if t.startswith("socket:["):
-            inodes.add(t[8:-1])
-    n = 0
-    with open("/proc/net/tcp") as f:
-        next(f)
-        for line in f:
-            cols = line.split()
-            if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01" \
-                    and cols[9] in inodes:
-                n += 1
-    return n
-
-
 def longpoll_run(b, n_run):
     a = b.args
     jobs = longpoll_jobs(b, a.polls)
@@ -439,10 +418,11 @@ def longpoll_run(b, n_run):
         res["rss_kib"] = bk.proc_status(b.status_pid, "VmRSS")
         res["hwm_kib"] = bk.proc_status(b.status_pid, "VmHWM")
         res["threads"] = bk.proc_status(b.status_pid, "Threads")
-        res["db_conns"] = bk.db_connections_of(b.status_pid, b.st["pg"]["port"])
+        res["db_conns"] = bk.tcp_connections(b.status_pid, remote_port=b.st["pg"]["port"])
         res["pg_api_conns"] = b.sql("SELECT count(*) FROM pg_stat_activity"
                                     " WHERE usename = 'social_post_api'")[0][0]
-        res["held_in_program"] = program_fcgi_connections(b)
+        res["held_in_program"] = bk.tcp_connections(  # the FastCGI requests it holds
+            b.status_pid, local_port=b.st["programs"]["social-post-status"]["port"])
         res["plain_during"] = plain_latencies(b)
         conn = b.db()
         try:
@@ -654,12 +634,7 @@ def drain_anatomy(b, user, video, env, c, n=100):
         say("  (no drain anatomy: the worker under strace did not complete its jobs; "
             "may strace trace here?)")
         return None
-    calls = {}
-    with open(out) as f:
-        for line in f:
-            cols = line.split()
-            if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
-                calls[cols[-1]] = {"calls": int(cols[3]) / n, "ms": int(cols[2]) / 1000}
+    calls = bk.strace_counts(out, n)
     get = lambda name: calls.get(name, {"calls": 0, "ms": 0})  # noqa: E731
     say(f"  drain anatomy ({n} jobs under strace, untimed), per job: "
         f"{get('sendto')['calls']:.1f} database round trips (libpq send), "
@@ -835,16 +810,7 @@ def syscalls_per_request(b, pid, count, method, path, body):
         time.sleep(0.3)
         tracer.send_signal(signal.SIGINT)
         tracer.wait(30)
-    calls = {}
-    try:
-        with open(out) as f:
-            for line in f:
-                cols = line.split()
-                if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
-                    calls[cols[-1]] = int(cols[3]) / count
-    except OSError:
-        pass
-    return calls
+    return {name: c["calls"] for name, c in bk.strace_counts(out, count).items()}
 
 
 def profile_program(b, program, pid, method, path, body):

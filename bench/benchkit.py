@@ -28,6 +28,7 @@ import tempfile
 import time
 
 import sptest
+from stack import child_pids as children_of  # noqa: F401 - scripts/stack.py, shared
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SQL_DIR = os.path.join(HERE, "sql")
@@ -72,20 +73,6 @@ def wait_port(port, seconds=10):
     raise RuntimeError(f"nothing accepts on 127.0.0.1:{port} after {seconds} s")
 
 
-def children_of(pid):
-    """Pids whose parent is pid."""
-    kids = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                kids.append(int(stat.split("/")[2]))
-        except (OSError, IndexError, ValueError):
-            pass
-    return kids
-
-
 def postmaster_pid(st):
     with open(os.path.join(st["pg"]["data_dir"], "postmaster.pid")) as f:
         return int(f.readline().strip())
@@ -100,8 +87,9 @@ def program_threads(st, name):
     return int(argv[argv.index("--threads") + 1]) if "--threads" in argv else None
 
 
-def db_connections_of(pid, pg_port):
-    """TCP connections from pid to Postgres's port, from /proc/net/tcp and the process's fds."""
+def tcp_connections(pid, local_port=None, remote_port=None):
+    """Established TCP connections of pid on a local or to a remote port, from
+    /proc/net/tcp and the process's socket descriptors."""
     inodes = set()
     for fd in glob.glob(f"/proc/{pid}/fd/*"):
         try:
@@ -117,12 +105,29 @@ def db_connections_of(pid, pg_port):
                 next(f)
                 for line in f:
                     cols = line.split()
-                    remote_port = int(cols[2].rsplit(":", 1)[1], 16)
-                    if remote_port == pg_port and cols[3] == "01" and cols[9] in inodes:
+                    ports = (int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16))
+                    if cols[3] == "01" and cols[9] in inodes \
+                            and (local_port is None or ports[0] == local_port) \
+                            and (remote_port is None or ports[1] == remote_port):
                         n += 1
         except OSError:
             pass
     return n
+
+
+def strace_counts(path, per):
+    """strace -c's table in path: {syscall: {"calls": calls / per, "ms": mean
+    wall time per call}}; {} when there is none."""
+    out = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                cols = line.split()  # % time, seconds, usecs/call, calls, [errors,] syscall
+                if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
+                    out[cols[-1]] = {"calls": int(cols[3]) / per, "ms": int(cols[2]) / 1000}
+    except OSError:
+        pass
+    return out
 
 
 # ---------------------------------------------------------------- summaries
