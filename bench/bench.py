@@ -194,7 +194,8 @@ def account(r, meter):
     server_us (CPU microseconds of the measured processes per request) and
     capacity (the requests per second the machine's cores would allow at that
     cost, if nothing else ran), plus the cores other processes took."""
-    r["server_us"] = meter.server_cores() / r["rps"] * 1e6
+    done = r.get("requests") or r.get("transactions")
+    r["server_us"] = meter.server_seconds() / done * 1e6 if done else None
     r["capacity"] = os.cpu_count() * 1e6 / r["server_us"] if r["server_us"] else None
     r["others"] = meter.others()
     return r

@@ -33,6 +33,7 @@ from stack import child_pids as children_of  # noqa: F401 - scripts/stack.py, sh
 HERE = os.path.dirname(os.path.abspath(__file__))
 SQL_DIR = os.path.join(HERE, "sql")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+REAP_SECONDS = 0.3  # CpuMeter: time for the postmaster to reap ended backends
 MiB = 1 << 20
 
 
@@ -251,8 +252,18 @@ class CpuMeter:
         return self
 
     def __exit__(self, *exc):
+        # A backend that ended with its client (pgbench) counts once the
+        # postmaster has reaped it: take the CPU figures a little later, but
+        # end the run's wall time now.
+        wall = time.monotonic()
+        time.sleep(REAP_SECONDS)
         self.end = self._snapshot()
+        self.end["_wall"] = wall
         return False
+
+    def seconds(self, name):
+        """CPU seconds of one group over the run."""
+        return self.end[name] - self.start[name]
 
     def cores(self):
         """{label: cores used on average} over the run, largest first."""
@@ -269,11 +280,10 @@ class CpuMeter:
         out["_machine"] = machine
         return out
 
-    def server_cores(self):
-        """Cores used by the measured groups only (not the load generator, not
+    def server_seconds(self):
+        """CPU seconds of the measured groups only (not the load generator, not
         this script, not other processes)."""
-        c = self.cores()
-        return sum(c[name] for name in self.groups)
+        return sum(self.seconds(name) for name in self.groups)
 
     def others(self):
         return self.cores()["other processes"]
