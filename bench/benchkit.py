@@ -354,34 +354,39 @@ class BenchNginx:
         return f"http://127.0.0.1:{self.platform_port}{path}"
 
     def _conf(self):
+        """The stack's nginx.conf with this nginx's own files, ports and limits."""
         with open(self.st["nginx"]["conf"]) as f:
             text = f.read()
         d = self.dir
-        text, n = re.subn(r"worker_connections\s+\d+;", "worker_connections 8192;", text)
-        if n != 1:
+        # pid, logs and temporary files: every path under the stack's prefix moves here
+        text = text.replace(self.st["nginx"]["prefix"].rstrip("/") + "/", d + "/")
+
+        def at_least(directive, value):
+            nonlocal text
+            pattern = rf"^(\s*){directive}\s+(\d+);"
+            if re.search(pattern, text, flags=re.M):
+                text = re.sub(pattern, lambda m: f"{m.group(1)}{directive} "
+                              f"{max(int(m.group(2)), value)};", text, flags=re.M)
+                return True
+            return False
+        if not at_least("worker_connections", 8192):
             raise RuntimeError("the stack's nginx.conf has no worker_connections line")
-        text = re.sub(r"^pid\s+[^;]+;", f"pid {d}/nginx.pid;\nworker_rlimit_nofile 20000;",
-                      text, count=1, flags=re.M)
-        text = re.sub(r"^error_log\s+[^;]+;", f"error_log {d}/error.log warn;", text,
-                      count=1, flags=re.M)
-        text = re.sub(r"access_log\s+[^;]+;", f"access_log {d}/access.log;", text, count=1)
-        text, n = re.subn(rf"listen\s+127\.0\.0\.1:{self.st['nginx']['port']};",
-                          f"listen 127.0.0.1:{self.port} backlog=4096;", text)
-        if n != 1:
-            raise RuntimeError("the stack's nginx.conf has no listen line with its port")
-        static = ("        location = /bench/static {\n"
+        if not at_least("worker_rlimit_nofile", 20000):
+            text = "worker_rlimit_nofile 20000;\n" + text
+        static = ("\n        location = /bench/static {\n"
                   "            default_type application/json;\n"
                   f"            return 200 '{STATIC_BODY}\\n';\n"
-                  "        }\n\n")
-        text, n = re.subn(r"^(\s*include\s+[^;]*social-post\.conf;)", static + r"\1", text,
-                          count=1, flags=re.M)
+                  "        }\n")
+        text, n = re.subn(rf"^(\s*listen\s+)127\.0\.0\.1:{self.st['nginx']['port']}\b([^;]*;)",
+                          lambda m: f"{m.group(1)}127.0.0.1:{self.port}{m.group(2)}{static}",
+                          text, count=1, flags=re.M)
         if n != 1:
-            raise RuntimeError("the stack's nginx.conf does not include social-post.conf")
+            raise RuntimeError("the stack's nginx.conf has no listen line with its port")
         session = f"http://127.0.0.1:{self.platform_port}/upload/session?upload_id=bench"
         platform = f"""
     # bench: a platform that answers at once (YouTube resumable upload, a video file)
     server {{
-        listen 127.0.0.1:{self.platform_port} backlog=4096;
+        listen 127.0.0.1:{self.platform_port};
         access_log off;
         location = /bench/video.mp4 {{
             root {d}/www;
@@ -403,6 +408,11 @@ class BenchNginx:
         os.makedirs(os.path.join(self.dir, "www", "bench"))
         for p in (os.path.join(self.dir, "www"), os.path.join(self.dir, "www", "bench")):
             os.chmod(p, 0o755)
+        os.makedirs(os.path.join(self.dir, "logs"))
+        for t in ("client_body", "fastcgi", "proxy", "scgi", "uwsgi"):
+            os.makedirs(os.path.join(self.dir, "tmp", t))
+        for p in [os.path.join(self.dir, "tmp")] + glob.glob(os.path.join(self.dir, "tmp", "*")):
+            os.chmod(p, 0o777)  # the workers (nobody, under a root master) write these
         video = os.path.join(self.dir, "www", "bench", "video.mp4")
         with open(video, "wb") as f:
             f.write(os.urandom(self.video_bytes))
