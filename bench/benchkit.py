@@ -253,12 +253,12 @@ class CpuMeter:
 
     def __exit__(self, *exc):
         # A backend that ended with its client (pgbench) counts once the
-        # postmaster has reaped it: take the CPU figures a little later, but
-        # end the run's wall time now.
-        wall = time.monotonic()
+        # postmaster has reaped it: take the groups' CPU a little later, but
+        # end the run's wall time and the machine's total now.
+        wall, machine = time.monotonic(), _machine_busy_ticks() / CLK_TCK
         time.sleep(REAP_SECONDS)
         self.end = self._snapshot()
-        self.end["_wall"] = wall
+        self.end["_wall"], self.end["_machine"] = wall, machine
         return False
 
     def seconds(self, name):
