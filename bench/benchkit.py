@@ -28,10 +28,12 @@ import tempfile
 import time
 
 import sptest
+from stack import child_pids as children_of  # noqa: F401 - scripts/stack.py, shared
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SQL_DIR = os.path.join(HERE, "sql")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+REAP_SECONDS = 0.3  # CpuMeter: time for the postmaster to reap ended backends
 MiB = 1 << 20
 
 
@@ -43,7 +45,8 @@ def load_average():
 
 
 def proc_status(pid, field):
-    """A field of /proc/pid/status in KiB (VmRSS, VmHWM) or as a number (Threads); None when gone."""
+    """A field of /proc/pid/status: KiB for VmRSS and VmHWM, a count for Threads;
+    None once the process is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -71,20 +74,6 @@ def wait_port(port, seconds=10):
     raise RuntimeError(f"nothing accepts on 127.0.0.1:{port} after {seconds} s")
 
 
-def children_of(pid):
-    """Pids whose parent is pid."""
-    kids = []
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                kids.append(int(stat.split("/")[2]))
-        except (OSError, IndexError, ValueError):
-            pass
-    return kids
-
-
 def postmaster_pid(st):
     with open(os.path.join(st["pg"]["data_dir"], "postmaster.pid")) as f:
         return int(f.readline().strip())
@@ -99,8 +88,9 @@ def program_threads(st, name):
     return int(argv[argv.index("--threads") + 1]) if "--threads" in argv else None
 
 
-def db_connections_of(pid, pg_port):
-    """TCP connections from pid to Postgres's port, from /proc/net/tcp and the process's fds."""
+def tcp_connections(pid, local_port=None, remote_port=None):
+    """Established TCP connections of pid on a local or to a remote port, from
+    /proc/net/tcp and the process's socket descriptors."""
     inodes = set()
     for fd in glob.glob(f"/proc/{pid}/fd/*"):
         try:
@@ -116,12 +106,29 @@ def db_connections_of(pid, pg_port):
                 next(f)
                 for line in f:
                     cols = line.split()
-                    remote_port = int(cols[2].rsplit(":", 1)[1], 16)
-                    if remote_port == pg_port and cols[3] == "01" and cols[9] in inodes:
+                    ports = (int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16))
+                    if cols[3] == "01" and cols[9] in inodes \
+                            and (local_port is None or ports[0] == local_port) \
+                            and (remote_port is None or ports[1] == remote_port):
                         n += 1
         except OSError:
             pass
     return n
+
+
+def strace_counts(path, per):
+    """strace -c's table in path: {syscall: {"calls": calls / per, "ms": mean
+    wall time per call}}; {} when there is none."""
+    out = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                cols = line.split()  # % time, seconds, usecs/call, calls, [errors,] syscall
+                if len(cols) >= 5 and cols[0][0].isdigit() and cols[-1] != "total":
+                    out[cols[-1]] = {"calls": int(cols[3]) / per, "ms": int(cols[2]) / 1000}
+    except OSError:
+        pass
+    return out
 
 
 # ---------------------------------------------------------------- summaries
@@ -245,8 +252,18 @@ class CpuMeter:
         return self
 
     def __exit__(self, *exc):
+        # A backend that ended with its client (pgbench) counts once the
+        # postmaster has reaped it: take the groups' CPU a little later, but
+        # end the run's wall time and the machine's total now.
+        wall, machine = time.monotonic(), _machine_busy_ticks() / CLK_TCK
+        time.sleep(REAP_SECONDS)
         self.end = self._snapshot()
+        self.end["_wall"], self.end["_machine"] = wall, machine
         return False
+
+    def seconds(self, name):
+        """CPU seconds of one group over the run."""
+        return self.end[name] - self.start[name]
 
     def cores(self):
         """{label: cores used on average} over the run, largest first."""
@@ -262,6 +279,14 @@ class CpuMeter:
         out["other processes"] = max(0.0, machine - ours)
         out["_machine"] = machine
         return out
+
+    def server_seconds(self):
+        """CPU seconds of the measured groups only (not the load generator, not
+        this script, not other processes)."""
+        return sum(self.seconds(name) for name in self.groups)
+
+    def others(self):
+        return self.cores()["other processes"]
 
     def line(self):
         c = self.cores()
@@ -329,40 +354,45 @@ class BenchNginx:
         return f"http://127.0.0.1:{self.platform_port}{path}"
 
     def _conf(self):
+        """The stack's nginx.conf with this nginx's own files, ports and limits."""
         with open(self.st["nginx"]["conf"]) as f:
             text = f.read()
         d = self.dir
-        text, n = re.subn(r"worker_connections\s+\d+;", "worker_connections 8192;", text)
-        if n != 1:
+        # pid, logs and temporary files: every path under the stack's prefix moves here
+        text = text.replace(self.st["nginx"]["prefix"].rstrip("/") + "/", d + "/")
+
+        def at_least(directive, value):
+            nonlocal text
+            pattern = rf"^(\s*){directive}\s+(\d+);"
+            if re.search(pattern, text, flags=re.M):
+                text = re.sub(pattern, lambda m: f"{m.group(1)}{directive} "
+                              f"{max(int(m.group(2)), value)};", text, flags=re.M)
+                return True
+            return False
+        if not at_least("worker_connections", 8192):
             raise RuntimeError("the stack's nginx.conf has no worker_connections line")
-        text = re.sub(r"^worker_rlimit_nofile\s+\d+;\n", "", text, flags=re.M)  # set below
-        text = re.sub(r"^pid\s+[^;]+;", f"pid {d}/nginx.pid;\nworker_rlimit_nofile 20000;",
-                      text, count=1, flags=re.M)
-        text = re.sub(r"^error_log\s+[^;]+;", f"error_log {d}/error.log warn;", text,
-                      count=1, flags=re.M)
-        text = re.sub(r"access_log\s+[^;]+;", f"access_log {d}/access.log;", text, count=1)
-        text, n = re.subn(rf"listen\s+127\.0\.0\.1:{self.st['nginx']['port']};",
-                          f"listen 127.0.0.1:{self.port} backlog=4096;", text)
-        if n != 1:
-            raise RuntimeError("the stack's nginx.conf has no listen line with its port")
-        static = ("        location = /bench/static {\n"
+        if not at_least("worker_rlimit_nofile", 20000):
+            text = "worker_rlimit_nofile 20000;\n" + text
+        static = ("\n        location = /bench/static {\n"
                   "            default_type application/json;\n"
                   f"            return 200 '{STATIC_BODY}\\n';\n"
-                  "        }\n\n")
-        text, n = re.subn(r"^(\s*include\s+[^;]*social-post\.conf;)", static + r"\1", text,
-                          count=1, flags=re.M)
+                  "        }\n")
+        text, n = re.subn(rf"^(\s*listen\s+)127\.0\.0\.1:{self.st['nginx']['port']}\b([^;]*;)",
+                          lambda m: f"{m.group(1)}127.0.0.1:{self.port}{m.group(2)}{static}",
+                          text, count=1, flags=re.M)
         if n != 1:
-            raise RuntimeError("the stack's nginx.conf does not include social-post.conf")
+            raise RuntimeError("the stack's nginx.conf has no listen line with its port")
+        session = f"http://127.0.0.1:{self.platform_port}/upload/session?upload_id=bench"
         platform = f"""
     # bench: a platform that answers at once (YouTube resumable upload, a video file)
     server {{
-        listen 127.0.0.1:{self.platform_port} backlog=4096;
+        listen 127.0.0.1:{self.platform_port};
         access_log off;
         location = /bench/video.mp4 {{
             root {d}/www;
         }}
         location = /upload/youtube/v3/videos {{
-            add_header Location "http://127.0.0.1:{self.platform_port}/upload/session?upload_id=bench" always;
+            add_header Location "{session}" always;
             return 200 '';
         }}
         location = /upload/session {{
@@ -378,6 +408,11 @@ class BenchNginx:
         os.makedirs(os.path.join(self.dir, "www", "bench"))
         for p in (os.path.join(self.dir, "www"), os.path.join(self.dir, "www", "bench")):
             os.chmod(p, 0o755)
+        os.makedirs(os.path.join(self.dir, "logs"))
+        for t in ("client_body", "fastcgi", "proxy", "scgi", "uwsgi"):
+            os.makedirs(os.path.join(self.dir, "tmp", t))
+        for p in [os.path.join(self.dir, "tmp")] + glob.glob(os.path.join(self.dir, "tmp", "*")):
+            os.chmod(p, 0o777)  # the workers (nobody, under a root master) write these
         video = os.path.join(self.dir, "www", "bench", "video.mp4")
         with open(video, "wb") as f:
             f.write(os.urandom(self.video_bytes))

@@ -1,5 +1,5 @@
 -- One delivery through the worker's queue: sp_queue_claim, then sp_queue_record
--- of a success (lib/queue.c), without the platform in between. Every client
+-- of a success (the queue_* statements), without the platform in between. Every client
 -- claims a different queued delivery (SKIP LOCKED); bench.py queues exactly as
 -- many as the clients will claim, so a claim never comes back empty. The
 -- outcome's message (empty on success) is the literal '': pgbench cannot pass
