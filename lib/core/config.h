@@ -32,7 +32,7 @@ typedef struct {
     unsigned char *webhook_key;
     size_t webhook_key_len;
     bool allow_private_callback_urls; /* SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS=1 */
-    bool allow_anonymous_users;    /* SOCIAL_POST_ALLOW_ANONYMOUS_USERS=1 */
+    bool allow_anonymous_users;       /* SOCIAL_POST_ALLOW_ANONYMOUS_USERS=1 */
 } sp_config;
 
 /* Fills cfg from the environment. Fails with a message naming the variable

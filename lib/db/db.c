@@ -77,14 +77,9 @@ static void drop_connection(sp_db *db) {
 /* Connection defaults a URL may override: fail fast when the server is
  * unreachable, notice a dead peer instead of waiting on it for minutes, and
  * name the program in pg_stat_activity. */
-static const char *const conn_keys[] = {"fallback_application_name",
-                                        "connect_timeout",
-                                        "keepalives_idle",
-                                        "keepalives_interval",
-                                        "keepalives_count",
-                                        "tcp_user_timeout",
-                                        "dbname",
-                                        NULL};
+static const char *const conn_keys[] = {
+    "fallback_application_name", "connect_timeout",  "keepalives_idle", "keepalives_interval",
+    "keepalives_count",          "tcp_user_timeout", "dbname",          NULL};
 
 void sp_db_free(sp_db *db) {
     if (!db) return;
@@ -147,8 +142,8 @@ int sp_db_connect(sp_db *db, sp_err *err) {
         return sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
                           "the database connection was lost; try again shortly");
     /* dbname last: with expand_dbname, the URL's own settings win */
-    const char *const values[] = {program_invocation_short_name, "5", "30", "10", "3", "30000",
-                                  db->conninfo, NULL};
+    const char *const values[] = {
+        program_invocation_short_name, "5", "30", "10", "3", "30000", db->conninfo, NULL};
     db->conn = PQconnectStartParams(conn_keys, values, 1);
     if (!db->conn) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory connecting");
     if (!finish_connecting(db) || PQsetnonblocking(db->conn, 1) != 0) {
