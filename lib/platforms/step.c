@@ -127,4 +127,7 @@ void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
     sp_step_set(out, SP_STEP_DONE, "%s", "");
     snprintf(out->url, sizeof out->url, "%s", url ? url : "");
     snprintf(out->post_id, sizeof out->post_id, "%s", post_id ? post_id : "");
+    /* the platform's words: a post that exists must be recordable */
+    sp_utf8_truncate(out->url, sizeof out->url - 1);
+    sp_utf8_truncate(out->post_id, sizeof out->post_id - 1);
 }

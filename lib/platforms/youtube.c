@@ -172,7 +172,7 @@ static bool token_expiring(const yt_run *run) {
 /* Classifies an answer; one YouTube accepted proves the current token. */
 static yt_class classify(yt_run *run, const sp_http_resp *r, sp_step_outcome *out) {
     yt_class c = sp_youtube_classify(r, out);
-    if (c != YT_AUTH && r->status != 0) run->fresh_token = false;
+    if (c == YT_OK) run->fresh_token = false;
     return c;
 }
 

@@ -257,6 +257,7 @@ CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
                     nullif(current_setting('request.jwt.claims', true), ''))::jsonb $$;
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
 CREATE TABLE public.product_videos (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL REFERENCES auth.users (id), title text, video_url text,
     thumbnail_url text, duration_seconds integer, created_at timestamptz DEFAULT now());
@@ -326,6 +327,16 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
             cur.execute("SELECT has_table_privilege('authenticated', 'public.social_accounts',"
                         " 'SELECT'), has_table_privilege('anon', 'public.social_accounts', 'SELECT')")
             assert cur.fetchone() == (False, False)
+            # Supabase grants EXECUTE on new functions to the API roles: the
+            # internal ones must be revoked from them by name
+            cur.execute("SELECT p.proname, r FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,"
+                        " unnest(ARRAY['anon', 'authenticated']) AS r"
+                        " WHERE n.nspname = 'public' AND p.proname LIKE 'social_post_%%'"
+                        " AND has_function_privilege(r, p.oid, 'EXECUTE') ORDER BY 1, 2")
+            assert cur.fetchall() == [("social_post_cancel_job", "authenticated"),
+                                      ("social_post_job_json", "anon"),
+                                      ("social_post_job_json", "authenticated"),
+                                      ("social_post_retry_job", "authenticated")]
         dump = schema_dump(url)
         again = migrate(url)
         assert again.returncode == 0 and again.stdout.strip() == "up to date", again

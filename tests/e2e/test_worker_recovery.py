@@ -92,9 +92,11 @@ def test_200_jobs_two_workers_each_posted_exactly_once():
                           (user,))[0][0] == 200
         for w in workers:
             assert w.stop() == 0
-        mine = set(jobs)  # other tests' jobs may still hold files in the shared spool
+        # this test's jobs only: earlier tests may leave jobs unfinished (cancelled
+        # by clear_queue) and their files; lock files stay until the daily sweep
+        mine = set(jobs)
         left = [f for f in os.listdir(os.path.join(sptest.state()["stack_dir"], "spool"))
-                if f.split(".")[0] in mine and not f.endswith(".lock")]  # locks: daily sweep
+                if f.split(".")[0] in mine and not f.endswith(".lock")]
         assert left == [], left  # every video removed once its job finished
 
 
