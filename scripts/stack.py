@@ -874,6 +874,8 @@ def sanitizer_reports(st):
     files = sorted(glob.glob(os.path.join(stack, "asan*")) +
                    glob.glob(os.path.join(stack, "ubsan*")))
     files += [e["log"] for e in st.get("programs", {}).values() if e.get("log")]
+    # workers started by the tests (tests/e2e/workerkit.py): UBSan reports land in their logs
+    files += sorted(glob.glob(os.path.join(stack, "worker-*.log")))
     found = []
     for path in files:
         try:

@@ -28,8 +28,33 @@ import subprocess
 import time
 
 import sptest
+import workerkit
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class Platforms(workerkit.Platforms):
+    """workerkit.Platforms whose workers spool into a folder of their own
+    (.spool), removed at close: a fault test leaves partial files behind by
+    design, and they must not show up in other tests' spool."""
+
+    _n = 0
+
+    def __init__(self):
+        super().__init__()
+        Platforms._n += 1
+        self.spool = os.path.join(sptest.state()["stack_dir"], f"spool-faults-{os.getpid()}-{Platforms._n}")
+
+    def env(self):
+        e = super().env()
+        e["SOCIAL_POST_SPOOL_DIR"] = self.spool
+        return e
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            shutil.rmtree(self.spool, ignore_errors=True)
 
 
 class Checks:

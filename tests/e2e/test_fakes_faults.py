@@ -81,7 +81,7 @@ def test_tcp_proxy_passes_delays_stalls_refuses_and_cuts():
         except ConnectionResetError:
             pass
         proxy.mode("refuse")
-        try:  # the reset may come before connect() returns, or at the first read
+        try:  # the reset may come while connecting or on the first read
             c2 = socket.create_connection(("127.0.0.1", proxy.listen_port), timeout=5)
             assert c2.recv(10) == b""
         except ConnectionResetError:

@@ -15,7 +15,6 @@ long the kills go on at most).
 """
 import os
 import random
-import signal
 import threading
 import time
 
@@ -38,7 +37,7 @@ def test_kill_9_at_random_moments_posts_every_job_exactly_once():
     kill_seconds = setting("SP_CHAOS_SECONDS", 60.0)
     rnd = random.Random(seed)
     print(f"chaos: {jobs_n} jobs x {len(PLATFORMS)} platforms, seed {seed}, a kill every {low}-{high} s")
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 3 * MiB
         url, sha = p.video.add_video("chaos.mp4", size)

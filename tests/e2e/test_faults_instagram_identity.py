@@ -40,7 +40,7 @@ def test_failed_media_lookup_never_publishes_again():
     account's media fails: first a 500, then a 403 (code 10, a permission
     the look-up needs). A failed look-up is not "not published": the worker
     must not publish again, and the job must end completed with its own reel."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         p.graph.config({"ig_transcode_seconds": 0})
         user = sptest.new_user()
@@ -75,7 +75,7 @@ def test_failed_media_lookup_never_publishes_again():
 def same_caption_case(caption):
     """Job A's publish answer is lost; job B, same account and the same
     caption, publishes right after; then A looks for its reel."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         p.graph.config({"ig_transcode_seconds": 0})
         user = sptest.new_user()

@@ -8,7 +8,6 @@ every delivery ends (succeeded, or failed with a message, its attempts
 counted: never re-queued forever while the platform is called again and
 again), and what the worker sends stays within the protocol.
 """
-import time
 
 import faultkit as fk
 import sptest
@@ -45,7 +44,7 @@ def test_non_ascii_error_messages_end_the_delivery():
     Japanese messages: each delivery must end (failed), the message kept
     readable (cut on a character boundary), the platform called a bounded
     number of times."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, _ = p.video.add_video("ja.mp4", 512 * 1024)
         user, video = wk.user_with_video(url, title="Non-ASCII errors")
@@ -74,7 +73,7 @@ def test_upload_outlasting_several_tokens_completes():
     """Google's tokens last 3 s here and the 24 MiB upload takes about 12 s:
     every expiry during the upload must be cured by a refresh; "reconnect
     your YouTube account" only when a freshly refreshed token is refused."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 24 * MiB
         url, sha = p.video.add_video("long.mp4", size)
@@ -128,7 +127,7 @@ def test_youtube_range_at_the_end_of_long_long_is_survived():
     """A status probe answered with Range: bytes=0-9223372036854775807
     (offset + 1 overflows a long long): no undefined behaviour, no crash;
     the upload ends sanely."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         user, job, sha = youtube_with_fault(
             p, {"op": "put", "patch_headers": {"Range": "bytes=0-9223372036854775807"}}, "Range overflow")
@@ -145,7 +144,7 @@ def test_youtube_negative_range_is_never_sent_back():
     (bytes -49-...), and the upload ends sanely. (Today fseeko to the
     negative offset fails before anything is sent, so this holds by luck; a C
     test of the Range parser must refuse the value itself.)"""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         user, job, sha = youtube_with_fault(
             p, {"op": "put", "patch_headers": {"Range": "bytes=0--50"}}, "Negative range")
@@ -161,7 +160,7 @@ def test_youtube_finishing_without_a_video_id_is_retried_not_crashed():
     """The final PUT answers 200 with a video resource that has no id: the
     delivery must not succeed without a post id, must not crash, and must
     end (with the session's next answer, or failed after its attempts)."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         user, job, sha = youtube_with_fault(
             p, {"op": "put", "skip": 1, "patch": {"id": None}}, "No video id", size=512 * 1024)
@@ -180,7 +179,7 @@ def test_facebook_end_offset_at_the_end_of_long_long_is_survived():
     """Graph answers the upload start with end_offset 9223372036854775807 (a
     double cast back to long long overflows): no undefined behaviour, no
     chunk beyond the file, the upload ends sanely."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 3 * MiB
         url, sha = p.video.add_video("fb-huge.mp4", size)
@@ -212,7 +211,7 @@ def test_token_lifetime_of_1e300_seconds_is_survived():
     """Google answers a refresh with expires_in 1e300 (a double cast to long
     long overflows): no undefined behaviour; the upload goes on, and the
     stored expiry is a sane time, not years away or in the past."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, sha = p.video.add_video("forever.mp4", 512 * 1024)
         user, video = wk.user_with_video(url, title="Token forever")
@@ -238,7 +237,7 @@ def test_facebook_checkpoint_finishing_without_video_id_is_survived():
     video id (an older worker's, or a hand-edited row): the worker must not
     crash on it (strlen(NULL) building the look-up URL); the delivery ends or
     starts over, and the next job still posts."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, sha = p.video.add_video("fbcp.mp4", 512 * 1024)
         user, video = wk.user_with_video(url, title="Odd checkpoint")

@@ -27,7 +27,7 @@ def test_spool_sweeper_leaves_held_lock_files_alone():
     downloading the video. Worker B starts, and its sweeper must not delete
     the lock A holds: otherwise B's slot creates a new lock file, locks it
     too, and downloads into the same partial file at the same time."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 12 * MiB
         url, sha = p.video.add_video("locked.mp4", size)
@@ -37,15 +37,14 @@ def test_spool_sweeper_leaves_held_lock_files_alone():
         p.video.config({"bandwidth_bytes_per_sec": 2 * MiB})
         a = p.worker("--concurrency", "1")
         time.sleep(1.5)  # A's own sweep at start is done
-        video_row = sptest.sql("SELECT gen_random_uuid()::text")[0][0]
-        spool = os.path.join(sptest.state()["stack_dir"], "spool")
-        os.makedirs(spool, exist_ok=True)
-        lock = os.path.join(spool, video_row + ".lock")
+        job_id = sptest.sql("SELECT gen_random_uuid()::text")[0][0]
+        os.makedirs(p.spool, exist_ok=True)
+        lock = os.path.join(p.spool, job_id + ".lock")
         with open(lock, "w"):
             pass
         os.utime(lock, (time.time() - 2 * DAY, time.time() - 2 * DAY))
         inode = os.stat(lock).st_ino
-        job = direct_job(user, video, ["youtube", "facebook"], "Held lock", job_id=video_row)
+        job = direct_job(user, video, ["youtube", "facebook"], "Held lock", job_id=job_id)
         assert fk.wait_until(lambda: p.video.stats()["bytes_sent"] > 0, 30), "A never started downloading"
         b = p.worker("--concurrency", "1")
         checks = fk.Checks("the sweeper and a held lock")
@@ -124,7 +123,7 @@ def test_rows_inserted_around_the_api_are_checked_by_the_worker():
     """Rows the API would refuse (a 150-character YouTube title, '<' in a
     description, a 2300-character Instagram caption) inserted with SQL: each
     delivery must fail with the API's message, and nothing is posted."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, _ = p.video.add_video("around.mp4", 256 * 1024)
         user, video = wk.user_with_video(url, title="Around the API")
@@ -155,7 +154,7 @@ def test_a_job_for_someone_elses_video_is_not_posted():
     """A job row of user B that names user A's video (which the seed's RLS,
     or a service-role client, would let in): the worker must fail it as the
     API would (video not found), never fetch or post A's video."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, _ = p.video.add_video("not-yours.mp4", 256 * 1024)
         owner, video = wk.user_with_video(url, title="A's video")

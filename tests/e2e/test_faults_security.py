@@ -11,7 +11,6 @@ import datetime
 import hashlib
 import hmac
 import http.server
-import json
 import os
 import subprocess
 import threading
@@ -38,7 +37,7 @@ def test_proxy_variables_do_not_bypass_the_private_address_guard():
     proxy, or that the guard judges the final target.)"""
     proxy = fakectl.Fake.start("http_proxy")
     try:
-        with wk.Platforms() as p:
+        with fk.Platforms() as p:
             wk.clear_queue()
             user, video = wk.user_with_video("http://169.254.169.254/latest/video.mp4", title="Metadata")
             wk.connect(user, "youtube")
@@ -79,7 +78,7 @@ def test_one_users_trickling_downloads_do_not_block_another_user():
     """User A's two videos trickle in at 1.2 kB/s (days for 2 MiB); the
     worker has two slots. User B's job must still be posted soon: at most
     half the slots (default --per-user) may work for one user."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         a, b = sptest.new_user(), sptest.new_user()
         wk.connect(a, "youtube")
@@ -104,7 +103,7 @@ def test_one_users_trickling_downloads_do_not_block_another_user():
 
 def test_per_user_flag_is_accepted():
     """--per-user N (the fairness limit) is a flag of the worker."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         w = p.worker("--per-user", "1", "--once")
         code = w.wait(30)

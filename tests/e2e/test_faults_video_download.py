@@ -5,7 +5,6 @@ What must hold: only the video's own bytes reach the platform (the sha256 the
 platform received equals the file's), a failure ends the delivery sanely, and
 a full spool disk neither posts garbage nor blocks the jobs after it.
 """
-import os
 
 import faultkit as fk
 import sptest
@@ -40,7 +39,7 @@ def check_uploaded(checks, p, size, sha):
 def test_error_body_never_reaches_the_spool():
     """429 and 503 answers with HTML bodies, and a transfer cut in the middle:
     the spool must hold only 200/206 bodies, so the upload is the file."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 6 * MiB
         p.video.faults([
@@ -69,7 +68,7 @@ def test_resumed_download_must_start_where_it_asked():
     (Today libcurl itself refuses a Content-Range that does not start at
     CURLOPT_RESUME_FROM; this test keeps that true if the download code
     changes.)"""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 5 * MiB
         p.video.faults([{"op": "get", "drop_after_bytes": 2 * MiB},
@@ -87,7 +86,7 @@ def test_resumed_download_must_start_where_it_asked():
 def test_206_with_a_lying_content_range_is_not_appended():
     """The resume's 206 says it starts at 0 (Content-Range: bytes 0-...), not
     where the worker asked: the body cannot be trusted to continue the file."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 4 * MiB
         p.video.faults([{"op": "get", "drop_after_bytes": 1 * MiB},
@@ -106,7 +105,7 @@ def test_video_changed_between_attempts_is_not_stitched():
     """The file is replaced (new ETag and Last-Modified) after a cut: the
     resumed download must not stitch old and new bytes together. What reaches
     YouTube must be the new file (If-Range, or a start over on a changed ETag)."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         size = 6 * MiB
         p.video.faults([{"op": "get", "drop_after_bytes": 2 * MiB},
@@ -131,9 +130,9 @@ def test_full_spool_disk_fails_cleanly_and_frees_the_space():
     must end (failed, attempts counted) without uploading a byte, the worker
     must live on, and the partial file must not keep the disk full: the next
     job's 1 MiB video posts."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
-        spool = os.path.join(sptest.state()["stack_dir"], "spool-small")
+        spool = p.spool  # the worker's own spool folder, here a 3 MiB disk
         prefix, preexec, how = fk.small_disk(spool, 3 * MiB)
         print(f"full disk by: {how}")
         big_url, _ = p.video.add_video("big.mp4", 5 * MiB)

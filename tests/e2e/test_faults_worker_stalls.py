@@ -39,7 +39,7 @@ def test_slow_lease_renewal_does_not_spin_or_block_slots():
     and SIGTERM must end the worker."""
     proxy, url = db_proxy()
     try:
-        with wk.Platforms() as p:
+        with fk.Platforms() as p:
             wk.clear_queue()
             size = 24 * MiB
             vurl, sha = p.video.add_video("lease.mp4", size)
@@ -106,7 +106,7 @@ def test_sigterm_while_the_database_stalls_exits_within_grace():
     no database call may wait without a deadline."""
     proxy, url = db_proxy()
     try:
-        with wk.Platforms() as p:
+        with fk.Platforms() as p:
             wk.clear_queue()
             w = p.worker("--concurrency", "2", "--grace", "3", "--poll", "0.5",
                          env={"DATABASE_URL": url})
@@ -129,7 +129,7 @@ def test_sigterm_after_sigstop_sigcont_still_stops_cleanly():
     on: its work must still go through (no hard stop that aborts every
     transfer, with deliveries cycling claim -> abort -> requeue without an
     attempt counted), and SIGTERM must end it with exit 0 within the grace."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         w = p.worker("--grace", "3")
         time.sleep(1)
@@ -163,7 +163,7 @@ def test_sigterm_after_sigstop_sigcont_still_stops_cleanly():
 def test_sigterm_during_a_call_that_never_answers_stops_within_grace():
     """Facebook never answers the upload start: SIGTERM must abort the call
     after the grace period, put the delivery back and exit 0."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, _ = p.video.add_video("hang.mp4", 512 * 1024)
         user, video = wk.user_with_video(url, title="Never answered")
@@ -181,7 +181,7 @@ def test_sigterm_during_a_call_that_never_answers_stops_within_grace():
 def test_token_endpoint_that_never_answers_is_bounded_by_its_timeout():
     """Google's token endpoint takes the refresh and never answers: the step
     must end by its timeout (30 s), count an attempt and succeed on the next."""
-    with wk.Platforms() as p:
+    with fk.Platforms() as p:
         wk.clear_queue()
         url, sha = p.video.add_video("slowtoken.mp4", 512 * 1024)
         user, video = wk.user_with_video(url, title="Token hangs")
