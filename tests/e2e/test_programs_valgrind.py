@@ -98,5 +98,31 @@ def test_submit_program_is_clean_under_valgrind():
         assert prog.stop(timeout=120) == 0, prog.log_text()[-3000:]
 
 
+def test_worker_run_is_clean_under_valgrind():
+    """A worker posting one job to all three platforms, through a refreshed
+    YouTube token, a retried chunk and Instagram's processing wait, then
+    stopped with SIGTERM: no valgrind error, no definite leak (exit 3 else)."""
+    if skipped():
+        return
+    with workerkit.Platforms() as p:
+        workerkit.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 1})
+        p.youtube.config({"expired_tokens": ["ya29.valid-token"]})
+        p.youtube.faults([{"op": "put", "status": 503}])
+        url, sha = p.video.add_video("valgrind.mp4", 2 << 20)
+        user, video = workerkit.user_with_video(url, title="Under valgrind")
+        workerkit.connect(user, "youtube")
+        workerkit.connect(user, "facebook", access_token="EAAB-page-token", account_id="1000001")
+        workerkit.connect(user, "instagram", access_token="IGQ-token", account_id="1780001")
+        job = workerkit.submit(user, video, ["youtube", "facebook", "instagram"])
+        w = p.worker("--concurrency", "2", "--ig-poll", "0.5", "--lease", "60", prefix=VALGRIND)
+        s = workerkit.wait_job(user, job, timeout=240)
+        assert s["status"] == "completed" and s["error"] is None, s
+        assert all(s["results"][pl]["success"] for pl in ("youtube", "facebook", "instagram")), s
+        assert p.youtube.stats()["videos"][0]["sha256"] == sha
+        code = w.stop(timeout=120)
+        assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
+
+
 if __name__ == "__main__":
     sptest.run(globals())
