@@ -16,20 +16,23 @@ jobs=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
 
-# Builds and tests one configuration: $1 = build dir, the rest = cmake options.
-run_build() {
+# Configures and builds one configuration: $1 = build dir, the rest = cmake
+# options. Returns non-zero (after printing why) when either step fails.
+build_one() {
     local dir=$1
     shift
+    mkdir -p "$dir"
     echo "=== $dir: configure and build"
     if ! cmake -S . -B "$dir" "$@" >"$dir/configure.log" 2>&1; then
         cat "$dir/configure.log"
-        failed=$((failed + 1))
-        return
+        return 1
     fi
-    if ! cmake --build "$dir" -j "$jobs"; then
-        failed=$((failed + 1))
-        return
-    fi
+    cmake --build "$dir" -j "$jobs"
+}
+
+# Runs ctest in a built configuration and adds its counts.
+test_one() {
+    local dir=$1
     echo "=== $dir: ctest"
     local log="$dir/ctest.log"
     (cd "$dir" && ctest --output-on-failure -j "$jobs") 2>&1 | tee "$log"
@@ -57,9 +60,38 @@ run_fuzz() {
     failed=$((failed + ${bad:-1}))
 }
 
-mkdir -p build build-asan
-run_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
-run_build build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON
+asan_options=(-DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON)
+if build_one build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
+    # The sanitizer build compiles while the plain build's tests run: those
+    # are mostly end-to-end tests waiting on sockets, one at a time.
+    mkdir -p build-asan
+    (
+        renice -n 5 "$BASHPID" >/dev/null 2>&1
+        build_one build-asan "${asan_options[@]}"
+    ) >build-asan/build.log 2>&1 &
+    asan_build=$!
+    test_one build
+    wait "$asan_build"
+    asan_status=$?
+    cat build-asan/build.log
+else
+    failed=$((failed + 1))
+    build_one build-asan "${asan_options[@]}"
+    asan_status=$?
+fi
+if [ "$asan_status" -eq 0 ]; then
+    # Likewise the fuzz targets compile while the sanitizer build's tests run.
+    mkdir -p build-fuzz
+    (
+        renice -n 5 "$BASHPID" >/dev/null 2>&1
+        SP_FUZZ_BUILD_JOBS=$jobs scripts/fuzz.sh --build-only
+    ) >build-fuzz/build.log 2>&1 &
+    fuzz_build=$!
+    test_one build-asan
+    wait "$fuzz_build" || cat build-fuzz/build.log
+else
+    failed=$((failed + 1))
+fi
 run_fuzz
 
 echo "$passed passed, $failed failed"
