@@ -28,6 +28,14 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg) {
     abort_arg = arg;
 }
 
+static __thread sp_http_download_observer observer_fn;
+static __thread void *observer_arg;
+
+void sp_http_client_set_observer(sp_http_download_observer fn, void *arg) {
+    observer_fn = fn;
+    observer_arg = arg;
+}
+
 typedef struct {
     sp_http_resp *resp;
     size_t cap;
@@ -42,6 +50,7 @@ typedef struct {
     long long resume_from; /* download: bytes already in sink */
     bool public_only;      /* refuse private network addresses */
     bool blocked;          /* ... and one was refused */
+    long code;             /* status of the answer being received */
 } transfer;
 
 /* Copies the value of a "Name: value" header line, trimmed, into out. */
@@ -68,6 +77,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg) {
         r->retry_after = -1;
         r->content_length = -1;
         const char *code = strchr(line, ' ');
+        t->code = code ? atol(code) : 0;
         if (t->sink && t->resume_from > 0 && code && atoi(code) == 200) {
             /* the server sent the whole file, not the rest: start over */
             if (ftruncate(fileno(t->sink), 0) != 0 || fseeko(t->sink, 0, SEEK_SET) != 0) return 0;
@@ -102,6 +112,11 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg) {
         }
         if (fwrite(data, 1, len, t->sink) != len) return 0;
         t->written += (long long)len;
+        if (observer_fn && (t->code == 200 || t->code == 206)) {
+            if (fflush(t->sink) != 0) return 0; /* readers see what the file holds */
+            long long cl = t->resp->content_length;
+            observer_fn(observer_arg, cl >= 0 ? t->resume_from + cl : -1, t->written);
+        }
         return len;
     }
     sp_http_resp *r = t->resp;

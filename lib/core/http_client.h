@@ -68,6 +68,15 @@ typedef bool (*sp_http_abort_fn)(void *arg);
 /* Sets the abort check every later transfer of this thread polls. */
 void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
 
+/* Told by a download as its body reaches the file: total is the file's size
+ * as the answer announced it (what the file held before a 206 plus its
+ * Content-Length; -1 when not announced), have how many bytes the file holds,
+ * all of them written through (readers of the file see them). */
+typedef void (*sp_http_download_observer)(void *arg, long long total, long long have);
+
+/* Sets the observer every later download of this thread tells (NULL: none). */
+void sp_http_client_set_observer(sp_http_download_observer fn, void *arg);
+
 /* Performs req. Returns 0 when an HTTP answer arrived (any status) and -1 on
  * a transport failure (resp->status 0, transport_error set, err set with
  * SP_ERR_INTERNAL code "network", or "private_address" when public_only

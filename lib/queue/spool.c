@@ -101,6 +101,12 @@ static int fetch(const char *url, const char *part_path, long long max_bytes, bo
 
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err) {
+    return sp_spool_fetch(dir, job_id, url, max_bytes, public_only, NULL, NULL, out, size, err);
+}
+
+int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                   bool public_only, sp_spool_part_fn on_part, void *arg, FILE **out,
+                   long long *size, sp_err *err) {
     char lock_path[4096], video_path[4096], tmp_path[4096];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
@@ -116,6 +122,15 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
     }
     int rc = -1;
     FILE *f = fopen(video_path, "rb");
+    if (!f && on_part) { /* the file the download writes, for readers while it does */
+        int part_fd = open(tmp_path, O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
+        if (part_fd < 0) {
+            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot open the spool file: %s",
+                       strerror(errno));
+            goto done;
+        }
+        on_part(arg, part_fd);
+    }
     if (!f) {
         if (fetch(url, tmp_path, max_bytes, public_only, err) < 0) goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {

@@ -29,6 +29,16 @@ int sp_spool_init(const char *dir, sp_err *err);
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err);
 
+/* Given the file a download is about to write (its .part, read-only; the
+ * callee's to close), before the download starts. */
+typedef void (*sp_spool_part_fn)(void *arg, int fd);
+
+/* sp_spool_open, telling on_part (when not NULL and the video is not on disk
+ * yet) the file the download writes. */
+int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                   bool public_only, sp_spool_part_fn on_part, void *arg, FILE **out,
+                   long long *size, sp_err *err);
+
 /* Removes the job's spooled video (when no delivery of the job needs it). */
 void sp_spool_remove(const char *dir, const char *job_id);
 
