@@ -61,6 +61,7 @@ typedef struct {
     bool accepted;      /* the current response's body goes to the file */
     double started;     /* CLOCK_MONOTONIC */
     double deadline;    /* 0: none */
+    long long total;    /* the file's size the accepted answer announced, -1: unknown */
     stop_reason stop;
     int write_errno;
     bool public_only; /* an API call to a URL a user chose (webhooks) */
@@ -121,6 +122,8 @@ static bool accept_body(transfer *t) {
         t->deadline = sp_clock_monotonic() + DOWNLOAD_RATE_GRACE +
                       (double)(total - t->written) / dl->min_rate;
     t->accepted = true;
+    t->total = total;
+    if (dl->observe) dl->observe(dl->observe_arg, total, t->written);
     return true;
 }
 
@@ -156,6 +159,14 @@ static size_t write_download(transfer *t, const char *data, size_t len) {
     }
     t->written += (long long)len;
     t->received += (long long)len;
+    if (t->dl->observe) {
+        if (fflush(t->sink) != 0) { /* readers see what the file holds */
+            t->write_errno = errno ? errno : EIO;
+            t->stop = STOP_WRITE;
+            return 0;
+        }
+        t->dl->observe(t->dl->observe_arg, t->total, t->written);
+    }
     return len;
 }
 
@@ -440,7 +451,7 @@ static void download_options(CURL *h, transfer *t, struct curl_slist **headers) 
 
 int sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
-    transfer t = {.resp = resp, .dl = req, .sink = out, .written = req->resume_from};
+    transfer t = {.resp = resp, .dl = req, .sink = out, .written = req->resume_from, .total = -1};
     sp_http_headers_reset(&t.hdr);
     bool can_resume = req->validator && *req->validator && !strpbrk(req->validator, "\r\n");
     if (t.written > 0 && !can_resume && !restart_sink(&t)) /* nothing to tell the bytes by */

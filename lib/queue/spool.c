@@ -123,7 +123,7 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
  * partial file for the next try (unless it cannot be continued, or the disk
  * is full); anything else removes it. */
 static int fetch(const char *url, const char *part_path, const char *validator_path,
-                 long long max_bytes, bool public_only, sp_err *err) {
+                 long long max_bytes, bool public_only, const sp_spool_watch *watch, sp_err *err) {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
@@ -140,7 +140,9 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                                 .max_bytes = max_bytes,
                                 .public_only = public_only,
                                 .media_types = video_types,
-                                .min_rate = SPOOL_MIN_RATE};
+                                .min_rate = SPOOL_MIN_RATE,
+                                .observe = watch ? watch->observe : NULL,
+                                .observe_arg = watch ? watch->arg : NULL};
     sp_http_resp resp;
     int rc = sp_http_download(&req, f, &resp, err);
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
@@ -181,6 +183,12 @@ static int lock_job(const char *lock_path, sp_err *err) {
 
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err) {
+    return sp_spool_fetch(dir, job_id, url, max_bytes, public_only, NULL, out, size, err);
+}
+
+int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                   bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
+                   sp_err *err) {
     char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
@@ -193,8 +201,18 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
     if (lock_fd < 0) return -1;
     int rc = -1;
     FILE *f = fopen(video_path, "rb");
+    if (!f && watch && watch->on_part) { /* the file the download writes, for its readers */
+        int part_fd = open(tmp_path, O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
+        if (part_fd < 0) {
+            char eb[128];
+            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot open the spool file: %s",
+                       sp_strerror(errno, eb, sizeof eb));
+            goto done;
+        }
+        watch->on_part(watch->arg, part_fd);
+    }
     if (!f) {
-        if (fetch(url, tmp_path, validator_path, max_bytes, public_only, err) < 0) goto done;
+        if (fetch(url, tmp_path, validator_path, max_bytes, public_only, watch, err) < 0) goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
             char eb[128];
             sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s",
