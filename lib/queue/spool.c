@@ -7,6 +7,13 @@
  * sent whole instead of stitched; without a validator it starts over. What
  * a download writes is judged by http_client.c before it reaches the file
  * (200/206 only, continuing the file exactly, a video's type and size).
+ *
+ * When uploads read a .part while it arrives (spool_stream.c), they mark it
+ * <job>.streamed: platforms may hold bytes of it. If a later attempt finds
+ * the file changed at its URL (the server starts over, or cannot continue),
+ * those bytes belong to the old version and no upload may continue on the
+ * new one: the marker turns to "changed" and every open of the job's video
+ * fails, permanently, until the job's spool files go.
  */
 #include "queue/spool.h"
 
@@ -118,12 +125,26 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
                       "reading the video failed (%.150s); will retry", why);
 }
 
+/* True when the marker at path says the video changed while streamed. */
+static bool marked_changed(const char *path) {
+    char text[16];
+    read_validator(path, text, sizeof text);
+    return strcmp(text, "changed") == 0;
+}
+
+static int video_changed(sp_err *err) {
+    return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_changed",
+                      "the video at its URL changed while it was being uploaded; submit it again");
+}
+
 /* Downloads url into part_path, continuing what an interrupted download left
  * there; 0 when the file is a complete video. A transient failure keeps the
  * partial file for the next try (unless it cannot be continued, or the disk
- * is full); anything else removes it. */
+ * is full); anything else removes it. A restart of a file uploads read from
+ * (streamed_path exists) fails as video_changed. */
 static int fetch(const char *url, const char *part_path, const char *validator_path,
-                 long long max_bytes, bool public_only, const sp_spool_watch *watch, sp_err *err) {
+                 const char *streamed_path, long long max_bytes, bool public_only,
+                 const sp_spool_watch *watch, sp_err *err) {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
@@ -143,6 +164,7 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                                 .min_rate = SPOOL_MIN_RATE,
                                 .observe = watch ? watch->observe : NULL,
                                 .observe_arg = watch ? watch->arg : NULL};
+    bool streamed = req.resume_from > 0 && access(streamed_path, F_OK) == 0;
     sp_http_resp resp;
     int rc = sp_http_download(&req, f, &resp, err);
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
@@ -152,6 +174,16 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     fclose(f);
     if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
+    bool restarted = resp.status == 200 || (rc < 0 && !strcmp(err->code, "range_mismatch"));
+    if (streamed && restarted) { /* the bytes uploads had are not this file's */
+        FILE *m = fopen(streamed_path, "w");
+        if (m) {
+            fputs("changed\n", m);
+            fclose(m);
+        }
+        rc = video_changed(err);
+    }
+    if (rc == 0) unlink(streamed_path); /* what was read is the file's */
     bool keep = rc == 0 || (err->kind == SP_ERR_TRANSIENT && resp.status != 416 && size > 0 &&
                             strcmp(err->code, "spool_write_failed") != 0);
     if (!keep) unlink(part_path);
@@ -189,8 +221,10 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
 int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
                    bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
                    sp_err *err) {
-    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096];
+    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096],
+        streamed_path[4096];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
+    job_path(streamed_path, sizeof streamed_path, dir, job_id, ".streamed");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
     job_path(tmp_path, sizeof tmp_path, dir, job_id, ".part"); /* one writer: the lock */
     job_path(validator_path, sizeof validator_path, dir, job_id, ".validator");
@@ -200,7 +234,12 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
     int lock_fd = lock_job(lock_path, err);
     if (lock_fd < 0) return -1;
     int rc = -1;
-    FILE *f = fopen(video_path, "rb");
+    FILE *f = NULL;
+    if (marked_changed(streamed_path)) {
+        video_changed(err);
+        goto done;
+    }
+    f = fopen(video_path, "rb");
     if (!f && watch && watch->on_part) { /* the file the download writes, for its readers */
         int part_fd = open(tmp_path, O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
         if (part_fd < 0) {
@@ -212,7 +251,9 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
         watch->on_part(watch->arg, part_fd);
     }
     if (!f) {
-        if (fetch(url, tmp_path, validator_path, max_bytes, public_only, watch, err) < 0) goto done;
+        if (fetch(url, tmp_path, validator_path, streamed_path, max_bytes, public_only, watch,
+                  err) < 0)
+            goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
             char eb[128];
             sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s",
@@ -236,9 +277,18 @@ done:
     return rc;
 }
 
+void sp_spool_mark_streamed(const char *dir, const char *job_id) {
+    char path[4096];
+    job_path(path, sizeof path, dir, job_id, ".streamed");
+    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+}
+
 void sp_spool_remove(const char *dir, const char *job_id) {
     char path[4096];
     job_path(path, sizeof path, dir, job_id, ".video");
+    unlink(path);
+    job_path(path, sizeof path, dir, job_id, ".streamed");
     unlink(path);
     /* the .lock stays (another slot may hold it); the sweep takes it a day later */
 }
@@ -246,7 +296,7 @@ void sp_spool_remove(const char *dir, const char *job_id) {
 /* Removes dir/name when it is one of ours, older than max_age, and its job
  * is not locked by a slot (fetching, or holding the lock file itself). */
 static bool sweep_one(const char *dir, const char *name, time_t now, double max_age) {
-    static const char *const suffixes[] = {".video", ".part", ".lock", ".validator"};
+    static const char *const suffixes[] = {".video", ".part", ".lock", ".validator", ".streamed"};
     const char *dot = strchr(name, '.');
     bool ours = false;
     for (size_t i = 0; dot && i < sizeof suffixes / sizeof suffixes[0]; i++)

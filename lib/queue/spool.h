@@ -46,6 +46,11 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
                    bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
                    sp_err *err);
 
+/* Marks the job's partial file as read by uploads while it arrives: should
+ * a later attempt find the file changed at its URL, the job's video fails as
+ * "video_changed" (SP_ERR_UNPROCESSABLE) instead of being continued. */
+void sp_spool_mark_streamed(const char *dir, const char *job_id);
+
 /* Removes the job's spooled video (when no delivery of the job needs it). */
 void sp_spool_remove(const char *dir, const char *job_id);
 

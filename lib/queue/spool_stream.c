@@ -35,6 +35,7 @@ typedef struct entry {
     long long total; /* announced size, -1 until known */
     long long shown; /* the size readers were given, -1 before the first */
     long long have;  /* bytes on disk */
+    bool exposed;    /* a reader had bytes before the download ended */
     fetch_state state;
     sp_err err; /* FAILED: why */
     int refs;
@@ -140,6 +141,10 @@ static ssize_t stream_read(void *cookie, char *buf, size_t n) {
         pthread_cond_wait(&changed, &lock);
     long long limit = e->state == FAILED ? -1 : readable(e);
     int fd = e->fd;
+    if (e->state == FETCHING && limit > r->pos && !e->exposed) {
+        e->exposed = true; /* marked before a platform has any byte, once per download */
+        sp_spool_mark_streamed(e->dir, e->job_id);
+    }
     pthread_mutex_unlock(&lock);
     if (limit < 0) {
         errno = EIO;

@@ -18,7 +18,9 @@
 
 #define N (256 * 1024)
 
-typedef enum { GATED, CUT, NO_LENGTH } mode;
+/* GATED_CUT: half, then the gate, then the cut; CHANGED: a new version (a
+ * 200 with another ETag, whatever range was asked for) */
+typedef enum { GATED, CUT, NO_LENGTH, GATED_CUT, CHANGED } mode;
 
 static int listener, port, gets;
 static long last_from; /* where the last GET asked to start */
@@ -54,7 +56,7 @@ static void *server_main(void *arg) {
         gets++;
         long from = 0;
         const char *range = strstr(req, "Range: bytes=");
-        if (range) from = atol(range + 13);
+        if (range && serving != CHANGED) from = atol(range + 13);
         last_from = from;
         last_if_range = strstr(req, "If-Range: \"v1\"") != NULL;
         char head[256];
@@ -69,15 +71,15 @@ static void *server_main(void *arg) {
                                from, N - 1, N, N - from)
                     : snprintf(head, sizeof head,
                                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
-                               "ETag: \"v1\"\r\nContent-Length: %d\r\n\r\n",
-                               N);
+                               "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n",
+                               serving == CHANGED ? "v2" : "v1", N);
         send_all(c, head, (size_t)n);
         if (from > 0) {
             send_all(c, data + from, (size_t)(N - from));
         } else {
             send_all(c, data, N / 2);
-            if (serving == GATED) sem_wait(&gate);
-            if (serving != CUT) send_all(c, data + N / 2, N / 2);
+            if (serving == GATED || serving == GATED_CUT) sem_wait(&gate);
+            if (serving != CUT && serving != GATED_CUT) send_all(c, data + N / 2, N / 2);
         }
         close(c);
     }
@@ -155,6 +157,26 @@ int main(void) {
     if (f) fclose(f);
     sp_spool_remove(dir, "job3");
 
+    /* a video that changes at its URL after uploads read part of it: no
+     * upload may go on with the new version, and no GET is tried again */
+    serving = GATED_CUT;
+    gets = 0;
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(f && read_is(f, 0, N / 2)); /* read while it arrives */
+    sem_post(&gate);
+    CHECK(f && sp_spool_wait(f, N, &err) == -1 && err.kind == SP_ERR_TRANSIENT);
+    if (f) fclose(f);
+    serving = CHANGED;
+    f = NULL;
+    if (sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == 0) {
+        CHECK(sp_spool_wait(f, N, &err) == -1); /* known once the new version is whole */
+        fclose(f);
+    }
+    CHECK(err.kind == SP_ERR_UNPROCESSABLE && !strcmp(err.code, "video_changed"));
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == -1);
+    CHECK(!strcmp(err.code, "video_changed") && gets == 2);
+    sp_spool_remove(dir, "job4");
+
     sp_spool_stream_drain();
     shutdown(listener, SHUT_RDWR);
     close(listener);
@@ -165,6 +187,8 @@ int main(void) {
     snprintf(path, sizeof path, "%s/job2.lock", dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/job4.lock", dir);
     unlink(path);
     CHECK(rmdir(dir) == 0);
     sem_destroy(&gate);
