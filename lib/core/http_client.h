@@ -85,7 +85,8 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err);
 
 /* Told by a download once its answer was accepted (have: the bytes the file
- * kept) and after each piece of its body reached the file, written through
+ * kept) and as its body reaches the file (every 256 KiB, and at least once a
+ * second while new bytes come), written through
  * so that readers of the file see it: total is the size the file will have
  * (what it held before a 206 plus the rest; -1 when the answer did not say),
  * have how many bytes it holds now. */

@@ -14,6 +14,9 @@
  * those bytes belong to the old version and no upload may continue on the
  * new one: the marker turns to "changed" and every open of the job's video
  * fails, permanently, until the job's spool files go.
+ *
+ * The write-back of a download starts every 8 MiB as it arrives, so the
+ * fsync that ends it (before any upload may send the last byte) is short.
  */
 #include "queue/spool.h"
 
@@ -33,6 +36,9 @@
 /* The slowest average a download may keep (after its first minute), so one
  * trickling server cannot hold a worker slot for days. */
 #define SPOOL_MIN_RATE (64.0 * 1024)
+
+/* How much of a download may wait in the page cache for its write-back. */
+#define SPOOL_WRITEBACK (8LL * 1024 * 1024)
 
 /* The media types a video URL may answer with (an absent type passes).
  * Storage services often serve uploads as application/octet-stream. */
@@ -125,6 +131,27 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
                       "reading the video failed (%.150s); will retry", why);
 }
 
+/* What the download's observer needs: the file, how far its write-back was
+ * started, and the watch to pass the news on to. */
+typedef struct {
+    int fd;
+    long long flushed;
+    const sp_spool_watch *watch;
+} progress;
+
+/* Starts writing the file's new bytes to disk every SPOOL_WRITEBACK bytes,
+ * so the fsync that judges the download good (and holds back the upload's
+ * last byte) waits for the last few MiB only, not for the whole file. */
+static void on_progress(void *arg, long long total, long long have) {
+    progress *p = arg;
+    if (have < p->flushed) p->flushed = 0; /* started over */
+    if (have - p->flushed >= SPOOL_WRITEBACK) {
+        sync_file_range(p->fd, p->flushed, have - p->flushed, SYNC_FILE_RANGE_WRITE);
+        p->flushed = have; /* a failure shows in the fsync at the end */
+    }
+    if (p->watch && p->watch->observe) p->watch->observe(p->watch->arg, total, have);
+}
+
 /* True when the marker at path says the video changed while streamed. */
 static bool marked_changed(const char *path) {
     char text[16];
@@ -162,8 +189,9 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                                 .public_only = public_only,
                                 .media_types = video_types,
                                 .min_rate = SPOOL_MIN_RATE,
-                                .observe = watch ? watch->observe : NULL,
-                                .observe_arg = watch ? watch->arg : NULL};
+                                .observe = on_progress};
+    progress prog = {.fd = fileno(f), .flushed = req.resume_from, .watch = watch};
+    req.observe_arg = &prog;
     bool streamed = req.resume_from > 0 && access(streamed_path, F_OK) == 0;
     sp_http_resp resp;
     int rc = sp_http_download(&req, f, &resp, err);
