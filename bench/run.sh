@@ -7,7 +7,7 @@
 #   bench/run.sh [options] [name ...]
 #
 #   names    static status submit longpoll drain upload profile (default: all,
-#            about 8 minutes on 2 cores), and sizes: bench/worker_upload.py
+#            about 10 minutes on 2 cores), and sizes: bench/worker_upload.py
 #            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all")
 #   options  passed to bench.py: --runs 3 --seconds 10 --connections 16
 #            --polls 1000 --wait 30 --drain-jobs 1000 --drain-concurrency 4
