@@ -2,7 +2,8 @@
 of a job while it is still arriving, through one GET, and they get exactly the
 original bytes; a download cut one byte short fails its uploads without either
 platform finishing a wrong video, and the next attempt continues the download
-(a Range for the rest) and the uploads where they stopped.
+(a Range for the rest) and the uploads where they stopped; a video replaced at its URL after an
+upload had read part of it fails as changed instead of being stitched.
 
 The assertions are on the fakes' counters, read in an order that makes them
 orderings, not timings: the platform's counter is read first, the video
@@ -80,6 +81,30 @@ def test_download_cut_before_its_last_byte_finishes_no_platform_then_resumes():
         assert st["gets"]["overlap-cut.mp4"] == 2, st["gets"]
         assert st["bytes_sent"] == SIZE // 2, st  # the second GET asked only for the rest
         assert st["get_log"][1]["status"] == 206 and st["get_log"][1]["from"] == SIZE // 2 - 1, st
+        assert w.stop() == 0
+
+
+def test_video_replaced_after_an_upload_read_part_of_it_fails_unstitched():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        url, _ = p.video.add_video("overlap-changed.mp4", 8 * MiB)
+        user, video = wk.user_with_video(url, title="Overlap changed")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.config({"bandwidth_bytes_per_sec": RATE})
+        p.video.faults([{"op": "get", "drop_after_bytes": 6 * MiB},
+                        {"op": "get", "delay_ms": 2000}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker()
+        deadline = time.time() + 60  # the resumed GET waits in the fake: replace the file
+        while p.video.stats()["requests"].get("get", 0) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert p.graph.stats()["fb_bytes_received"] > 0  # Facebook holds old bytes
+        p.video.add_video("overlap-changed.mp4", 8 * MiB, seed="second version")
+        s = wk.wait_job(user, job, timeout=60)
+        assert s["status"] == "failed" and "changed" in s["error"], s
+        assert p.graph.stats()["fb_videos"] == [] or not any(
+            v["published"] for v in p.graph.stats()["fb_videos"]), p.graph.stats()["fb_videos"]
         assert w.stop() == 0
 
 
