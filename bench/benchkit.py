@@ -417,6 +417,11 @@ class BenchNginx:
         with open(video, "wb") as f:
             f.write(os.urandom(self.video_bytes))
         os.chmod(video, 0o644)
+        # files the stack's nginx.conf includes from its prefix (social-post.conf) come along
+        prefix = self.st["nginx"]["prefix"]
+        for inc in glob.glob(os.path.join(prefix, "*.conf")):
+            if os.path.basename(inc) != "nginx.conf":
+                shutil.copy(inc, self.dir)
         conf = os.path.join(self.dir, "nginx.conf")
         with open(conf, "w") as f:
             f.write(self._conf())

@@ -7,11 +7,11 @@
 #   bench/run.sh [options] [name ...]
 #
 #   names    static status submit longpoll drain upload profile (default: all,
-#            about 8 minutes on 2 cores), and sizes: bench/worker_upload.py
+#            about 10 minutes on 2 cores), and sizes: bench/worker_upload.py
 #            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all")
 #   options  passed to bench.py: --runs 3 --seconds 10 --connections 16
 #            --polls 1000 --wait 30 --drain-jobs 1000 --drain-concurrency 4
-#            --video-mib 1024 (bench/bench.py --help says what each does)
+#            --video-mib 1024 --link-mbps 100 (bench/bench.py --help says what each does)
 #
 # The build goes to SP_BUILD_DIR (default build-bench/, RelWithDebInfo, so it
 # never changes the build/ the tests use), the stack's state to SP_STACK_DIR

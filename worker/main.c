@@ -18,6 +18,7 @@
 #include "core/process.h"
 #include "queue/queue.h"
 #include "queue/spool.h"
+#include "queue/spool_stream.h"
 #include "worker.h"
 
 /* Takes the configuration: SOCIAL_POST_SPOOL_DIR, or a folder in the temp dir. */
@@ -126,6 +127,8 @@ int main(int argc, char **argv) {
            w.concurrency, w.per_user, w.lease_seconds, w.once ? ", once" : "",
            cfg.webhook_key ? "" : "; no webhooks (SOCIAL_POST_WEBHOOK_SECRET is not set)");
     if (run(&w, &signals) == w.concurrency) status = 0;
+    atomic_store(&w.hard_stop, true); /* downloads nobody reads any more end (.part stays) */
+    sp_spool_stream_drain();
     release_leases(&w);
     sp_log(SP_LOG_INFO, "worker stopped");
 done:

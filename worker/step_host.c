@@ -2,7 +2,8 @@
  * step_host: the storage a slot offers the adapter of its delivery (the
  * sp_step_host of platforms/step.h): checkpoints go to the delivery row under
  * the claim's lease, refreshed tokens to the account row the delivery used,
- * and the video comes from this machine's spool. Adapters never see the
+ * and the video comes from this machine's spool, readable while it is still
+ * being downloaded (queue/spool_stream.h). Adapters never see the
  * database handle. Progress reports reach the job at most once a second
  * per delivery (the rest are dropped: the next one says more anyway), so a
  * fast upload does not turn into a stream of job updates.
@@ -12,6 +13,7 @@
 #include "queue/accounts.h"
 #include "queue/queue.h"
 #include "queue/spool.h"
+#include "queue/spool_stream.h"
 #include "worker.h"
 
 static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
@@ -27,8 +29,14 @@ static int store_token(void *self, const sp_post *post, sp_err *err) {
 
 static int open_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {
     sp_slot_host *h = self;
-    return sp_spool_open(h->w->spool_dir, h->d->job_id, post->video_url, h->w->max_video_bytes,
-                         !h->w->cfg->allow_private_video_urls, f, size, err);
+    return sp_spool_open_stream(h->w->spool_dir, h->d->job_id, post->video_url,
+                                h->w->max_video_bytes, !h->w->cfg->allow_private_video_urls,
+                                sp_worker_hard_stopped, h->w, f, size, err);
+}
+
+static int wait_video(void *self, FILE *f, long long end, sp_err *err) {
+    (void)self;
+    return sp_spool_wait(f, end, err);
 }
 
 static bool stopping(void *self) {
@@ -54,6 +62,7 @@ sp_step_host sp_slot_step_host(sp_slot_host *h) {
                           .save_checkpoint = save_checkpoint,
                           .store_token = store_token,
                           .open_video = open_video,
+                          .wait_video = wait_video,
                           .stopping = stopping,
                           .report_progress = report_progress};
 }

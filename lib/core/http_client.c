@@ -23,6 +23,11 @@
 
 #define SP_HTTP_BODY_CAP (1024 * 1024)
 #define DOWNLOAD_RATE_GRACE 60.0 /* seconds before the average rate is judged */
+/* A download reads up to this much per piece (libcurl's default is 16 KiB:
+ * a write and, with an observer, a wake-up of the file's readers per 16 KiB),
+ * and tells its observer once this much more is in the file (or at libcurl's
+ * progress calls, about once a second when the body trickles). */
+#define DOWNLOAD_PIECE (256L * 1024)
 
 static __thread sp_http_abort_fn abort_fn;
 static __thread void *abort_arg;
@@ -61,6 +66,8 @@ typedef struct {
     bool accepted;      /* the current response's body goes to the file */
     double started;     /* CLOCK_MONOTONIC */
     double deadline;    /* 0: none */
+    long long total;    /* the file's size the accepted answer announced, -1: unknown */
+    long long observed; /* bytes the observer was last told of */
     stop_reason stop;
     int write_errno;
     bool public_only; /* an API call to a URL a user chose (webhooks) */
@@ -121,6 +128,9 @@ static bool accept_body(transfer *t) {
         t->deadline = sp_clock_monotonic() + DOWNLOAD_RATE_GRACE +
                       (double)(total - t->written) / dl->min_rate;
     t->accepted = true;
+    t->total = total;
+    t->observed = t->written;
+    if (dl->observe) dl->observe(dl->observe_arg, total, t->written);
     return true;
 }
 
@@ -142,6 +152,20 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg) {
     return len;
 }
 
+/* Writes the file through and tells the download's observer how far it is
+ * (when there is one and something is new). false when the write failed. */
+static bool tell_observer(transfer *t) {
+    if (!t->dl->observe || !t->accepted || t->written == t->observed) return true;
+    if (fflush(t->sink) != 0) { /* readers see what the file holds */
+        t->write_errno = errno ? errno : EIO;
+        t->stop = STOP_WRITE;
+        return false;
+    }
+    t->observed = t->written;
+    t->dl->observe(t->dl->observe_arg, t->total, t->written);
+    return true;
+}
+
 /* Appends a download body to the file, once its response was accepted. */
 static size_t write_download(transfer *t, const char *data, size_t len) {
     if (!t->accepted) return len; /* an answer we follow past: not the file */
@@ -156,6 +180,7 @@ static size_t write_download(transfer *t, const char *data, size_t len) {
     }
     t->written += (long long)len;
     t->received += (long long)len;
+    if (t->written - t->observed >= DOWNLOAD_PIECE && !tell_observer(t)) return 0;
     return len;
 }
 
@@ -210,6 +235,7 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
     transfer *t = arg;
     (void)dt, (void)dn, (void)ut, (void)un;
     if (abort_fn && abort_fn(abort_arg)) return 1;
+    if (t->dl && !tell_observer(t)) return 1; /* what a slow server sent is readable too */
     if (too_slow(t)) {
         t->stop = STOP_TOO_SLOW;
         return 1;
@@ -426,6 +452,7 @@ static void download_options(CURL *h, transfer *t, struct curl_slist **headers) 
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_FAILONERROR, 0L);
+    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, DOWNLOAD_PIECE);
     if (t->written > 0) {
         snprintf(range, sizeof range, "%lld-", t->written);
         curl_easy_setopt(h, CURLOPT_RANGE, range);
@@ -440,7 +467,7 @@ static void download_options(CURL *h, transfer *t, struct curl_slist **headers) 
 
 int sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
-    transfer t = {.resp = resp, .dl = req, .sink = out, .written = req->resume_from};
+    transfer t = {.resp = resp, .dl = req, .sink = out, .written = req->resume_from, .total = -1};
     sp_http_headers_reset(&t.hdr);
     bool can_resume = req->validator && *req->validator && !strpbrk(req->validator, "\r\n");
     if (t.written > 0 && !can_resume && !restart_sink(&t)) /* nothing to tell the bytes by */

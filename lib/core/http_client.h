@@ -84,6 +84,14 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
  * 1 MiB are cut. */
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err);
 
+/* Told by a download once its answer was accepted (have: the bytes the file
+ * kept) and as its body reaches the file (every 256 KiB, and at least once a
+ * second while new bytes come), written through
+ * so that readers of the file see it: total is the size the file will have
+ * (what it held before a 206 plus the rest; -1 when the answer did not say),
+ * have how many bytes it holds now. */
+typedef void (*sp_http_download_observer)(void *arg, long long total, long long have);
+
 /* A download of a user-supplied URL into a file. */
 typedef struct {
     const char *url;
@@ -95,6 +103,9 @@ typedef struct {
     const char *const *media_types; /* accepted Content-Type prefixes (NULL-terminated);
                                        an absent Content-Type passes; NULL: any */
     double min_rate;                /* bytes/s on average, judged after the first minute; 0: none */
+    sp_http_download_observer observe; /* NULL: none (the file is then written through only
+                                          at the end, by the caller) */
+    void *observe_arg;
 } sp_http_download_req;
 
 /* GETs req->url into out (a file opened for appending that holds

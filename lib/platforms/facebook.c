@@ -179,6 +179,7 @@ static int transfer_all(fb_run *run, sp_step_outcome *out) {
                         start);
             return -1;
         }
+        if (sp_step_video_wait(run->ctx, run->video, end, out) < 0) return -1;
         if (transfer_chunk(run, start, end, out) < 0) return -1;
     }
 }

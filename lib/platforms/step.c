@@ -55,6 +55,15 @@ int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *
     return -1;
 }
 
+int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out) {
+    if (!ctx->host->wait_video) return 0;
+    sp_err err;
+    sp_err_clear(&err);
+    if (ctx->host->wait_video(ctx->host->self, f, end, &err) == 0) return 0;
+    sp_step_from_err(out, &err);
+    return -1;
+}
+
 void sp_step_progress(sp_step_ctx *ctx, long long confirmed, long long total) {
     if (ctx->host->report_progress)
         ctx->host->report_progress(ctx->host->self, ctx->post, confirmed, total);

@@ -75,6 +75,11 @@ typedef struct {
     /* Opens the post's video from local disk (fetching it once). *f is the
      * caller's to fclose. Errors: SP_ERR_TRANSIENT or SP_ERR_UNPROCESSABLE. */
     int (*open_video)(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err);
+    /* Waits until the first end bytes of the video f (from open_video) can
+     * be read: the video may still be arriving while it is uploaded, and a
+     * read of bytes not there yet would block inside a request. Fails with
+     * the download's error when it failed. May be NULL (f is whole). */
+    int (*wait_video)(void *self, FILE *f, long long end, sp_err *err);
     /* True when the worker is stopping: end the step at a safe point. */
     bool (*stopping)(void *self);
     /* Shows where the post stands on its job: the phase saved in the
@@ -105,8 +110,13 @@ const sp_adapter *sp_adapter_for(sp_platform p);
 bool sp_step_stopping(const sp_step_ctx *ctx);
 
 /* Opens the post's video. On failure fills out with RETRY or FAILED as the
- * cause deserves and returns -1. */
+ * cause deserves and returns -1. The video may still be arriving: call
+ * sp_step_video_wait before sending a range of it. */
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out);
+
+/* Waits until the first end bytes of the video f are on this machine. On
+ * failure (the download failed) fills out like sp_step_video and returns -1. */
+int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out);
 
 /* Reports that the platform holds confirmed of total bytes of the video
  * (total 0: only the phase changed). Call it after saving the checkpoint

@@ -343,6 +343,10 @@ static yt_class continue_upload(yt_run *run, sp_step_outcome *out) {
             break;
         }
         long long len = run->size - offset < YT_CHUNK_BYTES ? run->size - offset : YT_CHUNK_BYTES;
+        if (sp_step_video_wait(run->ctx, run->video, offset + len, out) < 0) {
+            c = YT_PERMANENT; /* out says why (the download failed) */
+            break;
+        }
         c = put_session(run, session, &offset, len, out, &finished);
         if (c == YT_OK && !finished && save_session(run, session, offset, out) < 0)
             c = YT_PERMANENT;

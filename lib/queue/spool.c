@@ -7,6 +7,16 @@
  * sent whole instead of stitched; without a validator it starts over. What
  * a download writes is judged by http_client.c before it reaches the file
  * (200/206 only, continuing the file exactly, a video's type and size).
+ *
+ * When uploads read a .part while it arrives (spool_stream.c), they mark it
+ * <job>.streamed: platforms may hold bytes of it. If a later attempt finds
+ * the file changed at its URL (the server starts over, or cannot continue),
+ * those bytes belong to the old version and no upload may continue on the
+ * new one: the marker turns to "changed" and every open of the job's video
+ * fails, permanently, until the job's spool files go.
+ *
+ * The write-back of a download starts every 8 MiB as it arrives, so the
+ * fsync that ends it (before any upload may send the last byte) is short.
  */
 #include "queue/spool.h"
 
@@ -26,6 +36,9 @@
 /* The slowest average a download may keep (after its first minute), so one
  * trickling server cannot hold a worker slot for days. */
 #define SPOOL_MIN_RATE (64.0 * 1024)
+
+/* How much of a download may wait in the page cache for its write-back. */
+#define SPOOL_WRITEBACK (8LL * 1024 * 1024)
 
 /* The media types a video URL may answer with (an absent type passes).
  * Storage services often serve uploads as application/octet-stream. */
@@ -118,12 +131,47 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
                       "reading the video failed (%.150s); will retry", why);
 }
 
+/* What the download's observer needs: the file, how far its write-back was
+ * started, and the watch to pass the news on to. */
+typedef struct {
+    int fd;
+    long long flushed;
+    const sp_spool_watch *watch;
+} progress;
+
+/* Starts writing the file's new bytes to disk every SPOOL_WRITEBACK bytes,
+ * so the fsync that judges the download good (and holds back the upload's
+ * last byte) waits for the last few MiB only, not for the whole file. */
+static void on_progress(void *arg, long long total, long long have) {
+    progress *p = arg;
+    if (have < p->flushed) p->flushed = 0; /* started over */
+    if (have - p->flushed >= SPOOL_WRITEBACK) {
+        sync_file_range(p->fd, p->flushed, have - p->flushed, SYNC_FILE_RANGE_WRITE);
+        p->flushed = have; /* a failure shows in the fsync at the end */
+    }
+    if (p->watch && p->watch->observe) p->watch->observe(p->watch->arg, total, have);
+}
+
+/* True when the marker at path says the video changed while streamed. */
+static bool marked_changed(const char *path) {
+    char text[16];
+    read_validator(path, text, sizeof text);
+    return strcmp(text, "changed") == 0;
+}
+
+static int video_changed(sp_err *err) {
+    return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_changed",
+                      "the video at its URL changed while it was being uploaded; submit it again");
+}
+
 /* Downloads url into part_path, continuing what an interrupted download left
  * there; 0 when the file is a complete video. A transient failure keeps the
  * partial file for the next try (unless it cannot be continued, or the disk
- * is full); anything else removes it. */
+ * is full); anything else removes it. A restart of a file uploads read from
+ * (streamed_path exists) fails as video_changed. */
 static int fetch(const char *url, const char *part_path, const char *validator_path,
-                 long long max_bytes, bool public_only, sp_err *err) {
+                 const char *streamed_path, long long max_bytes, bool public_only,
+                 const sp_spool_watch *watch, sp_err *err) {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
@@ -140,7 +188,11 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                                 .max_bytes = max_bytes,
                                 .public_only = public_only,
                                 .media_types = video_types,
-                                .min_rate = SPOOL_MIN_RATE};
+                                .min_rate = SPOOL_MIN_RATE,
+                                .observe = on_progress};
+    progress prog = {.fd = fileno(f), .flushed = req.resume_from, .watch = watch};
+    req.observe_arg = &prog;
+    bool streamed = req.resume_from > 0 && access(streamed_path, F_OK) == 0;
     sp_http_resp resp;
     int rc = sp_http_download(&req, f, &resp, err);
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
@@ -150,6 +202,16 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     fclose(f);
     if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
+    bool restarted = resp.status == 200 || (rc < 0 && !strcmp(err->code, "range_mismatch"));
+    if (streamed && restarted) { /* the bytes uploads had are not this file's */
+        FILE *m = fopen(streamed_path, "w");
+        if (m) {
+            fputs("changed\n", m);
+            fclose(m);
+        }
+        rc = video_changed(err);
+    }
+    if (rc == 0) unlink(streamed_path); /* what was read is the file's */
     bool keep = rc == 0 || (err->kind == SP_ERR_TRANSIENT && resp.status != 416 && size > 0 &&
                             strcmp(err->code, "spool_write_failed") != 0);
     if (!keep) unlink(part_path);
@@ -181,8 +243,16 @@ static int lock_job(const char *lock_path, sp_err *err) {
 
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err) {
-    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096];
+    return sp_spool_fetch(dir, job_id, url, max_bytes, public_only, NULL, out, size, err);
+}
+
+int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                   bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
+                   sp_err *err) {
+    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096],
+        streamed_path[4096];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
+    job_path(streamed_path, sizeof streamed_path, dir, job_id, ".streamed");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
     job_path(tmp_path, sizeof tmp_path, dir, job_id, ".part"); /* one writer: the lock */
     job_path(validator_path, sizeof validator_path, dir, job_id, ".validator");
@@ -192,9 +262,26 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
     int lock_fd = lock_job(lock_path, err);
     if (lock_fd < 0) return -1;
     int rc = -1;
-    FILE *f = fopen(video_path, "rb");
+    FILE *f = NULL;
+    if (marked_changed(streamed_path)) {
+        video_changed(err);
+        goto done;
+    }
+    f = fopen(video_path, "rb");
+    if (!f && watch && watch->on_part) { /* the file the download writes, for its readers */
+        int part_fd = open(tmp_path, O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
+        if (part_fd < 0) {
+            char eb[128];
+            sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot open the spool file: %s",
+                       sp_strerror(errno, eb, sizeof eb));
+            goto done;
+        }
+        watch->on_part(watch->arg, part_fd);
+    }
     if (!f) {
-        if (fetch(url, tmp_path, validator_path, max_bytes, public_only, err) < 0) goto done;
+        if (fetch(url, tmp_path, validator_path, streamed_path, max_bytes, public_only, watch,
+                  err) < 0)
+            goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
             char eb[128];
             sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool file lost: %s",
@@ -218,9 +305,18 @@ done:
     return rc;
 }
 
+void sp_spool_mark_streamed(const char *dir, const char *job_id) {
+    char path[4096];
+    job_path(path, sizeof path, dir, job_id, ".streamed");
+    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+}
+
 void sp_spool_remove(const char *dir, const char *job_id) {
     char path[4096];
     job_path(path, sizeof path, dir, job_id, ".video");
+    unlink(path);
+    job_path(path, sizeof path, dir, job_id, ".streamed");
     unlink(path);
     /* the .lock stays (another slot may hold it); the sweep takes it a day later */
 }
@@ -228,7 +324,7 @@ void sp_spool_remove(const char *dir, const char *job_id) {
 /* Removes dir/name when it is one of ours, older than max_age, and its job
  * is not locked by a slot (fetching, or holding the lock file itself). */
 static bool sweep_one(const char *dir, const char *name, time_t now, double max_age) {
-    static const char *const suffixes[] = {".video", ".part", ".lock", ".validator"};
+    static const char *const suffixes[] = {".video", ".part", ".lock", ".validator", ".streamed"};
     const char *dot = strchr(name, '.');
     bool ours = false;
     for (size_t i = 0; dot && i < sizeof suffixes / sizeof suffixes[0]; i++)

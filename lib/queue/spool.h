@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/http_client.h"
 
 /* Makes sure dir exists (mode 0700). */
 int sp_spool_init(const char *dir, sp_err *err);
@@ -28,6 +29,27 @@ int sp_spool_init(const char *dir, sp_err *err);
  * fcloses), *size its length. */
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err);
+
+/* Who watches a download as it writes the file (queue/spool_stream.c). */
+typedef struct {
+    /* Given the file the download is about to write (its .part, opened
+     * read-only; the callee's to close), before the download starts. */
+    void (*on_part)(void *arg, int fd);
+    sp_http_download_observer observe; /* told as the file grows (http_client.h) */
+    void *arg;
+} sp_spool_watch;
+
+/* sp_spool_open, telling watch (when not NULL and the video is not on disk
+ * yet) the file the download writes and how it grows. The same download
+ * either way: same lock, checks, resume, fsync and rename. */
+int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                   bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
+                   sp_err *err);
+
+/* Marks the job's partial file as read by uploads while it arrives: should
+ * a later attempt find the file changed at its URL, the job's video fails as
+ * "video_changed" (SP_ERR_UNPROCESSABLE) instead of being continued. */
+void sp_spool_mark_streamed(const char *dir, const char *job_id);
 
 /* Removes the job's spooled video (when no delivery of the job needs it). */
 void sp_spool_remove(const char *dir, const char *job_id);

@@ -1,0 +1,112 @@
+"""The upload overlaps the download: a video served slowly reaches both platforms
+of a job while it is still arriving, through one GET, and they get exactly the
+original bytes; a download cut one byte short fails its uploads without either
+platform finishing a wrong video, and the next attempt continues the download
+(a Range for the rest) and the uploads where they stopped; a video replaced at its URL after an
+upload had read part of it fails as changed instead of being stitched.
+
+The assertions are on the fakes' counters, read in an order that makes them
+orderings, not timings: the platform's counter is read first, the video
+server's after it, so "platform has bytes and the server has not sent the
+whole file yet" means the upload began before the download ended."""
+import time
+
+import sptest
+import workerkit as wk
+
+MiB = 1 << 20
+PAGE = "1000001"
+SIZE = 32 * MiB
+RATE = 8 * MiB  # the download takes 4 s; YouTube's first 8 MiB chunk is ready after 1
+# (the server's count runs ahead of what the worker read by the sockets' buffers)
+
+
+def watch_overlap(p, received, size, timeout=120):
+    """Polls until the platform holds bytes; returns (its bytes, server's bytes sent then)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = received()
+        if got > 0:
+            return got, p.video.stats()["bytes_sent"]
+        time.sleep(0.05)
+    raise AssertionError("the platform never received a byte")
+
+
+def test_two_platforms_upload_while_one_get_downloads():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        url, sha = p.video.add_video("overlap-two.mp4", SIZE)
+        user, video = wk.user_with_video(url, title="Overlap two")
+        wk.connect(user, "youtube")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.config({"bandwidth_bytes_per_sec": RATE})
+        job = wk.submit(user, video, ["youtube", "facebook"])
+        w = p.worker("--concurrency", "2", "--per-user", "2")
+        got, sent = watch_overlap(p, lambda: min(p.youtube.stats()["bytes_received"],
+                                                 p.graph.stats()["fb_bytes_received"]), SIZE)
+        assert 0 < got and sent < SIZE, (got, sent)  # both had bytes before the last was sent
+        s = wk.wait_job(user, job, timeout=120)
+        assert s["status"] == "completed", s
+        [yt] = [v for v in p.youtube.stats()["videos"] if v["title"] == "Overlap two"]
+        [fb] = p.graph.stats()["fb_videos"]
+        assert yt["sha256"] == sha and yt["size"] == SIZE and fb["sha256"] == sha, (yt, fb)
+        st = p.video.stats()
+        assert st["gets"]["overlap-two.mp4"] == 1 and st["bytes_sent"] == SIZE, st
+        assert w.stop() == 0
+
+
+def test_download_cut_before_its_last_byte_finishes_no_platform_then_resumes():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        url, sha = p.video.add_video("overlap-cut.mp4", SIZE // 2)
+        user, video = wk.user_with_video(url, title="Overlap cut")
+        wk.connect(user, "youtube")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.config({"bandwidth_bytes_per_sec": 8 * MiB})
+        p.video.faults([{"op": "get", "drop_after_bytes": SIZE // 2 - 1}])
+        job = wk.submit(user, video, ["youtube", "facebook"])
+        w = p.worker("--concurrency", "2", "--per-user", "2")
+        s = wk.wait_job(user, job, timeout=120)
+        assert s["status"] == "completed", s
+        # the cut failed a step (a slot that opened the video after the cut only saw the resume)
+        assert sum(r["attempts"] for r in s["results"].values()) >= 1, s
+        yts = [v for v in p.youtube.stats()["videos"] if v["title"] == "Overlap cut"]
+        fbs = p.graph.stats()["fb_videos"]
+        # one video each, the right one: the cut never let an upload finish
+        assert [v["sha256"] for v in yts] == [sha] and yts[0]["size"] == SIZE // 2, yts
+        assert [v["sha256"] for v in fbs] == [sha] and fbs[0]["published"], fbs
+        st = p.video.stats()
+        assert st["gets"]["overlap-cut.mp4"] == 2, st["gets"]
+        assert st["bytes_sent"] == SIZE // 2, st  # the second GET asked only for the rest
+        assert st["get_log"][1]["status"] == 206 and st["get_log"][1]["from"] == SIZE // 2 - 1, st
+        assert w.stop() == 0
+
+
+def test_video_replaced_after_an_upload_read_part_of_it_fails_unstitched():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        url, _ = p.video.add_video("overlap-changed.mp4", 8 * MiB)
+        user, video = wk.user_with_video(url, title="Overlap changed")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.config({"bandwidth_bytes_per_sec": RATE})
+        p.video.faults([{"op": "get", "drop_after_bytes": 6 * MiB},
+                        {"op": "get", "delay_ms": 2000}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker()
+        deadline = time.time() + 60  # the resumed GET waits in the fake: replace the file
+        while p.video.stats()["requests"].get("get", 0) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert p.graph.stats()["fb_bytes_received"] > 0  # Facebook holds old bytes
+        p.video.add_video("overlap-changed.mp4", 8 * MiB, seed="second version")
+        s = wk.wait_job(user, job, timeout=60)
+        assert s["status"] == "failed" and "changed" in s["error"], s
+        assert p.graph.stats()["fb_videos"] == [] or not any(
+            v["published"] for v in p.graph.stats()["fb_videos"]), p.graph.stats()["fb_videos"]
+        assert w.stop() == 0
+
+
+if __name__ == "__main__":
+    sptest.run(globals())

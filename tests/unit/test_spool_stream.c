@@ -1,0 +1,196 @@
+/* Unit tests of spool_stream.c against a small HTTP server in a thread: a
+ * video is read while it downloads (and never past what arrived), a cut
+ * download fails its readers, and one without Content-Length is waited for. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "queue/spool.h"
+#include "queue/spool_stream.h"
+
+#define N (256 * 1024)
+
+/* GATED_CUT: half, then the gate, then the cut; CHANGED: a new version (a
+ * 200 with another ETag, whatever range was asked for) */
+typedef enum { GATED, CUT, NO_LENGTH, GATED_CUT, CHANGED } mode;
+
+static int listener, port, gets;
+static long last_from; /* where the last GET asked to start */
+static bool last_if_range;
+static mode serving;
+static sem_t gate; /* GATED: the second half goes out once posted */
+static unsigned char data[N];
+
+static void send_all(int fd, const void *p, size_t n) {
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+        if (w <= 0) return;
+        c += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Answers one GET at a time as serving says. */
+static void *server_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        int c = accept(listener, NULL, NULL);
+        if (c < 0) return NULL;
+        char req[4096] = "";
+        size_t got = 0;
+        while (got < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+            ssize_t r = recv(c, req + got, sizeof req - 1 - got, 0);
+            if (r <= 0) break;
+            got += (size_t)r;
+            req[got] = '\0';
+        }
+        gets++;
+        long from = 0;
+        const char *range = strstr(req, "Range: bytes=");
+        if (range && serving != CHANGED) from = atol(range + 13);
+        last_from = from;
+        last_if_range = strstr(req, "If-Range: \"v1\"") != NULL;
+        char head[256];
+        int n = serving == NO_LENGTH ? snprintf(head, sizeof head,
+                                                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
+                                                "ETag: \"v1\"\r\nConnection: close\r\n\r\n")
+                : from > 0
+                    ? snprintf(head, sizeof head,
+                               "HTTP/1.1 206 Partial Content\r\nContent-Type: video/mp4\r\n"
+                               "ETag: \"v1\"\r\n"
+                               "Content-Range: bytes %ld-%d/%d\r\nContent-Length: %ld\r\n\r\n",
+                               from, N - 1, N, N - from)
+                    : snprintf(head, sizeof head,
+                               "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
+                               "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n",
+                               serving == CHANGED ? "v2" : "v1", N);
+        send_all(c, head, (size_t)n);
+        if (from > 0) {
+            send_all(c, data + from, (size_t)(N - from));
+        } else {
+            send_all(c, data, N / 2);
+            if (serving == GATED || serving == GATED_CUT) sem_wait(&gate);
+            if (serving != CUT && serving != GATED_CUT) send_all(c, data + N / 2, N / 2);
+        }
+        close(c);
+    }
+}
+
+static bool read_is(FILE *f, long long at, size_t n) {
+    static unsigned char buf[N];
+    return fseeko(f, at, SEEK_SET) == 0 && fread(buf, 1, n, f) == n &&
+           memcmp(buf, data + at, n) == 0;
+}
+
+int main(void) {
+    for (int i = 0; i < N; i++)
+        data[i] = (unsigned char)(i * 7 + i / 4096);
+    sem_init(&gate, 0, 0);
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    CHECK(bind(listener, (struct sockaddr *)&a, sizeof a) == 0 && listen(listener, 8) == 0);
+    getsockname(listener, (struct sockaddr *)&a, &alen);
+    port = ntohs(a.sin_port);
+    pthread_t server;
+    CHECK(pthread_create(&server, NULL, server_main, NULL) == 0);
+    char dir[] = "/tmp/sp-spool-stream-test-XXXXXX", url[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v.mp4", port);
+    sp_err err;
+    FILE *f = NULL, *g = NULL;
+    long long size = 0, size2 = 0;
+
+    /* read while it arrives: half is there, the rest waits for the gate */
+    serving = GATED;
+    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(size == N);
+    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &g, &size2, &err) == 0);
+    CHECK(size2 == N && gets == 1); /* one download for both readers */
+    CHECK(f && read_is(f, 0, N / 2));
+    CHECK(sp_spool_wait(f, N / 2, &err) == 0);
+    sem_post(&gate);
+    CHECK(sp_spool_wait(g, N, &err) == 0);
+    CHECK(read_is(f, N / 2, N / 2) && read_is(g, 1000, N - 1000));
+    CHECK(fgetc(f) == EOF && !ferror(f));
+    if (f) fclose(f);
+    if (g) fclose(g);
+    /* on disk now: a plain file, no GET */
+    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(size == N && gets == 1 && read_is(f, 0, N));
+    if (f) fclose(f);
+    sp_spool_remove(dir, "job1");
+
+    /* cut after half: the open (when the cut came first) or the reads fail */
+    serving = CUT;
+    gets = 0;
+    f = NULL;
+    if (sp_spool_open_stream(dir, "job2", url, -1, false, NULL, NULL, &f, &size, &err) == 0) {
+        CHECK(size == N);
+        CHECK(sp_spool_wait(f, N, &err) == -1);
+        CHECK(!read_is(f, 0, N) && ferror(f)); /* never a whole file */
+        fclose(f);
+    }
+    CHECK(err.kind == SP_ERR_TRANSIENT);
+    /* the next open continues the .part file with a Range and completes */
+    serving = GATED;
+    sem_post(&gate); /* not needed by a 206 */
+    CHECK(sp_spool_open_stream(dir, "job2", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(size == N && f && read_is(f, 0, N) && gets == 2);
+    CHECK(last_from > 0 && last_if_range); /* a 206 from where the cut left it */
+    if (f) fclose(f);
+    sp_spool_remove(dir, "job2");
+
+    /* no Content-Length: the open waits for the whole file */
+    serving = NO_LENGTH;
+    CHECK(sp_spool_open_stream(dir, "job3", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(size == N && f && read_is(f, 0, N) && gets == 3);
+    if (f) fclose(f);
+    sp_spool_remove(dir, "job3");
+
+    /* a video that changes at its URL after uploads read part of it: no
+     * upload may go on with the new version, and no GET is tried again */
+    serving = GATED_CUT;
+    gets = 0;
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(f && read_is(f, 0, N / 2)); /* read while it arrives */
+    sem_post(&gate);
+    CHECK(f && sp_spool_wait(f, N, &err) == -1 && err.kind == SP_ERR_TRANSIENT);
+    if (f) fclose(f);
+    serving = CHANGED;
+    f = NULL;
+    if (sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == 0) {
+        CHECK(sp_spool_wait(f, N, &err) == -1); /* known once the new version is whole */
+        fclose(f);
+    }
+    CHECK(err.kind == SP_ERR_UNPROCESSABLE && !strcmp(err.code, "video_changed"));
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == -1);
+    CHECK(!strcmp(err.code, "video_changed") && gets == 2);
+    sp_spool_remove(dir, "job4");
+
+    sp_spool_stream_drain();
+    shutdown(listener, SHUT_RDWR);
+    close(listener);
+    pthread_join(server, NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/job1.lock", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/job2.lock", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/job3.lock", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/job4.lock", dir);
+    unlink(path);
+    CHECK(rmdir(dir) == 0);
+    sem_destroy(&gate);
+    return check_done("test_spool_stream");
+}
