@@ -26,6 +26,11 @@ keys only this fake reads:
                              Content-Range), whatever range was asked for
   "content_range": "bytes a-b/n"   send this Content-Range instead (a lie)
   "rate_bytes_per_sec": R    pace this answer at R bytes/s (a trickling server)
+  "hold_at_bytes": K         stop after K body bytes and wait until the config
+                             has "release_holds": true (at most 60 s), then go
+                             on (or drop, with "drop_after_bytes": K too): lets
+                             a test look at the other fakes while this answer
+                             is known to be unfinished
 "path_contains" picks the video a rule applies to. Stats: "get_log" lists every
 GET's {name, range, if_range, status, from}.
 It does not accept uploads or serve anything but the generated files.
@@ -201,17 +206,26 @@ class VideoHandler(fakebase.FakeHandler):
         """Streams length bytes from offset (sendfile unless paced or dropping)."""
         rate = (self._rule or {}).get("rate_bytes_per_sec") or self.cfg.get("bandwidth_bytes_per_sec") or 0
         drop = self._send_drop
+        hold = (self._rule or {}).get("hold_at_bytes")
         t0, sent = time.monotonic(), 0
         try:
             while sent < length:
+                if hold is not None and sent >= hold:
+                    self.wfile.flush()
+                    held_until = time.monotonic() + 60
+                    while not self.cfg.get("release_holds") and time.monotonic() < held_until:
+                        time.sleep(0.02)
+                    hold = None
                 n = min(length - sent, 8 << 20)
+                if hold is not None:
+                    n = min(n, hold - sent)
                 if rate:
                     n = min(n, max(512, int(rate) // 20))
                 if drop is not None:
                     if drop - sent <= 0:
                         raise Drop(graceful=True)
                     n = min(n, drop - sent)
-                if rate or drop is not None:
+                if rate or drop is not None or hold is not None:
                     f.seek(offset + sent)
                     self.wfile.write(f.read(n))
                 else:
