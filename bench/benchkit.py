@@ -358,8 +358,11 @@ class BenchNginx:
         with open(self.st["nginx"]["conf"]) as f:
             text = f.read()
         d = self.dir
-        # pid, logs and temporary files: every path under the stack's prefix moves here
-        text = text.replace(self.st["nginx"]["prefix"].rstrip("/") + "/", d + "/")
+        # pid, logs and temporary files: every path under the stack's prefix moves here,
+        # except the files it includes (the stack wrote them; they stay where they are)
+        prefix = self.st["nginx"]["prefix"].rstrip("/") + "/"
+        text = re.sub(r"^(?!\s*include\s).*$", lambda m: m.group(0).replace(prefix, d + "/"),
+                      text, flags=re.M)
 
         def at_least(directive, value):
             nonlocal text
