@@ -215,6 +215,7 @@ void *sp_slot_main(void *arg) {
     sp_db *db = sp_db_new(w->cfg->database_url);
     if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     sp_http_client_set_abort(transfer_must_stop, slot);
+    sp_http_client_keep_connections(true); /* the platform's and the videos' hosts, job after job */
     while (db && !atomic_load(&w->stopping)) {
         sp_delivery d;
         sp_err err;
@@ -233,6 +234,7 @@ void *sp_slot_main(void *arg) {
             wait_for_work(w, db);
         }
     }
+    sp_http_client_keep_connections(false);
     sp_db_free(db);
     atomic_fetch_sub(&w->slots_running, 1);
     sp_worker_wake(w);

@@ -1,9 +1,28 @@
 /*
- * http_client: libcurl easy handles, one per call.
+ * http_client: libcurl easy handles.
  *
- * A handle per call costs a little connection reuse but keeps every call
- * independent of the last, which matters more to a worker that must survive
- * any failure. Response headers are parsed as they arrive (http_headers.c,
+ * By default a call has a handle of its own, so nothing of one call reaches
+ * the next. A thread that makes many calls (a worker slot) may keep its
+ * connections instead (sp_http_client_keep_connections): it then keeps one
+ * handle per policy (API call or download; through the environment's proxy
+ * or direct; public addresses only or any), reset after each call, so every
+ * option is set afresh per call while the handle's connection cache lets the
+ * next call of the same policy to the same host reuse an open connection.
+ * A connection is therefore only ever reused under the policy that opened it:
+ * the private-address check (made when a connection opens) and the no-proxy
+ * rule of downloads hold for every request that runs on it.
+ *
+ * libcurl sends a request again, on a new connection, when a reused one
+ * closes before any answer: right for a keep-alive connection the server had
+ * just dropped, but the server may also have acted on the request and died
+ * before answering. So only requests that may safely be repeated (GET, HEAD,
+ * PUT, DELETE, OPTIONS: a YouTube chunk is a PUT of a byte range) go out on
+ * a reused connection, their body rewound for the repeat (on_seek); any other
+ * (a POST that publishes a post) always opens its own connection, which
+ * libcurl never repeats a request on, so a post is never made twice behind
+ * the adapters' backs.
+ *
+ * Response headers are parsed as they arrive (http_headers.c,
  * only those the adapters read); bodies go to a capped buffer or, for a
  * download, to a file once the response's headers were judged.
  */
@@ -37,6 +56,45 @@ void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg) {
     abort_arg = arg;
 }
 
+/* The policies whose connections are kept apart: a connection opened under
+ * one is never reused under another. */
+enum {
+    POLICY_PUBLIC = 1, /* bit: only public addresses */
+    POLICY_DIRECT = 2, /* bit: never through a proxy */
+    POLICY_DOWNLOAD = 4,
+    POLICY_COUNT = 8
+};
+
+static __thread bool keeping;
+static __thread CURL *kept[POLICY_COUNT];
+
+void sp_http_client_keep_connections(bool keep) {
+    for (int i = 0; !keep && i < POLICY_COUNT; i++) {
+        curl_easy_cleanup(kept[i]); /* closes its connections */
+        kept[i] = NULL;
+    }
+    keeping = keep;
+}
+
+/* A handle for a call under policy: the thread's kept one (reset when it was
+ * last used), or a new one. NULL when out of memory. */
+static CURL *handle_for(int policy) {
+    if (!keeping) return curl_easy_init();
+    if (!kept[policy]) kept[policy] = curl_easy_init();
+    return kept[policy];
+}
+
+/* Ends a call's use of h: reset (every option back to its default, the
+ * connections kept) or cleaned up. Before the call's headers and form are
+ * freed, so the handle never points at freed memory. */
+static void handle_done(CURL *h) {
+    if (!h) return;
+    if (keeping)
+        curl_easy_reset(h);
+    else
+        curl_easy_cleanup(h);
+}
+
 /* Why a download stopped before its end, besides the transport. */
 typedef enum {
     STOP_NONE,
@@ -53,9 +111,12 @@ typedef struct {
     sp_http_resp *resp;
     sp_http_headers hdr;
     size_t cap;
-    /* uploads */
+    /* uploads: where the body is, and how far it has been read */
     FILE *src;
+    off_t src_offset, src_length;
     off_t remaining;
+    const char *mem_start;
+    size_t mem_len;
     const char *mem;
     size_t mem_left;
     /* downloads */
@@ -222,6 +283,24 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg) {
     return got;
 }
 
+/* Rewinds the body to offset, for a request sent again (its reused
+ * connection had closed) or a redirect. */
+static int on_seek(void *arg, curl_off_t offset, int origin) {
+    transfer *t = arg;
+    if (origin != SEEK_SET || offset < 0) return CURL_SEEKFUNC_CANTSEEK;
+    if (t->src) {
+        if ((off_t)offset > t->src_length ||
+            fseeko(t->src, t->src_offset + (off_t)offset, SEEK_SET) != 0)
+            return CURL_SEEKFUNC_FAIL;
+        t->remaining = t->src_length - (off_t)offset;
+        return CURL_SEEKFUNC_OK;
+    }
+    if ((size_t)offset > t->mem_len) return CURL_SEEKFUNC_FAIL;
+    t->mem = t->mem_start + offset;
+    t->mem_left = t->mem_len - (size_t)offset;
+    return CURL_SEEKFUNC_OK;
+}
+
 /* True when a download is too slow: past its deadline, or below the
  * minimum average rate once the first minute is over. */
 static bool too_slow(const transfer *t) {
@@ -241,6 +320,15 @@ static int on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
         return 1;
     }
     return 0;
+}
+
+/* True for the methods a request may be repeated with, unchanged, at no
+ * harm (RFC 9110's idempotent methods). */
+static bool repeatable(const char *method) {
+    static const char *const safe[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"};
+    for (size_t i = 0; method && i < sizeof safe / sizeof *safe; i++)
+        if (strcmp(method, safe[i]) == 0) return true;
+    return false;
 }
 
 /* Options every transfer shares: timeouts, no signals, abort checks. */
@@ -306,12 +394,14 @@ static curl_mime *build_form(CURL *h, const sp_http_req *req, transfer *t) {
     if (req->file_field && req->body_file) {
         curl_mimepart *part = curl_mime_addpart(mime);
         t->src = req->body_file;
+        t->src_offset = req->file_offset;
+        t->src_length = req->file_length;
         t->remaining = req->file_length;
         if (!part || fseeko(req->body_file, req->file_offset, SEEK_SET) != 0 ||
             curl_mime_name(part, req->file_field) != CURLE_OK ||
             curl_mime_filename(part, "video.mp4") != CURLE_OK ||
             curl_mime_type(part, "application/octet-stream") != CURLE_OK ||
-            curl_mime_data_cb(part, (curl_off_t)req->file_length, on_read, NULL, NULL, t) !=
+            curl_mime_data_cb(part, (curl_off_t)req->file_length, on_read, on_seek, NULL, t) !=
                 CURLE_OK)
             goto fail;
     }
@@ -325,7 +415,8 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 
 int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     resp_init(resp);
-    CURL *h = curl_easy_init();
+    CURL *h =
+        handle_for((req->public_only ? POLICY_PUBLIC : 0) | (req->no_proxy ? POLICY_DIRECT : 0));
     if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
     transfer t = {.resp = resp};
     sp_http_headers_reset(&t.hdr);
@@ -339,17 +430,21 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     if (!req->form && (req->has_body || req->body || req->body_file)) {
         t.src = req->body_file;
+        t.src_offset = req->file_offset;
+        t.src_length = req->file_length;
         t.remaining = req->file_length;
-        t.mem = req->body_file ? NULL : (req->body ? req->body : "");
-        t.mem_left = req->body_file ? 0 : req->body_len;
+        t.mem = t.mem_start = req->body_file ? NULL : (req->body ? req->body : "");
+        t.mem_left = t.mem_len = req->body_file ? 0 : req->body_len;
         if (req->body_file && fseeko(req->body_file, req->file_offset, SEEK_SET) != 0) {
+            handle_done(h);
             curl_slist_free_all(headers);
-            curl_easy_cleanup(h);
             return sp_err_set(err, SP_ERR_INTERNAL, "spool", "cannot seek in the spool file");
         }
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(h, CURLOPT_READDATA, &t);
+        curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
         curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
                          (curl_off_t)(req->body_file ? req->file_length : (off_t)req->body_len));
     }
@@ -357,13 +452,15 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
     if (req->form) {
         mime = build_form(h, req, &t);
         if (!mime) {
+            handle_done(h);
             curl_slist_free_all(headers);
-            curl_easy_cleanup(h);
             return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "building a form failed");
         }
         curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    /* a connection of its own: libcurl never sends it twice (see the top) */
+    if (!repeatable(req->method)) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     if (req->public_only) {
         t.public_only = true;
         curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
@@ -380,9 +477,9 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err) {
                  "the URL points to a private network address");
         out = sp_err_set(err, SP_ERR_UNPROCESSABLE, "private_address", "%s", resp->transport_error);
     }
+    handle_done(h);
     curl_mime_free(mime);
     curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
     return out;
 }
 
@@ -472,7 +569,8 @@ int sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *r
     bool can_resume = req->validator && *req->validator && !strpbrk(req->validator, "\r\n");
     if (t.written > 0 && !can_resume && !restart_sink(&t)) /* nothing to tell the bytes by */
         return finish_download(NULL, CURLE_WRITE_ERROR, &t, err);
-    CURL *h = curl_easy_init();
+    /* always direct (download_options): kept apart from API calls all the same */
+    CURL *h = handle_for(POLICY_DOWNLOAD | POLICY_DIRECT | (req->public_only ? POLICY_PUBLIC : 0));
     if (!h) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "curl init failed");
     struct curl_slist *headers = NULL;
     common_options(h, &t, 0);
@@ -480,8 +578,8 @@ int sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *r
     t.started = sp_clock_monotonic();
     CURLcode rc = curl_easy_perform(h);
     int out_rc = finish_download(h, rc, &t, err);
+    handle_done(h);
     curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
     return out_rc;
 }
 

@@ -77,6 +77,14 @@ typedef bool (*sp_http_abort_fn)(void *arg);
 /* Sets the abort check every later transfer of this thread polls. */
 void sp_http_client_set_abort(sp_http_abort_fn fn, void *arg);
 
+/* true: this thread's later calls keep their connections open for the next
+ * call of the same policy (API call or download, proxy or direct, public
+ * addresses only or not) to the same host; a connection is never reused
+ * under another policy, and no option or header of one call reaches the
+ * next. false: closes the kept connections (call it before the thread ends)
+ * and goes back to one handle per call, the default. */
+void sp_http_client_keep_connections(bool keep);
+
 /* Performs req. Returns 0 when an HTTP answer arrived (any status) and -1 on
  * a transport failure (resp->status 0, transport_error set, err set with
  * SP_ERR_INTERNAL code "network", or "private_address" when public_only

@@ -2,6 +2,14 @@
  * queue: the worker's SQL. Each function is one short transaction; nothing
  * is held open while a platform is being talked to, only the lease, which the
  * worker's lease keeper renews.
+ *
+ * The calls made for every delivery cost one round trip each: the claim (with
+ * the job's details and refresh), a checkpoint, a progress report and the
+ * record of an outcome (with the history row, the refresh and the open count)
+ * are each one statement in its own transaction; the claim, progress and
+ * record are functions of migration 0011, whose bodies hold the statements
+ * this file used to send one by one. A checkpoint commits before the
+ * adapter's next platform call, as before.
  */
 #include "queue/queue.h"
 
@@ -12,41 +20,14 @@
 #include "core/json.h"
 #include "core/log.h"
 
-/* $3: users this worker may not claim for now (--per-user), a uuid[]. */
+/* The claim, the job's details and its refresh in one round trip (migration
+ * 0011): $3, users this worker may not claim for now (--per-user), a uuid[]. */
 static const sp_stmt claim_next = {
     "queue_claim",
-    "WITH next AS ("
-    " SELECT d.id FROM public.social_post_deliveries d"
-    " WHERE ((d.state = 'queued' AND d.run_at <= now())"
-    "    OR (d.state = 'running' AND d.lease_expires_at < now()))"
-    "   AND NOT EXISTS (SELECT 1 FROM public.social_post_jobs j"
-    "                   WHERE j.id = d.job_id AND j.user_id = ANY($3::uuid[]))"
-    " ORDER BY d.run_at, d.id LIMIT 1 FOR UPDATE OF d SKIP LOCKED)"
-    " UPDATE public.social_post_deliveries d"
-    " SET state = 'running', lease_owner = $1,"
-    "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now(),"
-    "     takeovers = d.takeovers + CASE WHEN d.state = 'running' THEN 1 ELSE 0 END"
-    " FROM next WHERE d.id = next.id"
-    " RETURNING d.id, d.job_id::text, d.platform, d.attempts, d.checkpoint::text,"
-    "           d.takeovers, d.releases",
+    "SELECT id, job_id, platform, attempts, checkpoint, takeovers, releases, user_id, video_id,"
+    " title, description, video_url, account_id, access_token, refresh_token, token_expires_at,"
+    " video_owned FROM public.social_post_claim($1, $2::int, $3::uuid[])",
     3};
-
-/* The job, its video when the job's user owns it (users write jobs directly,
- * so the worker checks again what the API checked), and the account. */
-static const sp_stmt load_details = {
-    "queue_details",
-    "SELECT j.user_id::text, j.video_id::text, coalesce(nullif(j.title, ''), v.title, ''),"
-    " coalesce(j.description, ''), v.video_url, a.account_id, a.access_token,"
-    " a.refresh_token, coalesce(extract(epoch FROM a.token_expires_at)::bigint, 0),"
-    " v.id IS NOT NULL"
-    " FROM public.social_post_jobs j"
-    " LEFT JOIN public.product_videos v ON v.id = j.video_id AND v.user_id = j.user_id"
-    /* one account even where the app's table allows several per platform */
-    " LEFT JOIN LATERAL (SELECT * FROM public.social_accounts s"
-    "   WHERE s.user_id = j.user_id AND s.platform = $2"
-    "   ORDER BY s.token_expires_at DESC NULLS LAST LIMIT 1) a ON true"
-    " WHERE j.id = $1::uuid",
-    2};
 
 static const sp_stmt refresh_job = {"queue_refresh_job",
                                     "SELECT public.social_post_refresh_job($1::uuid)", 1};
@@ -57,38 +38,21 @@ static const sp_stmt save_checkpoint = {
     " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
     3};
 
-/* confirmed/total in [0, 1], rounded for people; total <= 0 keeps it. */
+/* confirmed/total in [0, 1] and the job refreshed, in one round trip
+ * (migration 0011); total <= 0 keeps it. False when the lease is lost. */
 static const sp_stmt save_progress = {
-    "queue_progress",
-    "UPDATE public.social_post_deliveries"
-    " SET progress = CASE WHEN $4::bigint > 0"
-    "     THEN round(least(greatest($3::numeric / $4::bigint, 0), 1), 4)::float8"
-    "     ELSE progress END, updated_at = now()"
-    " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
+    "queue_progress", "SELECT public.social_post_progress($1::bigint, $2, $3::bigint, $4::bigint)",
     4};
 
+/* The outcome, the history row of a final one ($10 'posted' or 'failed', NULL
+ * for none; a failing insert is undone alone and its message returned), the
+ * job's refresh and its open count, in one round trip (migration 0011). */
 static const sp_stmt record_outcome = {
     "queue_record",
-    "UPDATE public.social_post_deliveries"
-    " SET state = $3, run_at = now() + make_interval(secs => $4::float8),"
-    "     attempts = attempts + $5::int, checkpoint = $6::jsonb, result = $7::jsonb,"
-    "     last_error = nullif($8, ''), lease_owner = NULL, lease_expires_at = NULL,"
-    "     releases = CASE WHEN $9::bool THEN releases + 1 ELSE 0 END, updated_at = now()"
-    " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
-    9};
-
-static const sp_stmt open_count = {"queue_open_count",
-                                   "SELECT count(*) FROM public.social_post_deliveries"
-                                   " WHERE job_id = $1::uuid AND state IN ('queued', 'running')",
-                                   1};
-
-static const sp_stmt history_insert = {
-    "queue_history",
-    "INSERT INTO public.scheduled_posts"
-    " (user_id, video_id, job_id, platform, status, post_url, post_id, error, posted_at)"
-    " VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, nullif($6, ''), nullif($7, ''),"
-    "         nullif($8, ''), CASE WHEN $5 = 'posted' THEN now() END)",
-    8};
+    "SELECT held, open_count, history_error FROM public.social_post_record($1::bigint, $2, $3,"
+    " $4::float8, $5::int, $6::jsonb, $7::jsonb, $8, $9::bool, $10, $11::uuid, $12::uuid, $13,"
+    " $14)",
+    14};
 
 static const sp_stmt renew_leases = {
     "queue_renew",
@@ -141,35 +105,15 @@ static delivery_id id_param(const sp_delivery *d) {
     return id;
 }
 
+/* The error of a write that found the delivery no longer ours. */
+static int lease_lost(sp_err *err) {
+    return sp_err_set(err, SP_ERR_CONFLICT, "lease_lost",
+                      "the delivery's lease was lost to another worker");
+}
+
 /* A copy of a result field, NULL for SQL NULL. */
 static char *field_dup(const PGresult *res, int col) {
     return PQgetisnull(res, 0, col) ? NULL : strdup(PQgetvalue(res, 0, col));
-}
-
-/* Fills the job, video and account parts of d. */
-static int load_delivery_details(sp_db *db, sp_delivery *d, sp_err *err) {
-    const char *params[] = {d->job_id, sp_platform_name(d->post.platform)};
-    PGresult *res = sp_db_exec(db, &load_details, params, err);
-    if (!res) return -1;
-    int rc = -1;
-    if (PQntuples(res) != 1) {
-        sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "the delivery's job is gone");
-        goto done;
-    }
-    snprintf(d->user_id, sizeof d->user_id, "%s", PQgetvalue(res, 0, 0));
-    snprintf(d->video_id, sizeof d->video_id, "%s", PQgetvalue(res, 0, 1));
-    d->post.title = field_dup(res, 2);
-    d->post.description = field_dup(res, 3);
-    d->post.video_url = field_dup(res, 4);
-    d->post.account_id = field_dup(res, 5);
-    d->post.access_token = field_dup(res, 6);
-    d->post.refresh_token = field_dup(res, 7);
-    d->post.token_expires_at = atoll(PQgetvalue(res, 0, 8));
-    d->video_owned = PQgetvalue(res, 0, 9)[0] == 't';
-    rc = 0;
-done:
-    PQclear(res);
-    return rc;
 }
 
 /* Runs the job refresh for job_id inside the open transaction. */
@@ -180,50 +124,47 @@ static int refresh(sp_db *db, const char *job_id, sp_err *err) {
     return res ? 0 : -1;
 }
 
-/* Claims a row and fills d's queue fields; 1 claimed, 0 none, -1 error. */
-static int claim_row(sp_db *db, const char *owner, int lease_seconds, const char *busy_users,
-                     sp_delivery *d, sp_err *err) {
-    char lease[16];
-    snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *params[] = {owner, lease, busy_users ? busy_users : "{}"};
-    PGresult *res = sp_db_exec(db, &claim_next, params, err);
-    if (!res) return -1;
-    int rc = 0;
-    if (PQntuples(res) == 1) {
-        d->id = atoll(PQgetvalue(res, 0, 0));
-        snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
-        if (!sp_platform_from_name(PQgetvalue(res, 0, 2), &d->post.platform))
-            d->post.platform = SP_YOUTUBE;
-        d->post.attempts = atoi(PQgetvalue(res, 0, 3));
-        d->takeovers = atoi(PQgetvalue(res, 0, 5));
-        d->releases = atoi(PQgetvalue(res, 0, 6));
-        d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
-        if (!d->post.checkpoint || !cJSON_IsObject(d->post.checkpoint)) {
-            cJSON_Delete(d->post.checkpoint);
-            d->post.checkpoint = cJSON_CreateObject();
-        }
-        rc = d->post.checkpoint ? 1 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+/* Fills d from the claim's row: the delivery (columns 0-6), then its job,
+ * video and account (7-16). */
+static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
+    d->id = atoll(PQgetvalue(res, 0, 0));
+    snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
+    if (!sp_platform_from_name(PQgetvalue(res, 0, 2), &d->post.platform))
+        d->post.platform = SP_YOUTUBE;
+    d->post.attempts = atoi(PQgetvalue(res, 0, 3));
+    d->takeovers = atoi(PQgetvalue(res, 0, 5));
+    d->releases = atoi(PQgetvalue(res, 0, 6));
+    snprintf(d->user_id, sizeof d->user_id, "%s", PQgetvalue(res, 0, 7));
+    snprintf(d->video_id, sizeof d->video_id, "%s", PQgetvalue(res, 0, 8));
+    d->post.title = field_dup(res, 9);
+    d->post.description = field_dup(res, 10);
+    d->post.video_url = field_dup(res, 11);
+    d->post.account_id = field_dup(res, 12);
+    d->post.access_token = field_dup(res, 13);
+    d->post.refresh_token = field_dup(res, 14);
+    d->post.token_expires_at = atoll(PQgetvalue(res, 0, 15));
+    d->video_owned = PQgetvalue(res, 0, 16)[0] == 't';
+    d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
+    if (!d->post.checkpoint || !cJSON_IsObject(d->post.checkpoint)) {
+        cJSON_Delete(d->post.checkpoint);
+        d->post.checkpoint = cJSON_CreateObject();
     }
-    PQclear(res);
-    return rc;
+    return d->post.checkpoint ? 1 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
 }
 
 int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, const char *busy_users,
                    sp_delivery *out, sp_err *err) {
     memset(out, 0, sizeof *out);
-    if (sp_db_begin(db, err) < 0) return -1;
-    int claimed = claim_row(db, owner, lease_seconds, busy_users, out, err);
-    if (claimed <= 0) goto done;
-    if (load_delivery_details(db, out, err) < 0 || refresh(db, out->job_id, err) < 0) {
-        claimed = -1;
-        goto done;
-    }
-    if (sp_db_commit(db, err) < 0) claimed = -1;
-done:
-    if (claimed <= 0) {
-        sp_db_rollback(db);
-        sp_delivery_free(out);
-    }
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_seconds);
+    const char *params[] = {owner, lease, busy_users ? busy_users : "{}"};
+    /* one statement, its own transaction: the claim, the details, the refresh */
+    PGresult *res = sp_db_exec(db, &claim_next, params, err);
+    if (!res) return -1;
+    int claimed = PQntuples(res) == 1 ? fill_delivery(res, out, err) : 0;
+    PQclear(res);
+    /* a claim we cannot work on (out of memory) lapses with its lease */
+    if (claimed <= 0) sp_delivery_free(out);
     return claimed;
 }
 
@@ -233,9 +174,7 @@ static int exec_owned(sp_db *db, const sp_stmt *stmt, const char *const *params,
     if (!res) return -1;
     bool held = atoi(PQcmdTuples(res)) == 1;
     PQclear(res);
-    if (!held)
-        return sp_err_set(err, SP_ERR_CONFLICT, "lease_lost",
-                          "the delivery's lease was lost to another worker");
+    if (!held) return lease_lost(err);
     return 0;
 }
 
@@ -256,13 +195,11 @@ int sp_queue_progress(sp_db *db, const char *owner, const sp_delivery *d, long l
     snprintf(done, sizeof done, "%lld", confirmed);
     snprintf(size, sizeof size, "%lld", total);
     const char *params[] = {id.text, owner, done, size};
-    if (sp_db_begin(db, err) < 0) return -1;
-    if (exec_owned(db, &save_progress, params, err) < 0 || refresh(db, d->job_id, err) < 0 ||
-        sp_db_commit(db, err) < 0) {
-        sp_db_rollback(db);
-        return -1;
-    }
-    return 0;
+    PGresult *res = sp_db_exec(db, &save_progress, params, err);
+    if (!res) return -1;
+    bool held = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return held ? 0 : lease_lost(err);
 }
 
 /* The result a final state shows under the seed's keys; NULL while open.
@@ -283,40 +220,17 @@ static char *result_json(const sp_step_outcome *o, const sp_transition *t) {
     return text;
 }
 
-/* Adds the scheduled_posts row of a final result. The table may be the app's
- * own, with other columns: a failure is logged and undone with a savepoint,
- * never allowed to lose the delivery's result. */
-static void add_history(sp_db *db, const sp_delivery *d, const sp_step_outcome *o,
-                        const sp_transition *t) {
-    sp_err err;
-    bool ok = t->state == SP_DELIVERY_SUCCEEDED;
-    const char *params[] = {d->user_id,
-                            d->video_id,
-                            d->job_id,
-                            sp_platform_name(d->post.platform),
-                            ok ? "posted" : "failed",
-                            ok ? o->url : "",
-                            ok ? o->post_id : "",
-                            ok ? "" : t->message};
-    if (sp_db_simple(db, "SAVEPOINT history", &err) < 0) return;
-    PGresult *res = sp_db_exec(db, &history_insert, params, &err);
-    if (res) {
-        PQclear(res);
-        sp_db_simple(db, "RELEASE SAVEPOINT history", &err);
-        return;
-    }
-    sp_log(SP_LOG_WARN, "scheduled_posts row not written for job %s: %s", d->job_id, err.msg);
-    sp_db_simple(db, "ROLLBACK TO SAVEPOINT history", &err);
-}
-
-/* Counts the job's deliveries still queued or running. */
-static int count_open(sp_db *db, const char *job_id, sp_err *err) {
-    const char *params[] = {job_id};
-    PGresult *res = sp_db_exec(db, &open_count, params, err);
-    if (!res) return -1;
-    int n = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return n;
+/* The recorded outcome's row: the lease was still ours (else err is set),
+ * the history row's fate (a failed insert is logged: scheduled_posts may be
+ * the app's own table, with other columns; it never loses the outcome), and
+ * whether the job has no open delivery left. */
+static int read_record(const PGresult *res, const sp_delivery *d, bool *job_finished, sp_err *err) {
+    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') return lease_lost(err);
+    if (!PQgetisnull(res, 0, 2))
+        sp_log(SP_LOG_WARN, "scheduled_posts row not written for job %s: %s", d->job_id,
+               PQgetvalue(res, 0, 2));
+    *job_finished = atoi(PQgetvalue(res, 0, 1)) == 0;
+    return 0;
 }
 
 int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp_step_outcome *o,
@@ -326,12 +240,13 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
     snprintf(run_in, sizeof run_in, "%.3f", t->run_in);
     char *checkpoint = sp_json_print(d->post.checkpoint);
     char *result = result_json(o, t);
-    int rc = -1;
     *job_finished = false;
     if (!checkpoint) {
-        sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-        goto done;
+        free(result);
+        return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
+    bool final = t->state == SP_DELIVERY_SUCCEEDED || t->state == SP_DELIVERY_FAILED;
+    bool ok = t->state == SP_DELIVERY_SUCCEEDED;
     const char *params[] = {id.text,
                             owner,
                             sp_delivery_state_name(t->state),
@@ -340,18 +255,16 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
                             checkpoint,
                             result,
                             t->message,
-                            t->count_release ? "true" : "false"};
-    if (sp_db_begin(db, err) < 0) goto done;
-    if (exec_owned(db, &record_outcome, params, err) < 0) goto done;
-    if (t->state == SP_DELIVERY_SUCCEEDED || t->state == SP_DELIVERY_FAILED)
-        add_history(db, d, o, t);
-    if (refresh(db, d->job_id, err) < 0) goto done;
-    int open = count_open(db, d->job_id, err);
-    if (open < 0 || sp_db_commit(db, err) < 0) goto done;
-    *job_finished = open == 0;
-    rc = 0;
-done:
-    if (rc < 0) sp_db_rollback(db);
+                            t->count_release ? "true" : "false",
+                            final ? (ok ? "posted" : "failed") : NULL,
+                            d->user_id[0] ? d->user_id : NULL,
+                            d->video_id[0] ? d->video_id : NULL,
+                            ok ? o->url : "",
+                            ok ? o->post_id : ""};
+    /* one statement, its own transaction */
+    PGresult *res = sp_db_exec(db, &record_outcome, params, err);
+    int rc = res ? read_record(res, d, job_finished, err) : -1;
+    PQclear(res);
     free(checkpoint);
     free(result);
     return rc;

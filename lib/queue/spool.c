@@ -86,14 +86,16 @@ static long long file_size(FILE *f) {
     return fstat(fileno(f), &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* Reads the validator saved beside a partial file into out ("" when none). */
-static void read_validator(const char *path, char *out, size_t len) {
+/* Reads the validator saved beside a partial file into out ("" when none);
+ * true when the file exists. */
+static bool read_validator(const char *path, char *out, size_t len) {
     out[0] = '\0';
     FILE *f = fopen(path, "r");
-    if (!f) return;
+    if (!f) return errno != ENOENT; /* unreadable: remove it all the same */
     if (!fgets(out, (int)len, f)) out[0] = '\0';
     out[strcspn(out, "\r\n")] = '\0';
     fclose(f);
+    return true;
 }
 
 /* Saves the validator of the file's bytes, as resp gave it: a strong ETag,
@@ -181,7 +183,7 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
                           sp_strerror(errno, eb, sizeof eb));
     char validator[160];
-    read_validator(validator_path, validator, sizeof validator);
+    bool had_validator = read_validator(validator_path, validator, sizeof validator);
     sp_http_download_req req = {.url = url,
                                 .resume_from = file_size(f),
                                 .validator = validator,
@@ -200,7 +202,6 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                         sp_strerror(errno, eb, sizeof eb));
     long long size = file_size(f);
     fclose(f);
-    if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
     bool restarted = resp.status == 200 || (rc < 0 && !strcmp(err->code, "range_mismatch"));
     if (streamed && restarted) { /* the bytes uploads had are not this file's */
@@ -215,7 +216,14 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     bool keep = rc == 0 || (err->kind == SP_ERR_TRANSIENT && resp.status != 416 && size > 0 &&
                             strcmp(err->code, "spool_write_failed") != 0);
     if (!keep) unlink(part_path);
-    if (!keep || rc == 0) unlink(validator_path);
+    /* the validator is for continuing a partial file: saved only when one is
+     * kept for the next try (not for every whole download, only to be
+     * removed again: creating and removing files is not free) */
+    if (keep && rc != 0) {
+        if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
+    } else if (had_validator) {
+        unlink(validator_path);
+    }
     sp_http_resp_free(&resp);
     return rc;
 }
