@@ -358,8 +358,13 @@ class BenchNginx:
         with open(self.st["nginx"]["conf"]) as f:
             text = f.read()
         d = self.dir
-        # pid, logs and temporary files: every path under the stack's prefix moves here
-        text = text.replace(self.st["nginx"]["prefix"].rstrip("/") + "/", d + "/")
+        # pid, logs and temporary files: every path under the stack's prefix moves
+        # here, except the included files (the stack's social-post.conf), read in place
+        prefix = self.st["nginx"]["prefix"].rstrip("/") + "/"
+        keep = re.findall(rf"^\s*include\s+{re.escape(prefix)}\S+;", text, flags=re.M)
+        text = text.replace(prefix, d + "/")
+        for line in keep:
+            text = text.replace(line.replace(prefix, d + "/"), line)
 
         def at_least(directive, value):
             nonlocal text
