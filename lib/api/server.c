@@ -60,14 +60,16 @@ static atomic_bool stopping;
 
 /* Writes the one log line each request gets. */
 static void log_request(const sp_request *r, double ms) {
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "method", r->method);
-    cJSON_AddStringToObject(f, "uri", r->document_uri);
-    cJSON_AddNumberToObject(f, "status", r->status);
-    cJSON_AddNumberToObject(f, "ms", (double)(long)(ms * 100) / 100);
-    if (r->user_id[0]) cJSON_AddStringToObject(f, "user", r->user_id);
-    if (r->job_id[0]) cJSON_AddStringToObject(f, "job", r->job_id);
-    sp_log_event(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f);
+    sp_log_field f[6] = {
+        {.key = "method", .str = r->method},
+        {.key = "uri", .str = r->document_uri},
+        {.key = "status", .num = r->status},
+        {.key = "ms", .num = (double)(long)(ms * 100) / 100},
+    };
+    int n = 4;
+    if (r->user_id[0]) f[n++] = (sp_log_field){.key = "user", .str = r->user_id};
+    if (r->job_id[0]) f[n++] = (sp_log_field){.key = "job", .str = r->job_id};
+    sp_log_fields(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f, n);
 }
 
 /* Counts, logs and finishes an answered request; its connection goes back
