@@ -1,25 +1,30 @@
 /*
- * dispatcher: one poll loop over the listening socket and the idle kept
- * connections, feeding a queue that the worker threads take from; see
- * dispatcher.h.
+ * dispatcher: worker threads waiting on one epoll set of one-shot events;
+ * see dispatcher.h.
  *
- * A connection lives in exactly one place: the ready queue (a worker will
- * read its request), a worker or a parked long-poll (being served), the
- * returned list (served, connection kept, on its way back) or the idle set
- * (polled by the dispatcher thread alone). At most one fresh accept is
- * handed out at a time, so the dispatcher does not hand every worker the
- * same readable listening socket.
+ * A connection lives in exactly one place: armed in the epoll set (idle,
+ * waiting for its next request), or with one thread (being served, or a
+ * parked long-poll), which arms it again when its answer is written. Every
+ * event is one-shot, so exactly one thread is woken for a connection, and
+ * for the listening socket (re-armed as soon as its accept returned: one
+ * thread at a time blocks in accept). The stop eventfd is one-shot too:
+ * each thread that sees it arms it again for the next one.
+ *
+ * The lock guards only the list of open connections (so the idle ones are
+ * closed at the end) and who is in accept(); a request on a kept
+ * connection takes no lock and makes no thread switch: epoll_wait, read,
+ * the answer, and one epoll_ctl to re-arm.
  */
 #include "api/dispatcher.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "api/metrics.h"
@@ -30,263 +35,172 @@
 #define DRAIN_LIMIT (1024 * 1024)
 
 typedef struct conn {
-    FCGX_Request fcgx; /* first: a request pointer is its conn */
-    struct conn *next;
+    FCGX_Request fcgx;        /* first: a request pointer is its conn */
+    struct conn *prev, *next; /* the open connections */
+    bool in_epoll;            /* added to the epoll set once */
 } conn;
 
 struct sp_dispatcher {
     int listen_fd;
-    int wake_fd; /* eventfd: returned connections, accept done, stop */
+    int epoll_fd;
+    int stop_fd; /* eventfd, readable once stopping */
+    atomic_bool stopping;
     pthread_mutex_t mu;
-    pthread_cond_t ready_cv;
-    conn *ready_head, *ready_tail; /* for workers, in order */
-    conn *returned;                /* kept connections coming back */
-    bool accept_pending;           /* a worker was given the listening socket */
-    bool accepting;                /* ... and is in FCGX_Accept_r now */
+    conn *conns;    /* every open connection (guarded by mu) */
+    bool accepting; /* a worker is in FCGX_Accept_r on the listening socket */
     pthread_t accepting_thread;
-    bool stopping;
-    conn **idle; /* dispatcher thread only */
-    int nidle, idle_cap;
 };
+
+/* Arms fd (one-shot, readable) with tag; op is EPOLL_CTL_ADD or _MOD. */
+static int arm(sp_dispatcher *d, int op, int fd, void *tag) {
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = tag};
+    return epoll_ctl(d->epoll_fd, op, fd, &ev);
+}
 
 sp_dispatcher *sp_dispatcher_new(int listen_fd) {
     sp_dispatcher *d = calloc(1, sizeof *d);
     if (!d) return NULL;
     d->listen_fd = listen_fd;
-    d->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (d->wake_fd < 0) {
+    d->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    d->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->epoll_fd < 0 || d->stop_fd < 0 || arm(d, EPOLL_CTL_ADD, listen_fd, &d->listen_fd) < 0 ||
+        arm(d, EPOLL_CTL_ADD, d->stop_fd, &d->stop_fd) < 0) {
+        if (d->epoll_fd >= 0) close(d->epoll_fd);
+        if (d->stop_fd >= 0) close(d->stop_fd);
         free(d);
         return NULL;
     }
+    atomic_init(&d->stopping, false);
     pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->ready_cv, NULL);
     return d;
 }
 
-/* Closes a connection and frees its request. Without libfcgi's lingering
- * close (up to 2 s waiting for the peer to close first, on the calling
- * thread): the request's body has been read, so nothing is left unread
- * that could turn the close into a reset. */
-static void close_conn(conn *c) {
+/* Adds c to the open connections. */
+static void link_conn(sp_dispatcher *d, conn *c) {
+    pthread_mutex_lock(&d->mu);
+    c->prev = NULL;
+    c->next = d->conns;
+    if (d->conns) d->conns->prev = c;
+    d->conns = c;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Removes c from the open connections. */
+static void unlink_conn(sp_dispatcher *d, conn *c) {
+    pthread_mutex_lock(&d->mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (d->conns == c)
+        d->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Frees c's request and closes its connection (which leaves the epoll set
+ * with it). Without libfcgi's lingering close (up to 2 s waiting for the
+ * peer to close first, on the calling thread): the request's body has been
+ * read, so nothing is left unread that could turn the close into a reset. */
+static void free_conn(conn *c) {
     c->fcgx.detached = 1;
     FCGX_Free(&c->fcgx, 1);
     free(c);
 }
 
-/* Closes every connection of a list. */
-static void close_list(conn *c) {
-    while (c) {
-        conn *next = c->next;
-        close_conn(c);
-        c = next;
-    }
+static void close_conn(sp_dispatcher *d, conn *c) {
+    unlink_conn(d, c);
+    free_conn(c);
 }
 
 void sp_dispatcher_free(sp_dispatcher *d) {
     if (!d) return;
-    close_list(d->ready_head);
-    close_list(d->returned);
-    for (int i = 0; i < d->nidle; i++)
-        close_conn(d->idle[i]);
-    free(d->idle);
-    close(d->wake_fd);
+    conn *c = d->conns;
+    while (c) {
+        conn *next = c->next;
+        free_conn(c);
+        c = next;
+    }
+    close(d->epoll_fd);
+    close(d->stop_fd);
     pthread_mutex_destroy(&d->mu);
-    pthread_cond_destroy(&d->ready_cv);
     free(d);
 }
 
-static void wake(sp_dispatcher *d) {
-    uint64_t one = 1;
-    if (write(d->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-        sp_log(SP_LOG_ERROR, "cannot wake the dispatcher: %s", strerror(errno));
-}
-
-/* Queues c for a worker (caller holds mu). */
-static void push_ready(sp_dispatcher *d, conn *c) {
-    c->next = NULL;
-    if (d->ready_tail)
-        d->ready_tail->next = c;
-    else
-        d->ready_head = c;
-    d->ready_tail = c;
-    pthread_cond_signal(&d->ready_cv);
-}
-
-/* Adds c to the idle set; closes it when there is no room. */
-static void add_idle(sp_dispatcher *d, conn *c) {
-    if (d->nidle == d->idle_cap) {
-        int cap = d->idle_cap ? d->idle_cap * 2 : 64;
-        conn **grown = realloc(d->idle, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            close_conn(c);
-            return;
-        }
-        d->idle = grown;
-        d->idle_cap = cap;
-    }
-    d->idle[d->nidle++] = c;
-}
-
-/* What a readable idle connection holds: 1 a request, 0 nothing yet,
- * -1 closed by nginx (or broken). */
-static int peek(const conn *c) {
-    char b;
-    ssize_t n = recv(c->fcgx.ipcFd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n > 0) return 1;
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
-}
-
-/* Takes the returned connections into the idle set, and offers the
- * listening socket again once the last accept is done. */
-static void collect(sp_dispatcher *d, bool *listen_ok) {
-    uint64_t n;
-    if (read(d->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
-        sp_log(SP_LOG_ERROR, "dispatcher wake-up: %s", strerror(errno));
-    pthread_mutex_lock(&d->mu);
-    conn *list = d->returned;
-    d->returned = NULL;
-    *listen_ok = !d->accept_pending && !d->stopping;
-    pthread_mutex_unlock(&d->mu);
-    while (list) {
-        conn *next = list->next;
-        add_idle(d, list);
-        list = next;
-    }
-}
-
-/* Hands the listening socket to a worker as a fresh request. */
-static void offer_accept(sp_dispatcher *d) {
+/* Accepts a fresh connection and reads its first request; NULL when that
+ * failed or the dispatcher is stopping. */
+static conn *accept_fresh(sp_dispatcher *d) {
     conn *c = calloc(1, sizeof *c);
-    if (!c || FCGX_InitRequest(&c->fcgx, d->listen_fd, 0) != 0) {
-        free(c);
-        return;
-    }
-    pthread_mutex_lock(&d->mu);
-    d->accept_pending = true;
-    push_ready(d, c);
-    pthread_mutex_unlock(&d->mu);
-}
-
-/* Looks at the idle connections poll marked: requests go to the workers,
- * closed ones are closed. pfd[i] belongs to idle[i]. */
-static void serve_idle(sp_dispatcher *d, const struct pollfd *pfd, int n) {
-    int kept = 0;
-    for (int i = 0; i < n; i++) {
-        conn *c = d->idle[i];
-        int state = pfd[i].revents ? peek(c) : 0;
-        if (state < 0) {
-            close_conn(c);
-        } else if (state > 0) {
-            pthread_mutex_lock(&d->mu);
-            push_ready(d, c);
-            pthread_mutex_unlock(&d->mu);
-        } else {
-            d->idle[kept++] = c;
-        }
-    }
-    for (int i = n; i < d->nidle; i++) /* none arrive meanwhile; kept for safety */
-        d->idle[kept++] = d->idle[i];
-    d->nidle = kept;
-}
-
-void *sp_dispatcher_main(void *arg) {
-    sp_dispatcher *d = arg;
-    struct pollfd *pfd = NULL;
-    int pfd_cap = 0;
-    bool listen_ok = true;
-    for (;;) {
+    int rc = -1;
+    if (c && FCGX_InitRequest(&c->fcgx, d->listen_fd, 0) == 0) {
         pthread_mutex_lock(&d->mu);
-        bool stop = d->stopping;
+        bool stopping = atomic_load(&d->stopping);
+        if (!stopping) {
+            d->accepting = true;
+            d->accepting_thread = pthread_self();
+        }
         pthread_mutex_unlock(&d->mu);
-        if (stop) break;
-        if (pfd_cap < d->nidle + 2) {
-            struct pollfd *grown = realloc(pfd, (size_t)(d->nidle + 64) * sizeof *pfd);
-            if (!grown) {
-                sleep(1);
-                continue;
-            }
-            pfd = grown;
-            pfd_cap = d->nidle + 64;
-        }
-        int n = d->nidle;
-        for (int i = 0; i < n; i++)
-            pfd[i] = (struct pollfd){.fd = d->idle[i]->fcgx.ipcFd, .events = POLLIN};
-        pfd[n] = (struct pollfd){.fd = d->wake_fd, .events = POLLIN};
-        pfd[n + 1] = (struct pollfd){.fd = listen_ok ? d->listen_fd : -1, .events = POLLIN};
-        if (poll(pfd, (nfds_t)n + 2, -1) < 0) {
-            if (errno != EINTR) sp_log(SP_LOG_ERROR, "dispatcher poll: %s", strerror(errno));
-            continue;
-        }
-        serve_idle(d, pfd, n);
-        if (listen_ok && pfd[n + 1].revents) {
-            offer_accept(d);
-            listen_ok = false;
-        }
-        if (pfd[n].revents) collect(d, &listen_ok);
+        if (!stopping) rc = FCGX_Accept_r(&c->fcgx);
+        pthread_mutex_lock(&d->mu);
+        d->accepting = false;
+        pthread_mutex_unlock(&d->mu);
     }
-    free(pfd);
-    for (int i = 0; i < d->nidle; i++)
-        close_conn(d->idle[i]);
-    d->nidle = 0;
+    bool stopping = atomic_load(&d->stopping);
+    if (!stopping && arm(d, EPOLL_CTL_MOD, d->listen_fd, &d->listen_fd) < 0)
+        sp_log(SP_LOG_ERROR, "cannot wait on the listening socket: %s", strerror(errno));
+    if (rc == 0) {
+        sp_metrics_count_connection();
+        c->fcgx.detached = 1; /* every close of ours is without lingering */
+        link_conn(d, c);
+        return c;
+    }
+    if (c) free_conn(c);
+    if (!stopping) {
+        sp_log(SP_LOG_ERROR, "accept failed (%d); trying again in a second", rc);
+        sleep(1);
+    }
     return NULL;
 }
 
-/* Takes the next connection for a worker; NULL once stopping and empty.
- * While stopping, fresh accepts still queued are dropped. */
-static conn *take(sp_dispatcher *d) {
-    pthread_mutex_lock(&d->mu);
-    conn *c = NULL;
-    for (;;) {
-        while (!d->ready_head && !d->stopping)
-            pthread_cond_wait(&d->ready_cv, &d->mu);
-        c = d->ready_head;
-        if (!c) break;
-        d->ready_head = c->next;
-        if (!d->ready_head) d->ready_tail = NULL;
-        if (c->fcgx.ipcFd >= 0 || !d->stopping) break;
-        d->accept_pending = false;
-        free(c);
-    }
-    if (c && c->fcgx.ipcFd < 0) {
-        d->accepting = true;
-        d->accepting_thread = pthread_self();
-    }
-    pthread_mutex_unlock(&d->mu);
-    return c;
-}
-
-/* Reads c's next request: accepts first when c is fresh. A kept connection
- * that turns out closed must not fall back to accept(): its listening socket
- * is hidden from libfcgi for the call. */
-static int accept_on(sp_dispatcher *d, conn *c) {
-    bool fresh = c->fcgx.ipcFd < 0;
-    if (!fresh) c->fcgx.listen_sock = -1;
+/* Reads the next request of kept connection c; NULL (c closed) when nginx
+ * closed it. It must not fall back to accept(): its listening socket is
+ * hidden from libfcgi for the call. */
+static conn *read_kept(sp_dispatcher *d, conn *c) {
+    c->fcgx.listen_sock = -1;
     int rc = FCGX_Accept_r(&c->fcgx);
     c->fcgx.listen_sock = d->listen_fd;
-    if (fresh) {
-        pthread_mutex_lock(&d->mu);
-        d->accept_pending = d->accepting = false;
-        bool stopping = d->stopping;
-        pthread_mutex_unlock(&d->mu);
-        wake(d);
-        if (rc == 0) sp_metrics_count_connection();
-        if (rc < 0 && !stopping) {
-            sp_log(SP_LOG_ERROR, "accept failed (%d); trying again in a second", rc);
-            sleep(1);
-        }
-    }
-    return rc;
+    if (rc == 0) return c;
+    close_conn(d, c);
+    return NULL;
 }
 
 int sp_dispatcher_next(sp_dispatcher *d, FCGX_Request **out) {
     for (;;) {
-        conn *c = take(d);
-        if (!c) return -1;
-        if (accept_on(d, c) == 0) {
+        bool stopping = atomic_load(&d->stopping);
+        struct epoll_event ev;
+        int n = epoll_wait(d->epoll_fd, &ev, 1, stopping ? 0 : -1);
+        if (n < 0 && errno != EINTR) {
+            sp_log(SP_LOG_ERROR, "dispatcher epoll_wait: %s", strerror(errno));
+            if (stopping) return -1;
+            sleep(1);
+        }
+        if (n == 0 && stopping) return -1;
+        if (n <= 0) continue;
+        conn *c = NULL;
+        if (ev.data.ptr == &d->stop_fd) {
+            /* the next idle thread sees it too */
+            if (arm(d, EPOLL_CTL_MOD, d->stop_fd, &d->stop_fd) < 0)
+                sp_log(SP_LOG_ERROR, "dispatcher stop: %s", strerror(errno));
+            return -1;
+        } else if (ev.data.ptr == &d->listen_fd) {
+            if (stopping) continue; /* no new connections; not armed again */
+            c = accept_fresh(d);
+        } else {
+            c = read_kept(d, ev.data.ptr);
+        }
+        if (c) {
             *out = &c->fcgx;
             return 0;
         }
-        close_conn(c);
     }
 }
 
@@ -299,28 +213,26 @@ void sp_dispatcher_finish(sp_dispatcher *d, FCGX_Request *req) {
             total += n;
         if (total > DRAIN_LIMIT || FCGX_GetError(req->in)) req->keepConnection = 0;
     }
-    req->detached = 1; /* no lingering close (see close_conn) */
+    req->detached = 1; /* no lingering close (see free_conn) */
     FCGX_Finish_r(req);
-    req->detached = 0;
-    pthread_mutex_lock(&d->mu);
-    bool keep = req->ipcFd >= 0 && !d->stopping;
-    if (keep) {
-        c->next = d->returned;
-        d->returned = c;
+    if (req->ipcFd < 0 || atomic_load(&d->stopping)) {
+        close_conn(d, c);
+        return;
     }
-    pthread_mutex_unlock(&d->mu);
-    if (keep)
-        wake(d);
-    else
-        close_conn(c);
+    /* once armed, another thread may take c at once: nothing touches it after */
+    int op = c->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    c->in_epoll = true;
+    if (arm(d, op, req->ipcFd, c) < 0) {
+        sp_log(SP_LOG_ERROR, "cannot keep a FastCGI connection: %s", strerror(errno));
+        close_conn(d, c);
+    }
 }
 
 void sp_dispatcher_stop(sp_dispatcher *d) {
-    pthread_mutex_lock(&d->mu);
-    d->stopping = true;
-    pthread_cond_broadcast(&d->ready_cv);
-    pthread_mutex_unlock(&d->mu);
-    wake(d);
+    atomic_store(&d->stopping, true);
+    uint64_t one = 1;
+    if (write(d->stop_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        sp_log(SP_LOG_ERROR, "cannot wake the workers: %s", strerror(errno));
 }
 
 bool sp_dispatcher_interrupt_accept(sp_dispatcher *d, int sig) {

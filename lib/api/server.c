@@ -1,9 +1,9 @@
 /*
  * server: options, the threads and graceful stop for the FastCGI programs.
  *
- * Threads: one dispatcher (dispatcher.c) hands connections with a request
- * waiting to a fixed pool of worker threads, each with its own database
- * connection; the status program adds one long-poll waker (long_poll.c). A
+ * Threads: a fixed pool of worker threads, each with its own database
+ * connection, waiting together for the next connection with a request
+ * (dispatcher.c); the status program adds one long-poll waker (long_poll.c). A
  * request is finished in one place (finish_request), whether a worker
  * answered it or the waker answered it after it was parked.
  *
@@ -60,14 +60,16 @@ static atomic_bool stopping;
 
 /* Writes the one log line each request gets. */
 static void log_request(const sp_request *r, double ms) {
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "method", r->method);
-    cJSON_AddStringToObject(f, "uri", r->document_uri);
-    cJSON_AddNumberToObject(f, "status", r->status);
-    cJSON_AddNumberToObject(f, "ms", (double)(long)(ms * 100) / 100);
-    if (r->user_id[0]) cJSON_AddStringToObject(f, "user", r->user_id);
-    if (r->job_id[0]) cJSON_AddStringToObject(f, "job", r->job_id);
-    sp_log_event(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f);
+    sp_log_field f[6] = {
+        {.key = "method", .str = r->method},
+        {.key = "uri", .str = r->document_uri},
+        {.key = "status", .num = r->status},
+        {.key = "ms", .num = (double)(long)(ms * 100) / 100},
+    };
+    int n = 4;
+    if (r->user_id[0]) f[n++] = (sp_log_field){.key = "user", .str = r->user_id};
+    if (r->job_id[0]) f[n++] = (sp_log_field){.key = "job", .str = r->job_id};
+    sp_log_fields(r->status >= 500 ? SP_LOG_WARN : SP_LOG_INFO, "request", f, n);
 }
 
 /* Counts, logs and finishes an answered request; its connection goes back
@@ -101,7 +103,7 @@ static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
     finish_request(w->srv, &r);
 }
 
-/* Serves the requests the dispatcher hands out until it stops. */
+/* Serves the requests of the connections the dispatcher wakes it for until it stops. */
 static void *worker_main(void *arg) {
     worker_thread *w = arg;
     FCGX_Request *fcgx;
@@ -191,14 +193,13 @@ static int start_workers(server *srv, sp_ctx shared, int n) {
     return started;
 }
 
-/* Starts the dispatcher, the waker, the workers and the signal thread,
- * waits for them all, and frees what they used. */
+/* Starts the waker, the workers and the signal thread, waits for them all,
+ * and frees what they used. */
 static int run_threads(server *srv, sp_ctx shared, int nthreads, sigset_t *stop_signals) {
-    pthread_t dispatcher_thread, waker_thread, signal_thread;
+    pthread_t waker_thread, signal_thread;
     signal_args args = {.stop_signals = stop_signals, .srv = srv};
     srv->workers = calloc((size_t)nthreads, sizeof *srv->workers);
-    bool dispatching = srv->workers && pthread_create(&dispatcher_thread, NULL, sp_dispatcher_main,
-                                                      srv->dispatcher) == 0;
+    bool dispatching = srv->workers != NULL;
     bool waking = !srv->long_poll ||
                   pthread_create(&waker_thread, NULL, sp_long_poll_main, srv->long_poll) == 0;
     if (!waking) {
@@ -217,7 +218,6 @@ static int run_threads(server *srv, sp_ctx shared, int nthreads, sigset_t *stop_
         pthread_join(srv->workers[i].thread, NULL);
     if (signals_handled) pthread_join(signal_thread, NULL);
     if (srv->long_poll) pthread_join(waker_thread, NULL);
-    if (dispatching) pthread_join(dispatcher_thread, NULL);
     for (int i = 0; i < started; i++)
         sp_db_free(srv->workers[i].ctx.db);
     free(srv->workers);

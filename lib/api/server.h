@@ -2,9 +2,9 @@
  * server: the common main of the FastCGI programs.
  *
  * A fixed pool of worker threads, each with its own database connection,
- * serves the requests a dispatcher thread hands out from one listening
- * socket (fd 0 as spawn-fcgi or a systemd socket unit pass it, or the socket
- * --listen opens) and from the FastCGI connections nginx keeps open
+ * serves the requests of one listening socket (fd 0 as spawn-fcgi or a
+ * systemd socket unit pass it, or the socket --listen opens) and of the
+ * FastCGI connections nginx keeps open, whichever has a request ready
  * (dispatcher.h). Long-polls park instead of holding a thread
  * (long_poll.h). SIGTERM/SIGINT stop accepting, answer what is in flight
  * (parked long-polls included), and exit 0.

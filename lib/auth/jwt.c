@@ -13,17 +13,25 @@
  * once a minute (the start fetch does not count); keys_lock guards them, and a
  * verification takes its own reference to each key so no lock is held while
  * OpenSSL works. This module does not read the Authorization header (bearer.c).
+ *
+ * HS256 runs on every request, so its HMAC is set up once: the algorithm is
+ * fetched and the secret's key schedule made in sp_jwt_verifier_new (a
+ * template context); each thread verifies with its own copy of the template,
+ * made on its first token, re-initialised per token, and freed with the
+ * verifier (a list of them, so none outlives it or needs a thread's exit).
  */
 #include "auth/jwt.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +50,19 @@
 
 typedef enum { JWT_HS256, JWT_ES256, JWT_RS256 } jwt_alg;
 
+/* One thread's copy of the HS256 template. */
+typedef struct hmac_copy {
+    struct hmac_copy *next;
+    EVP_MAC_CTX *ctx;
+} hmac_copy;
+
 struct sp_jwt_verifier {
     unsigned char *secret; /* HS256 key; NULL when HS256 is off */
     size_t secret_len;
+    unsigned long id;           /* never reused: tells threads' copies apart */
+    EVP_MAC_CTX *hmac_template; /* HMAC-SHA256 keyed with secret, or NULL */
+    pthread_mutex_t hmac_lock;  /* guards hmac_copies and copying the template */
+    hmac_copy *hmac_copies;     /* every thread's copy, freed with the verifier */
     char *audience;
     char *issuer;               /* SUPABASE_URL/auth/v1, or NULL: not checked */
     char *jwks_url;             /* where to fetch keys, or NULL */
@@ -138,6 +156,22 @@ static void refetch_keys(sp_jwt_verifier *v) {
     pthread_mutex_unlock(&v->fetch_lock);
 }
 
+static atomic_ulong verifier_ids;
+
+/* Sets up HMAC-SHA256 with the HS256 secret once (see the top). */
+static int make_hmac_template(sp_jwt_verifier *v, sp_err *err) {
+    if (!v->secret) return 0;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end()};
+    v->hmac_template = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    if (!v->hmac_template || EVP_MAC_init(v->hmac_template, v->secret, v->secret_len, params) != 1)
+        return sp_err_set(err, SP_ERR_INTERNAL, "openssl", "cannot set up HMAC-SHA256");
+    return 0;
+}
+
 /* Copies the settings of cfg that verification needs into v. */
 static int copy_settings(sp_jwt_verifier *v, const sp_config *cfg, sp_err *err) {
     const char *audience = is_set(cfg->jwt_audience) ? cfg->jwt_audience : "authenticated";
@@ -170,7 +204,9 @@ sp_jwt_verifier *sp_jwt_verifier_new(const sp_config *cfg, sp_err *err) {
     }
     pthread_mutex_init(&v->keys_lock, NULL);
     pthread_mutex_init(&v->fetch_lock, NULL);
-    if (copy_settings(v, cfg, err) < 0) goto done;
+    pthread_mutex_init(&v->hmac_lock, NULL);
+    v->id = atomic_fetch_add(&verifier_ids, 1) + 1;
+    if (copy_settings(v, cfg, err) < 0 || make_hmac_template(v, err) < 0) goto done;
     if (is_set(cfg->jwks_file) && sp_jwks_load_file(cfg->jwks_file, &v->file_keys, err) < 0)
         goto done;
     if (v->jwks_url) fetch_keys(v, "fetch at start");
@@ -194,6 +230,14 @@ void sp_jwt_verifier_free(sp_jwt_verifier *v) {
     sp_jwks_free(&v->fetched_keys);
     pthread_mutex_destroy(&v->keys_lock);
     pthread_mutex_destroy(&v->fetch_lock);
+    while (v->hmac_copies) {
+        hmac_copy *next = v->hmac_copies->next;
+        EVP_MAC_CTX_free(v->hmac_copies->ctx);
+        free(v->hmac_copies);
+        v->hmac_copies = next;
+    }
+    EVP_MAC_CTX_free(v->hmac_template);
+    pthread_mutex_destroy(&v->hmac_lock);
     free(v);
 }
 
@@ -340,14 +384,43 @@ static int find_keys(sp_jwt_verifier *v, const jwt_header *hdr, key_list *out, s
     return 0;
 }
 
+/* This thread's copy of v's HS256 template (made on first use); NULL when
+ * out of memory. */
+static EVP_MAC_CTX *thread_hmac(sp_jwt_verifier *v) {
+    static _Thread_local struct {
+        unsigned long id;
+        EVP_MAC_CTX *ctx;
+    } mine;
+    if (mine.id == v->id) return mine.ctx;
+    hmac_copy *c = malloc(sizeof *c);
+    if (!c) return NULL;
+    pthread_mutex_lock(&v->hmac_lock);
+    c->ctx = EVP_MAC_CTX_dup(v->hmac_template);
+    if (c->ctx) {
+        c->next = v->hmac_copies;
+        v->hmac_copies = c;
+    }
+    pthread_mutex_unlock(&v->hmac_lock);
+    if (!c->ctx) {
+        free(c);
+        return NULL;
+    }
+    mine.id = v->id;
+    mine.ctx = c->ctx;
+    return c->ctx;
+}
+
 /* Checks an HS256 signature with the configured secret, in constant time. */
-static int verify_hs256(const sp_jwt_verifier *v, const char *input, size_t input_len,
+static int verify_hs256(sp_jwt_verifier *v, const char *input, size_t input_len,
                         const unsigned char *sig, size_t sig_len, sp_err *err) {
     unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
+    size_t mac_len = 0;
     if (!v->secret) return invalid(err, "HS256 tokens are not accepted");
-    if (!HMAC(EVP_sha256(), v->secret, (int)v->secret_len, (const unsigned char *)input, input_len,
-              mac, &mac_len))
+    EVP_MAC_CTX *ctx = thread_hmac(v);
+    /* init without a key starts over with the template's key */
+    if (!ctx || EVP_MAC_init(ctx, NULL, 0, NULL) != 1 ||
+        EVP_MAC_update(ctx, (const unsigned char *)input, input_len) != 1 ||
+        EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) != 1)
         return sp_err_set(err, SP_ERR_INTERNAL, "internal_error", "HMAC failed");
     if (sig_len != mac_len || CRYPTO_memcmp(mac, sig, mac_len) != 0)
         return invalid(err, "bad signature");

@@ -19,6 +19,17 @@ void sp_log_init(const char *program, sp_log_level min_level);
 /* Writes msg with the members of fields (an object, or NULL); takes ownership of fields. */
 void sp_log_event(sp_log_level level, const char *msg, cJSON *fields);
 
+/* A field of a line written by sp_log_fields: a string, or (str NULL) a number. */
+typedef struct {
+    const char *key;
+    const char *str;
+    double num;
+} sp_log_field;
+
+/* Writes msg with n fields, formatted directly (no cJSON, no allocation for
+ * a line of up to a few KiB): for a line per request. */
+void sp_log_fields(sp_log_level level, const char *msg, const sp_log_field *fields, int n);
+
 /* Writes a printf-formatted message without extra fields. */
 void sp_log(sp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

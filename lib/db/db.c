@@ -168,16 +168,22 @@ void sp_db_set_deadline(sp_db *db, double seconds, bool (*abort_fn)(void *arg), 
  * connection broke, 1 the deadline passed or the abort check fired. */
 static int await_ready(sp_db *db) {
     double until = sp_clock_monotonic() + db->deadline;
+    /* A result already read (a pipeline's next one) costs no system call,
+     * and right after a send the answer is not there yet: poll first rather
+     * than try a read that would find nothing. */
+    bool waited = false;
     for (;;) {
         int flushed = PQflush(db->conn);
         if (flushed < 0) return -1;
         if (flushed == 0) {
-            if (!PQconsumeInput(db->conn)) return -1;
+            if (!PQisBusy(db->conn)) return 0;
+            if (waited && !PQconsumeInput(db->conn)) return -1;
             if (!PQisBusy(db->conn)) return 0;
         }
         int ms;
         if (out_of_time(db, until, &ms)) return 1;
         wait_socket(db->conn, flushed == 1, ms);
+        waited = true;
     }
 }
 
