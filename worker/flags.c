@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -199,4 +200,5 @@ void sp_worker_defaults(sp_worker *w) {
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&w->wake, &attr);
     pthread_condattr_destroy(&attr);
+    w->listener_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: it polls each second */
 }

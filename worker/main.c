@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "core/process.h"
@@ -79,6 +80,7 @@ static int run(sp_worker *w, sigset_t *signals) {
         pthread_join(stopper, NULL);
     }
     sp_worker_wake(w);
+    sp_wakeup_stop(w);
     if (has_keeper) pthread_join(keeper, NULL);
     if (has_listener) pthread_join(listener, NULL);
     free(slots);
@@ -132,6 +134,7 @@ int main(int argc, char **argv) {
     release_leases(&w);
     sp_log(SP_LOG_INFO, "worker stopped");
 done:
+    if (w.listener_stop_fd >= 0) close(w.listener_stop_fd);
     sp_config_free(&cfg);
     curl_global_cleanup();
     return status;

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -45,11 +46,26 @@ bool sp_worker_hard_stopped(void *arg) {
     return atomic_load(&w->hard_stop);
 }
 
-/* Waits up to one second for notifications; wakes slots on any. */
+void sp_wakeup_stop(sp_worker *w) {
+    uint64_t one = 1;
+    if (w->listener_stop_fd >= 0 && write(w->listener_stop_fd, &one, sizeof one) < 0)
+        sp_log(SP_LOG_DEBUG, "could not wake the listener; it ends within a second");
+}
+
+/* Waits up to one second for notifications; wakes slots on any. A stop
+ * (sp_wakeup_stop) ends the wait at once, so a --once run exits as soon as
+ * its slots have, not up to a second later. */
 static int pump(sp_worker *w, PGconn *conn) {
-    struct pollfd p = {.fd = PQsocket(conn), .events = POLLIN};
-    if (p.fd < 0) return -1;
-    if (poll(&p, 1, 1000) < 0) return 0;
+    struct pollfd p[2] = {{.fd = PQsocket(conn), .events = POLLIN},
+                          {.fd = w->listener_stop_fd, .events = POLLIN}};
+    if (p[0].fd < 0) return -1;
+    if (poll(p, p[1].fd >= 0 ? 2 : 1, 1000) < 0) return 0;
+    if (p[1].fd >= 0 && (p[1].revents & POLLIN)) {
+        uint64_t n;
+        ssize_t got = read(p[1].fd, &n, sizeof n); /* may find it empty: nothing to do then */
+        (void)got;
+        return 0;
+    }
     if (!PQconsumeInput(conn)) return -1;
     bool any = false;
     PGnotify *n;

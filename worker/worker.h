@@ -67,6 +67,7 @@ typedef struct {
     pthread_mutex_t lock; /* guards wake_seq (with wake), claims, claim_seq */
     pthread_cond_t wake;
     unsigned long wake_seq;
+    int listener_stop_fd; /* eventfd: ends the listener's wait when the slots have ended */
 } sp_worker;
 
 /* Fills w with the defaults (flags.c). */
@@ -114,6 +115,9 @@ sp_step_host sp_slot_step_host(sp_slot_host *h);
 void *sp_slot_main(void *arg);
 void *sp_lease_keeper_main(void *arg);
 void *sp_wakeup_main(void *arg);
+/* Ends the listener's wait at once (its loop then sees why); without it the
+ * listener notices within a second. */
+void sp_wakeup_stop(sp_worker *w);
 void *sp_stopper_main(void *arg);
 void *sp_webhooks_main(void *arg);
 
