@@ -326,7 +326,16 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     unlink(path);
     job_path(path, sizeof path, dir, job_id, ".streamed");
     unlink(path);
-    /* the .lock stays (another slot may hold it); the sweep takes it a day later */
+    /* the .lock too, unless a slot holds it (the sweep takes it a day later
+     * then): removed while we hold it, so a slot that opened it before takes
+     * its lock on a file no longer at its path and takes it again (lock_job).
+     * Left behind, one lock file per job made the folder, and each new file
+     * in it, dearer as jobs came and went. */
+    job_path(path, sizeof path, dir, job_id, ".lock");
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(path);
+    close(fd); /* after the unlink: nobody took the lock in between */
 }
 
 /* Removes dir/name when it is one of ours, older than max_age, and its job

@@ -51,7 +51,8 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
  * "video_changed" (SP_ERR_UNPROCESSABLE) instead of being continued. */
 void sp_spool_mark_streamed(const char *dir, const char *job_id);
 
-/* Removes the job's spooled video (when no delivery of the job needs it). */
+/* Removes the job's spooled video and its lock file (when no delivery of the
+ * job needs them); a lock a slot holds stays for the daily sweep. */
 void sp_spool_remove(const char *dir, const char *job_id);
 
 /* Removes spool files untouched for max_age seconds: left by a worker that

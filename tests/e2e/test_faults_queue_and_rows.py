@@ -22,11 +22,13 @@ DAY = 86400
 
 
 def test_spool_sweeper_leaves_held_lock_files_alone():
-    """A job's spool lock file is older than a day (the lock stays after a
-    job; a retry a day later reuses it), and worker A holds it while
-    downloading the video. Worker B starts, and its sweeper must not delete
-    the lock A holds: otherwise B's slot creates a new lock file, locks it
-    too, and downloads into the same partial file at the same time."""
+    """A job's spool lock file is older than a day (a lock a slot held when
+    an earlier attempt ended stays for the sweep; a retry a day later reuses
+    it), and worker A holds it while downloading the video (the video server
+    holds the answer half way). Worker B starts, and its sweeper must not
+    delete the lock A holds: otherwise B's slot creates a new lock file, locks
+    it too, and downloads into the same partial file at the same time. Once
+    the job has finished, its lock file is gone with its video."""
     with fk.Platforms() as p:
         wk.clear_queue()
         size = 12 * MiB
@@ -34,7 +36,7 @@ def test_spool_sweeper_leaves_held_lock_files_alone():
         user, video = wk.user_with_video(url, title="Held lock")
         wk.connect(user, "youtube")
         wk.connect(user, "facebook", access_token="EAAB-page-token")
-        p.video.config({"bandwidth_bytes_per_sec": 2 * MiB})
+        p.video.faults([{"op": "get", "hold_at_bytes": size // 2}])
         a = p.worker("--concurrency", "1")
         time.sleep(1.5)  # A's own sweep at start is done
         job_id = sptest.sql("SELECT gen_random_uuid()::text")[0][0]
@@ -48,10 +50,14 @@ def test_spool_sweeper_leaves_held_lock_files_alone():
         assert fk.wait_until(lambda: p.video.stats()["bytes_sent"] > 0, 30), "A never started downloading"
         b = p.worker("--concurrency", "1")
         checks = fk.Checks("the sweeper and a held lock")
-        s = wk.wait_job(user, job, timeout=60)
+        time.sleep(1.5)  # B's own sweep at start is done; A still holds the lock
         still = os.path.exists(lock) and os.stat(lock).st_ino == inode
         checks.check(still, "the lock file a slot held was deleted (or replaced) by the other worker's sweep")
+        p.video.config({"release_holds": True})
+        s = wk.wait_job(user, job, timeout=60)
         checks.check(s["status"] == "completed", f"job {s['status']}: {s.get('error')}")
+        checks.check(fk.wait_until(lambda: not os.path.exists(lock), 10) is not None,
+                     "the finished job's lock file was left behind")
         yt = [v["sha256"] for v in p.youtube.stats()["videos"]]
         fb = [v["sha256"] for v in p.graph.stats()["fb_videos"] if v["published"]]
         checks.check(yt == [sha], f"YouTube got {len(yt)} videos, sha256 match: {[x == sha for x in yt]}")

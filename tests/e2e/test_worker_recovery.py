@@ -93,11 +93,11 @@ def test_200_jobs_two_workers_each_posted_exactly_once():
         for w in workers:
             assert w.stop() == 0
         # this test's jobs only: earlier tests may leave jobs unfinished (cancelled
-        # by clear_queue) and their files; lock files stay until the daily sweep
+        # by clear_queue) and their files
         mine = set(jobs)
         left = [f for f in os.listdir(os.path.join(sptest.state()["stack_dir"], "spool"))
-                if f.split(".")[0] in mine and not f.endswith(".lock")]
-        assert left == [], left  # every video removed once its job finished
+                if f.split(".")[0] in mine]
+        assert left == [], left  # every video and lock file removed once its job finished
 
 
 def test_once_drains_what_is_ready_and_exits_0():

@@ -69,6 +69,28 @@ static void files_of_a_locked_job_stay(const char *dir) {
     CHECK(!exists(dir, "busy.lock") && !exists(dir, "busy.part"));
 }
 
+/* A finished job leaves nothing behind: its lock file goes with its video,
+ * unless a slot holds it (then the sweep takes it later). */
+static void removing_a_job_takes_its_lock_file_unless_held(const char *dir) {
+    touch(dir, "done.video", 10);
+    touch(dir, "done.lock", 10);
+    sp_spool_remove(dir, "done");
+    CHECK(!exists(dir, "done.video") && !exists(dir, "done.lock"));
+
+    touch(dir, "held.video", 10);
+    touch(dir, "held.lock", 10);
+    char path[512];
+    snprintf(path, sizeof path, "%s/held.lock", dir);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    sp_spool_remove(dir, "held");
+    CHECK(!exists(dir, "held.video") && exists(dir, "held.lock"));
+    close(fd);
+    sp_spool_remove(dir, "held");
+    CHECK(!exists(dir, "held.lock"));
+    sp_spool_remove(dir, "never"); /* nothing there: nothing to do */
+}
+
 int main(void) {
     char dir[] = "/tmp/sp-spool-test-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -76,6 +98,7 @@ int main(void) {
     CHECK(sp_spool_init(dir, &err) == 0);
     stale_files_go_and_others_stay(dir);
     files_of_a_locked_job_stay(dir);
+    removing_a_job_takes_its_lock_file_unless_held(dir);
     CHECK(rmdir(dir) == 0);
     return check_done("test_spool");
 }
