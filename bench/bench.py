@@ -301,9 +301,7 @@ def api_vs_pgbench(b, name, label, http_case, tx_script, bare_script, target_rat
 
     S = lambda key, field: Summary([r[field] for r in runs[key]])  # noqa: E731
     ours = S("ours", "rps")
-    ratio_tx = ours.median / S("tx", "rps").median
-    b.table.add(f"{name} req/s vs pgbench, same transaction", ours, S("tx", "rps"),
-                target=f">= {target_ratio:.2f}", met=round(ratio_tx, 2) >= target_ratio)
+    b.table.add(f"{name} req/s vs pgbench, same transaction", ours, S("tx", "rps"))
     b.table.add(f"{name} p50 ms vs pgbench, same transaction", S("ours", "p50_ms"),
                 S("tx", "p50_ms"), spec="{:.2f}")
     p99 = S("ours", "p99_ms")
@@ -311,14 +309,18 @@ def api_vs_pgbench(b, name, label, http_case, tx_script, bare_script, target_rat
                 spec="{:.2f}", target="< 10 ms", met=p99.median < 10)
     cap = S("ours", "capacity")
     b.table.add(f"{name} capacity of the cores, req/s, vs pgbench's same transaction", cap,
-                S("tx", "capacity"), target=f">= {target_ratio:.2f}",
-                met=round(cap.median / S("tx", "capacity").median, 2) >= target_ratio)
+                S("tx", "capacity"))
     b.table.add(f"{name} req/s vs pgbench, same transaction pipelined (1 round trip)", ours,
                 S("pipeline", "rps"))
     b.table.add(f"{name} capacity vs pgbench's pipelined transaction", cap,
                 S("pipeline", "capacity"))
+    # The target: the request against Postgres serving the statement
+    # alone (prepared), the role, claims and RLS of the caller's transaction
+    # counting against us.
+    ratio_bare = ours.median / S("bare", "rps").median
     b.table.add(f"{name} req/s vs pgbench, the statement alone (superuser, autocommit)", ours,
-                S("bare", "rps"))
+                S("bare", "rps"), target=f">= {target_ratio:.2f}",
+                met=round(ratio_bare, 2) >= target_ratio)
     if "static" in b.results:
         b.table.add(f"{name} req/s vs nginx static reply", ours,
                     Summary([r["rps"] for r in b.results["static"]]))
