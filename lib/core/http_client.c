@@ -171,6 +171,12 @@ static bool stop_for(transfer *t, stop_reason why) {
     return false;
 }
 
+/* What names the answer's bytes: its strong ETag, else its Last-Modified. */
+static const char *answer_validator(const transfer *t) {
+    return t->hdr.etag[0] && strncmp(t->hdr.etag, "W/", 2) != 0 ? t->hdr.etag
+                                                                : t->hdr.last_modified;
+}
+
 /* Judges a 200 or 206 from its headers, before any of its body: its type,
  * where it starts, its size. Sets the deadline its size allows. */
 static bool accept_body(transfer *t) {
@@ -191,7 +197,7 @@ static bool accept_body(transfer *t) {
     t->accepted = true;
     t->total = total;
     t->observed = t->written;
-    if (dl->observe) dl->observe(dl->observe_arg, total, t->written);
+    if (dl->observe) dl->observe(dl->observe_arg, total, t->written, answer_validator(t));
     return true;
 }
 
@@ -223,7 +229,7 @@ static bool tell_observer(transfer *t) {
         return false;
     }
     t->observed = t->written;
-    t->dl->observe(t->dl->observe_arg, t->total, t->written);
+    t->dl->observe(t->dl->observe_arg, t->total, t->written, answer_validator(t));
     return true;
 }
 

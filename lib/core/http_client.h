@@ -97,8 +97,12 @@ int sp_http_perform(const sp_http_req *req, sp_http_resp *resp, sp_err *err);
  * second while new bytes come), written through
  * so that readers of the file see it: total is the size the file will have
  * (what it held before a 206 plus the rest; -1 when the answer did not say),
- * have how many bytes it holds now. */
-typedef void (*sp_http_download_observer)(void *arg, long long total, long long have);
+ * have how many bytes it holds now, validator what names the answer's bytes
+ * (its strong ETag, else its Last-Modified; "" when it gave neither): with
+ * it a cut download can be continued without a doubt that the rest belongs
+ * to the same file. */
+typedef void (*sp_http_download_observer)(void *arg, long long total, long long have,
+                                          const char *validator);
 
 /* A download of a user-supplied URL into a file. */
 typedef struct {

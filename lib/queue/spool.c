@@ -9,7 +9,9 @@
  * (200/206 only, continuing the file exactly, a video's type and size).
  *
  * When uploads read a .part while it arrives (spool_stream.c), they mark it
- * <job>.streamed: platforms may hold bytes of it. If a later attempt finds
+ * <job>.streamed, with the validator of its bytes: platforms may hold bytes
+ * of it, and the next attempt continues it with that validator even when a
+ * killed worker saved no .validator. If a later attempt finds
  * the file changed at its URL (the server starts over, or cannot continue),
  * those bytes belong to the old version and no upload may continue on the
  * new one: the marker turns to "changed" and every open of the job's video
@@ -98,11 +100,16 @@ static bool read_validator(const char *path, char *out, size_t len) {
     return true;
 }
 
+/* The validator of an answer's bytes: a strong ETag, else Last-Modified
+ * ("" when it gave neither). */
+static const char *answer_validator(const sp_http_resp *resp) {
+    return resp->etag[0] && strncmp(resp->etag, "W/", 2) != 0 ? resp->etag : resp->last_modified;
+}
+
 /* Saves the validator of the file's bytes, as resp gave it: a strong ETag,
  * else Last-Modified; none removes the old one (the next try starts over). */
 static void save_validator(const char *path, const sp_http_resp *resp) {
-    const char *v =
-        resp->etag[0] && strncmp(resp->etag, "W/", 2) != 0 ? resp->etag : resp->last_modified;
+    const char *v = answer_validator(resp);
     FILE *f = *v ? fopen(path, "w") : NULL;
     bool saved = f && fprintf(f, "%s\n", v) > 0;
     if (f && fclose(f) != 0) saved = false; /* closed either way (a full disk fails here) */
@@ -144,14 +151,14 @@ typedef struct {
 /* Starts writing the file's new bytes to disk every SPOOL_WRITEBACK bytes,
  * so the fsync that judges the download good (and holds back the upload's
  * last byte) waits for the last few MiB only, not for the whole file. */
-static void on_progress(void *arg, long long total, long long have) {
+static void on_progress(void *arg, long long total, long long have, const char *validator) {
     progress *p = arg;
     if (have < p->flushed) p->flushed = 0; /* started over */
     if (have - p->flushed >= SPOOL_WRITEBACK) {
         sync_file_range(p->fd, p->flushed, have - p->flushed, SYNC_FILE_RANGE_WRITE);
         p->flushed = have; /* a failure shows in the fsync at the end */
     }
-    if (p->watch && p->watch->observe) p->watch->observe(p->watch->arg, total, have);
+    if (p->watch && p->watch->observe) p->watch->observe(p->watch->arg, total, have, validator);
 }
 
 /* True when the marker at path says the video changed while streamed. */
@@ -182,8 +189,16 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     if (!f)
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
                           sp_strerror(errno, eb, sizeof eb));
-    char validator[160];
+    char validator[160], marker[160] = "";
     bool had_validator = read_validator(validator_path, validator, sizeof validator);
+    /* uploads read bytes of this video before (even if the partial file
+     * they read was dropped since): the marker holds the validator of what
+     * they read, which also continues the file when nothing else was saved
+     * (a worker killed mid-download saves nothing) */
+    bool streamed = access(streamed_path, F_OK) == 0;
+    if (streamed) read_validator(streamed_path, marker, sizeof marker);
+    if (!validator[0] && strcmp(marker, "changed") != 0)
+        snprintf(validator, sizeof validator, "%s", marker);
     sp_http_download_req req = {.url = url,
                                 .resume_from = file_size(f),
                                 .validator = validator,
@@ -194,7 +209,6 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                                 .observe = on_progress};
     progress prog = {.fd = fileno(f), .flushed = req.resume_from, .watch = watch};
     req.observe_arg = &prog;
-    bool streamed = req.resume_from > 0 && access(streamed_path, F_OK) == 0;
     sp_http_resp resp;
     int rc = sp_http_download(&req, f, &resp, err);
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
@@ -203,7 +217,10 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     long long size = file_size(f);
     fclose(f);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
-    bool restarted = resp.status == 200 || (rc < 0 && !strcmp(err->code, "range_mismatch"));
+    /* a whole answer is the same file only when it names the same bytes */
+    bool same = validator[0] && !strcmp(validator, answer_validator(&resp));
+    bool restarted =
+        (resp.status == 200 && !same) || (rc < 0 && !strcmp(err->code, "range_mismatch"));
     if (streamed && restarted) { /* the bytes uploads had are not this file's */
         FILE *m = fopen(streamed_path, "w");
         if (m) {
@@ -219,7 +236,7 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     /* the validator is for continuing a partial file: saved only when one is
      * kept for the next try (not for every whole download, only to be
      * removed again: creating and removing files is not free) */
-    if (keep && rc != 0) {
+    if (rc != 0 && (keep || streamed)) { /* streamed: the next whole answer is judged by it */
         if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
     } else if (had_validator) {
         unlink(validator_path);
@@ -313,11 +330,19 @@ done:
     return rc;
 }
 
-void sp_spool_mark_streamed(const char *dir, const char *job_id) {
+void sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator) {
     char path[4096];
     job_path(path, sizeof path, dir, job_id, ".streamed");
-    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd >= 0) close(fd);
+    FILE *f = fopen(path, "w");
+    if (!f) return;
+    fprintf(f, "%s\n", validator);
+    fclose(f);
+}
+
+void sp_spool_clear_streamed(const char *dir, const char *job_id) {
+    char path[4096];
+    job_path(path, sizeof path, dir, job_id, ".streamed");
+    if (!marked_changed(path)) unlink(path);
 }
 
 void sp_spool_remove(const char *dir, const char *job_id) {
@@ -326,16 +351,23 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     unlink(path);
     job_path(path, sizeof path, dir, job_id, ".streamed");
     unlink(path);
-    /* the .lock too, unless a slot holds it (the sweep takes it a day later
-     * then): removed while we hold it, so a slot that opened it before takes
-     * its lock on a file no longer at its path and takes it again (lock_job).
-     * Left behind, one lock file per job made the folder, and each new file
-     * in it, dearer as jobs came and went. */
+    /* The partial file, its validator and the lock file too, unless a slot
+     * holds the lock (the sweep takes them a day later then): removed while
+     * we hold it, so a slot that opened it before takes its lock on a file
+     * no longer at its path and takes it again (lock_job). Left behind, one
+     * lock file per job made the folder, and each new file in it, dearer as
+     * jobs came and went. */
     job_path(path, sizeof path, dir, job_id, ".lock");
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) unlink(path);
-    close(fd); /* after the unlink: nobody took the lock in between */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        static const char *const leftovers[] = {".part", ".validator", ".lock"};
+        for (size_t i = 0; i < sizeof leftovers / sizeof *leftovers; i++) {
+            job_path(path, sizeof path, dir, job_id, leftovers[i]);
+            unlink(path);
+        }
+    }
+    close(fd); /* after the unlinks: nobody took the lock in between */
 }
 
 /* Removes dir/name when it is one of ours, older than max_age, and its job

@@ -46,13 +46,19 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
                    bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
                    sp_err *err);
 
-/* Marks the job's partial file as read by uploads while it arrives: should
- * a later attempt find the file changed at its URL, the job's video fails as
- * "video_changed" (SP_ERR_UNPROCESSABLE) instead of being continued. */
-void sp_spool_mark_streamed(const char *dir, const char *job_id);
+/* Marks the job's partial file as read by uploads while it arrives, with the
+ * validator of the bytes they read: a later attempt continues the file with
+ * it (also after a crash that saved nothing else), and should it find the
+ * file changed at its URL, the job's video fails as "video_changed"
+ * (SP_ERR_UNPROCESSABLE) instead of being continued. */
+void sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator);
 
-/* Removes the job's spooled video and its lock file (when no delivery of the
- * job needs them); a lock a slot holds stays for the daily sweep. */
+/* Removes that mark once the whole file is on disk and judged good (a mark
+ * saying "changed" stays). */
+void sp_spool_clear_streamed(const char *dir, const char *job_id);
+
+/* Removes the job's spool files (when no delivery of the
+ * job needs them); a partial file whose lock a slot holds stays for the sweep. */
 void sp_spool_remove(const char *dir, const char *job_id);
 
 /* Removes spool files untouched for max_age seconds: left by a worker that

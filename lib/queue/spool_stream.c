@@ -31,11 +31,12 @@ typedef struct entry {
     bool public_only;
     sp_http_abort_fn abort_fn;
     void *abort_arg;
-    int fd;          /* read side of the file, -1 until the download opens it */
-    long long total; /* announced size, -1 until known */
-    long long shown; /* the size readers were given, -1 before the first */
-    long long have;  /* bytes on disk */
-    bool exposed;    /* a reader had bytes before the download ended */
+    int fd;              /* read side of the file, -1 until the download opens it */
+    long long total;     /* announced size, -1 until known */
+    long long shown;     /* the size readers were given, -1 before the first */
+    long long have;      /* bytes on disk */
+    bool exposed;        /* a reader had bytes before the download ended */
+    char validator[160]; /* what names the answer's bytes (the marker keeps it) */
     fetch_state state;
     sp_err err; /* FAILED: why */
     int refs;
@@ -77,18 +78,36 @@ static void on_part(void *arg, int fd) {
     pthread_mutex_unlock(&lock);
 }
 
-static void observe(void *arg, long long total, long long have) {
+static void observe(void *arg, long long total, long long have, const char *validator) {
     entry *e = arg;
     pthread_mutex_lock(&lock);
-    e->total = total; /* one answer per download: the same on every call */
+    /* One answer per download: the same on every call. Readers come in
+     * early only when the answer names its bytes: without a validator a cut
+     * download starts over, and platforms holding bytes of the first try
+     * would fail the job as changed; they wait for the whole file instead. */
+    e->total = validator[0] ? total : -1;
+    snprintf(e->validator, sizeof e->validator, "%s", validator);
     e->have = have;
     pthread_cond_broadcast(&changed);
     pthread_mutex_unlock(&lock);
 }
 
+/* Stops the download when the worker stops, or when every reader it had has
+ * gone (an upload failed for good, a lease was lost): nobody would read the
+ * rest, and the job's files may be removed meanwhile. The .part stays for a
+ * later attempt. */
+static bool fetch_must_stop(void *arg) {
+    entry *e = arg;
+    if (e->abort_fn && e->abort_fn(e->abort_arg)) return true;
+    pthread_mutex_lock(&lock);
+    bool deserted = e->shown >= 0 && e->refs == 1; /* readers came, and went */
+    pthread_mutex_unlock(&lock);
+    return deserted;
+}
+
 static void *fetch_main(void *arg) {
     entry *e = arg;
-    sp_http_client_set_abort(e->abort_fn, e->abort_arg);
+    sp_http_client_set_abort(fetch_must_stop, e);
     sp_spool_watch watch = {.on_part = on_part, .observe = observe, .arg = e};
     FILE *f = NULL;
     long long size = 0;
@@ -112,6 +131,9 @@ static void *fetch_main(void *arg) {
     if (rc == 0) {
         e->total = e->have = size;
         e->state = FETCHED;
+        /* a reader's first read may have marked the file just after the
+         * download removed the marker; no reader marks it from now on */
+        sp_spool_clear_streamed(e->dir, e->job_id);
     } else {
         e->err = err;
         e->state = FAILED;
@@ -143,7 +165,7 @@ static ssize_t stream_read(void *cookie, char *buf, size_t n) {
     int fd = e->fd;
     if (e->state == FETCHING && limit > r->pos && !e->exposed) {
         e->exposed = true; /* marked before a platform has any byte, once per download */
-        sp_spool_mark_streamed(e->dir, e->job_id);
+        sp_spool_mark_streamed(e->dir, e->job_id, e->validator);
     }
     pthread_mutex_unlock(&lock);
     if (limit < 0) {

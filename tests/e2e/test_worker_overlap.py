@@ -3,7 +3,8 @@ of a job while it is still arriving, through one GET, and they get exactly the
 original bytes; a download cut one byte short fails its uploads without either
 platform finishing a wrong video, and the next attempt continues the download
 (a Range for the rest) and the uploads where they stopped; a video replaced at its URL after an
-upload had read part of it fails as changed instead of being stitched.
+upload had read part of it fails as changed instead of being stitched; a video
+whose server names no version of it is not read before it is whole.
 
 The assertions are orderings, not timings: the video server holds its answer
 a byte short of the end (or at the cut) until the test releases it, so "the
@@ -106,6 +107,62 @@ def test_video_replaced_after_an_upload_read_part_of_it_fails_unstitched():
         assert p.graph.stats()["fb_videos"] == [] or not any(
             v["published"] for v in p.graph.stats()["fb_videos"]), p.graph.stats()["fb_videos"]
         assert w.stop() == 0
+
+
+
+
+def test_video_without_a_validator_is_not_streamed_so_a_cut_only_retries():
+    """A server that names no version of its bytes (no ETag, no Last-Modified):
+    a cut download must start over, so uploads must not have read part of it
+    (that would fail the job as changed); they wait for the whole file."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        p.video.config({"validators": False})
+        url, sha = p.video.add_video("overlap-unnamed.mp4", 8 * MiB)
+        user, video = wk.user_with_video(url, title="Overlap unnamed")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.faults([{"op": "get", "hold_at_bytes": 6 * MiB, "drop_after_bytes": 6 * MiB}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker()
+        wk.wait_for("the held GET", lambda: p.video.stats()["requests"].get("get", 0) >= 1,
+                    timeout=30)
+        time.sleep(2)  # room for an upload to read the held bytes (it must not)
+        assert p.graph.stats()["fb_bytes_received"] == 0, p.graph.stats()
+        p.video.config({"release_holds": True})  # now the cut, then a whole new GET
+        s = wk.wait_job(user, job, timeout=60)
+        assert s["status"] == "completed", s
+        fbs = p.graph.stats()["fb_videos"]
+        assert [v["sha256"] for v in fbs] == [sha] and fbs[0]["published"], fbs
+        assert p.video.stats()["gets"]["overlap-unnamed.mp4"] == 2
+        assert w.stop() == 0
+
+
+def test_worker_killed_mid_stream_is_continued_by_the_next_not_failed_as_changed():
+    """kill -9 while uploads read a download that has not ended: the killed
+    worker saved nothing but the marker; the next worker continues the file
+    from where it stopped (a Range with If-Range from the marker's validator)
+    and the job completes with the original bytes."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        url, sha = p.video.add_video("overlap-killed.mp4", 8 * MiB)
+        user, video = wk.user_with_video(url, title="Overlap killed")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.faults([{"op": "get", "hold_at_bytes": 6 * MiB}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker("--lease", "3")
+        wait_for_platform_bytes(p, lambda: p.graph.stats()["fb_bytes_received"])
+        w.kill()
+        p.video.config({"release_holds": True})
+        w2 = p.worker("--lease", "3")  # takes the delivery over once the lease lapses
+        s = wk.wait_job(user, job, timeout=60)
+        assert s["status"] == "completed", s
+        fbs = p.graph.stats()["fb_videos"]
+        assert [v["sha256"] for v in fbs] == [sha] and fbs[0]["published"], fbs
+        log = p.video.stats()["get_log"]
+        assert len(log) == 2 and log[1]["status"] == 206 and log[1]["if_range"], log
+        assert w2.stop() == 0
 
 
 if __name__ == "__main__":
