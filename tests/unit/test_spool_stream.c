@@ -1,6 +1,8 @@
 /* Unit tests of spool_stream.c against a small HTTP server in a thread: a
  * video is read while it downloads (and never past what arrived), a cut
- * download fails its readers, and one without Content-Length is waited for. */
+ * download fails its readers, and one without Content-Length is waited for;
+ * after uploads read part of a file, a whole new answer is taken only when it
+ * names the same bytes. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -175,6 +177,24 @@ int main(void) {
     CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == -1);
     CHECK(!strcmp(err.code, "video_changed") && gets == 2);
     sp_spool_remove(dir, "job4");
+
+    /* uploads read part of a file that was dropped since (a 416, a full
+     * disk): the marker keeps what named their bytes, and a whole answer is
+     * taken only when it names the same */
+    char marker[512];
+    FILE *m;
+    serving = CHANGED; /* a 200 with ETag "v2" */
+    gets = 0;
+    snprintf(marker, sizeof marker, "%s/job5.streamed", dir);
+    CHECK((m = fopen(marker, "w")) && fputs("\"v2\"\n", m) >= 0 && fclose(m) == 0);
+    CHECK(sp_spool_open(dir, "job5", url, -1, false, &f, &size, &err) == 0 && size == N);
+    if (f) fclose(f);
+    sp_spool_remove(dir, "job5");
+    snprintf(marker, sizeof marker, "%s/job6.streamed", dir);
+    CHECK((m = fopen(marker, "w")) && fputs("\"v1\"\n", m) >= 0 && fclose(m) == 0);
+    CHECK(sp_spool_open(dir, "job6", url, -1, false, &f, &size, &err) == -1);
+    CHECK(!strcmp(err.code, "video_changed") && gets == 2);
+    sp_spool_remove(dir, "job6");
 
     sp_spool_stream_drain();
     shutdown(listener, SHUT_RDWR);
