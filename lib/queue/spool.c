@@ -330,13 +330,20 @@ done:
     return rc;
 }
 
-void sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator) {
-    char path[4096];
+bool sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator) {
+    /* written whole under another name, then renamed: a worker killed while
+     * writing leaves no marker (and no platform got a byte), never an empty
+     * one that would lose the validator */
+    char path[4096], tmp[4096];
     job_path(path, sizeof path, dir, job_id, ".streamed");
-    FILE *f = fopen(path, "w");
-    if (!f) return;
-    fprintf(f, "%s\n", validator);
-    fclose(f);
+    job_path(tmp, sizeof tmp, dir, job_id, ".streaming");
+    FILE *f = fopen(tmp, "w");
+    if (!f) return false;
+    bool ok = fprintf(f, "%s\n", validator) > 0;
+    if (fclose(f) != 0) ok = false;
+    if (ok && rename(tmp, path) == 0) return true;
+    unlink(tmp);
+    return false;
 }
 
 void sp_spool_clear_streamed(const char *dir, const char *job_id) {
@@ -361,7 +368,7 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        static const char *const leftovers[] = {".part", ".validator", ".lock"};
+        static const char *const leftovers[] = {".part", ".validator", ".streaming", ".lock"};
         for (size_t i = 0; i < sizeof leftovers / sizeof *leftovers; i++) {
             job_path(path, sizeof path, dir, job_id, leftovers[i]);
             unlink(path);
@@ -373,7 +380,8 @@ void sp_spool_remove(const char *dir, const char *job_id) {
 /* Removes dir/name when it is one of ours, older than max_age, and its job
  * is not locked by a slot (fetching, or holding the lock file itself). */
 static bool sweep_one(const char *dir, const char *name, time_t now, double max_age) {
-    static const char *const suffixes[] = {".video", ".part", ".lock", ".validator", ".streamed"};
+    static const char *const suffixes[] = {".video",     ".part",     ".lock",
+                                           ".validator", ".streamed", ".streaming"};
     const char *dot = strchr(name, '.');
     bool ours = false;
     for (size_t i = 0; dot && i < sizeof suffixes / sizeof suffixes[0]; i++)

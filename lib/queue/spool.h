@@ -50,8 +50,9 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
  * validator of the bytes they read: a later attempt continues the file with
  * it (also after a crash that saved nothing else), and should it find the
  * file changed at its URL, the job's video fails as "video_changed"
- * (SP_ERR_UNPROCESSABLE) instead of being continued. */
-void sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator);
+ * (SP_ERR_UNPROCESSABLE) instead of being continued. false when the mark
+ * could not be written: no upload may read the partial file then. */
+bool sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator);
 
 /* Removes that mark once the whole file is on disk and judged good (a mark
  * saying "changed" stays). */

@@ -164,8 +164,10 @@ static ssize_t stream_read(void *cookie, char *buf, size_t n) {
     long long limit = e->state == FAILED ? -1 : readable(e);
     int fd = e->fd;
     if (e->state == FETCHING && limit > r->pos && !e->exposed) {
-        e->exposed = true; /* marked before a platform has any byte, once per download */
-        sp_spool_mark_streamed(e->dir, e->job_id, e->validator);
+        /* marked before a platform has any byte, once per download; unmarked,
+         * no byte goes out (this read fails, the upload retries) */
+        e->exposed = sp_spool_mark_streamed(e->dir, e->job_id, e->validator);
+        if (!e->exposed) limit = -1;
     }
     pthread_mutex_unlock(&lock);
     if (limit < 0) {
