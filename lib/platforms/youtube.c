@@ -374,20 +374,37 @@ static void drive_upload(yt_run *run, sp_step_outcome *out) {
     }
 }
 
+/* The published phase after an interruption: the thumbnail still to set
+ * (with a token that works) or nothing, then the report. Nothing here may
+ * fail the post: a token that cannot be refreshed is the thumbnail's error. */
+static void resume_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_post *d = ctx->post;
+    yt_run run = {.ctx = ctx};
+    set_auth(&run);
+    bool expiring = d->token_expires_at > 0 && d->token_expires_at < (long long)time(NULL) + 60;
+    if (thumbnail_pending(ctx) && (expiring || !d->access_token) && refresh_token(&run, out) < 0) {
+        if (out->kind == SP_STEP_RELEASED) return; /* the lease is gone: not ours to finish */
+        char why[sizeof out->message + 32];
+        snprintf(why, sizeof why, "the thumbnail was not set: %s", out->message);
+        sp_step_cp_set_string(ctx, "thumbnail", "done");
+        sp_step_cp_set_string(ctx, "thumbnailError", why);
+        if (sp_step_save(ctx, out) < 0) return;
+    }
+    finish_published(&run, out);
+}
+
 /* One step of a YouTube delivery: upload the whole video, resumably, then
  * set its thumbnail when asked. */
 static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_post *d = ctx->post;
     const char *done_id = sp_step_cp_string(ctx, "videoId");
-    bool published = current_phase(ctx) == SP_YT_PUBLISHED;
-    if (published && !(done_id && *done_id)) { /* uploading again could post twice */
-        sp_step_set(out, SP_STEP_FAILED,
-                    "the saved progress of this YouTube upload says it "
-                    "was published but has no video id");
-        return;
-    }
-    if (published && !thumbnail_pending(ctx)) { /* uploaded, not yet recorded */
-        report_done(ctx, out);
+    if (current_phase(ctx) == SP_YT_PUBLISHED) { /* uploaded, not yet recorded */
+        if (done_id && *done_id)
+            resume_published(ctx, out);
+        else /* uploading again could post twice */
+            sp_step_set(out, SP_STEP_FAILED,
+                        "the saved progress of this YouTube upload says it "
+                        "was published but has no video id");
         return;
     }
     if (!d->access_token && !d->refresh_token) {
@@ -398,10 +415,6 @@ static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     set_auth(&run);
     bool expiring = d->token_expires_at > 0 && d->token_expires_at < (long long)time(NULL) + 60;
     if ((expiring || !d->access_token) && refresh_token(&run, out) < 0) return;
-    if (published) {
-        finish_published(&run, out);
-        return;
-    }
     if (sp_step_video(ctx, &run.video, &run.size, out) < 0) return;
     drive_upload(&run, out);
     fclose(run.video);
