@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "platform_docs.h"
 #include "platforms/youtube.h"
+#include "platforms/youtube_thumbnail.h"
 
 static sp_yt_phase after(sp_yt_phase p, sp_yt_event e) {
     return sp_youtube_phase_after(p, e);
@@ -225,6 +226,17 @@ static void thumbnail_answers_say_what_went_wrong(void) {
     CHECK(strstr(why, "uploadRateLimitExceeded") != NULL);
 }
 
+static void a_thumbnail_on_a_private_address_is_refused_unless_allowed(void) {
+    sp_config cfg = {.allow_private_video_urls = false};
+    sp_yt_image img;
+    char why[256];
+    CHECK(!sp_youtube_thumbnail_fetch(&cfg, "http://127.0.0.1:9/thumb.jpg", &img, why, sizeof why));
+    CHECK(strstr(why, "private") != NULL && img.file == NULL);
+    cfg.allow_private_video_urls = true; /* then it is tried (nothing listens on port 9) */
+    CHECK(!sp_youtube_thumbnail_fetch(&cfg, "http://127.0.0.1:9/thumb.jpg", &img, why, sizeof why));
+    CHECK(strstr(why, "private") == NULL && img.file == NULL);
+}
+
 static void only_a_known_short_gets_a_shorts_url(void) {
     char url[128];
     CHECK(sp_youtube_is_short(1080, 1920, 30) && sp_youtube_is_short(1080, 1080, 180));
@@ -305,6 +317,7 @@ int main(void) {
     the_finished_upload_says_how_it_was_published();
     thumbnail_answers_say_what_went_wrong();
     only_a_known_short_gets_a_shorts_url();
+    a_thumbnail_on_a_private_address_is_refused_unless_allowed();
     options_become_the_documented_members();
     google_messages_are_cut_on_a_character_boundary();
     an_upload_goes_session_uploading_published();
