@@ -65,7 +65,8 @@ RSA_KID = "rsa-test-1"
 # the stack at a real project.
 PROGRAM_CONFIG_VARS = (
     "DATABASE_URL", "SUPABASE_JWT_SECRET", "SUPABASE_JWKS_FILE", "SUPABASE_URL",
-    "JWT_AUDIENCE", "CORS_ALLOWED_ORIGINS", "YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL",
+    "JWT_AUDIENCE", "CORS_ALLOWED_ORIGINS", "YOUTUBE_UPLOAD_URL", "YOUTUBE_THUMBNAILS_URL",
+    "GOOGLE_TOKEN_URL",
     "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL",
     "SOCIAL_POST_SPOOL_DIR", "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS", "ASAN_OPTIONS",
     "UBSAN_OPTIONS", "LSAN_OPTIONS", "SOCIAL_POST_WEBHOOK_SECRET",
@@ -130,7 +131,7 @@ PROGRAMS = [
 
 # Platform variables a local run passes to its worker when it talks to the
 # real platforms (GOOGLE_CLIENT_ID set); otherwise the sandbox is used.
-REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
+REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "YOUTUBE_THUMBNAILS_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
                       "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL")
 
 
@@ -154,6 +155,7 @@ def worker_env(st):
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the sandbox videos are on 127.0.0.1
             "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS": "1",  # so are a local run's receivers
             "YOUTUBE_UPLOAD_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/videos"),
+            "YOUTUBE_THUMBNAILS_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/thumbnails/set"),
             "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
             "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
             "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),

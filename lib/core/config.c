@@ -67,6 +67,8 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->cors_allowed_origins = env_or("CORS_ALLOWED_ORIGINS", NULL);
     cfg->youtube_upload_url =
         env_or("YOUTUBE_UPLOAD_URL", "https://www.googleapis.com/upload/youtube/v3/videos");
+    cfg->youtube_thumbnails_url = env_or(
+        "YOUTUBE_THUMBNAILS_URL", "https://www.googleapis.com/upload/youtube/v3/thumbnails/set");
     cfg->google_token_url = env_or("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token");
     cfg->google_client_id = env_or("GOOGLE_CLIENT_ID", NULL);
     cfg->google_client_secret = env_or("GOOGLE_CLIENT_SECRET", NULL);
@@ -82,10 +84,11 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->allow_anonymous_users = env_flag("SOCIAL_POST_ALLOW_ANONYMOUS_USERS");
     trim_slashes(cfg->supabase_url);
     trim_slashes(cfg->youtube_upload_url);
+    trim_slashes(cfg->youtube_thumbnails_url);
     trim_slashes(cfg->facebook_graph_url);
     trim_slashes(cfg->facebook_video_url);
-    if (!cfg->jwt_audience || !cfg->youtube_upload_url || !cfg->google_token_url ||
-        !cfg->facebook_graph_url || !cfg->facebook_video_url)
+    if (!cfg->jwt_audience || !cfg->youtube_upload_url || !cfg->youtube_thumbnails_url ||
+        !cfg->google_token_url || !cfg->facebook_graph_url || !cfg->facebook_video_url)
         return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory reading config");
     if (!cfg->database_url)
         return sp_err_set(err, SP_ERR_INTERNAL, "config",
@@ -100,7 +103,7 @@ void sp_config_free(sp_config *cfg) {
                        &cfg->youtube_upload_url, &cfg->google_token_url,
                        &cfg->google_client_id,   &cfg->google_client_secret,
                        &cfg->facebook_graph_url, &cfg->facebook_video_url,
-                       &cfg->spool_dir};
+                       &cfg->spool_dir,          &cfg->youtube_thumbnails_url};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         free(*fields[i]);
         *fields[i] = NULL;

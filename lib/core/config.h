@@ -20,6 +20,7 @@ typedef struct {
     char *jwt_audience;            /* JWT_AUDIENCE, default "authenticated" */
     char *cors_allowed_origins;    /* CORS_ALLOWED_ORIGINS: NULL = no CORS */
     char *youtube_upload_url;      /* YOUTUBE_UPLOAD_URL */
+    char *youtube_thumbnails_url;  /* YOUTUBE_THUMBNAILS_URL (thumbnails.set) */
     char *google_token_url;        /* GOOGLE_TOKEN_URL */
     char *google_client_id;        /* GOOGLE_CLIENT_ID */
     char *google_client_secret;    /* GOOGLE_CLIENT_SECRET */

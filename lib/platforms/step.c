@@ -157,6 +157,11 @@ void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
     sp_utf8_truncate(out->post_id, sizeof out->post_id - 1);
 }
 
+void sp_step_thumbnail_error(sp_step_outcome *out, const char *why) {
+    snprintf(out->thumbnail_error, sizeof out->thumbnail_error, "%s", why ? why : "");
+    sp_utf8_truncate(out->thumbnail_error, sizeof out->thumbnail_error - 1);
+}
+
 void sp_step_visibility(sp_step_outcome *out, const char *visibility) {
     snprintf(out->visibility, sizeof out->visibility, "%s", visibility ? visibility : "");
     sp_utf8_truncate(out->visibility, sizeof out->visibility - 1);

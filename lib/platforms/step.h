@@ -54,6 +54,10 @@ typedef struct {
      * (YouTube's privacyStatus, TikTok's privacy level); "" when unknown.
      * The job's result shows it as "visibility". */
     char visibility[64];
+    /* DONE: the post exists but its custom thumbnail could not be set (why,
+     * for the user); "" when it was set or none was asked. The job's
+     * result shows it as "thumbnailError". */
+    char thumbnail_error[256];
 } sp_step_outcome;
 
 /* The post one step works on. Strings are owned by whoever filled it (the
@@ -193,6 +197,10 @@ void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);
 /* Sets a DONE outcome's visibility (as the platform reported it; NULL or ""
  * for unknown), cut to fit and made valid UTF-8. */
 void sp_step_visibility(sp_step_outcome *out, const char *visibility);
+
+/* Sets a DONE outcome's thumbnail_error (NULL or "": none), cut to fit and
+ * made valid UTF-8. */
+void sp_step_thumbnail_error(sp_step_outcome *out, const char *why);
 
 /* Fills out with kind and a printf-style message, cut on a character
  * boundary and made valid UTF-8 (sp_utf8_truncate). */

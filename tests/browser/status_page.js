@@ -467,7 +467,7 @@ scenarios.progress_bar_from_status_bodies = async (browser) => {
     body("processing", { state: "running", attempts: 0, phase: "uploading", progress: 0.42 }),
     body("processing", { state: "running", attempts: 0, phase: "processing", progress: 0.9 }),
     body("completed", { state: "succeeded", success: true, attempts: 0, postId: "abc",
-      url: "https://youtube.com/shorts/abc" }),
+      url: "https://www.youtube.com/watch?v=abc" }),
   ];
   let served = 0;
   await t.page.route((url) => url.searchParams.get("jobId") === jobId, async (route) => {

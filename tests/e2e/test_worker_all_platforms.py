@@ -66,7 +66,7 @@ def test_all_failing_ends_failed_with_error():
         url, _ = p.video.add_video("fail.mp4", MiB)
         user, video = wk.user_with_video(url, title="Doomed")
         connect_all(user)
-        p.youtube.faults([{"op": "init", "status": 403, "reason": "quotaExceeded"}])
+        p.youtube.faults([{"op": "init", "status": 401, "reason": "youtubeSignupRequired"}])
         p.graph.faults([{"op": "fb_start", "status": 400, "code": 190},
                         {"op": "ig_create", "status": 400, "code": 100}])
         job = wk.submit(user, video, ["youtube", "facebook", "instagram"])
@@ -74,7 +74,7 @@ def test_all_failing_ends_failed_with_error():
         s = wk.wait_job(user, job)
         assert s["status"] == "failed", s
         assert all(s["results"][x]["success"] is False for x in ("youtube", "facebook", "instagram"))
-        for word in ("youtube:", "facebook:", "instagram:", "quota", "reconnect"):
+        for word in ("youtube:", "facebook:", "instagram:", "YouTube channel", "reconnect"):
             assert word in s["error"], (word, s["error"])
         assert w.stop() == 0
 

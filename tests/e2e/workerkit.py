@@ -96,6 +96,7 @@ class Platforms:
         env.update({
             "DATABASE_URL": st["database_url"],
             "YOUTUBE_UPLOAD_URL": self.youtube.url + "/upload/youtube/v3/videos",
+            "YOUTUBE_THUMBNAILS_URL": self.youtube.url + "/upload/youtube/v3/thumbnails/set",
             "GOOGLE_TOKEN_URL": self.youtube.url + "/token",
             "GOOGLE_CLIENT_ID": "test-client-id",
             "GOOGLE_CLIENT_SECRET": "test-client-secret",
