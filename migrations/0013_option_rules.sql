@@ -7,8 +7,8 @@
 --   first problem with options for a job posting to platforms, as a message
 --   that starts with (or names) the field's path, e.g.
 --   'options.instagram.collaborators has at most 3 usernames'; NULL when the
---   options are acceptable. Pure: callable by anyone (a client may ask before
---   it writes). title and description are the job's own (NULL when unknown):
+--   options are acceptable. Pure; users may call it (a client may ask before
+--   it writes), its two helpers are internal. title and description are the job's own (NULL when unknown):
 --   a platform's own title or description is checked against that
 --   platform's text limits with them, as the worker builds its text.
 -- social_post_jobs_check_options: the trigger that refuses a job row whose
@@ -176,6 +176,7 @@ CREATE OR REPLACE FUNCTION public.social_post_check_options(platforms jsonb, opt
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
+SECURITY DEFINER -- to call its helpers, which users may not
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -227,6 +228,14 @@ BEGIN
     RETURN NULL;
 END
 $$;
+
+REVOKE ALL ON FUNCTION public.social_post_option_problem(text, text, jsonb)
+    FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION public.social_post_options_text_problem(text, jsonb, text, text)
+    FROM PUBLIC, anon, authenticated;
+REVOKE ALL ON FUNCTION public.social_post_check_options(jsonb, jsonb, text, text) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION public.social_post_check_options(jsonb, jsonb, text, text)
+    TO authenticated, service_role;
 
 CREATE OR REPLACE FUNCTION public.social_post_jobs_check_options() RETURNS trigger
 LANGUAGE plpgsql
