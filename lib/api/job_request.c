@@ -91,8 +91,7 @@ static int parse_options(cJSON *root, sp_job_request *out, sp_err *err) {
     if (!options || cJSON_IsNull(options)) /* still: TikTok needs its privacy level */
         return sp_options_check(NULL, out->platforms, out->nplatforms, err);
     if (cJSON_IsObject(options) && sp_json_has_duplicate_keys(options))
-        return sp_err_set(err, SP_ERR_BAD_REQUEST, "duplicate_key",
-                          "options names a member twice");
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "duplicate_key", "options names a member twice");
     if (sp_options_check(options, out->platforms, out->nplatforms, err) < 0) return -1;
     if (options->child) out->options = cJSON_DetachItemViaPointer(root, options);
     return 0;

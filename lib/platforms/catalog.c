@@ -13,8 +13,7 @@
 
 #include "core/json.h"
 
-static const char *const names[SP_PLATFORM_COUNT] = {"youtube", "facebook", "instagram",
-                                                     "tiktok"};
+static const char *const names[SP_PLATFORM_COUNT] = {"youtube", "facebook", "instagram", "tiktok"};
 
 #define YOUTUBE_TITLE_MAX_CHARS 100
 #define YOUTUBE_DESCRIPTION_MAX_BYTES 5000
@@ -66,8 +65,8 @@ static int check_youtube(const char *title, const char *tname, const char *descr
                           YOUTUBE_DESCRIPTION_MAX_BYTES);
     if (strpbrk(title, "<>") || (description && strpbrk(description, "<>")))
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_characters",
-                          "YouTube does not accept '<' or '>' in %s", strpbrk(title, "<>") ?
-                          tname : dname);
+                          "YouTube does not accept '<' or '>' in %s",
+                          strpbrk(title, "<>") ? tname : dname);
     return 0;
 }
 
@@ -90,10 +89,9 @@ static int check_caption(const char *platform, bool utf16, size_t max, const cha
     if (length <= max) return 0;
     bool has_title = title && *title, has_desc = description && *description;
     return sp_err_set(err, SP_ERR_BAD_REQUEST, "caption_too_long",
-                      "%s%s%s %s longer than %s's %zu character caption",
-                      has_title ? tname : "", has_title && has_desc ? " and " : "",
-                      has_desc ? dname : "", has_title && has_desc ? "together are" : "is",
-                      platform, max);
+                      "%s%s%s %s longer than %s's %zu character caption", has_title ? tname : "",
+                      has_title && has_desc ? " and " : "", has_desc ? dname : "",
+                      has_title && has_desc ? "together are" : "is", platform, max);
 }
 
 int sp_platform_check_text_named(sp_platform p, const char *title, const char *title_field,

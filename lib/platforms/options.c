@@ -43,11 +43,15 @@ static const char *const tiktok_privacy[] = {"PUBLIC_TO_EVERYONE", "MUTUAL_FOLLO
                                              "FOLLOWER_OF_CREATOR", "SELF_ONLY", NULL};
 
 static const opt_rule youtube_rules[] = {
-    {"title", OPT_TEXT, NULL},           {"description", OPT_TEXT, NULL},
+    {"title", OPT_TEXT, NULL},
+    {"description", OPT_TEXT, NULL},
     {"privacyStatus", OPT_ONE_OF, youtube_privacy},
-    {"tags", OPT_TAGS, NULL},            {"categoryId", OPT_DIGITS, NULL},
-    {"madeForKids", OPT_FLAG, NULL},     {"notifySubscribers", OPT_FLAG, NULL},
-    {"thumbnailUrl", OPT_URL, NULL},     {NULL, OPT_TEXT, NULL},
+    {"tags", OPT_TAGS, NULL},
+    {"categoryId", OPT_DIGITS, NULL},
+    {"madeForKids", OPT_FLAG, NULL},
+    {"notifySubscribers", OPT_FLAG, NULL},
+    {"thumbnailUrl", OPT_URL, NULL},
+    {NULL, OPT_TEXT, NULL},
 };
 static const opt_rule facebook_rules[] = {
     {"title", OPT_TEXT, NULL},
@@ -56,9 +60,9 @@ static const opt_rule facebook_rules[] = {
     {NULL, OPT_TEXT, NULL},
 };
 static const opt_rule instagram_rules[] = {
-    {"title", OPT_TEXT, NULL},       {"description", OPT_TEXT, NULL},
-    {"coverUrl", OPT_URL, NULL},     {"thumbOffsetMs", OPT_MS, NULL},
-    {"shareToFeed", OPT_FLAG, NULL}, {"collaborators", OPT_USERNAMES, NULL},
+    {"title", OPT_TEXT, NULL},        {"description", OPT_TEXT, NULL},
+    {"coverUrl", OPT_URL, NULL},      {"thumbOffsetMs", OPT_MS, NULL},
+    {"shareToFeed", OPT_FLAG, NULL},  {"collaborators", OPT_USERNAMES, NULL},
     {"locationId", OPT_DIGITS, NULL}, {NULL, OPT_TEXT, NULL},
 };
 static const opt_rule tiktok_rules[] = {
@@ -126,8 +130,10 @@ static bool is_username_char(char c) {
 /* An absolute http(s) URL with a host and no spaces or control characters. */
 static bool is_web_url(const char *s) {
     size_t n = strlen(s), scheme = 0;
-    if (!strncmp(s, "https://", 8)) scheme = 8;
-    else if (!strncmp(s, "http://", 7)) scheme = 7;
+    if (!strncmp(s, "https://", 8))
+        scheme = 8;
+    else if (!strncmp(s, "http://", 7))
+        scheme = 7;
     if (!scheme || n > MAX_URL_BYTES || !s[scheme] || strchr("/?#", s[scheme])) return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f) return false;
@@ -176,8 +182,7 @@ static void join(const char *const *values, char *list, size_t size) {
 }
 
 /* One of values, or a message listing them. */
-static int check_one_of(const cJSON *v, const char *const *values, const char *path,
-                        sp_err *err) {
+static int check_one_of(const cJSON *v, const char *const *values, const char *path, sp_err *err) {
     for (size_t i = 0; values[i]; i++)
         if (cJSON_IsString(v) && !strcmp(v->valuestring, values[i])) return 0;
     char list[160];
@@ -234,8 +239,8 @@ static int check_platform(sp_platform p, const cJSON *opts, sp_err *err) {
         const opt_rule *r = find_rule(platform_rules[p].rules, v->string);
         if (!r)
             return sp_err_set(err, SP_ERR_BAD_REQUEST, "unknown_option",
-                              "options.%s.%.40s is not an option of %s; use: %s", name,
-                              v->string, name, platform_rules[p].keys);
+                              "options.%s.%.40s is not an option of %s; use: %s", name, v->string,
+                              name, platform_rules[p].keys);
         snprintf(path, sizeof path, "options.%s.%s", name, r->key);
         if (check_value(r, v, path, err) < 0) return -1;
     }
@@ -246,8 +251,8 @@ static int check_platform(sp_platform p, const cJSON *opts, sp_err *err) {
 static int check_required(const cJSON *options, sp_platform p, sp_err *err) {
     const char *key = platform_rules[p].required;
     if (!key) return 0;
-    const cJSON *opts = options ? cJSON_GetObjectItemCaseSensitive(options, sp_platform_name(p))
-                                : NULL;
+    const cJSON *opts =
+        options ? cJSON_GetObjectItemCaseSensitive(options, sp_platform_name(p)) : NULL;
     if (opts && cJSON_GetObjectItemCaseSensitive(opts, key)) return 0;
     char list[160];
     join(find_rule(platform_rules[p].rules, key)->values, list, sizeof list);

@@ -171,7 +171,8 @@ static void a_platforms_own_text_replaces_the_jobs_and_is_named(void) {
     CHECK(check_text(body, t101, &err) == 0);
     snprintf(body, sizeof body,
              "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
-             "\"options\":{\"youtube\":{\"title\":\"%s\"}}}", t101);
+             "\"options\":{\"youtube\":{\"title\":\"%s\"}}}",
+             t101);
     CHECK(check_text(body, "Short", &err) < 0);
     CHECK_STR(err.code, "title_too_long");
     CHECK(strncmp(err.msg, "options.youtube.title ", 22) == 0);
@@ -192,7 +193,8 @@ static void a_platforms_own_text_replaces_the_jobs_and_is_named(void) {
 
 static void tiktok_counts_its_caption_in_utf16_units(void) {
     sp_err err;
-    char *emoji1100 = repeat("\xf0\x9f\x98\x80", 1100), *emoji1101 = repeat("\xf0\x9f\x98\x80", 1101);
+    char *emoji1100 = repeat("\xf0\x9f\x98\x80", 1100),
+         *emoji1101 = repeat("\xf0\x9f\x98\x80", 1101);
     CHECK(sp_platform_check_text(SP_TIKTOK, emoji1100, NULL, &err) == 0); /* 2200 units */
     CHECK(sp_platform_check_text(SP_TIKTOK, emoji1101, NULL, &err) < 0);
     CHECK_STR(err.code, "caption_too_long");
