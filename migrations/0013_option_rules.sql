@@ -8,7 +8,7 @@
 --   that starts with (or names) the field's path, e.g.
 --   'options.instagram.collaborators has at most 3 usernames'; NULL when the
 --   options are acceptable. Pure; users may call it (a client may ask before
---   it writes), its two helpers are internal. title and description are the job's own (NULL when unknown):
+--   it writes), its helpers are internal. title and description are the job's own (NULL when unknown):
 --   a platform's own title or description is checked against that
 --   platform's text limits with them, as the worker builds its text.
 -- social_post_jobs_check_options: the trigger that refuses a job row whose
@@ -17,6 +17,23 @@
 --   through PostgREST). Every role: the API inserts as the user, and the
 --   worker never writes these columns.
 -- social_post_job_json: the status body gains "options".
+
+-- The first 40 bytes of a name from the body, cut on a character boundary
+-- (as the API quotes it).
+CREATE OR REPLACE FUNCTION public.social_post_clip_name(name text) RETURNS text
+LANGUAGE plpgsql
+IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    clipped text := left(name, 40);
+BEGIN
+    WHILE octet_length(clipped) > 40 LOOP
+        clipped := left(clipped, -1);
+    END LOOP;
+    RETURN clipped;
+END
+$$;
 
 -- The problem with value v of option key of platform, or NULL.
 CREATE OR REPLACE FUNCTION public.social_post_option_problem(platform text, key text, v jsonb)
@@ -49,7 +66,8 @@ BEGIN
         WHEN 'tiktok.brandOrganicToggle' THEN 'flag' WHEN 'tiktok.isAigc' THEN 'flag'
     END;
     IF kind IS NULL THEN
-        RETURN format('options.%s.%s is not an option of %s; use: %s', platform, left(key, 40),
+        RETURN format('options.%s.%s is not an option of %s; use: %s', platform,
+                      public.social_post_clip_name(key),
                       platform, CASE platform
             WHEN 'youtube' THEN 'title, description, privacyStatus, tags, categoryId, '
                                 'madeForKids, notifySubscribers, thumbnailUrl'
@@ -199,7 +217,7 @@ BEGIN
     FOR platform, opts IN SELECT o.key, o.value FROM jsonb_each(options) o LOOP
         IF platform NOT IN ('youtube', 'facebook', 'instagram', 'tiktok') THEN
             RETURN format('options.%s is not a platform; use one of: youtube, facebook, '
-                          'instagram, tiktok', left(platform, 40));
+                          'instagram, tiktok', public.social_post_clip_name(platform));
         END IF;
         IF NOT platform = ANY (chosen) THEN
             RETURN format('options.%1$s is for a platform this job does not post to: add %1$s '
@@ -229,6 +247,7 @@ BEGIN
 END
 $$;
 
+REVOKE ALL ON FUNCTION public.social_post_clip_name(text) FROM PUBLIC, anon, authenticated;
 REVOKE ALL ON FUNCTION public.social_post_option_problem(text, text, jsonb)
     FROM PUBLIC, anon, authenticated;
 REVOKE ALL ON FUNCTION public.social_post_options_text_problem(text, jsonb, text, text)

@@ -219,6 +219,14 @@ static int check_value(const opt_rule *r, const cJSON *v, const char *path, sp_e
     return invalid(err, path, "is not understood");
 }
 
+/* The first 40 bytes of a name from the body, cut on a character boundary,
+ * so that a message quoting it stays short and valid UTF-8. */
+static const char *clip(const char *name, char out[41]) {
+    snprintf(out, 41, "%s", name);
+    sp_utf8_truncate(out, 40);
+    return out;
+}
+
 /* The rule of key among rules, or NULL. */
 static const opt_rule *find_rule(const opt_rule *rules, const char *key) {
     for (; rules->key; rules++)
@@ -235,12 +243,13 @@ static int check_platform(sp_platform p, const cJSON *opts, sp_err *err) {
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_option",
                           "options.%s must be an object of %s's options", name, name);
     const cJSON *v;
+    char key[41];
     cJSON_ArrayForEach(v, opts) {
         const opt_rule *r = find_rule(platform_rules[p].rules, v->string);
         if (!r)
             return sp_err_set(err, SP_ERR_BAD_REQUEST, "unknown_option",
-                              "options.%s.%.40s is not an option of %s; use: %s", name, v->string,
-                              name, platform_rules[p].keys);
+                              "options.%s.%s is not an option of %s; use: %s", name,
+                              clip(v->string, key), name, platform_rules[p].keys);
         snprintf(path, sizeof path, "options.%s.%s", name, r->key);
         if (check_value(r, v, path, err) < 0) return -1;
     }
@@ -267,12 +276,13 @@ int sp_options_check(const cJSON *options, const sp_platform *platforms, int npl
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_field",
                           "options must be an object keyed by platform");
     const cJSON *opts;
+    char name[41];
     cJSON_ArrayForEach(opts, options) {
         sp_platform p;
         if (!sp_platform_from_name(opts->string, &p))
             return sp_err_set(err, SP_ERR_BAD_REQUEST, "unknown_platform",
-                              "options.%.40s is not a platform; use one of: %s", opts->string,
-                              sp_platform_names());
+                              "options.%s is not a platform; use one of: %s",
+                              clip(opts->string, name), sp_platform_names());
         bool chosen = false;
         for (int i = 0; i < nplatforms; i++)
             chosen = chosen || platforms[i] == p;
