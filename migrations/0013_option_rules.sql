@@ -18,12 +18,15 @@
 --   worker never writes these columns.
 -- social_post_job_json: the status body gains "options".
 
+-- The helpers below run inside social_post_check_options, whose search_path
+-- (pg_catalog) they use: a SET clause of their own would cost more than
+-- their work.
+
 -- The first 40 bytes of a name from the body, cut on a character boundary
 -- (as the API quotes it).
 CREATE OR REPLACE FUNCTION public.social_post_clip_name(name text) RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     clipped text := left(name, 40);
@@ -40,7 +43,6 @@ CREATE OR REPLACE FUNCTION public.social_post_option_problem(platform text, key 
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     path text := format('options.%s.%s', platform, key);
@@ -141,7 +143,6 @@ CREATE OR REPLACE FUNCTION public.social_post_options_text_problem(platform text
 RETURNS text
 LANGUAGE plpgsql
 IMMUTABLE
-SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     own_title text := nullif(opts ->> 'title', '');
