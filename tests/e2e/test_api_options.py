@@ -147,5 +147,15 @@ def test_the_database_and_the_api_give_the_same_message():
                           (json.dumps(case["platforms"]), json.dumps(case["options"])))[0][0] is None
 
 
+def test_a_user_may_ask_the_database_before_writing():
+    user = sptest.new_user()
+    asked = sptest.sql_as(user, "SELECT social_post_check_options(%s::jsonb, %s::jsonb)",
+                          ('["instagram"]', json.dumps({"instagram": {"collaborators": list("abcd")}})))
+    assert asked == [("options.instagram.collaborators has at most 3 usernames",)], asked
+    fine = sptest.sql_as(user, "SELECT social_post_check_options('[\"tiktok\"]',"
+                         " '{\"tiktok\": {\"privacyLevel\": \"SELF_ONLY\"}}')")
+    assert fine == [(None,)], fine
+
+
 if __name__ == "__main__":
     sptest.run(globals())
