@@ -8,9 +8,10 @@
 --   that starts with (or names) the field's path, e.g.
 --   'options.instagram.collaborators has at most 3 usernames'; NULL when the
 --   options are acceptable. Pure; users may call it (a client may ask before
---   it writes), its helpers are internal. title and description are the job's own (NULL when unknown):
---   a platform's own title or description is checked against that
---   platform's text limits with them, as the worker builds its text.
+--   it writes), its helpers are internal. title and description are the
+--   job's own (NULL when unknown): a platform's own title or description is
+--   checked against that platform's text limits with them, as the worker
+--   builds its text.
 -- social_post_jobs_check_options: the trigger that refuses a job row whose
 --   options break a rule, on insert, and on update when the platforms, the
 --   options or the text change (SQLSTATE 22023, the message above, as a 400
