@@ -28,7 +28,13 @@ const char *sp_platform_names(void);
  * Fails with SP_ERR_BAD_REQUEST naming the limit. */
 int sp_platform_check_text(sp_platform p, const char *title, const char *description, sp_err *err);
 
-/* The Instagram caption for a title and description: both, separated by a
+/* The same, naming the fields in messages as title_field and
+ * description_field (e.g. "options.youtube.title" for a platform's own). */
+int sp_platform_check_text_named(sp_platform p, const char *title, const char *title_field,
+                                 const char *description, const char *description_field,
+                                 sp_err *err);
+
+/* The Instagram (and TikTok) caption for a title and description: both, separated by a
  * blank line, or whichever exists. Caller frees; NULL when both are empty. */
 char *sp_platform_caption(const char *title, const char *description);
 

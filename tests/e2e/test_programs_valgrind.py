@@ -92,6 +92,13 @@ def test_submit_program_is_clean_under_valgrind():
         missing = body.replace(video.encode(), b"00000000-0000-4000-8000-000000000000")
         assert c.request("POST", "", headers=auth, body=missing, keep=True).status == 404
         assert c.request("POST", "", headers=auth, body=b"{", keep=True).status == 400
+        with_options = ('{"videoId": "%s", "platforms": ["youtube", "tiktok"], "options":'
+                        ' {"youtube": {"tags": ["a b"], "title": "Own"},'
+                        ' "tiktok": {"privacyLevel": "SELF_ONLY"}}}' % video).encode()
+        key2 = dict(auth, **{"Idempotency-Key": "valgrind-2"})
+        assert c.request("POST", "", headers=key2, body=with_options, keep=True).status == 202
+        bad = with_options.replace(b'"SELF_ONLY"', b'"EVERYONE"')
+        assert c.request("POST", "", headers=auth, body=bad, keep=True).status == 400
         assert c.request("POST", f"/{job}/retry", headers=auth, keep=True).status == 409
         assert c.request("POST", f"/{job}/cancel", headers=auth, keep=True).status == 200
         assert c.request("POST", f"/{job}/cancel", headers=auth).status == 409
