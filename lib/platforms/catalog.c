@@ -1,7 +1,7 @@
 /*
  * catalog: names and text limits. YouTube counts title characters and
  * description bytes and refuses '<' and '>' in both; Instagram counts caption
- * characters. Facebook's limits are far beyond our 64 KiB body limit.
+ * characters, TikTok caption UTF-16 units. Facebook's limits are far beyond our 64 KiB body limit.
  */
 #include "platforms/catalog.h"
 
@@ -17,6 +17,9 @@ static const char *const names[SP_PLATFORM_COUNT] = {"youtube", "facebook", "ins
 #define YOUTUBE_TITLE_MAX_CHARS 100
 #define YOUTUBE_DESCRIPTION_MAX_BYTES 5000
 #define INSTAGRAM_CAPTION_MAX_CHARS 2200
+/* post_info.title of TikTok's video/init: "The maximum length is 2200 in
+ * UTF-16 runes" (developers.tiktok.com/doc/content-posting-api-reference-direct-post) */
+#define TIKTOK_CAPTION_MAX_UTF16 2200
 
 const char *sp_platform_name(sp_platform p) {
     return p < SP_PLATFORM_COUNT ? names[p] : "unknown";
@@ -78,12 +81,36 @@ static int check_instagram(const char *title, const char *description, sp_err *e
     return 0;
 }
 
+size_t sp_platform_utf16_length(const char *s) {
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xC0) == 0x80) continue; /* a continuation byte */
+        n += *p >= 0xF0 ? 2 : 1;           /* beyond the BMP: a surrogate pair */
+    }
+    return n;
+}
+
+/* TikTok's rule: the caption (title, blank line, description) <= 2200 UTF-16 units. */
+static int check_tiktok(const char *title, const char *description, sp_err *err) {
+    char *caption = sp_platform_caption(title, description);
+    size_t units = caption ? sp_platform_utf16_length(caption) : 0;
+    free(caption);
+    if (units > TIKTOK_CAPTION_MAX_UTF16)
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "caption_too_long",
+                          "title and description together are longer than TikTok's %d "
+                          "character caption (counted in UTF-16 units: an emoji counts two)",
+                          TIKTOK_CAPTION_MAX_UTF16);
+    return 0;
+}
+
 int sp_platform_check_text(sp_platform p, const char *title, const char *description, sp_err *err) {
     switch (p) {
     case SP_YOUTUBE:
         return check_youtube(title, description, err);
     case SP_INSTAGRAM:
         return check_instagram(title, description, err);
+    case SP_TIKTOK:
+        return check_tiktok(title, description, err);
     default:
         return 0;
     }
