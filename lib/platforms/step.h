@@ -31,6 +31,7 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "core/mp4.h"
 #include "core/err.h"
 #include "platforms/catalog.h"
 
@@ -134,6 +135,14 @@ int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *
 /* Waits until the first end bytes of the video f are on this machine. On
  * failure (the download failed) fills out like sp_step_video and returns -1. */
 int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out);
+
+/* Reads the video's picture size and duration from its MP4 header, waiting
+ * for the bytes that hold it (at the end of a file that is not fast-start,
+ * that is the whole video). 1: info filled; 0: unknown (not an MP4 this can
+ * read; every caller has a default); -1: the download failed (out filled
+ * like sp_step_video_wait). */
+int sp_step_video_info(sp_step_ctx *ctx, FILE *f, long long size, sp_mp4_info *info,
+                       sp_step_outcome *out);
 
 /* Reports that the platform holds confirmed of total bytes of the video
  * (total 0: only the phase changed). Call it after saving the checkpoint
