@@ -267,8 +267,15 @@ static int query_creator(tt_run *run, sp_tt_creator *c, sp_step_outcome *out) {
 /* Checks the video fits the creator's longest allowed post, when both are
  * known. */
 static int check_duration(tt_run *run, const sp_tt_creator *c, sp_step_outcome *out) {
-    (void)run, (void)c, (void)out;
-    return 0;
+    if (c->max_duration <= 0) return 0;
+    sp_mp4_info info;
+    int known = sp_step_video_info(run->ctx, run->video, run->size, &info, out);
+    if (known < 0) return -1; /* out says why (the download failed) */
+    if (known == 0 || info.duration <= 0 || info.duration <= (double)c->max_duration) return 0;
+    sp_step_set(out, SP_STEP_FAILED,
+                "the video lasts %.0f seconds; this TikTok account may post at most %lld",
+                ceil(info.duration), c->max_duration);
+    return -1;
 }
 
 /* creator_info, then video/init; saves the publish before any byte goes up. */

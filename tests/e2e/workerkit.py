@@ -81,11 +81,12 @@ class Worker:
 
 
 class Platforms:
-    """Fake YouTube, Graph API and video server, plus workers pointed at them."""
+    """Fake YouTube, Graph API, TikTok and video server, plus workers pointed at them."""
 
     def __init__(self):
         self.youtube = fakectl.Fake.start("youtube")
         self.graph = fakectl.Fake.start("graph")
+        self.tiktok = fakectl.Fake.start("tiktok")
         self.video = fakectl.Fake.start("video")
         self.workers = []
 
@@ -101,6 +102,9 @@ class Platforms:
             "GOOGLE_CLIENT_SECRET": "test-client-secret",
             "FACEBOOK_GRAPH_URL": self.graph.url + "/v21.0",
             "FACEBOOK_VIDEO_URL": self.graph.url + "/v21.0",
+            "TIKTOK_API_URL": self.tiktok.url,
+            "TIKTOK_CLIENT_KEY": "test-client-key",
+            "TIKTOK_CLIENT_SECRET": "test-client-secret",
             "SOCIAL_POST_SPOOL_DIR": os.path.join(stack, "spool"),
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the test videos are on 127.0.0.1
             "SOCIAL_POST_WEBHOOK_SECRET": st["webhook_secret"],
@@ -125,7 +129,7 @@ class Platforms:
         for w in self.workers:
             if w.proc.poll() is None:
                 w.stop()
-        for fake in (self.youtube, self.graph, self.video):
+        for fake in (self.youtube, self.graph, self.tiktok, self.video):
             fake.stop()
 
     def __enter__(self):
@@ -143,7 +147,8 @@ def user_with_video(video_url, title="Launch teaser"):
 def connect(user, platform, access_token="ya29.valid-token", refresh_token="1//refresh-token",
             account_id=None, expires_in=3600):
     """Connects user's account on platform (a social_accounts row)."""
-    account = account_id or {"youtube": None, "facebook": "1000001", "instagram": "1780001"}[platform]
+    account = account_id or {"youtube": None, "facebook": "1000001", "instagram": "1780001",
+                             "tiktok": "tt-open-id-0001"}[platform]
     sptest.sql("INSERT INTO social_accounts (user_id, platform, account_id, access_token,"
                " refresh_token, token_expires_at)"
                " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
