@@ -15,9 +15,9 @@
  * holds every byte, and status/fetch says how many it holds
  * (uploaded_bytes). A step that continues an upload (after a crash, a
  * takeover, a 416) first asks status/fetch and goes on from there; when the
- * upload_url is gone (403 expired, 404 unknown) or the publish failed or is
- * unknown to TikTok, status/fetch said nothing was posted, and only then a
- * new publish starts. In the publishing phase the step looks before it does
+ * upload_url is gone (403 expired, 404 unknown) and status/fetch says TikTok
+ * lacks bytes, or the publish FAILED or is unknown to TikTok, nothing was
+ * posted, and only then a new publish starts. In the publishing phase the step looks before it does
  * anything: PUBLISH_COMPLETE is recorded, a status still short of bytes
  * sends them, PROCESSING waits without holding a worker slot (WAIT, at a
  * growing interval, with the Instagram processing deadline).
@@ -420,9 +420,14 @@ static long put_chunk(tt_run *run, const char *upload_url, long long first, long
     return status;
 }
 
+/* What send_chunks ended with, beyond "out is set" (-1). */
+#define TT_SENT_ALL 1    /* TikTok holds every byte: the phase moved on */
+#define TT_OFF_RANGE 2   /* 416: TikTok holds other bytes than we think: ask */
+#define TT_UPLOAD_GONE 3 /* 403/404: the upload_url expired or is unknown */
+
 /* Sends the chunks from offset in order, saving each accepted one; the
- * publishing phase is saved before the last goes out. Returns 1 (phase
- * moved on), 2 (TikTok disagrees about the offset: ask again) or -1 (out). */
+ * publishing phase is saved before the last goes out. Returns one of the
+ * above, or -1 (out). */
 static int send_chunks(tt_run *run, long long offset, sp_step_outcome *out) {
     sp_step_ctx *ctx = run->ctx;
     sp_tt_chunks plan = {sp_step_cp_count(ctx, "chunkSize", 0), sp_step_cp_count(ctx, "chunks", 0)};
@@ -449,12 +454,15 @@ static int send_chunks(tt_run *run, long long offset, sp_step_outcome *out) {
             if (sp_step_save(ctx, out) < 0) break;
             sp_step_progress(ctx, first + length, run->size);
             if (status == 201 || i + 1 == plan.count) { /* every byte is there */
-                rc = 1;
+                rc = TT_SENT_ALL;
                 break;
             }
             i++;
-        } else if (status == 416 || status == 403 || status == 404) {
-            rc = 2; /* ask status/fetch what TikTok holds, and whether the upload lives */
+        } else if (status == 416) {
+            rc = TT_OFF_RANGE;
+            break;
+        } else if (status == 403 || status == 404) {
+            rc = TT_UPLOAD_GONE;
             break;
         } else if (status == 0 || status >= 500) {
             sp_step_set(out, SP_STEP_RETRY, "sending the video to TikTok failed (%s)",
@@ -471,6 +479,19 @@ static int send_chunks(tt_run *run, long long offset, sp_step_outcome *out) {
     return rc;
 }
 
+/* The upload_url is gone (403/404). When status/fetch says TikTok holds
+ * every byte the post goes on; otherwise nothing can be posted from this
+ * publish, and a new one starts. Returns 1, or -1 (out). */
+static int upload_gone(tt_run *run, sp_step_outcome *out) {
+    sp_tt_status st;
+    long long offset = 0;
+    sp_tt_class c = fetch_status(run, &st, out);
+    if (c != SP_TT_OK && c != SP_TT_GONE) return -1;
+    if (c == SP_TT_OK && upload_standing(run, &st, &offset) > 0)
+        return advance(run->ctx, SP_TT_LAST_CHUNK, out) == 0 ? 1 : -1;
+    return start_over(run, out) == 0 ? 1 : -1;
+}
+
 /* The uploading phase: where TikTok stands (unless this step just made the
  * publish), then the chunks. Returns 1 when the phase moved on, else -1. */
 static int upload(tt_run *run, sp_step_outcome *out) {
@@ -484,7 +505,8 @@ static int upload(tt_run *run, sp_step_outcome *out) {
             if (r != 0) return r;
         }
         int sent = send_chunks(run, offset, out);
-        if (sent != 2) return sent;
+        if (sent == TT_UPLOAD_GONE) return upload_gone(run, out);
+        if (sent != TT_OFF_RANGE) return sent;
     }
     sp_step_set(out, SP_STEP_RETRY, "TikTok's upload did not settle; will retry");
     return -1;

@@ -34,6 +34,8 @@ video being processed); outcome ("PUBLISH_COMPLETE" or "FAILED", with
 fail_reason); upload_url_ttl (3600 s: a PUT later is 403); lost_uploads
 (true: PUTs answer 404, the upload task is gone); bandwidth_bytes_per_sec.
 Faults without a body get TikTok's error envelope; "code" picks error.code.
+A 403/404 fault on "put" loses that upload for good (later PUTs 404; its
+status stays PROCESSING_UPLOAD short of bytes).
 
 Stats: inits, publishes [{publish_id, size, chunk_size, chunks, received,
 complete, status, privacy_level, title, post_info}], posts (the published:
@@ -157,6 +159,13 @@ class TikTokHandler(fakebase.FakeHandler):
         code = rule.get("code") or DEFAULT_CODE.get(status) or ("internal_error" if status >= 500 else
                                                                   "invalid_param")
         return envelope(code, rule.get("message") or "injected fault")
+
+    def on_fault(self, rule):
+        """A 403/404 fault on a PUT loses that upload for good, as TikTok's would be."""
+        if self._op == "put" and int(rule["status"]) in (403, 404):
+            pub = self._publish_by_upload(self.query.get("upload_id"))
+            if pub is not None:
+                pub["lost"] = True
 
     # ---- auth ------------------------------------------------------------------
     def check_auth(self):
@@ -283,7 +292,7 @@ class TikTokHandler(fakebase.FakeHandler):
     def do_put(self):
         """Takes the next whole chunk: 206, or 201 once every byte is there."""
         pub = self._publish_by_upload(self.query.get("upload_id"))
-        if pub is None or self.cfg["lost_uploads"]:
+        if pub is None or pub.get("lost") or self.cfg["lost_uploads"]:
             self.body.drain()
             raise Reply(404, "")
         if time.time() - pub["created"] > float(self.cfg["upload_url_ttl"]):
