@@ -3,7 +3,6 @@ creator_info, video/init, the chunks, status/fetch waited for without a worker,
 the result's url and visibility, every error the worker handles, tokens
 refreshed with their rotated refresh token stored, and kill -9 during the
 upload and during the processing wait posting exactly once."""
-import json
 import time
 
 import sptest
@@ -13,28 +12,8 @@ MiB = 1 << 20
 OPEN_ID = "tt-open-id-0001"
 
 
-_api_keeps_options = None
-
-
 def submit(user, video, platforms, options, **fields):
-    """Submits a job with options through the API; where this API does not
-    keep TikTok options yet (found out once), writes the row the API would."""
-    global _api_keeps_options
-    if _api_keeps_options is not False:
-        r = sptest.http("POST", "/social-post", dict(videoId=video, platforms=platforms, options=options,
-                                                      **fields), token=sptest.token(user))
-        assert r.status in (202, 400), (r.status, r.body)
-        job = r.json["jobId"] if r.status == 202 else None
-        stored = job and sptest.sql("SELECT options FROM social_post_jobs WHERE id = %s", (job,))[0][0]
-        _api_keeps_options = stored == options
-        if _api_keeps_options:
-            return job
-        if job:  # that job is not the one asked for: out of the way
-            sptest.sql("UPDATE social_post_deliveries SET state = 'cancelled' WHERE job_id = %s", (job,))
-    return sptest.sql("INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
-                      " options) VALUES (%s, %s, %s::jsonb, %s, %s, %s::jsonb) RETURNING id",
-                      (user, video, json.dumps(platforms), fields.get("title"), fields.get("description"),
-                       json.dumps(options)))[0][0]
+    return wk.submit_options(user, video, platforms, options, **fields)
 
 
 def setup(p, size=200_000, privacy="PUBLIC_TO_EVERYONE", name="tt.mp4", title="My clip", description=None,
