@@ -134,6 +134,12 @@ static int refresh_token(tt_run *run, sp_step_outcome *out) {
     if (sp_tiktok_refresh(run->ctx->cfg, d->refresh_token, &access, &refresh, &expires_at, &err) <
         0) {
         sp_step_from_err(out, &err);
+        /* another delivery of this account may have spent the refresh token a
+         * moment ago (TikTok rotates them): the next attempt is claimed with
+         * the tokens that one stored, so refused once is tried once more */
+        if (!strcmp(err.code, "reconnect_account") && d->attempts == 0)
+            sp_step_set(out, SP_STEP_RETRY, "%s (trying once more with the account's latest "
+                        "tokens)", err.msg);
         return -1;
     }
     char *spent = d->refresh_token;
@@ -166,6 +172,10 @@ static sp_tt_class call(tt_run *run, const char *path, const char *body, const c
         sp_http_perform(&req, &a->http, &err);
         sp_tiktok_read(&a->http, &a->r);
         sp_tt_class c = sp_tiktok_classify(&a->r, doing, out);
+        if (c == SP_TT_AUTH && !run->refreshed && !run->ctx->post->refresh_token)
+            sp_step_set(out, SP_STEP_FAILED,
+                        "TikTok refused the token and there is no refresh token: reconnect your "
+                        "TikTok account");
         if (c != SP_TT_AUTH || run->refreshed || !run->ctx->post->refresh_token) return c;
         answer_free(a);
         if (refresh_token(run, out) < 0) {
@@ -369,7 +379,9 @@ static void record_post(tt_run *run, const sp_tt_status *st, sp_step_outcome *ou
 
 /* What TikTok's status says about where the upload stands: 1 all bytes are
  * there (go on to publishing), 0 some are missing (*offset: the chunk to
- * send next), -1 nothing can come of this publish (start over). */
+ * send next), -1 nothing can come of this publish (start over). A status
+ * without uploaded_bytes tells nothing: the checkpoint's own position holds
+ * while uploading, and the post is waited for once the last chunk went out. */
 static int upload_standing(tt_run *run, const sp_tt_status *st, long long *offset) {
     long long size = sp_step_cp_count(run->ctx, "size", 0);
     long long chunk = sp_step_cp_count(run->ctx, "chunkSize", 0);
@@ -377,7 +389,9 @@ static int upload_standing(tt_run *run, const sp_tt_status *st, long long *offse
     if (!strcmp(st->status, "FAILED")) return -1;
     if (strcmp(st->status, "PROCESSING_UPLOAD") != 0) return 1; /* posting, or posted */
     if (st->uploaded_bytes >= size) return 1;
-    long long have = st->uploaded_bytes > 0 ? st->uploaded_bytes : 0;
+    if (st->uploaded_bytes < 0 && current_phase(run->ctx) == SP_TT_PUBLISHING) return 1;
+    long long have = st->uploaded_bytes >= 0 ? st->uploaded_bytes
+                                             : sp_step_cp_count(run->ctx, "offset", 0);
     long long index = chunk > 0 ? have / chunk : 0; /* chunks are taken whole */
     *offset = (index < chunks ? index : chunks - 1) * chunk;
     if (*offset < 0) *offset = 0;

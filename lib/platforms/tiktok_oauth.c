@@ -34,7 +34,7 @@ int sp_tiktok_refresh(const sp_config *cfg, const char *refresh_token, char **ac
                       char **refresh_out, long long *expires_at, sp_err *err) {
     *access_token = *refresh_out = NULL;
     if (!refresh_token || !*refresh_token)
-        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "reconnect_account",
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_refresh_token",
                           "the TikTok token expired and there is no refresh token: reconnect "
                           "your TikTok account");
     if (!cfg->tiktok_client_key || !cfg->tiktok_client_secret)

@@ -250,6 +250,40 @@ def test_revoked_refresh_token_fails_asking_to_reconnect():
         assert w.stop() == 0
 
 
+def test_two_posts_refreshing_one_account_at_once_both_post():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.tiktok.config({"token_expires_in": 5000})
+        p.tiktok.faults({"op": "token", "delay_ms": 800, "times": 0})  # refreshes overlap
+        url, _ = p.video.add_video("race.mp4", 100_000)
+        user, video = wk.user_with_video(url)
+        wk.connect(user, "tiktok", access_token="act.old", refresh_token="rft.first", account_id=OPEN_ID,
+                   expires_in=-60)
+        jobs = [submit(user, video, ["tiktok"], {"tiktok": {"privacyLevel": "SELF_ONLY"}}) for _ in range(2)]
+        w = worker(p, "--concurrency", "4")
+        for job in jobs:
+            s = wk.wait_job(user, job, timeout=60)
+            assert s["status"] == "completed", s
+        assert len(p.tiktok.stats()["posts"]) == 2
+        access, refresh, _ = account_tokens(user)
+        assert refresh not in p.tiktok.stats()["spent_refresh_tokens"], refresh  # a live one is stored
+        assert w.stop() == 0
+
+
+def test_a_chunk_tiktok_did_not_expect_continues_from_its_count():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.tiktok.faults({"op": "put", "status": 416, "skip": 1})  # the second chunk
+        user, job, sha = setup(p, size=17 * MiB, name="range.mp4")
+        w = worker(p)
+        s = wk.wait_job(user, job, timeout=60)
+        assert s["status"] == "completed", s
+        stats = p.tiktok.stats()
+        assert stats["inits"] == 1 and stats["posts"][0]["sha256"] == sha
+        assert stats["requests"]["put"] == 3 and stats["requests"]["status"] >= 2
+        assert w.stop() == 0
+
+
 def test_processing_is_waited_for_without_holding_a_worker():
     with wk.Platforms() as p:
         wk.clear_queue()
