@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/json.h"
@@ -412,12 +413,21 @@ static int resync(tt_run *run, long long *offset, sp_step_outcome *out) {
     return 0;
 }
 
+/* The Content-Type of the upload, one of the three TikTok takes, by the
+ * video URL's file name (.mov, .webm; MP4 otherwise). */
+static const char *upload_type(const char *video_url) {
+    const char *end = video_url ? video_url + strcspn(video_url, "?#") : NULL;
+    if (end && end - video_url >= 4 && !strncasecmp(end - 4, ".mov", 4)) return "video/quicktime";
+    if (end && end - video_url >= 5 && !strncasecmp(end - 5, ".webm", 5)) return "video/webm";
+    return "video/mp4";
+}
+
 /* PUTs one chunk; returns the HTTP status (0: no answer). */
 static long put_chunk(tt_run *run, const char *upload_url, long long first, long long length) {
     char range[96], type[64];
     snprintf(range, sizeof range, "Content-Range: bytes %lld-%lld/%lld", first,
              first + length - 1, run->size);
-    snprintf(type, sizeof type, "Content-Type: video/mp4");
+    snprintf(type, sizeof type, "Content-Type: %s", upload_type(run->ctx->post->video_url));
     sp_http_req req = {.method = "PUT",
                        .url = upload_url,
                        .has_body = true,

@@ -66,6 +66,7 @@ def test_post_completes_with_the_privacy_it_was_posted_with_as_visibility():
         [publish] = stats["publishes"]
         assert publish["chunks"] == 1 and publish["chunk_size"] == 200_000  # under 5 MB: whole
         assert stats["requests"]["creator_info"] == 1 and stats["inits"] == 1
+        assert stats["content_types"] == ["video/mp4"]
         assert wk.history(job)[0][:4] == ("tiktok", "posted", tt["url"], post["post_id"])
         assert w.stop() == 0
 

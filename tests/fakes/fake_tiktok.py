@@ -34,14 +34,15 @@ video being processed); outcome ("PUBLISH_COMPLETE" or "FAILED", with
 fail_reason); upload_url_ttl (3600 s: a PUT later is 403); lost_uploads
 (true: PUTs answer 404, the upload task is gone); bandwidth_bytes_per_sec.
 Faults without a body get TikTok's error envelope; "code" picks error.code.
-A 403/404 fault on "put" loses that upload for good (later PUTs 404; its
+A PUT's Content-Type must be video/mp4, video/quicktime or video/webm
+(400 otherwise). A 403/404 fault on "put" loses that upload for good (later PUTs 404; its
 status stays PROCESSING_UPLOAD short of bytes).
 
 Stats: inits, publishes [{publish_id, size, chunk_size, chunks, received,
 complete, status, privacy_level, title, post_info}], posts (the published:
 publish_id, post_id, title, privacy_level, size, sha256, post_info),
-bytes_received, tokens_issued, refresh_tokens_issued, spent_refresh_tokens,
-refused_tokens, last_authorization.
+bytes_received, content_types (of each PUT), tokens_issued,
+refresh_tokens_issued, spent_refresh_tokens, refused_tokens, last_authorization.
 """
 import hashlib
 import json
@@ -136,7 +137,7 @@ class TikTokHandler(fakebase.FakeHandler):
     def new_state(cls, server):
         return {"publishes": {}, "posts": [], "tokens": {}, "token_seq": 0, "refresh_seq": 0,
                 "spent_refresh": [], "inits": 0, "init_times": {}, "bytes_received": 0,
-                "refused_tokens": 0, "last_authorization": None, "post_seq": 0}
+                "refused_tokens": 0, "last_authorization": None, "post_seq": 0, "content_types": []}
 
     def route(self, method, path):
         if method == "POST":
@@ -298,6 +299,12 @@ class TikTokHandler(fakebase.FakeHandler):
         if time.time() - pub["created"] > float(self.cfg["upload_url_ttl"]):
             self.body.drain()
             raise Reply(403, "")
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype not in ("video/mp4", "video/quicktime", "video/webm"):  # the documented three
+            self.body.drain()
+            raise Reply(400, "")
+        with self.lock:
+            self.state["content_types"].append(ctype)
         cr = (self.headers.get("Content-Range") or "").strip()
         try:
             unit, _, rest = cr.partition(" ")
@@ -463,6 +470,7 @@ class TikTokHandler(fakebase.FakeHandler):
             "spent_refresh_tokens": list(st["spent_refresh"]),
             "refused_tokens": st["refused_tokens"],
             "last_authorization": st["last_authorization"],
+            "content_types": list(st["content_types"]),
         }
 
 
