@@ -139,8 +139,10 @@ static int refresh_token(tt_run *run, sp_step_outcome *out) {
          * moment ago (TikTok rotates them): the next attempt is claimed with
          * the tokens that one stored, so refused once is tried once more */
         if (!strcmp(err.code, "reconnect_account") && d->attempts == 0)
-            sp_step_set(out, SP_STEP_RETRY, "%s (trying once more with the account's latest "
-                        "tokens)", err.msg);
+            sp_step_set(out, SP_STEP_RETRY,
+                        "%s (trying once more with the account's latest "
+                        "tokens)",
+                        err.msg);
         return -1;
     }
     char *spent = d->refresh_token;
@@ -189,7 +191,8 @@ static sp_tt_class call(tt_run *run, const char *path, const char *body, const c
 
 /* The privacy level the options ask for, or NULL (not one of TikTok's). */
 static const char *wanted_privacy(const sp_post *d) {
-    const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d->options, "privacyLevel"));
+    const char *v =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d->options, "privacyLevel"));
     return sp_tiktok_privacy_index(v) >= 0 ? v : NULL;
 }
 
@@ -361,8 +364,8 @@ static int start_over(tt_run *run, sp_step_outcome *out) {
         sp_step_set(out, SP_STEP_FAILED, "TikTok lost the post %d times; giving up", TT_RESTARTS);
         return -1;
     }
-    const char *keep[] = {"publishId", "uploadUrl", "size", "chunkSize", "chunks", "offset",
-                          "publishingSince", "polls"};
+    const char *keep[] = {"publishId", "uploadUrl",       "size", "chunkSize", "chunks",
+                          "offset",    "publishingSince", "polls"};
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(ctx->post->checkpoint, keep[i]);
     sp_step_cp_set_number(ctx, "restarts", restarts + 1);
@@ -391,8 +394,8 @@ static int upload_standing(tt_run *run, const sp_tt_status *st, long long *offse
     if (strcmp(st->status, "PROCESSING_UPLOAD") != 0) return 1; /* posting, or posted */
     if (st->uploaded_bytes >= size) return 1;
     if (st->uploaded_bytes < 0 && current_phase(run->ctx) == SP_TT_PUBLISHING) return 1;
-    long long have = st->uploaded_bytes >= 0 ? st->uploaded_bytes
-                                             : sp_step_cp_count(run->ctx, "offset", 0);
+    long long have =
+        st->uploaded_bytes >= 0 ? st->uploaded_bytes : sp_step_cp_count(run->ctx, "offset", 0);
     long long index = chunk > 0 ? have / chunk : 0; /* chunks are taken whole */
     *offset = (index < chunks ? index : chunks - 1) * chunk;
     if (*offset < 0) *offset = 0;
@@ -425,8 +428,8 @@ static const char *upload_type(const char *video_url) {
 /* PUTs one chunk; returns the HTTP status (0: no answer). */
 static long put_chunk(tt_run *run, const char *upload_url, long long first, long long length) {
     char range[96], type[64];
-    snprintf(range, sizeof range, "Content-Range: bytes %lld-%lld/%lld", first,
-             first + length - 1, run->size);
+    snprintf(range, sizeof range, "Content-Range: bytes %lld-%lld/%lld", first, first + length - 1,
+             run->size);
     snprintf(type, sizeof type, "Content-Type: %s", upload_type(run->ctx->post->video_url));
     sp_http_req req = {.method = "PUT",
                        .url = upload_url,
@@ -650,8 +653,8 @@ static void tiktok_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     }
     /* a copy: the checkpoint's own string is replaced when a publish starts */
     char privacy[32];
-    const char *level = current_phase(ctx) == SP_TT_INIT ? wanted_privacy(d)
-                                                         : sp_step_cp_string(ctx, "privacy");
+    const char *level =
+        current_phase(ctx) == SP_TT_INIT ? wanted_privacy(d) : sp_step_cp_string(ctx, "privacy");
     snprintf(privacy, sizeof privacy, "%s", sp_tiktok_privacy_index(level) >= 0 ? level : "");
     if (!privacy[0]) {
         sp_step_set(out, SP_STEP_FAILED,

@@ -185,14 +185,18 @@ static void first_post_id(const char *raw, char *buf, size_t len) {
     buf[0] = '\0';
     for (const char *p = raw ? strstr(raw, key) : NULL; p; p = strstr(p + 1, key)) {
         const char *q = p + sizeof key - 1;
-        while (isspace((unsigned char)*q)) q++;
+        while (isspace((unsigned char)*q))
+            q++;
         if (*q++ != ':') continue;
-        while (isspace((unsigned char)*q)) q++;
+        while (isspace((unsigned char)*q))
+            q++;
         if (*q++ != '[') continue;
-        while (isspace((unsigned char)*q)) q++;
+        while (isspace((unsigned char)*q))
+            q++;
         if (*q == '"') q++;
         size_t n = 0;
-        while (isdigit((unsigned char)q[n]) && n + 1 < len) n++;
+        while (isdigit((unsigned char)q[n]) && n + 1 < len)
+            n++;
         if (n == 0 || isdigit((unsigned char)q[n])) return; /* none, or too long to be an id */
         memcpy(buf, q, n);
         buf[n] = '\0';
@@ -229,8 +233,8 @@ bool sp_tiktok_chunk_plan(long long size, long long want, sp_tt_chunks *out) {
     return out->count <= SP_TT_CHUNKS_MAX && last <= SP_TT_LAST_CHUNK_MAX;
 }
 
-void sp_tiktok_chunk_range(const sp_tt_chunks *c, long long size, long long index,
-                           long long *first, long long *length) {
+void sp_tiktok_chunk_range(const sp_tt_chunks *c, long long size, long long index, long long *first,
+                           long long *length) {
     *first = index * c->chunk_size;
     *length = index + 1 >= c->count ? size - *first : c->chunk_size;
 }

@@ -21,14 +21,14 @@
 
 /* An Open API answer, read. */
 typedef struct {
-    long status;            /* HTTP status; 0 when no answer came */
-    cJSON *root;            /* the parsed body, or NULL */
-    const cJSON *data;      /* root's "data" object (borrowed), or NULL */
-    const char *raw;        /* the body as sent (borrowed from the response), or NULL */
-    char code[64];          /* error.code; "" when absent */
-    char message[320];      /* error.message, or what went wrong */
-    char log_id[80];        /* error.log_id, for TikTok's support */
-    long retry_after;       /* seconds, -1 when absent */
+    long status;       /* HTTP status; 0 when no answer came */
+    cJSON *root;       /* the parsed body, or NULL */
+    const cJSON *data; /* root's "data" object (borrowed), or NULL */
+    const char *raw;   /* the body as sent (borrowed from the response), or NULL */
+    char code[64];     /* error.code; "" when absent */
+    char message[320]; /* error.message, or what went wrong */
+    char log_id[80];   /* error.log_id, for TikTok's support */
+    long retry_after;  /* seconds, -1 when absent */
 } sp_tt_resp;
 
 /* Reads an HTTP answer (r's body is borrowed by out->raw until r is freed).
@@ -38,10 +38,10 @@ void sp_tiktok_resp_free(sp_tt_resp *r);
 
 /* What an answer means to the adapter. */
 typedef enum {
-    SP_TT_OK,       /* error.code "ok" on a 2xx */
-    SP_TT_AUTH,     /* access_token_invalid: a refreshed token may cure it */
-    SP_TT_GONE,     /* invalid_publish_id: TikTok does not know the publish */
-    SP_TT_STOP      /* anything else: out says what to do (retry, wait, fail) */
+    SP_TT_OK,   /* error.code "ok" on a 2xx */
+    SP_TT_AUTH, /* access_token_invalid: a refreshed token may cure it */
+    SP_TT_GONE, /* invalid_publish_id: TikTok does not know the publish */
+    SP_TT_STOP  /* anything else: out says what to do (retry, wait, fail) */
 } sp_tt_class;
 
 /* The one classification of TikTok's errors; fills out for SP_TT_STOP (and
@@ -57,7 +57,7 @@ sp_tt_class sp_tiktok_classify(const sp_tt_resp *r, const char *doing, sp_step_o
 
 /* creator_info/query's data. */
 typedef struct {
-    char username[128];     /* creator_username, "" when absent */
+    char username[128];       /* creator_username, "" when absent */
     unsigned privacy_options; /* bit i: privacy level i of sp_tiktok_privacy_levels */
     bool comment_disabled, duet_disabled, stitch_disabled;
     long long max_duration; /* max_video_post_duration_sec; -1 when absent */
@@ -97,9 +97,9 @@ typedef struct {
     long long chunk_size, count;
 } sp_tt_chunks;
 
-#define SP_TT_CHUNK_MIN (5LL * 1024 * 1024)   /* "at least 5 MB" */
-#define SP_TT_CHUNK_MAX 64000000LL            /* "no greater than 64 MB" */
-#define SP_TT_LAST_CHUNK_MAX 128000000LL      /* the last: "up to 128 MB" */
+#define SP_TT_CHUNK_MIN (5LL * 1024 * 1024) /* "at least 5 MB" */
+#define SP_TT_CHUNK_MAX 64000000LL          /* "no greater than 64 MB" */
+#define SP_TT_LAST_CHUNK_MAX 128000000LL    /* the last: "up to 128 MB" */
 #define SP_TT_CHUNKS_MAX 1000
 
 /* Plans the chunks of a video of size bytes with chunks of about want bytes
@@ -109,8 +109,8 @@ typedef struct {
 bool sp_tiktok_chunk_plan(long long size, long long want, sp_tt_chunks *out);
 
 /* The first byte and length of chunk index (0-based) of a plan for size. */
-void sp_tiktok_chunk_range(const sp_tt_chunks *c, long long size, long long index,
-                           long long *first, long long *length);
+void sp_tiktok_chunk_range(const sp_tt_chunks *c, long long size, long long index, long long *first,
+                           long long *length);
 
 /* Reads the token endpoint's answer received at now: the new access token,
  * the refresh token (TikTok rotates them: NULL when the answer has none, so

@@ -45,13 +45,13 @@ int sp_tiktok_refresh(const sp_config *cfg, const char *refresh_token, char **ac
     snprintf(url, sizeof url, "%s/v2/oauth/token/", cfg->tiktok_api_url);
     char *form = refresh_form(cfg, refresh_token);
     if (!form) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    sp_http_req req = {.method = "POST",
-                       .url = url,
-                       .headers = {"Content-Type: application/x-www-form-urlencoded",
-                                   "Cache-Control: no-cache"},
-                       .body = form,
-                       .body_len = strlen(form),
-                       .timeout_seconds = 30};
+    sp_http_req req = {
+        .method = "POST",
+        .url = url,
+        .headers = {"Content-Type: application/x-www-form-urlencoded", "Cache-Control: no-cache"},
+        .body = form,
+        .body_len = strlen(form),
+        .timeout_seconds = 30};
     sp_http_resp resp;
     int rc;
     if (sp_http_perform(&req, &resp, err) < 0)

@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     free(access);
     free(refresh);
     unsigned long long bits = 0;
-    for (size_t i = 0; i < size && i < 8; i++) bits = bits << 8 | data[i];
+    for (size_t i = 0; i < size && i < 8; i++)
+        bits = bits << 8 | data[i];
     long long video = (long long)(bits & ((1ULL << 40) - 1));
     sp_tt_chunks plan;
     if (sp_tiktok_chunk_plan(video, (long long)status << 16, &plan)) {

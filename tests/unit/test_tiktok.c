@@ -31,7 +31,7 @@ static void only_a_publish_with_nothing_posted_starts_over(void) {
     CHECK(after(SP_TT_UPLOADING, SP_TT_NOTHING_PUBLISHED) == SP_TT_INIT);
     CHECK(after(SP_TT_PUBLISHING, SP_TT_NOTHING_PUBLISHED) == SP_TT_INIT);
     CHECK(after(SP_TT_PUBLISHING, SP_TT_UPLOAD_INCOMPLETE) == SP_TT_UPLOADING);
-    CHECK(after(SP_TT_INIT, SP_TT_LAST_CHUNK) == SP_TT_INIT);         /* nothing skips init */
+    CHECK(after(SP_TT_INIT, SP_TT_LAST_CHUNK) == SP_TT_INIT); /* nothing skips init */
     CHECK(after(SP_TT_INIT, SP_TT_POSTED) == SP_TT_INIT);
     CHECK(after(SP_TT_UPLOADING, SP_TT_INITIALIZED) == SP_TT_UPLOADING);
     for (int e = SP_TT_INITIALIZED; e <= SP_TT_POSTED; e++) /* a post stays posted */
@@ -54,13 +54,13 @@ static void chunks_follow_the_media_transfer_guides_example(void) {
 }
 
 static void every_plan_keeps_tiktoks_chunk_rules(void) {
-    const long long sizes[] = {1, 5242879, 5242880, 16777215, 16777216, 16777217, 50000123,
-                               64000000, 64000001, 1LL << 30, 4LL << 30};
+    const long long sizes[] = {1,        5242879,  5242880,  16777215,  16777216, 16777217,
+                               50000123, 64000000, 64000001, 1LL << 30, 4LL << 30};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         long long size = sizes[i], first, length, sum = 0;
         sp_tt_chunks c;
         CHECK(sp_tiktok_chunk_plan(size, 8LL << 20, &c));
-        CHECK(c.count == size / c.chunk_size);  /* floor(video_size / chunk_size) */
+        CHECK(c.count == size / c.chunk_size); /* floor(video_size / chunk_size) */
         CHECK(c.count >= 1 && c.count <= 1000);
         if (size < SP_TT_CHUNK_MIN) CHECK(c.count == 1 && c.chunk_size == size); /* whole */
         if (size > SP_TT_CHUNK_MAX) CHECK(c.count > 1);
@@ -143,7 +143,8 @@ static void transport_and_server_errors_retry(void) {
     CHECK(sp_tiktok_classify(&r, "checking the post", &out) == SP_TT_STOP);
     CHECK(out.kind == SP_STEP_RETRY && strstr(out.message, "connection reset"));
     sp_tiktok_resp_free(&r);
-    char body[] = "{\"data\":{},\"error\":{\"code\":\"internal_error\",\"message\":\"x\",\"log_id\":\"1\"}}";
+    char body[] =
+        "{\"data\":{},\"error\":{\"code\":\"internal_error\",\"message\":\"x\",\"log_id\":\"1\"}}";
     http = (sp_http_resp){.status = 500, .body = body, .retry_after = -1};
     sp_tiktok_read(&http, &r);
     CHECK(sp_tiktok_classify(&r, "checking the post", &out) == SP_TT_STOP);
@@ -152,7 +153,8 @@ static void transport_and_server_errors_retry(void) {
     char html[] = "<html>bad gateway</html>"; /* no envelope at all */
     http = (sp_http_resp){.status = 502, .body = html, .retry_after = -1};
     sp_tiktok_read(&http, &r);
-    CHECK(sp_tiktok_classify(&r, "checking the post", &out) == SP_TT_STOP && out.kind == SP_STEP_RETRY);
+    CHECK(sp_tiktok_classify(&r, "checking the post", &out) == SP_TT_STOP &&
+          out.kind == SP_STEP_RETRY);
     sp_tiktok_resp_free(&r);
 }
 
@@ -218,9 +220,12 @@ static void status_reads_each_documented_state(void) {
 
 static void post_ids_as_strings_or_odd_text(void) {
     sp_tt_status st;
-    const char *bodies[] = {"{\"status\":\"PUBLISH_COMPLETE\",\"publicaly_available_post_id\":[\"7000000000000000001\"]}",
-                            "{\"status\":\"PUBLISH_COMPLETE\",\"publicaly_available_post_id\" : [ 12 , 13 ]}",
-                            "{\"status\":\"PUBLISH_COMPLETE\",\"publicaly_available_post_id\":[123456789012345678901234567890123456]}"};
+    const char *bodies[] = {
+        "{\"status\":\"PUBLISH_COMPLETE\",\"publicaly_available_post_id\":[\"7000000000000000001\"]"
+        "}",
+        "{\"status\":\"PUBLISH_COMPLETE\",\"publicaly_available_post_id\" : [ 12 , 13 ]}",
+        "{\"status\":\"PUBLISH_COMPLETE\",\"publicaly_available_post_id\":["
+        "123456789012345678901234567890123456]}"};
     const char *want[] = {"7000000000000000001", "12", ""};
     for (int i = 0; i < 3; i++) {
         cJSON *data = cJSON_Parse(bodies[i]);
@@ -285,7 +290,8 @@ static void captions_count_utf16_units(void) {
     CHECK(sp_platform_check_text(SP_TIKTOK, text, NULL, &err) == 0);
     strcpy(text + 2200, "a");
     CHECK(sp_platform_check_text(SP_TIKTOK, text, NULL, &err) < 0);
-    for (int i = 0; i < 1100; i++) memcpy(text + 4 * i, "\xf0\x9f\x98\x80", 4);
+    for (int i = 0; i < 1100; i++)
+        memcpy(text + 4 * i, "\xf0\x9f\x98\x80", 4);
     text[4 * 1100] = '\0';
     CHECK(sp_platform_check_text(SP_TIKTOK, text, NULL, &err) == 0); /* 1100 emoji: 2200 units */
     strcpy(text + 4 * 1100, "\xf0\x9f\x98\x80");
