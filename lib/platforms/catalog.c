@@ -68,12 +68,18 @@ static int check_youtube(const char *title, const char *description, sp_err *err
     return 0;
 }
 
+/* The length of the caption of title and description, as count measures it. */
+static size_t caption_length(const char *title, const char *description,
+                             size_t (*count)(const char *)) {
+    char *caption = sp_platform_caption(title, description);
+    size_t n = caption ? count(caption) : 0;
+    free(caption);
+    return n;
+}
+
 /* Instagram's rule: the caption (title, blank line, description) <= 2200 characters. */
 static int check_instagram(const char *title, const char *description, sp_err *err) {
-    char *caption = sp_platform_caption(title, description);
-    size_t chars = caption ? sp_utf8_chars(caption) : 0;
-    free(caption);
-    if (chars > INSTAGRAM_CAPTION_MAX_CHARS)
+    if (caption_length(title, description, sp_utf8_chars) > INSTAGRAM_CAPTION_MAX_CHARS)
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "caption_too_long",
                           "title and description together are longer than Instagram's %d "
                           "character caption",
@@ -92,10 +98,7 @@ size_t sp_platform_utf16_length(const char *s) {
 
 /* TikTok's rule: the caption (title, blank line, description) <= 2200 UTF-16 units. */
 static int check_tiktok(const char *title, const char *description, sp_err *err) {
-    char *caption = sp_platform_caption(title, description);
-    size_t units = caption ? sp_platform_utf16_length(caption) : 0;
-    free(caption);
-    if (units > TIKTOK_CAPTION_MAX_UTF16)
+    if (caption_length(title, description, sp_platform_utf16_length) > TIKTOK_CAPTION_MAX_UTF16)
         return sp_err_set(err, SP_ERR_BAD_REQUEST, "caption_too_long",
                           "title and description together are longer than TikTok's %d "
                           "character caption (counted in UTF-16 units: an emoji counts two)",
