@@ -301,6 +301,25 @@ def test_processing_is_waited_for_without_holding_a_worker():
         assert w.stop() == 0
 
 
+def test_processing_past_the_deadline_fails_and_a_retry_records_the_post_without_posting_again():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.tiktok.config({"processing_seconds": 6})
+        user, job, sha = setup(p)
+        started = time.time()
+        w = worker(p, "--ig-deadline", "2")
+        s = wk.wait_job(user, job, timeout=30)
+        assert s["status"] == "failed" and "did not finish" in s["results"]["tiktok"]["error"], s
+        time.sleep(max(0.0, started + 7 - time.time()))  # TikTok has posted it meanwhile
+        r = sptest.http("POST", f"/social-post/{job}/retry", token=sptest.token(user))
+        assert r.status == 202 and r.json["retried"] == ["tiktok"], r.body
+        s = wk.wait_job(user, job, until=("completed",), timeout=30)
+        stats = p.tiktok.stats()
+        assert stats["inits"] == 1 and len(stats["posts"]) == 1 and stats["posts"][0]["sha256"] == sha
+        assert s["results"]["tiktok"]["postId"] == stats["posts"][0]["post_id"], s
+        assert w.stop() == 0
+
+
 def test_failed_post_fails_with_tiktoks_reason():
     with wk.Platforms() as p:
         wk.clear_queue()
