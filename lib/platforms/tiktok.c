@@ -632,7 +632,12 @@ static void tiktok_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_post *d = ctx->post;
     tt_run run = {.ctx = ctx};
     if (current_phase(ctx) == SP_TT_PUBLISHED) {
-        report_done(&run, out);
+        if (sp_step_cp_string(ctx, "url") && sp_step_cp_string(ctx, "publishId"))
+            report_done(&run, out);
+        else /* posting again could post twice */
+            sp_step_set(out, SP_STEP_FAILED,
+                        "the saved progress of this TikTok post says it was posted but has no "
+                        "link to it");
         return;
     }
     if (!d->access_token && !d->refresh_token) {

@@ -300,6 +300,93 @@ static void captions_count_utf16_units(void) {
     free(text);
 }
 
+/* A host that records what the adapter asked of storage; no video. */
+typedef struct {
+    int saves, tokens, videos;
+} fake_host;
+
+static int host_save(void *self, const sp_post *post, sp_err *err) {
+    (void)post, (void)err;
+    ((fake_host *)self)->saves++;
+    return 0;
+}
+
+static int host_token(void *self, const sp_post *post, const char *old, sp_err *err) {
+    (void)post, (void)old, (void)err;
+    ((fake_host *)self)->tokens++;
+    return 0;
+}
+
+static int host_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {
+    (void)post, (void)f, (void)size;
+    ((fake_host *)self)->videos++;
+    return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "no video in this test");
+}
+
+static bool host_stopping(void *self) {
+    (void)self;
+    return false;
+}
+
+/* Runs one TikTok step on checkpoint with a token and options; no network
+ * is reached by the cases below. */
+static void run_step(const char *checkpoint, const char *options, fake_host *h,
+                     sp_step_outcome *out) {
+    sp_step_host host = {.self = h,
+                         .save_checkpoint = host_save,
+                         .store_token = host_token,
+                         .open_video = host_video,
+                         .stopping = host_stopping};
+    sp_config cfg = {.tiktok_api_url = "http://127.0.0.1:9"};
+    sp_post post = {.platform = SP_TIKTOK,
+                    .account_id = "open1",
+                    .access_token = "act.1",
+                    .checkpoint = cJSON_Parse(checkpoint),
+                    .options = cJSON_Parse(options)};
+    sp_step_ctx ctx = {
+        .cfg = &cfg, .post = &post, .host = &host, .ig_poll_base = 1, .ig_deadline = 60};
+    memset(h, 0, sizeof *h);
+    sp_adapter_for(SP_TIKTOK)->step(&ctx, out);
+    cJSON_Delete(post.checkpoint);
+    cJSON_Delete(post.options);
+}
+
+static void a_recorded_post_is_reported_with_its_privacy(void) {
+    fake_host h;
+    sp_step_outcome out;
+    run_step("{\"phase\": \"published\", \"publishId\": \"v_pub_file~1\", \"postId\": \"73\","
+             " \"url\": \"https://www.tiktok.com/@cat/video/73\", \"privacy\": \"SELF_ONLY\"}",
+             "{}", &h, &out);
+    CHECK(out.kind == SP_STEP_DONE);
+    CHECK_STR(out.url, "https://www.tiktok.com/@cat/video/73");
+    CHECK_STR(out.post_id, "73");
+    CHECK_STR(out.visibility, "SELF_ONLY");
+    CHECK(h.saves == 0 && h.videos == 0 && h.tokens == 0);
+}
+
+static void progress_without_its_ids_fails_without_calls(void) {
+    const char *cases[] = {"{\"phase\": \"publishing\"}", "{\"phase\": \"published\"}",
+                           "{\"phase\": \"publishing\", \"uploadUrl\": \"http://127.0.0.1:9/\"}",
+                           "{\"phase\": \"published\", \"publishId\": \"p\"}"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fake_host h;
+        sp_step_outcome out;
+        run_step(cases[i], "{\"privacyLevel\": \"SELF_ONLY\"}", &h, &out);
+        CHECK(out.kind == SP_STEP_FAILED && h.videos == 0 && h.saves == 0);
+    }
+}
+
+static void no_privacy_level_fails_naming_the_option(void) {
+    const char *options[] = {"{}", "{\"privacyLevel\": \"EVERYONE\"}", "{\"privacyLevel\": 3}"};
+    for (size_t i = 0; i < 3; i++) {
+        fake_host h;
+        sp_step_outcome out;
+        run_step("{}", options[i], &h, &out);
+        CHECK(out.kind == SP_STEP_FAILED && strstr(out.message, "privacyLevel"));
+        CHECK(h.videos == 0 && h.saves == 0);
+    }
+}
+
 int main(void) {
     a_post_goes_init_uploading_publishing_published();
     only_a_publish_with_nothing_posted_starts_over();
@@ -315,5 +402,8 @@ int main(void) {
     token_answers_rotate_and_schedule_from_expires_in();
     post_urls_name_the_video_or_the_profile();
     captions_count_utf16_units();
+    a_recorded_post_is_reported_with_its_privacy();
+    progress_without_its_ids_fails_without_calls();
+    no_privacy_level_fails_naming_the_option();
     return check_done("test_tiktok");
 }
