@@ -70,11 +70,12 @@ static int check_youtube(const char *title, const char *tname, const char *descr
     return 0;
 }
 
-/* UTF-16 code units of valid UTF-8 s: one per character, two above U+FFFF. */
-static size_t utf16_units(const char *s) {
+size_t sp_platform_utf16_length(const char *s) {
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += (*p & 0xC0) != 0x80 ? 1 + (*p >= 0xF0) : 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p & 0xC0) == 0x80) continue; /* a continuation byte */
+        n += *p >= 0xF0 ? 2 : 1;           /* beyond the BMP: a surrogate pair */
+    }
     return n;
 }
 
@@ -84,7 +85,7 @@ static int check_caption(const char *platform, bool utf16, size_t max, const cha
                          const char *tname, const char *description, const char *dname,
                          sp_err *err) {
     char *caption = sp_platform_caption(title, description);
-    size_t length = !caption ? 0 : utf16 ? utf16_units(caption) : sp_utf8_chars(caption);
+    size_t length = !caption ? 0 : utf16 ? sp_platform_utf16_length(caption) : sp_utf8_chars(caption);
     free(caption);
     if (length <= max) return 0;
     bool has_title = title && *title, has_desc = description && *description;

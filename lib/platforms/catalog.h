@@ -10,6 +10,7 @@
 #define SP_CATALOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/err.h"
 
@@ -33,6 +34,10 @@ int sp_platform_check_text(sp_platform p, const char *title, const char *descrip
 int sp_platform_check_text_named(sp_platform p, const char *title, const char *title_field,
                                  const char *description, const char *description_field,
                                  sp_err *err);
+
+/* The length of UTF-8 text s in UTF-16 code units (how TikTok counts a
+ * caption: a character beyond the Basic Multilingual Plane counts two). */
+size_t sp_platform_utf16_length(const char *s);
 
 /* The Instagram (and TikTok) caption for a title and description: both, separated by a
  * blank line, or whichever exists. Caller frees; NULL when both are empty. */

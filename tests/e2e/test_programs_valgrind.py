@@ -131,5 +131,26 @@ def test_worker_run_is_clean_under_valgrind():
         assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
 
 
+def test_worker_tiktok_run_is_clean_under_valgrind():
+    """A worker posting to TikTok through a refreshed (rotated) token, a chunk
+    TikTok did not expect and the processing wait: no valgrind error."""
+    if skipped():
+        return
+    with workerkit.Platforms() as p:
+        workerkit.clear_queue()
+        p.tiktok.config({"expired_tokens": ["act.expired"], "processing_seconds": 1})
+        p.tiktok.faults([{"op": "put", "status": 416, "skip": 1}])
+        url, sha = p.video.add_video("valgrind-tt.mp4", 17 << 20)
+        user, video = workerkit.user_with_video(url, title="TikTok under valgrind")
+        workerkit.connect(user, "tiktok", access_token="act.expired", refresh_token="rft.first")
+        job = workerkit.submit_options(user, video, ["tiktok"], {"tiktok": {"privacyLevel": "SELF_ONLY"}})
+        w = p.worker("--ig-poll", "0.5", "--lease", "60", prefix=VALGRIND)
+        s = workerkit.wait_job(user, job, timeout=240)
+        assert s["status"] == "completed" and s["results"]["tiktok"]["success"], s
+        assert p.tiktok.stats()["posts"][0]["sha256"] == sha
+        code = w.stop(timeout=120)
+        assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
+
+
 if __name__ == "__main__":
     sptest.run(globals())

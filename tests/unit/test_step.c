@@ -24,8 +24,9 @@ static int fake_save(void *self, const sp_post *post, sp_err *err) {
     return sp_err_set(err, h->fail_with, "lease_lost", "the delivery's lease was lost");
 }
 
-static int fake_token(void *self, const sp_post *post, sp_err *err) {
-    (void)post, (void)err;
+static int fake_token(void *self, const sp_post *post, const char *old_refresh_token,
+                      sp_err *err) {
+    (void)post, (void)old_refresh_token, (void)err;
     ((fake_host *)self)->tokens++;
     return 0;
 }
