@@ -448,6 +448,28 @@ def psql(st, url, sql):
                os.path.join(st["stack_dir"], "psql.log"), "psql")
 
 
+# What Supabase's own database setup does before any project migration runs:
+# the API roles, USAGE on public, and default privileges that grant ALL on
+# every new table, function and sequence in public to anon, authenticated
+# and service_role. The migrations must hold against these grants, so the
+# test database starts as a new Supabase project does. Source:
+# https://github.com/supabase/postgres/blob/develop/migrations/db/init-scripts/00000000000000-initial-schema.sql
+SUPABASE_INIT_SQL = """
+CREATE ROLE anon NOLOGIN NOINHERIT;
+CREATE ROLE authenticated NOLOGIN NOINHERIT;
+CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+GRANT USAGE ON SCHEMA public TO postgres, anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO postgres, anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO postgres, anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO postgres, anon, authenticated, service_role;
+"""
+
+
+def imitate_supabase(st):
+    """The grants a new Supabase project has before its first migration."""
+    psql(st, st["database_url"], SUPABASE_INIT_SQL)
+
+
 def migrate(st):
     """scripts/migrate.sh against the stack's database, with this Postgres's psql."""
     env = dict(os.environ, PATH=st["pg"]["bin_dir"] + os.pathsep + os.environ.get("PATH", ""))
@@ -821,6 +843,7 @@ def start(skip_missing=False):
     try:
         start_postgres(st)
         save_state(st)
+        imitate_supabase(st)
         migrate(st)
         create_api_role(st)
         make_keys(st)

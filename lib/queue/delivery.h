@@ -39,6 +39,7 @@ typedef struct {
     int takeovers;    /* claims of its lapsed lease so far */
     int releases;     /* put back without an outcome, in a row */
     bool video_owned; /* the job's video exists and is its user's */
+    char refusal[300]; /* why its user may not post (an anonymous sign-in); "" when they may */
     sp_post post;     /* post.attempts: transient failures so far */
 } sp_delivery;
 

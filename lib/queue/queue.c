@@ -21,12 +21,14 @@
 #include "core/log.h"
 
 /* The claim, the job's details and its refresh in one round trip (migration
- * 0011): $3, users this worker may not claim for now (--per-user), a uuid[]. */
+ * 0011): $3, users this worker may not claim for now (--per-user), a uuid[].
+ * The last column says why the job's user may not post (migration 0015). */
 static const sp_stmt claim_next = {
     "queue_claim",
     "SELECT id, job_id, platform, attempts, checkpoint, takeovers, releases, user_id, video_id,"
     " title, description, video_url, account_id, access_token, refresh_token, token_expires_at,"
-    " video_owned FROM public.social_post_claim($1, $2::int, $3::uuid[])",
+    " video_owned, public.social_post_user_refusal(user_id::uuid)"
+    " FROM public.social_post_claim($1, $2::int, $3::uuid[])",
     3};
 
 static const sp_stmt refresh_job = {"queue_refresh_job",
@@ -125,7 +127,7 @@ static int refresh(sp_db *db, const char *job_id, sp_err *err) {
 }
 
 /* Fills d from the claim's row: the delivery (columns 0-6), then its job,
- * video and account (7-16). */
+ * video and account (7-16), and the user's refusal (17). */
 static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
     d->id = atoll(PQgetvalue(res, 0, 0));
     snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
@@ -144,6 +146,7 @@ static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
     d->post.refresh_token = field_dup(res, 14);
     d->post.token_expires_at = atoll(PQgetvalue(res, 0, 15));
     d->video_owned = PQgetvalue(res, 0, 16)[0] == 't';
+    snprintf(d->refusal, sizeof d->refusal, "%s", PQgetvalue(res, 0, 17));
     d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
     if (!d->post.checkpoint || !cJSON_IsObject(d->post.checkpoint)) {
         cJSON_Delete(d->post.checkpoint);
