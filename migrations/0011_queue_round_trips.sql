@@ -22,6 +22,9 @@
 -- Internal: the worker (service role or superuser) only, revoked from the API
 -- roles by name as 0007 and 0010 do.
 
+-- 0012 gave the claim more columns: re-running the migrations in order must
+-- get past this older shape (0012 then makes the current one again).
+DROP FUNCTION IF EXISTS public.social_post_claim(text, integer, uuid[]);
 CREATE OR REPLACE FUNCTION public.social_post_claim(p_owner text, p_lease integer, p_busy uuid[])
 RETURNS TABLE (id bigint, job_id text, platform text, attempts integer, checkpoint text,
                takeovers integer, releases integer, user_id text, video_id text, title text,

@@ -11,7 +11,8 @@
 
 #include "core/json.h"
 
-static const char *const names[SP_PLATFORM_COUNT] = {"youtube", "facebook", "instagram"};
+static const char *const names[SP_PLATFORM_COUNT] = {"youtube", "facebook", "instagram",
+                                                     "tiktok"};
 
 #define YOUTUBE_TITLE_MAX_CHARS 100
 #define YOUTUBE_DESCRIPTION_MAX_BYTES 5000
@@ -32,7 +33,7 @@ bool sp_platform_from_name(const char *name, sp_platform *out) {
 }
 
 const char *sp_platform_names(void) {
-    return "youtube, facebook, instagram";
+    return "youtube, facebook, instagram, tiktok";
 }
 
 char *sp_platform_caption(const char *title, const char *description) {

@@ -13,9 +13,9 @@
 
 #include "core/err.h"
 
-typedef enum { SP_YOUTUBE, SP_FACEBOOK, SP_INSTAGRAM, SP_PLATFORM_COUNT } sp_platform;
+typedef enum { SP_YOUTUBE, SP_FACEBOOK, SP_INSTAGRAM, SP_TIKTOK, SP_PLATFORM_COUNT } sp_platform;
 
-/* "youtube", "facebook", "instagram". */
+/* "youtube", "facebook", "instagram", "tiktok". */
 const char *sp_platform_name(sp_platform p);
 
 /* The platform called name (exact, lower case); false when unknown. */

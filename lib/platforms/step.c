@@ -132,6 +132,22 @@ int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out) {
     return -1;
 }
 
+#define VIDEO_INFO_FIRST_BYTES (1LL << 20) /* a fast-start header is well within */
+
+int sp_step_video_info(sp_step_ctx *ctx, FILE *f, long long size, sp_mp4_info *info,
+                       sp_step_outcome *out) {
+    long long available = size < VIDEO_INFO_FIRST_BYTES ? size : VIDEO_INFO_FIRST_BYTES;
+    for (int rounds = 0; rounds < 64; rounds++) { /* each round is a box further on */
+        if (sp_step_video_wait(ctx, f, available, out) < 0) return -1;
+        long long need = 0;
+        int rc = sp_mp4_probe(f, available, info, &need);
+        if (rc == 1) return 1;
+        if (rc < 0 || need > size || need <= available) return 0;
+        available = need;
+    }
+    return 0;
+}
+
 void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
     sp_step_set(out, SP_STEP_DONE, "%s", "");
     snprintf(out->url, sizeof out->url, "%s", url ? url : "");
@@ -139,4 +155,9 @@ void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
     /* the platform's words: a post that exists must be recordable */
     sp_utf8_truncate(out->url, sizeof out->url - 1);
     sp_utf8_truncate(out->post_id, sizeof out->post_id - 1);
+}
+
+void sp_step_visibility(sp_step_outcome *out, const char *visibility) {
+    snprintf(out->visibility, sizeof out->visibility, "%s", visibility ? visibility : "");
+    sp_utf8_truncate(out->visibility, sizeof out->visibility - 1);
 }

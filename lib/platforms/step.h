@@ -31,6 +31,7 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "core/mp4.h"
 #include "core/err.h"
 #include "platforms/catalog.h"
 
@@ -49,17 +50,30 @@ typedef struct {
     double delay;      /* WAIT: seconds; RETRY: the platform's Retry-After, or < 0 */
     char url[512];     /* DONE */
     char post_id[128]; /* DONE */
+    /* DONE: how the platform really published the post, in its own words
+     * (YouTube's privacyStatus, TikTok's privacy level); "" when unknown.
+     * The job's result shows it as "visibility". */
+    char visibility[64];
 } sp_step_outcome;
 
 /* The post one step works on. Strings are owned by whoever filled it (the
  * worker, from the claimed delivery); checkpoint is the adapter's to change,
- * never NULL. */
+ * never NULL. title and description are already this platform's own when
+ * its options give them (options.<platform>.title / .description). */
 typedef struct {
     sp_platform platform;
     int attempts; /* transient failures so far */
     char *title, *description, *video_url;
     char *account_id, *access_token, *refresh_token;
+    /* social_accounts.login: how the token was issued, where a platform has
+     * two logins ("instagram": Instagram Login, served by graph.instagram.com;
+     * NULL or "facebook": a Page-linked token on graph.facebook.com) */
+    char *account_login;
     long long token_expires_at; /* unix seconds, 0 when unknown */
+    /* The job's options for this platform (the submit body's
+     * options.<platform>, checked when the job was written): an object,
+     * never NULL, empty when none were given. Read-only. */
+    cJSON *options;
     cJSON *checkpoint;
 } sp_post;
 
@@ -118,6 +132,14 @@ int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *
  * failure (the download failed) fills out like sp_step_video and returns -1. */
 int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out);
 
+/* Reads the video's picture size and duration from its MP4 header, waiting
+ * for the bytes that hold it (at the end of a file that is not fast-start,
+ * that is the whole video). 1: info filled; 0: unknown (not an MP4 this can
+ * read; every caller has a default); -1: the download failed (out filled
+ * like sp_step_video_wait). */
+int sp_step_video_info(sp_step_ctx *ctx, FILE *f, long long size, sp_mp4_info *info,
+                       sp_step_outcome *out);
+
 /* Reports that the platform holds confirmed of total bytes of the video
  * (total 0: only the phase changed). Call it after saving the checkpoint
  * that holds the same position. */
@@ -167,6 +189,10 @@ int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out);
 
 /* Fills out as DONE with the post's url and id. */
 void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);
+
+/* Sets a DONE outcome's visibility (as the platform reported it; NULL or ""
+ * for unknown), cut to fit and made valid UTF-8. */
+void sp_step_visibility(sp_step_outcome *out, const char *visibility);
 
 /* Fills out with kind and a printf-style message, cut on a character
  * boundary and made valid UTF-8 (sp_utf8_truncate). */

@@ -23,13 +23,16 @@ const char *sp_delivery_state_name(sp_delivery_state s) {
 void sp_delivery_free(sp_delivery *d) {
     sp_post *p = &d->post;
     cJSON_Delete(p->checkpoint);
+    cJSON_Delete(p->options);
+    free(p->account_login);
     free(p->title);
     free(p->description);
     free(p->video_url);
     free(p->account_id);
     free(p->access_token);
     free(p->refresh_token);
-    p->checkpoint = NULL;
+    p->checkpoint = p->options = NULL;
+    p->account_login = NULL;
     p->title = p->description = p->video_url = NULL;
     p->account_id = p->access_token = p->refresh_token = NULL;
 }

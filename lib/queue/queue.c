@@ -27,7 +27,7 @@ static const sp_stmt claim_next = {
     "queue_claim",
     "SELECT id, job_id, platform, attempts, checkpoint, takeovers, releases, user_id, video_id,"
     " title, description, video_url, account_id, access_token, refresh_token, token_expires_at,"
-    " video_owned, public.social_post_user_refusal(user_id::uuid)"
+    " video_owned, options, account_login, public.social_post_user_refusal(user_id::uuid)"
     " FROM public.social_post_claim($1, $2::int, $3::uuid[])",
     3};
 
@@ -127,7 +127,8 @@ static int refresh(sp_db *db, const char *job_id, sp_err *err) {
 }
 
 /* Fills d from the claim's row: the delivery (columns 0-6), then its job,
- * video and account (7-16), and the user's refusal (17). */
+ * video and account (7-16), the platform's options and the account's login
+ * (17-18, migration 0012), and why its user may not post (19, migration 0015). */
 static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
     d->id = atoll(PQgetvalue(res, 0, 0));
     snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
@@ -146,7 +147,14 @@ static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
     d->post.refresh_token = field_dup(res, 14);
     d->post.token_expires_at = atoll(PQgetvalue(res, 0, 15));
     d->video_owned = PQgetvalue(res, 0, 16)[0] == 't';
-    snprintf(d->refusal, sizeof d->refusal, "%s", PQgetvalue(res, 0, 17));
+    snprintf(d->refusal, sizeof d->refusal, "%s", PQgetvalue(res, 0, 19));
+    d->post.account_login = field_dup(res, 18);
+    d->post.options = cJSON_Parse(PQgetvalue(res, 0, 17));
+    if (!d->post.options || !cJSON_IsObject(d->post.options)) {
+        cJSON_Delete(d->post.options); /* the database checks them: only SQL NULL is left */
+        d->post.options = cJSON_CreateObject();
+    }
+    if (!d->post.options) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
     if (!d->post.checkpoint || !cJSON_IsObject(d->post.checkpoint)) {
         cJSON_Delete(d->post.checkpoint);
@@ -215,6 +223,7 @@ static char *result_json(const sp_step_outcome *o, const sp_transition *t) {
     if (ok) {
         cJSON_AddStringToObject(r, "url", o->url);
         cJSON_AddStringToObject(r, "postId", o->post_id);
+        if (o->visibility[0]) cJSON_AddStringToObject(r, "visibility", o->visibility);
     } else {
         cJSON_AddStringToObject(r, "error", t->message);
     }

@@ -203,11 +203,15 @@ class Fake:
 class VideoServer(Fake):
     """The video server fake, with add_video()."""
 
-    def add_video(self, name, size, content_type="video/mp4", seed=None):
-        """Creates a deterministic video of size bytes; returns (url, sha256)."""
+    def add_video(self, name, size, content_type="video/mp4", seed=None, mp4=None):
+        """Creates a deterministic video of size bytes; returns (url, sha256). mp4:
+        {"width", "height", "duration" (s), "rotation"?, "moov_at_end"?} makes it an
+        MP4 whose header says so (tests/fakes/mp4file.py)."""
         spec = {"name": name, "size": size, "content_type": content_type}
         if seed is not None:
             spec["seed"] = seed
+        if mp4 is not None:
+            spec["mp4"] = mp4
         status, _, data = self.request("POST", "/_control/videos", spec, timeout=600)
         if status != 200:
             raise FakeError("add_video %s -> %d %s" % (name, status, data[:300]))

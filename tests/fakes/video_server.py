@@ -7,7 +7,8 @@ generated on disk (a temp dir, removed on reset and exit) from a 1 MiB random bl
 seeded by the name, with the block number written into each MiB so that no two MiB
 are alike and a misplaced chunk changes the hash; 1 GiB takes seconds.
 
-  POST /_control/videos  {"name": "a.mp4", "size": N, "content_type": "video/mp4", "seed"?}
+  POST /_control/videos  {"name": "a.mp4", "size": N, "content_type": "video/mp4", "seed"?,
+                          "mp4"?: {"width", "height", "duration", "rotation"?, "moov_at_end"?}}
                           -> {"name", "size", "sha256", "url", "content_type"}
   GET  /_control/videos   -> the list
   GET|HEAD /videos/<name> (Range: bytes=a-b | a- | -n supported)   ops "get" / "head"
@@ -46,6 +47,7 @@ import tempfile
 import time
 
 import fakebase
+import mp4file
 from fakebase import Drop, Reply
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -53,8 +55,16 @@ BLOCK = 1 << 20
 WRITE_BLOCKS = 8
 
 
-def generate(path, size, seed):
-    """Writes the deterministic file of size bytes for seed; returns its sha256."""
+def generate(path, size, seed, mp4=None):
+    """Writes the deterministic file of size bytes for seed; returns its sha256.
+    With mp4 ({"width", "height", "duration", "rotation"?, "moov_at_end"?}) the
+    file is an MP4 of that picture and duration (mp4file.py) whose media data
+    is the same deterministic bytes."""
+    prefix, suffix = b"", b""
+    if mp4 is not None:
+        prefix, size, suffix = mp4file.layout(
+            size, int(mp4["width"]), int(mp4["height"]), float(mp4["duration"]),
+            int(mp4.get("rotation", 0)), bool(mp4.get("moov_at_end", False)))
     rnd = random.Random(hashlib.sha256(seed.encode()).digest())
     block = rnd.randbytes(BLOCK)
     buf = bytearray(block * WRITE_BLOCKS)
@@ -62,6 +72,8 @@ def generate(path, size, seed):
     sha = hashlib.sha256()
     index = 0
     with open(path, "wb", buffering=0) as f:
+        f.write(prefix)
+        sha.update(prefix)
         left = size
         while left:
             for j in range(WRITE_BLOCKS):
@@ -71,6 +83,8 @@ def generate(path, size, seed):
             sha.update(view[:n])
             left -= n
             index += WRITE_BLOCKS
+        f.write(suffix)
+        sha.update(suffix)
     return sha.hexdigest()
 
 
@@ -144,9 +158,17 @@ class VideoHandler(fakebase.FakeHandler):
         if not isinstance(size, int) or size < 0:
             raise Reply(400, {"error": "size must be a non-negative integer"})
         seed = str(spec.get("seed", name))
+        mp4 = spec.get("mp4")
+        if mp4 is not None and (not isinstance(mp4, dict) or not all(
+                isinstance(mp4.get(k), (int, float)) for k in ("width", "height", "duration"))
+                or mp4.get("rotation", 0) not in (0, 90, 180, 270)):
+            raise Reply(400, {"error": "mp4 must be {width, height, duration, rotation?, moov_at_end?}"})
         path = os.path.join(self.server.video_dir, name)
         tmp = path + ".tmp-%d" % os.getpid()
-        sha = generate(tmp, size, seed)
+        try:
+            sha = generate(tmp, size, seed, mp4)
+        except ValueError as e:
+            raise Reply(400, {"error": str(e)})
         os.replace(tmp, path)
         video = {"name": name, "size": size, "sha256": sha, "path": path, "mtime": time.time(),
                  "content_type": spec.get("content_type") or "video/mp4"}
