@@ -89,47 +89,85 @@ AS $$
     END
 $$;
 
--- What is wrong with a job's title (the one it will be posted with: its own,
--- else its video's) and description for the platforms it names, and which of
--- the two it is about; no row: nothing. The limits of
--- lib/platforms/catalog.c, and overall the API's 64 KiB body limit, which no
+-- What is wrong with the text a job will be posted with, and which column
+-- holds it; no row: nothing. Each platform gets its own title and
+-- description when the job's options name them (options.<platform>.title /
+-- .description, as the claim of 0012 hands them to the adapters), else the
+-- job's title (else its video's, passed in title) and description. The
+-- limits of lib/platforms/catalog.c; TikTok's caption of 2200 UTF-16 units
+-- (https://developers.tiktok.com/doc/content-posting-api-reference-direct-post,
+-- post_info.title); and overall the API's 64 KiB body limit, which no
 -- accepted submit can exceed.
-CREATE OR REPLACE FUNCTION public.social_post_text_problem(p jsonb, title text, description text)
+CREATE OR REPLACE FUNCTION public.social_post_text_problem(p jsonb, options jsonb, title text,
+                                                           description text)
 RETURNS TABLE (field text, problem text)
 LANGUAGE sql
 IMMUTABLE
 AS $$
-    WITH t AS (
-        SELECT nullif(title, '') AS title, nullif(description, '') AS description,
-               CASE WHEN jsonb_typeof(p) = 'array'
-                    THEN ARRAY(SELECT jsonb_array_elements_text(p)) ELSE '{}' END AS names
-    ), c AS (
-        SELECT *, concat_ws(E'\n\n', title, description) AS caption FROM t
-    ), found AS (
-        SELECT CASE
-            WHEN coalesce(octet_length(title), 0) + coalesce(octet_length(description), 0) > 65536
-                THEN 'description:title and description together are longer than 65536 bytes'
-            WHEN 'youtube' = ANY (names) AND title IS NULL
-                THEN 'title:YouTube needs a title: send one, or give the video a title'
-            WHEN 'youtube' = ANY (names) AND char_length(title) > 100
-                THEN 'title:title is longer than YouTube''s 100 characters'
-            WHEN 'youtube' = ANY (names) AND octet_length(description) > 5000
-                THEN 'description:description is longer than YouTube''s 5000 bytes'
-            WHEN 'youtube' = ANY (names) AND title ~ '[<>]'
-                THEN 'title:YouTube does not accept ''<'' or ''>'' in a title or description'
-            WHEN 'youtube' = ANY (names) AND description ~ '[<>]'
-                THEN 'description:YouTube does not accept ''<'' or ''>'' in a title or description'
-            WHEN 'instagram' = ANY (names) AND char_length(caption) > 2200
-                THEN 'description:title and description together are longer than Instagram''s '
-                     '2200 character caption'
-            WHEN 'tiktok' = ANY (names) AND char_length(caption) > 2200
-                THEN 'description:title and description together are longer than TikTok''s '
-                     '2200 character caption'
-        END AS what
-        FROM c
+    WITH each AS (
+        SELECT e.name, e.ord,
+               coalesce(nullif(options -> e.name ->> 'title', ''), nullif(title, '')) AS title,
+               nullif(coalesce(options -> e.name ->> 'description', description), '') AS description,
+               CASE WHEN nullif(options -> e.name ->> 'title', '') IS NOT NULL
+                    THEN 'options' ELSE 'title' END AS title_field,
+               CASE WHEN options -> e.name ->> 'description' IS NOT NULL
+                    THEN 'options' ELSE 'description' END AS description_field
+        FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p) = 'array' THEN p ELSE '[]' END)
+             WITH ORDINALITY AS e(name, ord)
+    ), judged AS (
+        SELECT ord, CASE
+            WHEN name = 'youtube' AND title IS NULL
+                THEN title_field || ':YouTube needs a title: send one, or give the video a title'
+            WHEN name = 'youtube' AND char_length(title) > 100
+                THEN title_field || ':title is longer than YouTube''s 100 characters'
+            WHEN name = 'youtube' AND octet_length(description) > 5000
+                THEN description_field || ':description is longer than YouTube''s 5000 bytes'
+            WHEN name = 'youtube' AND title ~ '[<>]'
+                THEN title_field || ':YouTube does not accept ''<'' or ''>'' in a title or description'
+            WHEN name = 'youtube' AND description ~ '[<>]'
+                THEN description_field
+                     || ':YouTube does not accept ''<'' or ''>'' in a title or description'
+            WHEN name = 'instagram' AND char_length(concat_ws(E'\n\n', title, description)) > 2200
+                THEN description_field || ':title and description together are longer than '
+                     'Instagram''s 2200 character caption'
+            WHEN name = 'tiktok'
+                 AND char_length(concat_ws(E'\n\n', title, description))
+                     + (SELECT count(*) FROM regexp_matches(concat_ws(E'\n\n', title, description),
+                                                           '[\U00010000-\U0010FFFF]', 'g')) > 2200
+                THEN description_field || ':title and description together are longer than '
+                     'TikTok''s 2200 character caption'
+            END AS what
+        FROM each
+        UNION ALL
+        SELECT 0, 'description:title, description and options together are longer than 65536 bytes'
+        WHERE coalesce(octet_length(title), 0) + coalesce(octet_length(description), 0)
+              + coalesce(octet_length(options::text), 0) > 65536
     )
     SELECT split_part(what, ':', 1), substr(what, strpos(what, ':') + 1)
-    FROM found WHERE what IS NOT NULL
+    FROM judged WHERE what IS NOT NULL ORDER BY ord LIMIT 1
+$$;
+
+-- What is wrong with a job's options; NULL: nothing. An object keyed by
+-- platform names, each value an object whose title and description, when
+-- given, are strings; 16 KiB at most.
+CREATE OR REPLACE FUNCTION public.social_post_options_problem(options jsonb) RETURNS text
+LANGUAGE sql
+IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN options IS NULL OR jsonb_typeof(options) <> 'object'
+            THEN 'options must be an object keyed by platform name'
+        WHEN octet_length(options::text) > 16384 THEN 'options is longer than 16384 bytes'
+        WHEN EXISTS (SELECT 1 FROM jsonb_each(options) o
+                     WHERE o.key <> ALL (public.social_post_platform_names()))
+            THEN 'options names an unknown platform; use one of: '
+                 || array_to_string(public.social_post_platform_names(), ', ')
+        WHEN EXISTS (SELECT 1 FROM jsonb_each(options) o WHERE jsonb_typeof(o.value) <> 'object')
+            THEN 'options of each platform must be an object'
+        WHEN EXISTS (SELECT 1 FROM jsonb_each(options) o, unnest(ARRAY['title', 'description']) k
+                     WHERE o.value ? k AND jsonb_typeof(o.value -> k) <> 'string')
+            THEN 'a platform''s title and description in options must be strings'
+    END
 $$;
 
 -- What is wrong with a callback URL, as lib/webhooks/callback_url.c judges
@@ -167,14 +205,14 @@ $$;
 -- every row a user writes, so no user can choose it.
 CREATE OR REPLACE FUNCTION public.social_post_request_hash(
     p_video uuid, p_platforms jsonb, p_title text, p_description text,
-    p_scheduled_at timestamptz, p_callback_url text)
+    p_scheduled_at timestamptz, p_callback_url text, p_options jsonb DEFAULT '{}')
 RETURNS text
 LANGUAGE sql
 IMMUTABLE
 AS $$
     SELECT encode(sha256(convert_to(jsonb_build_array(
         p_video, p_platforms, p_title, p_description,
-        extract(epoch FROM p_scheduled_at), p_callback_url)::text, 'UTF8')), 'hex')
+        extract(epoch FROM p_scheduled_at), p_callback_url, p_options)::text, 'UTF8')), 'hex')
 $$;
 
 -- Raises check_violation (23514) naming column when problem is set.
@@ -227,13 +265,15 @@ BEGIN
                                           'platforms');
         PERFORM public.social_post_refuse(public.social_post_callback_url_problem(NEW.callback_url),
                                           'callback_url');
+        PERFORM public.social_post_refuse(public.social_post_options_problem(NEW.options), 'options');
         IF NEW.scheduled_at IS NOT NULL AND NEW.scheduled_at > now() + interval '366 days' THEN
             RAISE EXCEPTION 'scheduledAt is more than a year ahead'
                 USING ERRCODE = 'check_violation', COLUMN = 'scheduled_at';
         END IF;
         NEW.request_hash := CASE WHEN NEW.idempotency_key IS NOT NULL THEN
             public.social_post_request_hash(NEW.video_id, NEW.platforms, NEW.title,
-                                            NEW.description, NEW.scheduled_at, NEW.callback_url)
+                                            NEW.description, NEW.scheduled_at, NEW.callback_url,
+                                            NEW.options)
             END;
     END IF;
     -- the title it will be posted with, as the API and the worker choose it
@@ -242,7 +282,8 @@ BEGIN
         WHERE v.id = NEW.video_id AND v.user_id = NEW.user_id LIMIT 1;
     END IF;
     SELECT t.field, t.problem INTO text_field, text_problem
-    FROM public.social_post_text_problem(NEW.platforms, coalesce(nullif(NEW.title, ''), video_title),
+    FROM public.social_post_text_problem(NEW.platforms, NEW.options,
+                                         coalesce(nullif(NEW.title, ''), video_title),
                                          NEW.description) t;
     PERFORM public.social_post_refuse(text_problem, text_field);
     RETURN NEW;
@@ -382,6 +423,7 @@ DECLARE
     callable constant text[] := ARRAY[
         -- called by the guard trigger and the insert policy, as the caller
         'social_post_platform_names', 'social_post_platforms_problem', 'social_post_text_problem',
+        'social_post_options_problem',
         'social_post_callback_url_problem', 'social_post_request_hash', 'social_post_refuse',
         'social_post_caller_may_submit', 'social_post_allows_anonymous',
         -- the API's calls: the status body (any caller), retry and cancel (users)

@@ -81,6 +81,7 @@ def test_direct_inserts_obey_the_apis_limits_and_write_nothing():
         ('["youtube"]', "t", "d" * 5001, None, "description", "5000 bytes"),
         ('["instagram"]', "t", "é" * 2200, None, "description", "2200 character caption"),
         ('["tiktok"]', "t", "é" * 2200, None, "description", "2200 character caption"),
+        ('["tiktok"]', "t", "\U0001F600" * 1100, None, "description", "TikTok"),  # UTF-16 units
         ('["facebook"]', "t", "d" * (20 << 20), None, "description", "65536 bytes"),
         ('["facebook"]', "t", None, "ftp://example.com/hook", "callback_url", "http:// or https://"),
         ('["facebook"]', "t", None, "https://", "callback_url", "not a valid"),
@@ -103,6 +104,32 @@ def test_direct_inserts_obey_the_apis_limits_and_write_nothing():
     [(job,)] = write_as(user, INSERT, (user, video, '["youtube", "instagram"]', "x" * 100,
                                        "fine", "https://example.com/hooks?a=1"))
     assert sptest.sql("SELECT count(*) FROM social_post_deliveries WHERE job_id = %s", (job,))[0][0] == 2
+
+
+OPTIONS_INSERT = ("INSERT INTO social_post_jobs (user_id, video_id, platforms, title, options)"
+                  " VALUES (%s, %s, %s::jsonb, %s, %s::jsonb) RETURNING id")
+
+
+def test_options_are_checked_and_give_each_platform_its_own_text():
+    user, video = user_and_video()
+    long_title = "F" * 150  # fine for Facebook, too long for YouTube
+    write_as(user, OPTIONS_INSERT, (user, video, '["youtube", "facebook"]', long_title,
+                                    json.dumps({"youtube": {"title": "Short for YouTube"}})))
+    cases = [  # platforms, title, options, words
+        ('["youtube"]', "ok", '{"youtube": {"title": "%s"}}' % ("y" * 101), "100 characters"),
+        ('["youtube"]', "ok", '[]', "object keyed by platform"),
+        ('["youtube"]', "ok", '{"myspace": {}}', "unknown platform"),
+        ('["youtube"]', "ok", '{"youtube": "public"}', "must be an object"),
+        ('["youtube"]', "ok", '{"youtube": {"title": 5}}', "must be strings"),
+        ('["youtube"]', "ok", json.dumps({"youtube": {"x": "y" * 20000}}), "16384 bytes"),
+    ]
+    problems = []
+    for platforms, title, options, words in cases:
+        code, message, column = refused(user, OPTIONS_INSERT, (user, video, platforms, title, options))
+        if (code, column) != ("23514", "options") or words not in message:
+            problems.append(f"{options[:60]}: {code} {column} {message[:200]}")
+    assert not problems, "\n".join(problems)
+    assert jobs_of(user) == 1
 
 
 def test_a_missing_title_is_the_videos_as_the_api_and_the_worker_choose_it():
@@ -131,6 +158,7 @@ def test_users_may_change_only_title_and_description_within_the_limits():
         "idempotency_key": "'k'",
         "request_hash": "'h'",
         "created_at": "'2000-01-01'",
+        "options": "'{\"youtube\": {\"title\": \"x\"}}'",
     }
     problems = []
     for column, value in forbidden.items():
@@ -245,6 +273,7 @@ TABLE_RIGHTS = {
 CALLABLE = {
     "anon": {"social_post_job_json", "social_post_platform_names", "social_post_platforms_problem",
              "social_post_text_problem", "social_post_callback_url_problem",
+             "social_post_options_problem",
              "social_post_request_hash", "social_post_refuse", "social_post_caller_may_submit",
              "social_post_allows_anonymous"},
 }
