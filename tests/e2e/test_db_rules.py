@@ -106,6 +106,18 @@ def test_direct_inserts_obey_the_apis_limits_and_write_nothing():
     assert sptest.sql("SELECT count(*) FROM social_post_deliveries WHERE job_id = %s", (job,))[0][0] == 2
 
 
+def test_the_api_answers_a_database_refusal_with_400_naming_the_field():
+    """A rule the database holds and the API's own checks may not (TikTok's
+    caption length): the submit is answered 400 with the database's message,
+    and nothing is written."""
+    user, video = user_and_video()
+    r = sptest.http("POST", "/social-post", {"videoId": video, "platforms": ["tiktok"],
+                                             "title": "t", "description": "x" * 2300},
+                    token=sptest.token(user))
+    assert r.status == 400 and "2200" in r.json["error"], (r.status, r.body)
+    assert jobs_of(user) == 0
+
+
 OPTIONS_INSERT = ("INSERT INTO social_post_jobs (user_id, video_id, platforms, title, options)"
                   " VALUES (%s, %s, %s::jsonb, %s, %s::jsonb) RETURNING id")
 
@@ -285,7 +297,8 @@ def test_no_object_of_ours_is_open_to_the_api_roles_beyond_what_they_need():
     tables = [t for (t,) in sptest.sql(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')"
-        "   AND (c.relname LIKE 'social_post%%' OR c.relname IN ('product_videos', 'scheduled_posts'))")]
+        "   AND (c.relname LIKE 'social_post%%'"
+        "        OR c.relname IN ('product_videos', 'scheduled_posts', 'social_accounts'))")]
     for role in ("anon", "authenticated"):
         for table in tables:
             kind = sptest.sql("SELECT relkind FROM pg_class WHERE oid = %s::regclass",
