@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """stack.py: starts and stops social-post's whole local stack on 127.0.0.1.
 
-    stack.py start [--skip-missing]   Postgres, migrations, test keys, the programs, nginx
+    stack.py start [--skip-missing]   Postgres (set up as a new Supabase project is), migrations,
+                                      test keys, the programs, nginx
     stack.py stop                     stops all of it; exit 1 on sanitizer reports or crashes
     stack.py status                   what runs where
     stack.py run                      start, print how to use it, stop on Ctrl-C / SIGTERM

@@ -48,8 +48,8 @@
 /* The senders of one worker, and the receiver each one is calling. */
 typedef struct {
     sp_worker *w;
-    pthread_mutex_t lock; /* guards in_flight and receivers */
-    int in_flight;        /* senders between a claim and its record */
+    pthread_mutex_t lock;                  /* guards in_flight and receivers */
+    int in_flight;                         /* senders between a claim and its record */
     char receivers[SENDERS][RECEIVER_MAX]; /* "" when that sender calls nobody */
 } webhook_pool;
 

@@ -44,14 +44,14 @@ static const sp_stmt record_attempt = {
     6};
 
 /* $1: receivers to leave out, as in the claim. */
-static const sp_stmt next_due = {
-    "outbox_next_due",
-    "SELECT coalesce(extract(epoch FROM least("
-    " (SELECT min(run_at) FROM public.social_post_webhooks"
-    "  WHERE state = 'pending' AND " RECEIVER " <> ALL ($1::text[])),"
-    " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
-    "  WHERE state = 'sending' AND " RECEIVER " <> ALL ($1::text[]))) - now()), 1e9)",
-    1};
+static const sp_stmt next_due = {"outbox_next_due",
+                                 "SELECT coalesce(extract(epoch FROM least("
+                                 " (SELECT min(run_at) FROM public.social_post_webhooks"
+                                 "  WHERE state = 'pending' AND " RECEIVER " <> ALL ($1::text[])),"
+                                 " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
+                                 "  WHERE state = 'sending' AND " RECEIVER
+                                 " <> ALL ($1::text[]))) - now()), 1e9)",
+                                 1};
 
 /* Events nobody sent within $1 seconds of their creation (no worker has the
  * signing secret) end 'expired' with $2 as their last_error. */

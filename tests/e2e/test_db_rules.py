@@ -9,37 +9,13 @@ error (SQLSTATE and a message naming the field), the rows, and what the API
 and the worker do with them.
 """
 import json
-import time
-import uuid
 
 import psycopg2
 
 import sptest
 import workerkit as wk
 
-KNOWN = ("youtube", "facebook", "instagram", "tiktok")
-
-
-def write_as(user_id, query, params=None, role="authenticated", **claims):
-    """Runs query in one transaction as a PostgREST request of user_id would
-    (role, request.jwt.claims with claims added). Returns the rows; raises
-    the psycopg2 error after a rollback."""
-    body = {"sub": str(user_id), "role": role, "aud": role}
-    body.update(claims)
-    conn = psycopg2.connect(sptest.state()["database_url"])
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
-                        (role, json.dumps(body)))
-            cur.execute(query, params)
-            rows = cur.fetchall() if cur.description else []
-        conn.commit()
-        return rows
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.close()
+write_as = sptest.sql_as
 
 
 def refused(user_id, query, params=None, role="authenticated", **claims):

@@ -258,6 +258,7 @@ CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
 CREATE TABLE public.product_videos (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL REFERENCES auth.users (id), title text, video_url text,
     thumbnail_url text, duration_seconds integer, created_at timestamptz DEFAULT now());
@@ -343,6 +344,11 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
             assert cur.fetchall() == sorted([(f, r) for f in rules for r in ("anon", "authenticated")]
                                             + [("social_post_cancel_job", "authenticated"),
                                                ("social_post_retry_job", "authenticated")])
+            # and on new sequences: setval on the deliveries' ids would stop every insert
+            cur.execute("SELECT has_sequence_privilege(r, pg_get_serial_sequence("
+                        "'public.social_post_deliveries', 'id'), 'UPDATE')"
+                        " FROM unnest(ARRAY['anon', 'authenticated']) AS r")
+            assert [r[0] for r in cur.fetchall()] == [False, False]
         dump = schema_dump(url)
         again = migrate(url)
         assert again.returncode == 0 and again.stdout.strip() == "up to date", again
