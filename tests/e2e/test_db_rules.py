@@ -298,8 +298,24 @@ def test_no_object_of_ours_is_open_to_the_api_roles_beyond_what_they_need():
 
 def test_users_cannot_truncate_the_history():
     user = sptest.new_user()
-    code, message, _ = refused(user, "TRUNCATE scheduled_posts")
-    assert code == "42501", (code, message)
+    for role in ("authenticated", "anon"):
+        for table in ("scheduled_posts", "social_post_jobs", "social_post_webhooks"):
+            code, message, _ = refused(user, f"TRUNCATE {table}", role=role)
+            assert code == "42501", (role, table, code, message)
+
+
+def test_anon_writes_nothing():
+    user, video = user_and_video()
+    code, _, _ = refused(user, INSERT, (user, video, '["facebook"]', "t", None, None), role="anon")
+    assert code == "42501", code
+    [(job,)] = write_as(user, INSERT, (user, video, '["facebook"]', "t", None, None))
+    code, _, _ = refused(user, "UPDATE social_post_jobs SET title = 'x' WHERE id = %s", (job,),
+                         role="anon")
+    assert code == "42501", code
+    for call in ("SELECT social_post_retry_job(%s)", "SELECT social_post_cancel_job(%s)",
+                 "SELECT social_post_refresh_job(%s)"):
+        code, _, _ = refused(user, call, (job,), role="anon")
+        assert code == "42501", (call, code)
 
 
 sptest.run(globals())
