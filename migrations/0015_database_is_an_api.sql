@@ -331,18 +331,29 @@ CREATE POLICY social_post_jobs_insert_not_anonymous ON public.social_post_jobs
     WITH CHECK ((SELECT public.social_post_caller_may_submit()));
 
 -- Why the worker may not post for p_user (NULL: it may): the claim's check,
--- for jobs written before this rule or by a user who was anonymous.
+-- for jobs written before this rule or by a user who was anonymous. A
+-- database where this function's owner may not read auth.users answers NULL
+-- with a warning rather than stop every claim (the insert policy still
+-- holds).
 CREATE OR REPLACE FUNCTION public.social_post_user_refusal(p_user uuid) RETURNS text
-LANGUAGE sql
+LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $$
-    SELECT 'the job''s user is an anonymous sign-in, which may not post '
-           '(allow_anonymous_users is off in social_post_settings)'
-    FROM auth.users u
-    WHERE u.id = p_user AND to_jsonb(u) -> 'is_anonymous' = 'true'::jsonb
-      AND NOT public.social_post_allows_anonymous()
+BEGIN
+    IF EXISTS (SELECT 1 FROM auth.users u
+               WHERE u.id = p_user AND to_jsonb(u) -> 'is_anonymous' = 'true'::jsonb)
+       AND NOT public.social_post_allows_anonymous() THEN
+        RETURN 'the job''s user is an anonymous sign-in, which may not post '
+               '(allow_anonymous_users is off in social_post_settings)';
+    END IF;
+    RETURN NULL;
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'social_post_user_refusal: % (anonymous users are not checked at claim time)',
+        SQLERRM;
+    RETURN NULL;
+END
 $$;
 
 -- ---------------------------------------------------------------- webhooks
