@@ -147,29 +147,6 @@ AS $$
     FROM judged WHERE what IS NOT NULL ORDER BY ord LIMIT 1
 $$;
 
--- What is wrong with a job's options; NULL: nothing. An object keyed by
--- platform names, each value an object whose title and description, when
--- given, are strings; 16 KiB at most.
-CREATE OR REPLACE FUNCTION public.social_post_options_problem(options jsonb) RETURNS text
-LANGUAGE sql
-IMMUTABLE
-AS $$
-    SELECT CASE
-        WHEN options IS NULL OR jsonb_typeof(options) <> 'object'
-            THEN 'options must be an object keyed by platform name'
-        WHEN octet_length(options::text) > 16384 THEN 'options is longer than 16384 bytes'
-        WHEN EXISTS (SELECT 1 FROM jsonb_each(options) o
-                     WHERE o.key <> ALL (public.social_post_platform_names()))
-            THEN 'options names an unknown platform; use one of: '
-                 || array_to_string(public.social_post_platform_names(), ', ')
-        WHEN EXISTS (SELECT 1 FROM jsonb_each(options) o WHERE jsonb_typeof(o.value) <> 'object')
-            THEN 'options of each platform must be an object'
-        WHEN EXISTS (SELECT 1 FROM jsonb_each(options) o, unnest(ARRAY['title', 'description']) k
-                     WHERE o.value ? k AND jsonb_typeof(o.value -> k) <> 'string')
-            THEN 'a platform''s title and description in options must be strings'
-    END
-$$;
-
 -- What is wrong with a callback URL, as lib/webhooks/callback_url.c judges
 -- it (the C parser stays the authority: the worker checks again before each
 -- attempt); NULL: nothing.
@@ -265,7 +242,6 @@ BEGIN
                                           'platforms');
         PERFORM public.social_post_refuse(public.social_post_callback_url_problem(NEW.callback_url),
                                           'callback_url');
-        PERFORM public.social_post_refuse(public.social_post_options_problem(NEW.options), 'options');
         IF NEW.scheduled_at IS NOT NULL AND NEW.scheduled_at > now() + interval '366 days' THEN
             RAISE EXCEPTION 'scheduledAt is more than a year ahead'
                 USING ERRCODE = 'check_violation', COLUMN = 'scheduled_at';
@@ -434,7 +410,6 @@ DECLARE
     callable constant text[] := ARRAY[
         -- called by the guard trigger and the insert policy, as the caller
         'social_post_platform_names', 'social_post_platforms_problem', 'social_post_text_problem',
-        'social_post_options_problem',
         'social_post_callback_url_problem', 'social_post_request_hash', 'social_post_refuse',
         'social_post_caller_may_submit', 'social_post_allows_anonymous',
         -- the API's calls: the status body (any caller), retry and cancel (users)

@@ -338,8 +338,7 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
                         " AND has_function_privilege(r, p.oid, 'EXECUTE') ORDER BY 1, 2")
             rules = ["social_post_allows_anonymous", "social_post_callback_url_problem",
                      "social_post_caller_may_submit", "social_post_job_json",
-                     "social_post_options_problem", "social_post_platform_names",
-                     "social_post_platforms_problem",
+                     "social_post_platform_names", "social_post_platforms_problem",
                      "social_post_refuse", "social_post_request_hash", "social_post_text_problem"]
             assert cur.fetchall() == sorted([(f, r) for f in rules for r in ("anon", "authenticated")]
                                             + [("social_post_cancel_job", "authenticated"),
