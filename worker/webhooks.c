@@ -23,7 +23,6 @@
  * its one thread ends events that no worker sent within the give-up age as
  * 'expired', so they do not wait for ever.
  */
-#include <ctype.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +34,20 @@
 #include "core/log.h"
 #include "queue/outbox.h"
 #include "webhooks/callback_url.h"
+#include "webhooks/receivers.h"
 #include "worker.h"
 
 /* Longer than one attempt (10 s), so a live sender never loses its event. */
 #define EVENT_LEASE_SECONDS 60
 #define SENDERS 4
 #define PER_RECEIVER 2
-#define RECEIVER_MAX 300
-/* "{" + each receiver quoted, every character possibly escaped + "}" */
-#define BUSY_MAX (SENDERS * (2 * RECEIVER_MAX + 3) + 3)
 
 /* The senders of one worker, and the receiver each one is calling. */
 typedef struct {
     sp_worker *w;
-    pthread_mutex_t lock;                  /* guards in_flight and receivers */
-    int in_flight;                         /* senders between a claim and its record */
-    char receivers[SENDERS][RECEIVER_MAX]; /* "" when that sender calls nobody */
+    pthread_mutex_t lock;                   /* guards in_flight and calling */
+    int in_flight;                          /* senders between a claim and its record */
+    char calling[SENDERS][SP_RECEIVER_MAX]; /* "" when that sender calls nobody */
 } webhook_pool;
 
 typedef struct {
@@ -58,42 +55,10 @@ typedef struct {
     int index;
 } sender;
 
-/* The receiver of url: its origin, lowercased (as outbox.c's RECEIVER). */
-static void receiver_of(const char *url, char out[RECEIVER_MAX]) {
-    sp_callback_url_origin(url, out, RECEIVER_MAX);
-    for (char *c = out; *c; c++)
-        *c = (char)tolower((unsigned char)*c);
-}
-
-/* Appends s to the array literal out (its "{" and elements so far end at
- * off) as one more quoted element. */
-static size_t append_element(char *out, size_t off, const char *s) {
-    if (off > 1) out[off++] = ',';
-    out[off++] = '"';
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') out[off++] = '\\';
-        out[off++] = *s;
-    }
-    out[off++] = '"';
-    return off;
-}
-
-/* The receivers at their limit, as a Postgres text[] literal. Called with
- * the pool's lock. */
-static void busy_receivers(const webhook_pool *pool, char out[BUSY_MAX]) {
-    size_t off = 1;
-    out[0] = '{';
-    for (int i = 0; i < SENDERS; i++) {
-        const char *r = pool->receivers[i];
-        int calls = 0, first = i;
-        for (int j = 0; j < SENDERS && *r; j++) {
-            if (strcmp(pool->receivers[j], r) != 0) continue;
-            if (calls++ == 0) first = j;
-        }
-        if (*r && calls >= PER_RECEIVER && first == i) off = append_element(out, off, r);
-    }
-    out[off++] = '}';
-    out[off] = '\0';
+/* The receivers at their limit (JSON; caller frees; NULL when out of
+ * memory, which lets the claim take any receiver). Called with the lock. */
+static char *busy_receivers(const webhook_pool *pool) {
+    return sp_receivers_busy((const char(*)[SP_RECEIVER_MAX])pool->calling, SENDERS, PER_RECEIVER);
 }
 
 /* Counts an attempt in or out of flight; the grace period waits while any is. */
@@ -146,16 +111,16 @@ static void send_event(sp_worker *w, sp_db *db, const char *owner, const sp_outb
  * this sender now calls it. Returns 1 (claimed), 0 (none due), -1. */
 static int claim(sender *s, sp_db *db, const char *owner, sp_outbox_event *ev, sp_err *err) {
     webhook_pool *pool = s->pool;
-    char busy[BUSY_MAX];
     pthread_mutex_lock(&pool->lock);
-    busy_receivers(pool, busy);
+    char *busy = busy_receivers(pool);
     set_in_flight(pool, 1); /* from before the claim: no stop in between */
     int claimed = sp_outbox_claim(db, owner, EVENT_LEASE_SECONDS, busy, ev, err);
     if (claimed == 1)
-        receiver_of(ev->url, pool->receivers[s->index]);
+        sp_receiver_of(ev->url, pool->calling[s->index]);
     else
         set_in_flight(pool, -1);
     pthread_mutex_unlock(&pool->lock);
+    free(busy);
     return claimed;
 }
 
@@ -168,7 +133,7 @@ static int send_next(sender *s, sp_db *db, const char *owner, unsigned *seed, sp
     send_event(s->pool->w, db, owner, &ev, seed);
     sp_outbox_event_free(&ev);
     pthread_mutex_lock(&s->pool->lock);
-    s->pool->receivers[s->index][0] = '\0';
+    s->pool->calling[s->index][0] = '\0';
     set_in_flight(s->pool, -1);
     pthread_mutex_unlock(&s->pool->lock);
     return 1;
@@ -192,13 +157,13 @@ static bool drain_notifications(PGconn *conn) {
 static void wait_for_events(sender *s, sp_db *db) {
     sp_worker *w = s->pool->w;
     sp_err err;
-    char busy[BUSY_MAX];
     pthread_mutex_lock(&s->pool->lock);
-    busy_receivers(s->pool, busy);
+    char *busy = busy_receivers(s->pool);
     pthread_mutex_unlock(&s->pool->lock);
     /* again each time: the connection may be a new one since the last wait */
     bool listening = sp_db_simple(db, "LISTEN social_post_webhooks", &err) == 0;
     double due = sp_outbox_next_due(db, busy, &err);
+    free(busy);
     if (due < 0) due = 2;               /* database trouble: look again soon */
     if (!listening && due > 2) due = 2; /* no notifications: poll instead */
     if (due > w->poll_seconds) due = w->poll_seconds;

@@ -3,8 +3,9 @@
  * is held open while a receiver is being called, only the lease.
  *
  * A receiver is its URL's origin, lowercased: the scheme and authority, as
- * sp_callback_url_origin cuts them, which RECEIVER computes the same way in
- * SQL, so the claim can pass over the receivers a sender names as busy.
+ * sp_receiver_of (webhooks/receivers.c) cuts them, which RECEIVER computes
+ * the same way in SQL, so the claim can pass over the receivers a sender
+ * names as busy (a JSON array of strings).
  */
 #include "queue/outbox.h"
 
@@ -13,22 +14,24 @@
 #include <string.h>
 
 #define RECEIVER "lower(substring(url FROM '^[A-Za-z]+://[^/?#]*'))"
+#define NOT_BUSY(param)                                                                            \
+    RECEIVER " <> ALL (ARRAY(SELECT jsonb_array_elements_text(" param "::jsonb)))"
 
-/* $3: the receivers (a text[]) whose events this sender must pass over. */
+/* $3: the receivers (a JSON array) whose events this sender must pass over. */
 static const sp_stmt claim_next = {
     "outbox_claim",
     "WITH next AS ("
     " SELECT id FROM public.social_post_webhooks"
     " WHERE ((state = 'pending' AND run_at <= now())"
     "    OR (state = 'sending' AND lease_expires_at < now()))"
-    "   AND " RECEIVER " <> ALL ($3::text[])"
-    " ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " UPDATE public.social_post_webhooks w"
-    " SET state = 'sending', lease_owner = $1,"
-    "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now()"
-    " FROM next WHERE w.id = next.id"
-    " RETURNING w.id, w.job_id::text, w.url, w.body, w.attempts,"
-    "           extract(epoch FROM now() - w.created_at)::float8",
+    "   AND " NOT_BUSY(
+        "$3") " ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+              " UPDATE public.social_post_webhooks w"
+              " SET state = 'sending', lease_owner = $1,"
+              "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now()"
+              " FROM next WHERE w.id = next.id"
+              " RETURNING w.id, w.job_id::text, w.url, w.body, w.attempts,"
+              "           extract(epoch FROM now() - w.created_at)::float8",
     3};
 
 /* done: delivered or failed; else pending again after $5 seconds. */
@@ -44,14 +47,15 @@ static const sp_stmt record_attempt = {
     6};
 
 /* $1: receivers to leave out, as in the claim. */
-static const sp_stmt next_due = {"outbox_next_due",
-                                 "SELECT coalesce(extract(epoch FROM least("
-                                 " (SELECT min(run_at) FROM public.social_post_webhooks"
-                                 "  WHERE state = 'pending' AND " RECEIVER " <> ALL ($1::text[])),"
-                                 " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
-                                 "  WHERE state = 'sending' AND " RECEIVER
-                                 " <> ALL ($1::text[]))) - now()), 1e9)",
-                                 1};
+static const sp_stmt next_due = {
+    "outbox_next_due",
+    "SELECT coalesce(extract(epoch FROM least("
+    " (SELECT min(run_at) FROM public.social_post_webhooks"
+    "  WHERE state = 'pending' AND " NOT_BUSY(
+        "$1") "),"
+              " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
+              "  WHERE state = 'sending' AND " NOT_BUSY("$1") ")) - now()), 1e9)",
+    1};
 
 /* Events nobody sent within $1 seconds of their creation (no worker has the
  * signing secret) end 'expired' with $2 as their last_error. */
@@ -75,7 +79,7 @@ int sp_outbox_claim(sp_db *db, const char *owner, int lease_seconds, const char 
     memset(out, 0, sizeof *out);
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *params[] = {owner, lease, busy ? busy : "{}"};
+    const char *params[] = {owner, lease, busy ? busy : "[]"};
     PGresult *res = sp_db_exec(db, &claim_next, params, err);
     if (!res) return -1;
     int rc = 0;
@@ -117,7 +121,7 @@ int sp_outbox_record(sp_db *db, const char *owner, const sp_outbox_event *ev, bo
 }
 
 double sp_outbox_next_due(sp_db *db, const char *busy, sp_err *err) {
-    const char *params[] = {busy ? busy : "{}"};
+    const char *params[] = {busy ? busy : "[]"};
     PGresult *res = sp_db_exec(db, &next_due, params, err);
     if (!res) return -1;
     double seconds = atof(PQgetvalue(res, 0, 0));

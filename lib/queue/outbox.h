@@ -38,7 +38,7 @@ typedef struct {
 void sp_outbox_event_free(sp_outbox_event *ev);
 
 /* Claims the oldest due event for owner for lease_seconds, passing over the
- * receivers in busy (a Postgres text[] literal of lowercased origins; NULL:
+ * receivers in busy (a JSON array of receivers, sp_receivers_busy; NULL:
  * none). Returns 1 with *out filled, 0 when none is due, -1 on error. */
 int sp_outbox_claim(sp_db *db, const char *owner, int lease_seconds, const char *busy,
                     sp_outbox_event *out, sp_err *err);
