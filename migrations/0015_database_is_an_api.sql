@@ -321,8 +321,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM auth.users u
                WHERE u.id = p_user AND to_jsonb(u) -> 'is_anonymous' = 'true'::jsonb)
        AND NOT public.social_post_allows_anonymous() THEN
-        RETURN 'the job''s user is an anonymous sign-in, which may not post '
-               '(allow_anonymous_users is off in social_post_settings)';
+        RETURN 'anonymous sign-ins may not post: sign in with an account';
     END IF;
     RETURN NULL;
 EXCEPTION WHEN insufficient_privilege THEN
