@@ -400,12 +400,20 @@ BEGIN
 END
 $history$;
 
--- Functions: EXECUTE on every social_post_* function is revoked from the API
--- roles, except those a user's request calls (as the caller), which are
--- granted. Only what changes is touched, so running this again leaves every
--- ACL as it was.
+-- Functions: the internal ones (triggers, the worker's, the metrics role's)
+-- are revoked from the API roles by name, whatever migration made them (a
+-- function made again gets Supabase's default grants again); those a user's
+-- request calls as the caller are granted. Only what changes is touched, so
+-- running this again leaves every ACL as it was.
 DO $functions$
 DECLARE
+    internal constant text[] := ARRAY[
+        'social_post_refresh_job', 'social_post_jobs_enqueue', 'social_post_jobs_notify',
+        'social_post_touch_updated_at', 'social_post_jobs_guard', 'social_post_own_job',
+        'social_post_queue_stats', 'social_post_job_changed', 'social_post_delivery_stats',
+        'social_post_deliveries_forget_progress', 'social_post_jobs_webhook',
+        'social_post_claim', 'social_post_record', 'social_post_progress',
+        'social_post_user_refusal'];
     callable constant text[] := ARRAY[
         -- called by the guard trigger and the insert policy, as the caller
         'social_post_platform_names', 'social_post_platforms_problem', 'social_post_text_problem',
@@ -419,7 +427,7 @@ DECLARE
 BEGIN
     FOR f IN SELECT p.oid::regprocedure AS sig, p.proname::text AS name
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = 'public' AND p.proname LIKE 'social\_post\_%' LOOP
+             WHERE n.nspname = 'public' AND p.proname = ANY (internal || callable) LOOP
         FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
             IF f.name = ANY (callable) AND NOT (r = 'anon' AND f.name = ANY (users_only)) THEN
                 IF NOT has_function_privilege(r, f.sig, 'EXECUTE') THEN

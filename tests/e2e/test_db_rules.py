@@ -255,6 +255,8 @@ CALLABLE = {
              "social_post_request_hash", "social_post_refuse", "social_post_caller_may_submit",
              "social_post_allows_anonymous"},
 }
+# migration 0013 (options): users may ask whether their options pass before they write
+CALLABLE["anon"] |= {"social_post_check_options"}
 CALLABLE["authenticated"] = CALLABLE["anon"] | {"social_post_retry_job", "social_post_cancel_job"}
 
 
