@@ -79,19 +79,21 @@ def sql(query, params=None):
         conn.close()
 
 
-def sql_as(user_id, query, params=None):
-    """Runs query in one transaction as user_id would through the API: role
-    authenticated with request.jwt.claims set, so RLS applies. Returns the
-    rows; errors (psycopg2 exceptions) roll back and propagate."""
-    claims = json.dumps({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"})
+def sql_as(user_id, query, params=None, role="authenticated", **claims):
+    """Runs query in one transaction as user_id would through the API (or
+    PostgREST): role (authenticated, or anon) with request.jwt.claims set,
+    claims added to them, so RLS applies. Returns the rows; errors (psycopg2
+    exceptions) roll back and propagate."""
+    body = {"sub": str(user_id), "role": role, "aud": role}
+    body.update(claims)
     conn = psycopg2.connect(state()["database_url"])
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT set_config('role', 'authenticated', true),"
+            cur.execute("SELECT set_config('role', %s, true),"
                         " set_config('request.jwt.claims', %s, true),"
                         " set_config('request.jwt.claim.sub', %s, true),"
-                        " set_config('request.jwt.claim.role', 'authenticated', true)",
-                        (claims, str(user_id)))
+                        " set_config('request.jwt.claim.role', %s, true)",
+                        (role, json.dumps(body), str(user_id), role))
             cur.execute(query, params)
             rows = _rows(cur)
         conn.commit()
