@@ -1,0 +1,72 @@
+"""Connections to the FastCGI programs: a peer that sends nothing or half a
+record holds up no one, a stop answers every request that reached the
+program, and a client that has gone costs no work."""
+import os
+import signal
+import socket
+import struct
+import time
+
+import fcgikit
+import sptest
+
+
+def _wait_exit(prog, timeout=30):
+    code = prog.proc.wait(timeout)
+    prog.log.close()
+    return code
+
+
+def test_an_idle_connection_does_not_stop_the_program_accepting():
+    with fcgikit.Program(["social-post-status", "--threads", "2"]) as prog:
+        silent = socket.create_connection(("127.0.0.1", prog.port))
+        half = socket.create_connection(("127.0.0.1", prog.port))
+        half.sendall(struct.pack(">BBHHBx", 1, 1, 1, 8, 0)[:5])  # half a record header
+        kept = fcgikit.Connection(prog.port, timeout=10)
+        assert kept.request("GET", "/health", keep=True).status == 200
+        kept.sock.sendall(struct.pack(">BBHHBx", 1, 1, 1, 8, 0) + b"\0\1\1")  # part of a head
+        time.sleep(0.3)
+        for _ in range(3):  # more fresh connections than threads, each answered at once
+            started = time.monotonic()
+            fresh = fcgikit.Connection(prog.port, timeout=5)
+            answer = fresh.request("GET", "/health")
+            assert answer is not None and answer.status == 200, answer
+            assert time.monotonic() - started < 2
+            fresh.close()
+        # and the silent ones are closed once their head is overdue
+        for s in (silent, half):
+            s.settimeout(20)
+            assert s.recv(1) == b""
+        assert kept.closed_by_peer(timeout=20)
+        assert prog.stop() == 0
+
+
+def test_requests_arriving_during_a_stop_are_answered():
+    with fcgikit.Program(["social-post-status", "--threads", "2"]) as prog:
+        kept = fcgikit.Connection(prog.port)
+        assert kept.request("GET", "/health", keep=True).status == 200
+        fresh = fcgikit.Connection(prog.port)  # accepted, nothing sent yet
+        time.sleep(0.2)
+        os.kill(prog.proc.pid, signal.SIGTERM)
+        time.sleep(0.1)
+        fresh.send("GET", "/health")
+        kept.send("GET", "/health", keep=True)
+        answers = [fresh.receive(), kept.receive()]
+        assert [a.status if a else None for a in answers] == [200, 200], answers
+        assert _wait_exit(prog) == 0
+
+
+def test_a_request_sent_just_before_sigterm_is_answered():
+    for _ in range(3):
+        with fcgikit.Program(["social-post-status", "--threads", "2"]) as prog:
+            conns = [fcgikit.Connection(prog.port) for _ in range(4)]
+            for c in conns:
+                c.send("GET", "/health")
+            os.kill(prog.proc.pid, signal.SIGTERM)
+            answers = [c.receive() for c in conns]
+            assert [a.status if a else None for a in answers] == [200] * 4, answers
+            assert _wait_exit(prog) == 0
+
+
+if __name__ == "__main__":
+    sptest.run(globals())
