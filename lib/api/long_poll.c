@@ -26,11 +26,22 @@
 #define MARK_SLOTS 4096 /* last notification per job hash */
 #define READ_BATCH 32   /* re-reads per pipeline round trip */
 #define CHANNEL "social_post_job_changed"
+#define USER_SLOTS 256       /* buckets of the per-user counts */
+#define CALL_DEADLINE 10.0   /* seconds a database call of the waker may take */
+#define OVERDUE_GRACE 0.5    /* seconds past a waiter's deadline before a call is abandoned */
+
+/* How many waiters one caller has parked. */
+typedef struct user_count {
+    struct user_count *next;
+    char user_id[37];
+    int n;
+} user_count;
 
 typedef struct waiter {
     struct waiter *next;
     sp_request req; /* borrows from its FCGX_Request, kept open */
     char job_id[37];
+    char user_id[37];
     char baseline[40];
     char *claims_json;
     sp_job_view view; /* the latest read */
@@ -45,6 +56,7 @@ struct sp_long_poll {
     int wake_fd;
     pthread_mutex_t mu;
     waiter *table[TABLE_SIZE];
+    user_count *users[USER_SLOTS];
     int count;
     uint64_t seq;               /* notifications seen (and reconnects) */
     uint64_t marks[MARK_SLOTS]; /* seq of each job hash's last notification */
@@ -80,6 +92,12 @@ sp_long_poll *sp_long_poll_new(const char *conninfo, sp_long_poll_done done, voi
 
 void sp_long_poll_free(sp_long_poll *lp) {
     if (!lp) return;
+    for (int i = 0; i < USER_SLOTS; i++)
+        while (lp->users[i]) {
+            user_count *u = lp->users[i];
+            lp->users[i] = u->next;
+            free(u);
+        }
     close(lp->wake_fd);
     pthread_mutex_destroy(&lp->mu);
     free(lp->conninfo);
@@ -90,6 +108,26 @@ static void wake(sp_long_poll *lp) {
     uint64_t one = 1;
     if (write(lp->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
         sp_log(SP_LOG_ERROR, "cannot wake the long-poll waker: %s", strerror(errno));
+}
+
+/* Adds delta to user_id's parked count (caller holds mu); false when adding
+ * would pass SP_LONG_POLL_MAX_PER_USER, or on no memory. */
+static bool count_user(sp_long_poll *lp, const char *user_id, int delta) {
+    user_count **p = &lp->users[hash_id(user_id) % USER_SLOTS];
+    while (*p && strcmp((*p)->user_id, user_id) != 0)
+        p = &(*p)->next;
+    if (!*p) {
+        if (delta < 0 || !(*p = calloc(1, sizeof **p))) return false;
+        snprintf((*p)->user_id, sizeof (*p)->user_id, "%s", user_id);
+    }
+    if (delta > 0 && (*p)->n + delta > SP_LONG_POLL_MAX_PER_USER) return false;
+    (*p)->n += delta;
+    if ((*p)->n == 0) { /* forget users with nothing parked */
+        user_count *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+    return true;
 }
 
 uint64_t sp_long_poll_mark(sp_long_poll *lp) {
@@ -109,12 +147,13 @@ int sp_long_poll_park(sp_long_poll *lp, sp_request *r, const char *claims_json, 
     w->req = *r;
     if (r->allow == r->allow_buf) w->req.allow = w->req.allow_buf;
     snprintf(w->job_id, sizeof w->job_id, "%s", job_id);
+    snprintf(w->user_id, sizeof w->user_id, "%s", r->user_id);
     snprintf(w->baseline, sizeof w->baseline, "%s", baseline);
     w->deadline = sp_clock_monotonic() + wait;
     w->view = *view;
     uint32_t h = hash_id(job_id);
     pthread_mutex_lock(&lp->mu);
-    bool ok = !lp->stopping;
+    bool ok = !lp->stopping && count_user(lp, w->user_id, 1);
     if (ok) {
         /* notified (or LISTEN restarted) since the handler's read began */
         w->dirty =
@@ -144,6 +183,7 @@ static void unlink_waiter(sp_long_poll *lp, waiter *w) {
         p = &(*p)->next;
     if (*p) *p = w->next;
     lp->count--;
+    count_user(lp, w->user_id, -1);
 }
 
 /* Answers w (already unlinked) with view, or with err when view is NULL,
@@ -312,6 +352,7 @@ static void answer_due(sp_long_poll *lp, double now, bool everyone) {
             if (everyone || w->deadline <= now) {
                 *p = w->next;
                 lp->count--;
+                count_user(lp, w->user_id, -1);
                 w->next = due;
                 due = w;
             } else {
@@ -365,9 +406,25 @@ static bool wait_events(sp_long_poll *lp, sp_db *db, bool listening, int ms) {
     return true;
 }
 
+/* The waker's database calls' abort check: true when stopping, or when a
+ * waiter is overdue by OVERDUE_GRACE, so a stalled database never holds an
+ * answer much past its promised wait. */
+static bool must_answer(void *arg) {
+    sp_long_poll *lp = arg;
+    double late = sp_clock_monotonic() - OVERDUE_GRACE;
+    pthread_mutex_lock(&lp->mu);
+    bool yes = lp->stopping;
+    for (int i = 0; i < TABLE_SIZE && lp->count && !yes; i++)
+        for (waiter *w = lp->table[i]; w && !yes; w = w->next)
+            yes = w->deadline <= late;
+    pthread_mutex_unlock(&lp->mu);
+    return yes;
+}
+
 void *sp_long_poll_main(void *arg) {
     sp_long_poll *lp = arg;
     sp_db *db = sp_db_new(lp->conninfo);
+    if (db) sp_db_set_deadline(db, CALL_DEADLINE, must_answer, lp);
     bool listening = false;
     double retry_at = 0;
     while (!is_stopping(lp)) {
