@@ -2,6 +2,7 @@
 comparison (W/ tags, lists, *), HEAD answered like GET without a body,
 nosniff on every JSON answer, and the page's redirect that stays on the host
 it was asked on whatever the Host header says."""
+import json
 import time
 
 import sptest
@@ -70,6 +71,27 @@ def test_the_page_redirect_does_not_follow_a_foreign_host():
     assert r.status == 301, r
     assert r.headers["location"] == "/social-post-ui/", r.headers["location"]
     assert sptest.http("HEAD", "/social-post-ui/").status == 200
+
+
+def test_request_bytes_that_are_not_utf8_leave_valid_json_lines():
+    log = sptest.state()["programs"]["social-post-status"]["log"]
+    with open(log, "rb") as f:
+        f.seek(0, 2)
+        start = f.tell()
+    r = sptest.http("GET", STATUS + "/%FF%C3(%C0%AF")  # nginx decodes: raw bytes reach the program
+    assert r.status == 404 and r.json["code"] == "not_found", r
+    assert r.body.decode("utf-8")
+    lines = []
+    for _ in range(50):
+        with open(log, "rb") as f:
+            f.seek(start)
+            lines = [line for line in f.read().splitlines() if b'"status":404' in line]
+        if lines:
+            break
+        time.sleep(0.1)
+    assert lines, "no log line of the request"
+    entry = json.loads(lines[-1].decode("utf-8"))  # strict: raises on invalid UTF-8
+    assert entry["uri"] == STATUS + "/\ufffd\ufffd(\ufffd\ufffd", entry["uri"]
 
 
 if __name__ == "__main__":
