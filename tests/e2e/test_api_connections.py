@@ -2,6 +2,7 @@
 record holds up no one, a stop answers every request that reached the
 program, and a client that has gone costs no work."""
 import os
+import re
 import signal
 import socket
 import struct
@@ -66,6 +67,34 @@ def test_a_request_sent_just_before_sigterm_is_answered():
             answers = [c.receive() for c in conns]
             assert [a.status if a else None for a in answers] == [200] * 4, answers
             assert _wait_exit(prog) == 0
+
+
+def test_long_polls_hold_no_thread_as_the_status_unit_says():
+    unit_path = os.path.join(sptest.state()["source_dir"], "deploy", "systemd",
+                             "social-post-status.service")
+    with open(unit_path) as f:
+        unit = f.read()
+    assert "holds no thread" in unit and "holds one of the --threads" not in unit
+    threads = int(re.search(r"--threads (\d+)", unit).group(1))
+    user = sptest.new_user()
+    r = sptest.http("POST", "/social-post", {"videoId": sptest.new_video(user),
+                                             "platforms": ["youtube"]}, token=sptest.token(user))
+    job = r.json["jobId"]
+    auth = {"Authorization": "Bearer " + sptest.token(user)}
+    with fcgikit.Program(["social-post-status", "--threads", str(threads)]) as prog:
+        etag = fcgikit.Connection(prog.port).request("GET", query=f"jobId={job}",
+                                                     headers=auth).headers["etag"]
+        polls = [fcgikit.Connection(prog.port, timeout=60) for _ in range(3 * threads)]
+        for c in polls:
+            c.send("GET", query=f"jobId={job}&wait=30", headers={**auth, "If-None-Match": etag})
+        time.sleep(1)
+        started = time.monotonic()
+        assert fcgikit.Connection(prog.port, timeout=5).request(
+            "GET", query=f"jobId={job}", headers=auth).status == 200
+        assert time.monotonic() - started < 2
+        os.kill(prog.proc.pid, signal.SIGTERM)
+        assert [a.status if a else None for a in (c.receive() for c in polls)] == [304] * len(polls)
+        assert _wait_exit(prog) == 0
 
 
 if __name__ == "__main__":
