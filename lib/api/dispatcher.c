@@ -343,6 +343,11 @@ void sp_dispatcher_finish(sp_dispatcher *d, FCGX_Request *req) {
     pthread_mutex_unlock(&d->mu);
 }
 
+bool sp_dispatcher_peer_gone(const FCGX_Request *req) {
+    struct pollfd p = {.fd = req->ipcFd, .events = POLLRDHUP};
+    return req->ipcFd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 void sp_dispatcher_stop(sp_dispatcher *d) {
     pthread_mutex_lock(&d->mu);
     d->stop_at = sp_clock_monotonic();

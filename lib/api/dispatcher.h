@@ -56,6 +56,10 @@ int sp_dispatcher_next(sp_dispatcher *d, FCGX_Request **out);
  * asked to, or closes it. */
 void sp_dispatcher_finish(sp_dispatcher *d, FCGX_Request *req);
 
+/* True when the peer of req's connection (nginx) has closed it: the client
+ * went away and nginx gave the request up, so nothing will read its answer. */
+bool sp_dispatcher_peer_gone(const FCGX_Request *req);
+
 /* Accepts the connections waiting in the backlog, then no more, and wakes
  * a worker. Workers serve the requests of open connections until none has
  * come for a second (twenty at most), then return. */

@@ -47,6 +47,7 @@ typedef struct {
     server *srv;
     sp_ctx ctx;
     pthread_t thread;
+    FCGX_Request *serving; /* the request this thread is on, or NULL */
 } worker_thread;
 
 struct server {
@@ -88,14 +89,34 @@ static void parked_done(void *arg, sp_request *r) {
     finish_request(arg, r);
 }
 
-/* Serves one request: exactly one response, now or (parked) later. */
+/* The worker's database calls' abort check: the client of the request
+ * being served has gone, so the answer would be thrown away. */
+static bool client_gone(void *arg) {
+    worker_thread *w = arg;
+    return w->serving && sp_dispatcher_peer_gone(w->serving);
+}
+
+/* Serves one request: exactly one response, now or (parked) later. A
+ * request whose client has gone is not served (logged as nginx's 499). */
 static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
     sp_request r;
     sp_request_init(&r, fcgx, w->ctx.cfg->cors_allowed_origins);
     r.started = sp_clock_monotonic();
+    if (sp_dispatcher_peer_gone(fcgx)) {
+        r.status = 499;
+        fcgx->keepConnection = 0;
+        finish_request(w->srv, &r);
+        return;
+    }
+    w->serving = fcgx;
     sp_router_dispatch(w->srv->spec->routes, &w->ctx, &r);
+    w->serving = NULL;
     sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
     if (r.parked) return;      /* the waker answers and finishes it */
+    if (sp_dispatcher_peer_gone(fcgx)) {
+        r.status = 499; /* gone meanwhile (its database call abandoned): nobody read it */
+        fcgx->keepConnection = 0;
+    }
     if (!r.status) {
         sp_err err;
         sp_err_set(&err, SP_ERR_INTERNAL, "internal_error", "no response");
@@ -171,6 +192,7 @@ static int start_workers(server *srv, sp_ctx shared, int n) {
         w->srv = srv;
         w->ctx = shared;
         w->ctx.db = sp_db_new(shared.cfg->database_url);
+        if (w->ctx.db) sp_db_set_deadline(w->ctx.db, 0, client_gone, w);
         if (!w->ctx.db || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             sp_db_free(w->ctx.db);
             break;

@@ -69,6 +69,40 @@ def test_a_request_sent_just_before_sigterm_is_answered():
             assert _wait_exit(prog) == 0
 
 
+def test_reads_whose_clients_hung_up_do_not_keep_the_program_busy():
+    """100 reads of a job with a 20 MiB description (a row written around the
+    API's limits), each client gone 0.3 s after asking: an ordinary read just
+    after must not wait for the abandoned ones (about 20 s of work before)."""
+    user = sptest.new_user()
+    token = sptest.token(user)
+    jobs = []
+    for _ in range(2):
+        r = sptest.http("POST", "/social-post", {"videoId": sptest.new_video(user),
+                                                 "platforms": ["youtube"]}, token=token)
+        jobs.append(r.json["jobId"])
+    big, small = jobs
+    # as the superuser, triggers off: a row as large as the database allows
+    sptest.sql("SET session_replication_role = replica;"
+               " UPDATE social_post_jobs SET description = repeat('x', 20 << 20) WHERE id = %s;"
+               " SET session_replication_role = origin", (big,))
+    port = int(sptest.state()["api_base_url"].rsplit(":", 1)[1].strip("/"))
+    socks = []
+    for _ in range(100):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(f"GET /social-post-status?jobId={big} HTTP/1.1\r\nHost: localhost\r\n"
+                  f"Authorization: Bearer {token}\r\n\r\n".encode())
+        socks.append(s)
+    time.sleep(0.3)
+    for s in socks:
+        s.close()
+    started = time.monotonic()
+    r = sptest.http("GET", f"/social-post-status?jobId={small}", token=token, timeout=120)
+    took = time.monotonic() - started
+    sptest.sql("UPDATE social_post_jobs SET description = NULL WHERE id = %s", (big,))
+    assert r.status == 200, r
+    assert took < 3, f"an ordinary read waited {took:.1f} s behind reads nobody would get"
+
+
 def test_long_polls_hold_no_thread_as_the_status_unit_says():
     unit_path = os.path.join(sptest.state()["source_dir"], "deploy", "systemd",
                              "social-post-status.service")
