@@ -6,17 +6,14 @@ import json
 import time
 
 import sptest
+import workerkit
 
 STATUS = "/social-post-status"
 
 
 def new_job():
     user = sptest.new_user()
-    video = sptest.new_video(user)
-    r = sptest.http("POST", "/social-post", {"videoId": video, "platforms": ["youtube"]},
-                    token=sptest.token(user))
-    assert r.status == 202, r.body
-    return user, r.json["jobId"]
+    return user, workerkit.submit(user, sptest.new_video(user), ["youtube"])
 
 
 def test_if_none_match_is_compared_weakly():

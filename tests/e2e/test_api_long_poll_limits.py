@@ -5,6 +5,7 @@ away a flood of status requests from one address."""
 import asyncio
 import select
 import time
+import urllib.parse
 
 import fakectl
 import fcgikit
@@ -18,11 +19,7 @@ PER_ADDRESS = 1000  # limit_conn of nginx/social-post.conf
 
 def new_job():
     user = sptest.new_user()
-    video = sptest.new_video(user)
-    r = sptest.http("POST", "/social-post", {"videoId": video, "platforms": ["youtube"]},
-                    token=sptest.token(user))
-    assert r.status == 202, r.body
-    job = r.json["jobId"]
+    job = workerkit.submit(user, sptest.new_video(user), ["youtube"])
     etag = sptest.http("GET", f"{STATUS}?jobId={job}", token=sptest.token(user)).headers["etag"]
     return user, job, etag
 
@@ -76,21 +73,6 @@ def test_one_caller_parks_at_most_32_long_polls_per_process():
         assert prog.stop() == 0
 
 
-async def _statuses(port, requests):
-    """Sends each (path, headers) through nginx on its own connection at once;
-    returns the statuses."""
-    async def one(path, headers):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        head = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        writer.write((head + "\r\n").encode())
-        await writer.drain()
-        data = await reader.read()
-        writer.close()
-        return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else None
-    return await asyncio.gather(*(one(p, h) for p, h in requests))
-
-
 def test_nginx_limits_the_status_requests_one_address_holds():
     polls = []
     for _ in range(PER_ADDRESS // 25):  # each user under the program's own cap
@@ -98,13 +80,13 @@ def test_nginx_limits_the_status_requests_one_address_holds():
         polls += [(f"{STATUS}?jobId={job}&wait=8", auth(user, etag))] * 25
     user, job, etag = new_job()
     extra = [(f"{STATUS}?jobId={job}&wait=8", auth(user, etag))] * 10
-    port = int(sptest.state()["api_base_url"].rsplit(":", 1)[1].strip("/"))
+    port = urllib.parse.urlsplit(sptest.state()["api_base_url"]).port
 
     async def flood():
-        held = asyncio.ensure_future(_statuses(port, polls))
+        held = asyncio.ensure_future(sptest.http_at_once_async(port, polls))
         await asyncio.sleep(4)  # all parked by now
         started = time.monotonic()
-        turned = await _statuses(port, extra)
+        turned = await sptest.http_at_once_async(port, extra)
         took = time.monotonic() - started
         return await held, turned, took
     held, turned, took = asyncio.run(flood())
