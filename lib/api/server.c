@@ -90,9 +90,11 @@ static void parked_done(void *arg, sp_request *r) {
 }
 
 /* The worker's database calls' abort check: the client of the request
- * being served has gone, so the answer would be thrown away. */
-static bool client_gone(void *arg) {
+ * being served has gone (the answer would be thrown away), or the handler's
+ * promised answer time has come. */
+static bool must_stop_waiting(void *arg) {
     worker_thread *w = arg;
+    if (w->ctx.answer_by > 0 && sp_clock_monotonic() >= w->ctx.answer_by) return true;
     return w->serving && sp_dispatcher_peer_gone(w->serving);
 }
 
@@ -109,8 +111,10 @@ static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
         return;
     }
     w->serving = fcgx;
+    w->ctx.answer_by = 0;
     sp_router_dispatch(w->srv->spec->routes, &w->ctx, &r);
     w->serving = NULL;
+    w->ctx.answer_by = 0;
     sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
     if (r.parked) return;      /* the waker answers and finishes it */
     if (sp_dispatcher_peer_gone(fcgx)) {
@@ -192,7 +196,7 @@ static int start_workers(server *srv, sp_ctx shared, int n) {
         w->srv = srv;
         w->ctx = shared;
         w->ctx.db = sp_db_new(shared.cfg->database_url);
-        if (w->ctx.db) sp_db_set_deadline(w->ctx.db, 0, client_gone, w);
+        if (w->ctx.db) sp_db_set_deadline(w->ctx.db, 0, must_stop_waiting, w);
         if (!w->ctx.db || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             sp_db_free(w->ctx.db);
             break;

@@ -1,5 +1,5 @@
 """Limits of parked long-polls: a stalled database never holds an answer past
-its promised wait by more than a second, one caller parks at most 32 per
+its promised wait by more than a second (parked, or still on its first read), one caller parks at most 32 per
 process (the next ones are answered at once), and nginx's limit_conn turns
 away a flood of status requests from one address."""
 import asyncio
@@ -47,6 +47,32 @@ def test_a_stalled_database_does_not_hold_parked_answers_past_their_wait():
             proxy.mode("pass")
             assert answer is not None and answer.status == 304, answer
             assert late < 1.0, f"answered {late:.1f} s after its wait"
+            assert prog.stop() == 0
+    finally:
+        proxy.mode("pass")
+        proxy.stop()
+
+
+def test_a_long_poll_whose_first_read_stalls_is_answered_within_its_wait():
+    user, job, etag = new_job()
+    st = sptest.state()
+    proxy = fakectl.Fake.start("tcp_proxy", args=["--target", f"127.0.0.1:{st['pg']['port']}"])
+    url = st["api_database_url"].replace(f":{st['pg']['port']}/", f":{proxy.listen_port}/")
+    try:
+        with fcgikit.Program(["social-post-status", "--threads", "1"],
+                             env={"DATABASE_URL": url}) as prog:
+            conn = fcgikit.Connection(prog.port, timeout=60)
+            assert conn.request("GET", query=f"jobId={job}", headers=auth(user, etag),
+                                keep=True).status == 304  # connected
+            proxy.mode("stall")
+            started = time.monotonic()
+            answer = conn.request("GET", query=f"jobId={job}&wait=2", headers=auth(user, etag),
+                                  keep=True)
+            took = time.monotonic() - started
+            proxy.mode("pass")
+            assert answer is not None and answer.status == 503, answer
+            assert answer.headers.get("retry-after"), answer.headers
+            assert took < 3, f"answered after {took:.1f} s, promised 2"
             assert prog.stop() == 0
     finally:
         proxy.mode("pass")
