@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "api/dispatcher.h"
 #include "api/metrics.h"
 #include "api/response.h"
 #include "core/clock.h"
@@ -63,6 +64,7 @@ struct sp_long_poll {
     uint64_t listening_since;   /* seq when LISTEN last began; 0: not listening */
     bool stopping;
     bool any_dirty;
+    double next_reap; /* the waker's: when to look for waiters whose client has gone */
 };
 
 static uint32_t hash_id(const char *s) {
@@ -368,6 +370,44 @@ static void answer_due(sp_long_poll *lp, double now, bool everyone) {
     }
 }
 
+/* Once a second: unlinks the waiters whose client has gone (nginx closed
+ * their connection) and finishes them unanswered, so they cost no more
+ * re-reads and leave their caller's cap. */
+static void reap_gone(sp_long_poll *lp, double now) {
+    if (now < lp->next_reap) return;
+    lp->next_reap = now + 1;
+    waiter *gone = NULL;
+    pthread_mutex_lock(&lp->mu);
+    for (int i = 0; i < TABLE_SIZE && lp->count; i++) {
+        waiter **p = &lp->table[i];
+        while (*p) {
+            waiter *w = *p;
+            if (!sp_dispatcher_peer_gone(w->req.fcgx)) {
+                p = &w->next;
+                continue;
+            }
+            *p = w->next;
+            lp->count--;
+            count_user(lp, w->user_id, -1);
+            w->next = gone;
+            gone = w;
+        }
+    }
+    pthread_mutex_unlock(&lp->mu);
+    while (gone) {
+        waiter *next = gone->next;
+        gone->req.status = 499; /* nginx's "client closed request" */
+        gone->req.fcgx->keepConnection = 0;
+        sp_metrics_parked(-1);
+        gone->req.parked = false;
+        lp->done(lp->done_arg, &gone->req);
+        free(gone->view.json);
+        free(gone->claims_json);
+        free(gone);
+        gone = next;
+    }
+}
+
 /* Milliseconds poll may sleep: until the nearest deadline, the next
  * reconnect (retry_at > 0), or 0 when re-reads are due. */
 static int sleep_ms(sp_long_poll *lp, double now, bool listening, double retry_at) {
@@ -433,7 +473,9 @@ void *sp_long_poll_main(void *arg) {
             retry_at = now + 1;
         if (listening && reread(lp, db) < 0) listening = lost(lp);
         answer_due(lp, sp_clock_monotonic(), false);
+        reap_gone(lp, sp_clock_monotonic());
         int ms = sleep_ms(lp, sp_clock_monotonic(), listening, retry_at);
+        if (ms > 1000) ms = 1000; /* the next reap */
         if (!wait_events(lp, db, listening, ms)) listening = lost(lp);
     }
     answer_due(lp, 0, true);

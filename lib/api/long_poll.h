@@ -24,7 +24,9 @@
  * as a waiter is half a second overdue or the program stops: a stalled
  * database never holds an answer more than a second past its wait. One
  * caller parks at most SP_LONG_POLL_MAX_PER_USER requests per process; the
- * next ones are answered at once with the current state.
+ * next ones are answered at once with the current state. A waiter whose
+ * client has gone (nginx closed its connection) is dropped within a second,
+ * so an abandoned long-poll neither costs re-reads nor counts toward the cap.
  *
  * Not here: parsing the request (the status program's handler) and
  * finishing the FastCGI request (the server's done callback).

@@ -99,6 +99,25 @@ def test_one_caller_parks_at_most_32_long_polls_per_process():
         assert prog.stop() == 0
 
 
+def test_long_polls_whose_clients_left_do_not_count_toward_the_cap():
+    user, job, etag = new_job()
+    with fcgikit.Program(["social-post-status", "--threads", "2"]) as prog:
+        left = [fcgikit.Connection(prog.port, timeout=30) for _ in range(PER_USER)]
+        for c in left:
+            c.send("GET", query=f"jobId={job}&wait=30", headers=auth(user, etag))
+        time.sleep(1)
+        for c in left:  # as nginx does when their clients hang up
+            c.close()
+        time.sleep(2)
+        started = time.monotonic()
+        fresh = fcgikit.Connection(prog.port, timeout=30)
+        answer = fresh.request("GET", query=f"jobId={job}&wait=2", headers=auth(user, etag))
+        assert answer is not None and answer.status == 304, answer
+        assert time.monotonic() - started >= 1.8, "answered at once: the cap still counted them"
+        assert "499" in prog.log_text() or '"status":499' in prog.log_text()
+        assert prog.stop() == 0
+
+
 def test_nginx_limits_the_status_requests_one_address_holds():
     polls = []
     for _ in range(PER_ADDRESS // 25):  # each user under the program's own cap
