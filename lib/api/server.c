@@ -117,7 +117,7 @@ static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
     w->ctx.answer_by = 0;
     sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
     if (r.parked) return;      /* the waker answers and finishes it */
-    if (sp_dispatcher_peer_gone(fcgx)) {
+    if ((!r.status || r.status >= 500) && sp_dispatcher_peer_gone(fcgx)) {
         r.status = 499; /* gone meanwhile (its database call abandoned): nobody read it */
         fcgx->keepConnection = 0;
     }
