@@ -143,7 +143,7 @@ def check_posted(out):
     assert statuses, "no status answer in the output"
     status = json.loads(statuses[-1])
     assert status["status"] == "completed", status
-    for platform in ("youtube", "facebook", "instagram"):
+    for platform in ("youtube", "facebook", "instagram", "tiktok"):
         assert status["results"][platform]["success"] is True, status["results"]
     for log in ("worker.log", "social-post.log", "social-post-status.log"):
         path = f"/var/log/social-post/{log}"
