@@ -93,26 +93,14 @@ char *sp_oauth_redirect_uri(const sp_config *cfg) {
     return uri;
 }
 
-/* Appends "&name=<escaped value>" to *url (which it reallocates). */
-static int add_param(char **url, const char *name, const char *value) {
-    char *v = sp_http_escape(value), *next = NULL;
-    int rc = v && asprintf(&next, "%s%s%s=%s", *url, strchr(*url, '?') ? "&" : "?", name, v) >= 0
-                 ? 0
-                 : -1;
-    free(v);
-    if (rc == 0) {
-        free(*url);
-        *url = next;
-    }
-    return rc;
-}
+static char *url_with(const char *base, const char *path, const char *const *pairs);
 
 char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const char *state,
                              const char *challenge) {
     const char *id, *secret, *prefix, *base, *scopes;
     credentials(cfg, platform, &id, &secret, &prefix);
-    bool tiktok = !strcmp(platform, "tiktok");
-    if (!strcmp(platform, "youtube")) {
+    bool youtube = !strcmp(platform, "youtube");
+    if (youtube) {
         base = cfg->google_auth_url, scopes = GOOGLE_SCOPES;
     } else if (!strcmp(platform, "facebook")) {
         base = cfg->facebook_auth_url, scopes = FACEBOOK_SCOPES;
@@ -121,27 +109,24 @@ char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const c
     } else {
         base = cfg->tiktok_auth_url, scopes = TIKTOK_SCOPES;
     }
-    char *redirect = sp_oauth_redirect_uri(cfg), *url = strdup(base);
-    int rc = redirect && url ? 0 : -1;
-    if (rc == 0) rc = add_param(&url, tiktok ? "client_key" : "client_id", id);
-    if (rc == 0) rc = add_param(&url, "redirect_uri", redirect);
-    if (rc == 0) rc = add_param(&url, "response_type", "code");
-    if (rc == 0) rc = add_param(&url, "scope", scopes);
-    if (rc == 0) rc = add_param(&url, "state", state);
-    if (rc == 0 && !strcmp(platform, "youtube")) {
-        rc = add_param(&url, "access_type", "offline");
-        /* a refresh token every time, also for an account connected before */
-        if (rc == 0) rc = add_param(&url, "prompt", "consent");
+    char *redirect = sp_oauth_redirect_uri(cfg);
+    if (!redirect) return NULL;
+    const char *pairs[20] = {strcmp(platform, "tiktok") ? "client_id" : "client_key", id,
+                             "redirect_uri", redirect, "response_type", "code", "scope", scopes,
+                             "state", state};
+    int n = 10;
+    /* offline: a refresh token; consent: one every time, also for an account
+     * connected before */
+    if (youtube) {
+        pairs[n++] = "access_type", pairs[n++] = "offline";
+        pairs[n++] = "prompt", pairs[n++] = "consent";
     }
-    if (rc == 0 && challenge) {
-        rc = add_param(&url, "code_challenge", challenge);
-        if (rc == 0) rc = add_param(&url, "code_challenge_method", "S256");
+    if (challenge) {
+        pairs[n++] = "code_challenge", pairs[n++] = challenge;
+        pairs[n++] = "code_challenge_method", pairs[n++] = "S256";
     }
+    char *url = url_with(base, "", pairs);
     free(redirect);
-    if (rc < 0) {
-        free(url);
-        return NULL;
-    }
     return url;
 }
 
@@ -208,18 +193,22 @@ static bool take(char **dst, const char *s) {
     return !s || *dst;
 }
 
-/* Builds the urlencoded body of name/value pairs (NULL-terminated). */
+/* The urlencoded form of name/value pairs (NULL-terminated; at most 10
+ * pairs), through the one form encoder; caller frees. */
 static char *form_of(const char *const *pairs) {
-    char *form = strdup(""), *next;
-    for (int i = 0; form && pairs[i]; i += 2) {
-        char *v = sp_http_escape(pairs[i + 1] ? pairs[i + 1] : "");
-        next = NULL;
-        if (!v || asprintf(&next, "%s%s%s=%s", form, i ? "&" : "", pairs[i], v) < 0) next = NULL;
-        free(v);
-        free(form);
-        form = next;
-    }
-    return form;
+    sp_http_field fields[10];
+    int n = 0;
+    for (; pairs[2 * n] && n < 10; n++)
+        fields[n] = (sp_http_field){pairs[2 * n], pairs[2 * n + 1]};
+    return sp_http_form_encode(fields, n);
+}
+
+/* base + "?" + the urlencoded pairs; caller frees. */
+static char *url_with(const char *base, const char *path, const char *const *pairs) {
+    char *q = form_of(pairs), *url = NULL;
+    if (q && asprintf(&url, "%s%s?%s", base, path, q) < 0) url = NULL;
+    free(q);
+    return url;
 }
 
 /* POSTs a form and requires a 200 JSON object answer. */
@@ -314,29 +303,23 @@ static int connect_youtube(const sp_config *cfg, const char *code, const char *v
 /* Facebook: the code for a user token, then the user's Pages with theirs. */
 static int connect_facebook(const sp_config *cfg, const char *code, const char *redirect,
                             sp_oauth_account *out, sp_err *err) {
-    char *id = sp_http_escape(cfg->facebook_app_id), *sec = sp_http_escape(cfg->facebook_app_secret);
-    char *red = sp_http_escape(redirect), *cod = sp_http_escape(code), *url = NULL, *tok = NULL;
+    const char *exchange[] = {"client_id", cfg->facebook_app_id, "redirect_uri", redirect,
+                              "client_secret", cfg->facebook_app_secret, "code", code, NULL};
+    char *url = url_with(cfg->facebook_graph_url, "/oauth/access_token", exchange);
     cJSON *json = NULL;
-    int rc = id && sec && red && cod &&
-                     asprintf(&url, "%s/oauth/access_token?client_id=%s&redirect_uri=%s&client_secret=%s&code=%s",
-                              cfg->facebook_graph_url, id, red, sec, cod) >= 0
-                 ? 0
+    int rc = url ? get_json("Facebook", "code", url, NULL, &json, err)
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    if (rc == 0) rc = get_json("Facebook", "code", url, NULL, &json, err);
     if (rc == 0 && !str(json, "access_token")) rc = refused("Facebook", "code", 200, json, err);
     if (rc == 0) {
+        const char *pages[] = {"fields", "id,name,access_token", "access_token",
+                               str(json, "access_token"), NULL};
         free(url);
-        url = NULL;
-        tok = sp_http_escape(str(json, "access_token"));
+        url = url_with(cfg->facebook_graph_url, "/me/accounts", pages);
         cJSON_Delete(json);
         json = NULL;
-        if (!tok || asprintf(&url, "%s/me/accounts?fields=id,name,access_token&access_token=%s",
-                             cfg->facebook_graph_url, tok) < 0) {
-            url = NULL;
-            rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-        }
+        rc = url ? get_json("Facebook", "Page lookup", url, NULL, &json, err)
+                 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
-    if (rc == 0) rc = get_json("Facebook", "Page lookup", url, NULL, &json, err);
     if (rc == 0) {
         cJSON *pages = cJSON_CreateArray(), *p;
         cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(json, "data")) {
@@ -356,7 +339,7 @@ static int connect_facebook(const sp_config *cfg, const char *code, const char *
         }
     }
     cJSON_Delete(json);
-    free(id), free(sec), free(red), free(cod), free(url), free(tok);
+    free(url);
     return rc;
 }
 
@@ -368,20 +351,17 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
                            cfg->instagram_app_secret, "grant_type", "authorization_code",
                            "redirect_uri", redirect, "code", code, NULL};
     cJSON *json = NULL;
-    char *tok = NULL, *sec = NULL, *url = NULL;
+    char *url = NULL;
     int rc = post_form("Instagram", "code", cfg->instagram_token_url, pairs, &json, err);
     /* the answer is {"data": [{...}]}, or the object itself in older answers */
     const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json, "data"), 0);
     const char *short_token = str(first ? first : json, "access_token");
     if (rc == 0 && !short_token) rc = refused("Instagram", "code", 200, json, err);
     if (rc == 0) {
-        tok = sp_http_escape(short_token), sec = sp_http_escape(cfg->instagram_app_secret);
-        if (!tok || !sec ||
-            asprintf(&url, "%s/access_token?grant_type=ig_exchange_token&client_secret=%s&access_token=%s",
-                     cfg->instagram_graph_url, sec, tok) < 0) {
-            url = NULL;
+        const char *trade[] = {"grant_type", "ig_exchange_token", "client_secret",
+                               cfg->instagram_app_secret, "access_token", short_token, NULL};
+        if (!(url = url_with(cfg->instagram_graph_url, "/access_token", trade)))
             rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-        }
     }
     cJSON_Delete(json);
     json = NULL;
@@ -404,7 +384,7 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     out->login = "instagram";
     cJSON_Delete(json);
-    free(tok), free(sec), free(url);
+    free(url);
     return rc;
 }
 
@@ -465,7 +445,7 @@ int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *cod
 int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *access_token,
                     const char *refresh_token, sp_err *err) {
     cJSON *json = NULL;
-    char *url = NULL, *tok = NULL;
+    char *url = NULL;
     long status = 0;
     int rc = 0;
     if (!strcmp(platform, "instagram") || !access_token) return 0;
@@ -480,16 +460,14 @@ int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *acce
                  ? post_status("TikTok", "revocation", url, pairs, &json, err)
                  : (url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
     } else {
-        tok = sp_http_escape(access_token);
-        rc = tok && asprintf(&url, "%s/me/permissions?access_token=%s", cfg->facebook_graph_url,
-                             tok) >= 0
+        const char *pairs[] = {"access_token", access_token, NULL};
+        rc = (url = url_with(cfg->facebook_graph_url, "/me/permissions", pairs))
                  ? call("DELETE", url, NULL, NULL, &status, &json, err)
-                 : (url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
+                 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
         if (rc == 0 && status != 200) rc = refused("Facebook", "revocation", status, json, err);
     }
     cJSON_Delete(json);
     free(url);
-    free(tok);
     return rc < 0 ? -1 : 1;
 }
 
