@@ -9,6 +9,11 @@
 --                              user with several Facebook Pages): the options,
 --                              their tokens, until the user chooses one.
 --   social_accounts            gains display_name and connected_at.
+--   social_post_account_outcomes  how many connections ended how, by platform
+--                              (connected, choose, access_denied,
+--                              unknown_state, ..., exchange_failed): counters
+--                              for /metrics, read by social_post_metrics
+--                              through social_post_account_stats().
 --
 -- The API's role never reads a token: every write and delete goes through the
 -- SECURITY DEFINER functions below, which act on the caller's own rows
@@ -47,6 +52,40 @@ CREATE TABLE IF NOT EXISTS public.social_post_account_choices (
 ALTER TABLE public.social_post_account_choices ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON public.social_post_account_choices FROM PUBLIC, anon, authenticated;
 GRANT ALL ON public.social_post_account_choices TO service_role;
+
+CREATE TABLE IF NOT EXISTS public.social_post_account_outcomes (
+    platform text NOT NULL,
+    outcome text NOT NULL,
+    total bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (platform, outcome)
+);
+ALTER TABLE public.social_post_account_outcomes ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON public.social_post_account_outcomes FROM PUBLIC, anon, authenticated;
+GRANT ALL ON public.social_post_account_outcomes TO service_role;
+
+-- Counts one connection's outcome (internal).
+CREATE OR REPLACE FUNCTION public.social_post_account_count(p_platform text, p_outcome text)
+RETURNS void
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+    INSERT INTO public.social_post_account_outcomes AS o (platform, outcome, total)
+    VALUES (coalesce(p_platform, 'unknown'), p_outcome, 1)
+    ON CONFLICT (platform, outcome) DO UPDATE SET total = o.total + 1
+$$;
+
+-- The counters, for the metrics role.
+CREATE OR REPLACE FUNCTION public.social_post_account_stats()
+RETURNS TABLE (platform text, outcome text, total bigint)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+    SELECT o.platform, o.outcome, o.total FROM public.social_post_account_outcomes o
+    ORDER BY 1, 2
+$$;
 
 -- Starts a connection for the caller: a new state (at most 20 open per user;
 -- the caller's expired ones are forgotten here).
@@ -90,16 +129,20 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM public.social_post_oauth_states o WHERE o.state = p_state FOR UPDATE;
     IF NOT FOUND THEN
+        PERFORM public.social_post_account_count(NULL, 'unknown_state');
         RETURN QUERY SELECT 'unknown_state'::text, NULL::text, NULL::text;
         RETURN;
     END IF;
     UPDATE public.social_post_oauth_states o SET used_at = coalesce(o.used_at, now())
     WHERE o.state = p_state;
     IF s.used_at IS NOT NULL THEN
+        PERFORM public.social_post_account_count(s.platform, 'used_state');
         RETURN QUERY SELECT 'used_state'::text, s.platform, NULL::text;
     ELSIF s.expires_at < now() THEN
+        PERFORM public.social_post_account_count(s.platform, 'expired_state');
         RETURN QUERY SELECT 'expired_state'::text, s.platform, NULL::text;
     ELSIF p_browser IS NULL OR s.browser_hash <> sha256(convert_to(p_browser, 'UTF8')) THEN
+        PERFORM public.social_post_account_count(s.platform, 'other_session');
         RETURN QUERY SELECT 'other_session'::text, s.platform, NULL::text;
     ELSE
         RETURN QUERY SELECT 'ok'::text, s.platform, s.verifier;
@@ -153,6 +196,7 @@ BEGIN
             connected_at = EXCLUDED.connected_at;
     DELETE FROM public.social_post_account_choices c
     WHERE c.user_id = s.user_id AND c.platform = s.platform;
+    PERFORM public.social_post_account_count(s.platform, 'connected');
     RETURN s.platform;
 END
 $$;
@@ -172,7 +216,23 @@ BEGIN
     VALUES (s.user_id, s.platform, p_options, now() + interval '10 minutes')
     ON CONFLICT (user_id, platform) DO UPDATE
         SET options = EXCLUDED.options, expires_at = EXCLUDED.expires_at;
+    PERFORM public.social_post_account_count(s.platform, 'choose');
     RETURN s.platform;
+END
+$$;
+
+-- A taken state whose connection failed after all (consent refused, the
+-- exchange or the lookup failed): finished, counted, nothing stored.
+CREATE OR REPLACE FUNCTION public.social_post_account_fail(p_state text, p_reason text)
+RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+DECLARE
+    s public.social_post_oauth_states := public.social_post_account_finish(p_state);
+BEGIN
+    PERFORM public.social_post_account_count(s.platform, left(p_reason, 32));
 END
 $$;
 
@@ -253,10 +313,12 @@ AS $$
 $$;
 
 -- Users call the functions above as themselves (the HTTP API, or Supabase's
--- PostgREST); anon never. finish is internal. Only what changes is touched.
+-- PostgREST); anon never. finish and count are internal; stats is the
+-- metrics role's. Only what changes is touched.
 DO $grants$
 DECLARE
     f record;
+    internal boolean;
 BEGIN
     FOR f IN SELECT p.oid::regprocedure AS sig, p.proname::text AS name
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
@@ -264,18 +326,24 @@ BEGIN
                  'social_post_account_begin', 'social_post_account_take',
                  'social_post_account_finish', 'social_post_account_store',
                  'social_post_account_offer', 'social_post_account_choose',
-                 'social_post_accounts_of_caller', 'social_post_account_remove') LOOP
+                 'social_post_accounts_of_caller', 'social_post_account_remove',
+                 'social_post_account_fail', 'social_post_account_count',
+                 'social_post_account_stats') LOOP
+        internal := f.name IN ('social_post_account_finish', 'social_post_account_count',
+                               'social_post_account_stats');
         IF has_function_privilege('anon', f.sig, 'EXECUTE')
-           OR (f.name = 'social_post_account_finish'
-               AND has_function_privilege('authenticated', f.sig, 'EXECUTE')) THEN
+           OR (internal AND has_function_privilege('authenticated', f.sig, 'EXECUTE')) THEN
             EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, anon', f.sig);
-            IF f.name = 'social_post_account_finish' THEN
+            IF internal THEN
                 EXECUTE format('REVOKE ALL ON FUNCTION %s FROM authenticated', f.sig);
             END IF;
         END IF;
-        IF f.name <> 'social_post_account_finish'
-           AND NOT has_function_privilege('authenticated', f.sig, 'EXECUTE') THEN
+        IF NOT internal AND NOT has_function_privilege('authenticated', f.sig, 'EXECUTE') THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO authenticated', f.sig);
+        END IF;
+        IF f.name = 'social_post_account_stats'
+           AND NOT has_function_privilege('social_post_metrics', f.sig, 'EXECUTE') THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO social_post_metrics', f.sig);
         END IF;
     END LOOP;
 END

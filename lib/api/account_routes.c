@@ -191,6 +191,10 @@ void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
         result = "missing_code";
     else
         result = finish(ctx, state, platform, code, verifier);
+    /* a taken state that connected nothing: finished and counted */
+    if (!strcmp(outcome, "ok") && strcmp(result, "connected") && strcmp(result, "choose") &&
+        sp_accounts_fail(ctx->db, state, result, &err) < 0)
+        sp_log(SP_LOG_WARN, "recording a failed connection: %s", err.msg);
     redirect_outcome(ctx, r, result, platform);
     free(verifier);
 }

@@ -23,6 +23,8 @@ static const sp_stmt store_stmt = {
     7};
 static const sp_stmt offer_stmt = {
     "accounts_offer", "SELECT public.social_post_account_offer($1, $2::jsonb)", 2};
+static const sp_stmt fail_stmt = {
+    "accounts_fail", "SELECT public.social_post_account_fail($1, $2)", 2};
 static const sp_stmt choose_stmt = {
     "accounts_choose", "SELECT public.social_post_account_choose($1, $2)", 2};
 static const sp_stmt list_stmt = {
@@ -140,6 +142,11 @@ int sp_accounts_store(sp_db *db, const char *state, const sp_oauth_account *a, s
     drop_token(access);
     drop_token(refresh);
     return rc;
+}
+
+int sp_accounts_fail(sp_db *db, const char *state, const char *reason, sp_err *err) {
+    const char *params[] = {state, reason};
+    return exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &fail_stmt, params, NULL, err);
 }
 
 int sp_accounts_choose_as(sp_db *db, const char *claims_json, const char *platform,

@@ -34,6 +34,10 @@ int sp_accounts_take(sp_db *db, const char *state, const char *browser, char out
  * to offer. Tokens go through the one writing point. */
 int sp_accounts_store(sp_db *db, const char *state, const sp_oauth_account *a, sp_err *err);
 
+/* Ends a taken state whose connection failed (reason: access_denied,
+ * exchange_failed, ...): nothing stored, the reason counted. */
+int sp_accounts_fail(sp_db *db, const char *state, const char *reason, sp_err *err);
+
 /* The caller's choice of an offered account; SP_ERR_NOT_FOUND when there
  * is no such offer. */
 int sp_accounts_choose_as(sp_db *db, const char *claims_json, const char *platform,

@@ -277,6 +277,33 @@ def test_google_account_without_a_channel_says_so_and_stores_nothing():
     assert rows(user) == []
 
 
+def connection_counter(platform, outcome):
+    r = sptest.http("GET", "/social-post-status/metrics")
+    assert r.status == 200, r
+    line = f'social_post_account_connections_total{{platform="{platform}",outcome="{outcome}"}} '
+    for text in r.body.decode().splitlines():
+        if text.startswith(line):
+            return int(text[len(line):])
+    return 0
+
+
+def test_metrics_count_connections_and_failures_by_reason():
+    connected, denied = connection_counter("tiktok", "connected"), connection_counter("tiktok", "access_denied")
+    refused = connection_counter("youtube", "exchange_failed")
+    user, tok = new_user()
+    assert full_connect(tok, "tiktok")["accounts"] == "connected"
+    url, cookie = connect(tok, "tiktok")
+    callback(consent(url, "deny"), cookie)
+    url, cookie = connect(tok, "youtube")
+    location = consent(url)
+    fake().faults([{"op": "google_token", "status": 400,
+                    "body": platform_docs.answer("google", "token_code_invalid_grant")[2]}])
+    callback(location, cookie)
+    assert connection_counter("tiktok", "connected") == connected + 1
+    assert connection_counter("tiktok", "access_denied") == denied + 1
+    assert connection_counter("youtube", "exchange_failed") == refused + 1
+
+
 def test_routes_need_a_token_and_a_known_platform_in_both_path_styles():
     r = sptest.http("GET", "/social-post-accounts")
     assert r.status == 401, r
