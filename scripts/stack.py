@@ -1070,6 +1070,7 @@ A demo user with one video, and a token valid for an hour:
   TOKEN={demo['token']}
 
 Status page: {url}/social-post-ui/  (Access token: $TOKEN, Video ID: {demo['videoId']})
+  Its Accounts area connects accounts through the sandbox's consent pages.
 
   curl -s -X POST {url}/social-post -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\
