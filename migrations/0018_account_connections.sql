@@ -2,7 +2,8 @@
 -- accounts themselves (OAuth authorization-code flows run by the HTTP API).
 --
 --   social_post_oauth_states   one row per started connection: the user, the
---                              platform, the PKCE verifier, a hash of the
+--                              platform, the login it goes through (Instagram:
+--                              'instagram' or 'facebook'), the PKCE verifier, a hash of the
 --                              browser's connect cookie, an expiry (10 minutes)
 --                              and when it was used (single use) and finished.
 --   social_post_account_choices  a connection that found several accounts (a
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS public.social_post_oauth_states (
     state text PRIMARY KEY,
     user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
     platform text NOT NULL CHECK (platform IN ('youtube', 'facebook', 'instagram', 'tiktok')),
+    login text CHECK (login IS NULL OR login IN ('facebook', 'instagram')),
     verifier text NOT NULL,
     browser_hash bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
@@ -90,7 +92,7 @@ $$;
 -- Starts a connection for the caller: a new state (at most 20 open per user;
 -- the caller's expired ones are forgotten here).
 CREATE OR REPLACE FUNCTION public.social_post_account_begin(
-    p_platform text, p_state text, p_verifier text, p_browser text) RETURNS void
+    p_platform text, p_login text, p_state text, p_verifier text, p_browser text) RETURNS void
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = public, pg_temp
@@ -107,9 +109,9 @@ BEGIN
         WHERE user_id = me AND used_at IS NULL AND expires_at > now()) >= 20 THEN
         RAISE EXCEPTION 'too many connections started' USING ERRCODE = '54000';
     END IF;
-    INSERT INTO public.social_post_oauth_states (state, user_id, platform, verifier, browser_hash,
-                                                 expires_at)
-    VALUES (p_state, me, p_platform, p_verifier, sha256(convert_to(p_browser, 'UTF8')),
+    INSERT INTO public.social_post_oauth_states (state, user_id, platform, login, verifier,
+                                                 browser_hash, expires_at)
+    VALUES (p_state, me, p_platform, p_login, p_verifier, sha256(convert_to(p_browser, 'UTF8')),
             now() + interval '10 minutes');
 END
 $$;
@@ -119,7 +121,7 @@ $$;
 -- never works twice. outcome: ok, unknown_state, expired_state, used_state,
 -- other_session (the cookie of another browser: another user's state).
 CREATE OR REPLACE FUNCTION public.social_post_account_take(p_state text, p_browser text)
-RETURNS TABLE (outcome text, platform text, verifier text)
+RETURNS TABLE (outcome text, platform text, verifier text, login text)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = public, pg_temp
@@ -130,22 +132,22 @@ BEGIN
     SELECT * INTO s FROM public.social_post_oauth_states o WHERE o.state = p_state FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM public.social_post_account_count(NULL, 'unknown_state');
-        RETURN QUERY SELECT 'unknown_state'::text, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'unknown_state'::text, NULL::text, NULL::text, NULL::text;
         RETURN;
     END IF;
     UPDATE public.social_post_oauth_states o SET used_at = coalesce(o.used_at, now())
     WHERE o.state = p_state;
     IF s.used_at IS NOT NULL THEN
         PERFORM public.social_post_account_count(s.platform, 'used_state');
-        RETURN QUERY SELECT 'used_state'::text, s.platform, NULL::text;
+        RETURN QUERY SELECT 'used_state'::text, s.platform, NULL::text, NULL::text;
     ELSIF s.expires_at < now() THEN
         PERFORM public.social_post_account_count(s.platform, 'expired_state');
-        RETURN QUERY SELECT 'expired_state'::text, s.platform, NULL::text;
+        RETURN QUERY SELECT 'expired_state'::text, s.platform, NULL::text, NULL::text;
     ELSIF p_browser IS NULL OR s.browser_hash <> sha256(convert_to(p_browser, 'UTF8')) THEN
         PERFORM public.social_post_account_count(s.platform, 'other_session');
-        RETURN QUERY SELECT 'other_session'::text, s.platform, NULL::text;
+        RETURN QUERY SELECT 'other_session'::text, s.platform, NULL::text, NULL::text;
     ELSE
-        RETURN QUERY SELECT 'ok'::text, s.platform, s.verifier;
+        RETURN QUERY SELECT 'ok'::text, s.platform, s.verifier, s.login;
     END IF;
 END
 $$;

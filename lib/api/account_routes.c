@@ -87,11 +87,19 @@ static void send_authorize(const sp_ctx *ctx, sp_request *r, const char *url, co
 void sp_account_routes_connect(sp_ctx *ctx, sp_request *r) {
     sp_err err;
     sp_jwt_claims claims;
-    char platform[16], browser[64];
+    char platform[16], browser[64], wanted[16];
     char *state = NULL, *verifier = NULL, *challenge = NULL, *url = NULL, *fresh = NULL;
+    const char *login;
     if (sp_request_authenticate(r, ctx->jwt, &claims, &err) < 0) goto fail;
     if (path_platform(r, platform, &err) < 0) goto fail;
-    if (!sp_oauth_configured(ctx->cfg, platform, &err)) goto fail;
+    int asked = sp_request_query(r, "login", wanted, sizeof wanted, &err);
+    login = sp_oauth_login(ctx->cfg, platform, asked == 1 ? wanted : NULL);
+    if (asked < 0 || (asked == 1 && !login)) {
+        sp_err_set(&err, SP_ERR_BAD_REQUEST, "invalid_login",
+                   "login must be instagram or facebook, and only for instagram");
+        goto fail;
+    }
+    if (!sp_oauth_configured(ctx->cfg, platform, login, &err)) goto fail;
     /* one cookie per browser: connections started side by side all keep working */
     if (!browser_cookie(r, browser)) {
         if (!(fresh = random_secret())) goto oom;
@@ -99,8 +107,9 @@ void sp_account_routes_connect(sp_ctx *ctx, sp_request *r) {
     }
     if (!(state = random_secret()) || !(verifier = random_secret())) goto oom;
     if (sp_oauth_uses_pkce(platform) && !(challenge = sp_oauth_challenge(verifier))) goto oom;
-    if (!(url = sp_oauth_authorize_url(ctx->cfg, platform, state, challenge))) goto oom;
-    if (sp_accounts_begin_as(ctx->db, claims.claims_json, platform, state, verifier, browser, &err) < 0)
+    if (!(url = sp_oauth_authorize_url(ctx->cfg, platform, login, state, challenge))) goto oom;
+    if (sp_accounts_begin_as(ctx->db, claims.claims_json, platform, login, state, verifier, browser,
+                             &err) < 0)
         goto fail;
     send_authorize(ctx, r, url, browser);
     goto done;
@@ -137,11 +146,11 @@ static void query_or_empty(const sp_request *r, const char *name, char *out, siz
 }
 
 /* Exchanges the code and stores what it found; the outcome's name. */
-static const char *finish(sp_ctx *ctx, const char *state, const char *platform, const char *code,
-                          const char *verifier) {
+static const char *finish(sp_ctx *ctx, const char *state, const char *platform, const char *login,
+                          const char *code, const char *verifier) {
     sp_err err;
     sp_oauth_account a;
-    if (sp_oauth_connect(ctx->cfg, platform, code, verifier, &a, &err) < 0) {
+    if (sp_oauth_connect(ctx->cfg, platform, login, code, verifier, &a, &err) < 0) {
         sp_log(SP_LOG_WARN, "connecting %s failed: %s", platform, err.msg);
         return strcmp(err.code, "no_account") == 0 ? "no_account"
                : strcmp(err.code, "platform_unreachable") == 0 ? "platform_unreachable"
@@ -166,6 +175,7 @@ static const char *finish(sp_ctx *ctx, const char *state, const char *platform, 
 
 void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
     char state[128], code[2048], error[64], browser[64], outcome[32] = "", platform[16] = "";
+    char login[16] = "";
     char *verifier = NULL;
     sp_err err;
     query_or_empty(r, "state", state, sizeof state);
@@ -177,8 +187,8 @@ void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
         return;
     }
     /* the state is spent here, whatever comes next */
-    if (sp_accounts_take(ctx->db, state, browser[0] ? browser : NULL, outcome, platform, &verifier,
-                         &err) < 0) {
+    if (sp_accounts_take(ctx->db, state, browser[0] ? browser : NULL, outcome, platform, login,
+                         &verifier, &err) < 0) {
         redirect_outcome(ctx, r, "error", NULL);
         return;
     }
@@ -190,7 +200,7 @@ void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
     else if (!code[0])
         result = "missing_code";
     else
-        result = finish(ctx, state, platform, code, verifier);
+        result = finish(ctx, state, platform, login[0] ? login : NULL, code, verifier);
     /* a taken state that connected nothing: finished and counted */
     if (!strcmp(outcome, "ok") && strcmp(result, "connected") && strcmp(result, "choose") &&
         sp_accounts_fail(ctx->db, state, result, &err) < 0)

@@ -12,9 +12,9 @@
 #include "core/json.h"
 
 static const sp_stmt begin_stmt = {
-    "accounts_begin", "SELECT public.social_post_account_begin($1, $2, $3, $4)", 4};
+    "accounts_begin", "SELECT public.social_post_account_begin($1, $2, $3, $4, $5)", 5};
 static const sp_stmt take_stmt = {
-    "accounts_take", "SELECT outcome, platform, verifier FROM public.social_post_account_take($1, $2)",
+    "accounts_take", "SELECT outcome, platform, verifier, login FROM public.social_post_account_take($1, $2)",
     2};
 static const sp_stmt store_stmt = {
     "accounts_store",
@@ -76,14 +76,14 @@ static int exec_as(sp_db *db, const char *claims, const sp_stmt *stmt, const cha
 }
 
 int sp_accounts_begin_as(sp_db *db, const char *claims_json, const char *platform,
-                         const char *state, const char *verifier, const char *browser,
-                         sp_err *err) {
-    const char *params[] = {platform, state, verifier, browser};
+                         const char *login, const char *state, const char *verifier,
+                         const char *browser, sp_err *err) {
+    const char *params[] = {platform, login, state, verifier, browser};
     return exec_as(db, claims_json, &begin_stmt, params, NULL, err);
 }
 
 int sp_accounts_take(sp_db *db, const char *state, const char *browser, char outcome[32],
-                     char platform[16], char **verifier, sp_err *err) {
+                     char platform[16], char login[16], char **verifier, sp_err *err) {
     const char *params[] = {state, browser};
     PGresult *res;
     *verifier = NULL;
@@ -94,6 +94,7 @@ int sp_accounts_take(sp_db *db, const char *state, const char *browser, char out
     } else {
         snprintf(outcome, 32, "%s", PQgetvalue(res, 0, 0));
         snprintf(platform, 16, "%s", PQgetvalue(res, 0, 1));
+        snprintf(login, 16, "%s", PQgetvalue(res, 0, 3));
         if (!PQgetisnull(res, 0, 2) && !(*verifier = strdup(PQgetvalue(res, 0, 2))))
             rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }

@@ -21,14 +21,14 @@
 /* Records a started connection for the caller. SP_ERR_CONFLICT
  * "too_many_connections" when 20 are open. */
 int sp_accounts_begin_as(sp_db *db, const char *claims_json, const char *platform,
-                         const char *state, const char *verifier, const char *browser,
-                         sp_err *err);
+                         const char *login, const char *state, const char *verifier,
+                         const char *browser, sp_err *err);
 
 /* Takes state as a callback brings it back (single use). outcome gets "ok",
  * "unknown_state", "expired_state", "used_state" or "other_session";
- * platform and verifier (caller frees *verifier) are set for "ok". */
+ * platform, verifier (caller frees) and login ("" when none) are set for "ok". */
 int sp_accounts_take(sp_db *db, const char *state, const char *browser, char outcome[32],
-                     char platform[16], char **verifier, sp_err *err);
+                     char platform[16], char login[16], char **verifier, sp_err *err);
 
 /* Stores what the connection of state found: the account, or the choices
  * to offer. Tokens go through the one writing point. */

@@ -10,7 +10,10 @@
  *   instagram  Instagram API with Instagram Login (business login); the
  *              short-lived token traded for a long-lived one; the user
  *              from /me (login "instagram": the worker posts through
- *              graph.instagram.com)
+ *              graph.instagram.com). Or, login "facebook": Facebook Login,
+ *              the professional accounts linked to the user's Pages
+ *              (/me/accounts with instagram_business_account), with the
+ *              Page's token
  *   tiktok     Login Kit for Web v2; open_id with the token, the nickname
  *              from /v2/user/info/
  *
@@ -33,6 +36,8 @@
     "https://www.googleapis.com/auth/youtube.readonly"
 #define FACEBOOK_SCOPES "pages_show_list,pages_read_engagement,pages_manage_posts"
 #define INSTAGRAM_SCOPES "instagram_business_basic,instagram_business_content_publish"
+#define INSTAGRAM_FACEBOOK_SCOPES                                                                 \
+    "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement"
 #define TIKTOK_SCOPES "user.info.basic,video.publish"
 #define CALL_TIMEOUT 30
 
@@ -48,12 +53,23 @@ bool sp_oauth_uses_pkce(const char *platform) {
     return strcmp(platform, "youtube") == 0;
 }
 
-/* The client id and secret settings of a platform. */
-static void credentials(const sp_config *cfg, const char *platform, const char **id,
-                        const char **secret, const char **id_name) {
+const char *sp_oauth_login(const sp_config *cfg, const char *platform, const char *wanted) {
+    if (strcmp(platform, "instagram") != 0) return NULL;
+    if (!wanted) return cfg->instagram_app_id ? "instagram" : "facebook";
+    return !strcmp(wanted, "instagram") ? "instagram" : !strcmp(wanted, "facebook") ? "facebook" : NULL;
+}
+
+/* True when a connection goes through Facebook Login. */
+static bool via_facebook(const char *platform, const char *login) {
+    return !strcmp(platform, "facebook") || (login && !strcmp(login, "facebook"));
+}
+
+/* The client id and secret settings of a platform's login. */
+static void credentials(const sp_config *cfg, const char *platform, const char *login,
+                        const char **id, const char **secret, const char **id_name) {
     if (!strcmp(platform, "youtube")) {
         *id = cfg->google_client_id, *secret = cfg->google_client_secret, *id_name = "GOOGLE";
-    } else if (!strcmp(platform, "facebook")) {
+    } else if (via_facebook(platform, login)) {
         *id = cfg->facebook_app_id, *secret = cfg->facebook_app_secret, *id_name = "FACEBOOK";
     } else if (!strcmp(platform, "instagram")) {
         *id = cfg->instagram_app_id, *secret = cfg->instagram_app_secret, *id_name = "INSTAGRAM";
@@ -62,9 +78,10 @@ static void credentials(const sp_config *cfg, const char *platform, const char *
     }
 }
 
-bool sp_oauth_configured(const sp_config *cfg, const char *platform, sp_err *err) {
+bool sp_oauth_configured(const sp_config *cfg, const char *platform, const char *login,
+                         sp_err *err) {
     const char *id, *secret, *prefix;
-    credentials(cfg, platform, &id, &secret, &prefix);
+    credentials(cfg, platform, login, &id, &secret, &prefix);
     if (!cfg->public_url) {
         sp_err_set(err, SP_ERR_CONFLICT, "connecting_off",
                    "connecting accounts is off: SOCIAL_POST_PUBLIC_URL is not set");
@@ -95,15 +112,16 @@ char *sp_oauth_redirect_uri(const sp_config *cfg) {
 
 static char *url_with(const char *base, const char *path, const char *const *pairs);
 
-char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const char *state,
-                             const char *challenge) {
+char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const char *login,
+                             const char *state, const char *challenge) {
     const char *id, *secret, *prefix, *base, *scopes;
-    credentials(cfg, platform, &id, &secret, &prefix);
+    credentials(cfg, platform, login, &id, &secret, &prefix);
     bool youtube = !strcmp(platform, "youtube");
     if (youtube) {
         base = cfg->google_auth_url, scopes = GOOGLE_SCOPES;
-    } else if (!strcmp(platform, "facebook")) {
-        base = cfg->facebook_auth_url, scopes = FACEBOOK_SCOPES;
+    } else if (via_facebook(platform, login)) {
+        base = cfg->facebook_auth_url,
+        scopes = strcmp(platform, "facebook") ? INSTAGRAM_FACEBOOK_SCOPES : FACEBOOK_SCOPES;
     } else if (!strcmp(platform, "instagram")) {
         base = cfg->instagram_auth_url, scopes = INSTAGRAM_SCOPES;
     } else {
@@ -300,9 +318,24 @@ static int connect_youtube(const sp_config *cfg, const char *code, const char *v
     return rc;
 }
 
-/* Facebook: the code for a user token, then the user's Pages with theirs. */
-static int connect_facebook(const sp_config *cfg, const char *code, const char *redirect,
-                            sp_oauth_account *out, sp_err *err) {
+/* Appends the account a Page offers to choices: the Page itself, or (for
+ * Instagram) its linked professional account, with the Page's token. */
+static void offer_page(cJSON *choices, const cJSON *page, bool instagram) {
+    const cJSON *ig = cJSON_GetObjectItemCaseSensitive(page, "instagram_business_account");
+    const char *id = instagram ? str(ig, "id") : str(page, "id");
+    if (!id || !str(page, "access_token")) return;
+    const char *name = instagram ? str(ig, "username") : str(page, "name");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "name", name ? name : id);
+    cJSON_AddStringToObject(o, "access_token", str(page, "access_token"));
+    cJSON_AddItemToArray(choices, o);
+}
+
+/* Facebook Login: the code for a user token, then the user's Pages with
+ * theirs (for Instagram: the professional accounts linked to them). */
+static int connect_facebook(const sp_config *cfg, bool instagram, const char *code,
+                            const char *redirect, sp_oauth_account *out, sp_err *err) {
     const char *exchange[] = {"client_id", cfg->facebook_app_id, "redirect_uri", redirect,
                               "client_secret", cfg->facebook_app_secret, "code", code, NULL};
     char *url = url_with(cfg->facebook_graph_url, "/oauth/access_token", exchange);
@@ -311,8 +344,10 @@ static int connect_facebook(const sp_config *cfg, const char *code, const char *
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     if (rc == 0 && !str(json, "access_token")) rc = refused("Facebook", "code", 200, json, err);
     if (rc == 0) {
-        const char *pages[] = {"fields", "id,name,access_token", "access_token",
-                               str(json, "access_token"), NULL};
+        const char *pages[] = {"fields",
+                               instagram ? "id,name,access_token,instagram_business_account{id,username}"
+                                         : "id,name,access_token",
+                               "access_token", str(json, "access_token"), NULL};
         free(url);
         url = url_with(cfg->facebook_graph_url, "/me/accounts", pages);
         cJSON_Delete(json);
@@ -322,17 +357,13 @@ static int connect_facebook(const sp_config *cfg, const char *code, const char *
     }
     if (rc == 0) {
         cJSON *pages = cJSON_CreateArray(), *p;
-        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(json, "data")) {
-            if (!str(p, "id") || !str(p, "access_token")) continue;
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", str(p, "id"));
-            cJSON_AddStringToObject(o, "name", str(p, "name") ? str(p, "name") : str(p, "id"));
-            cJSON_AddStringToObject(o, "access_token", str(p, "access_token"));
-            cJSON_AddItemToArray(pages, o);
-        }
+        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(json, "data"))
+            offer_page(pages, p, instagram);
         if (cJSON_GetArraySize(pages) == 0) {
             rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_account",
-                            "this Facebook account manages no Page (or none was allowed)");
+                            instagram ? "no Page of this Facebook account has a linked Instagram "
+                                        "professional account (or none was allowed)"
+                                      : "this Facebook account manages no Page (or none was allowed)");
             cJSON_Delete(pages);
         } else {
             out->choices = pages;
@@ -422,8 +453,8 @@ static int connect_tiktok(const sp_config *cfg, const char *code, const char *re
     return rc;
 }
 
-int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *code,
-                     const char *verifier, sp_oauth_account *out, sp_err *err) {
+int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *login,
+                     const char *code, const char *verifier, sp_oauth_account *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     out->expires_in = -1;
     char *redirect = sp_oauth_redirect_uri(cfg);
@@ -431,8 +462,8 @@ int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *cod
     if (!redirect) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     if (!strcmp(platform, "youtube"))
         rc = connect_youtube(cfg, code, verifier, redirect, out, err);
-    else if (!strcmp(platform, "facebook"))
-        rc = connect_facebook(cfg, code, redirect, out, err);
+    else if (via_facebook(platform, login))
+        rc = connect_facebook(cfg, strcmp(platform, "facebook") != 0, code, redirect, out, err);
     else if (!strcmp(platform, "instagram"))
         rc = connect_instagram(cfg, code, redirect, out, err);
     else

@@ -34,9 +34,17 @@ typedef struct {
 /* True when name is a platform accounts can be connected to. */
 bool sp_oauth_platform_known(const char *name);
 
-/* True when the platform's client id and secret are configured (and
- * SOCIAL_POST_PUBLIC_URL); otherwise err says which setting is missing. */
-bool sp_oauth_configured(const sp_config *cfg, const char *platform, sp_err *err);
+/* The login a connection of platform goes through: for Instagram, "instagram"
+ * (Instagram Login) or "facebook" (Facebook Login, the Page's linked
+ * professional account); wanted is the caller's choice or NULL for the
+ * default (Instagram Login when INSTAGRAM_APP_ID is set). NULL for the other
+ * platforms, and for a choice that is not one of those. */
+const char *sp_oauth_login(const sp_config *cfg, const char *platform, const char *wanted);
+
+/* True when the client id and secret of the platform's login are configured
+ * (and SOCIAL_POST_PUBLIC_URL); otherwise err says which setting is missing. */
+bool sp_oauth_configured(const sp_config *cfg, const char *platform, const char *login,
+                         sp_err *err);
 
 /* True when the platform's flow takes a PKCE code_challenge (S256). */
 bool sp_oauth_uses_pkce(const char *platform);
@@ -49,14 +57,14 @@ char *sp_oauth_redirect_uri(const sp_config *cfg);
 
 /* The consent page's URL for state (and challenge, NULL without PKCE);
  * caller frees. NULL on out of memory. */
-char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const char *state,
-                             const char *challenge);
+char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const char *login,
+                             const char *state, const char *challenge);
 
 /* Exchanges code (with verifier when PKCE) and finds the account. Fails
  * with SP_ERR_UNPROCESSABLE "exchange_failed" naming what the platform
  * answered, or "no_account" (no channel, no Page, ...). */
-int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *code,
-                     const char *verifier, sp_oauth_account *out, sp_err *err);
+int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *login,
+                     const char *code, const char *verifier, sp_oauth_account *out, sp_err *err);
 
 /* Tells the platform to revoke the tokens (Google's revoke endpoint,
  * Facebook's DELETE /me/permissions, TikTok's /v2/oauth/revoke/). Returns 1

@@ -136,6 +136,22 @@ def test_connecting_tiktok_and_instagram_stores_open_id_and_instagram_login_user
         ("tiktok", "afd97af1-b87b-48b9-ac98-410aghda5344", "Sandbox Toker", True, True, None)]
 
 
+def test_instagram_through_facebook_login_stores_the_pages_linked_professional_account():
+    user, tok = new_user()
+    r = sptest.http("POST", "/social-post-accounts/instagram/connect?login=facebook", token=tok)
+    assert r.status == 200, r
+    url, cookie = r.json["authorizeUrl"], r.headers["set-cookie"].split(";", 1)[0]
+    assert "/facebook/dialog/oauth?" in url and "instagram_content_publish" in urllib.parse.unquote(url), url
+    outcome, _ = callback(consent(url), cookie)
+    assert outcome == {"accounts": "connected", "platform": "instagram"}, outcome
+    # only the first Page has a linked account: no choice to make; a Facebook Login token
+    assert rows(user) == [("instagram", "17841405822304915", "page_linked_creator", True, False, None)]
+    r = sptest.http("POST", "/social-post-accounts/instagram/connect?login=myspace", token=tok)
+    assert r.status == 400 and r.json["code"] == "invalid_login", r
+    r = sptest.http("POST", "/social-post-accounts/tiktok/connect?login=facebook", token=tok)
+    assert r.status == 400 and r.json["code"] == "invalid_login", r
+
+
 def test_facebook_with_two_pages_offers_a_choice_then_stores_the_chosen_page():
     user, tok = new_user()
     outcome = full_connect(tok, "facebook")

@@ -39,7 +39,9 @@ decision=allow or decision=deny; those answer 302 to redirect_uri with a code
 or with error=access_denied, as each platform's documentation shows.
 
 Config: channel {id, title} (null: the Google account has no channel), pages
-[{id, name}] (Facebook Pages), ig_user {user_id, username}, tiktok_user
+[{id, name, instagram?: {id, username}}] (Facebook Pages, and the Instagram
+professional account linked to one; shown when fields ask for
+instagram_business_account), ig_user {user_id, username}, tiktok_user
 {open_id, display_name}, clients {platform: [id, secret]} (checked when set).
 Faults without a body get the platform's invalid_grant-style error.
 
@@ -71,7 +73,8 @@ class Handler(fakebase.FakeHandler):
     fake_name = "oauth"
     default_config = {
         "channel": {"id": "UC_x5XG1OV2P6uZZ5FSM9Ttw", "title": "Sandbox Channel"},
-        "pages": [{"id": "102927594431953", "name": "Sandbox Page"},
+        "pages": [{"id": "102927594431953", "name": "Sandbox Page",
+                   "instagram": {"id": "17841405822304915", "username": "page_linked_creator"}},
                   {"id": "102927594431954", "name": "Second Page"}],
         "ig_user": {"user_id": "17841405822304914", "username": "sandbox_creator"},
         "tiktok_user": {"open_id": "afd97af1-b87b-48b9-ac98-410aghda5344", "display_name": "Sandbox Toker"},
@@ -267,10 +270,16 @@ class Handler(fakebase.FakeHandler):
 
     def do_pages(self):
         self._bearer("fbuser")
-        doc = platform_docs.example("facebook", "login_me_accounts")
+        linked = "instagram_business_account" in self.query.get("fields", "")
+        doc = platform_docs.example("facebook", "login_me_accounts_instagram" if linked else "login_me_accounts")
         body = doc["response"]["body"]
-        body["data"] = [{"access_token": self._token("facebook"), "name": p["name"], "id": p["id"]}
-                        for p in self.cfg.get("pages", [])]
+        data = []
+        for p in self.cfg.get("pages", []):
+            page = {"access_token": self._token("facebook"), "name": p["name"], "id": p["id"]}
+            if linked and p.get("instagram"):
+                page["instagram_business_account"] = dict(p["instagram"])
+            data.append(page)
+        body["data"] = data
         raise Reply(200, body)
 
     def do_instagram_me(self):

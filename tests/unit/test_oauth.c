@@ -48,7 +48,8 @@ static void consent_urls_carry_the_documented_parameters(void) {
     sp_config c = config();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         bool pkce = sp_oauth_uses_pkce(cases[i][0]);
-        char *url = sp_oauth_authorize_url(&c, cases[i][0], "STATE", pkce ? "CHALLENGE" : NULL);
+        char *url = sp_oauth_authorize_url(&c, cases[i][0], sp_oauth_login(&c, cases[i][0], NULL),
+                                           "STATE", pkce ? "CHALLENGE" : NULL);
         CHECK(url != NULL);
         cJSON *doc = sp_doc_load(cases[i][1], cases[i][2]);
         const cJSON *query = cJSON_GetObjectItemCaseSensitive(
@@ -85,16 +86,22 @@ static void challenge_is_s256_of_the_verifier(void) {
 static void missing_settings_are_named(void) {
     sp_config c = config();
     sp_err err;
-    CHECK(sp_oauth_configured(&c, "tiktok", &err));
+    CHECK(sp_oauth_configured(&c, "tiktok", NULL, &err));
     c.tiktok_client_secret = NULL;
-    CHECK(!sp_oauth_configured(&c, "tiktok", &err));
+    CHECK(!sp_oauth_configured(&c, "tiktok", NULL, &err));
     CHECK_STR(err.code, "platform_not_configured");
     CHECK(strstr(err.msg, "TIKTOK_CLIENT_KEY") && strstr(err.msg, "TIKTOK_CLIENT_SECRET"));
     c.facebook_app_id = NULL;
-    CHECK(!sp_oauth_configured(&c, "facebook", &err) && strstr(err.msg, "FACEBOOK_APP_ID"));
+    CHECK(!sp_oauth_configured(&c, "facebook", NULL, &err) && strstr(err.msg, "FACEBOOK_APP_ID"));
+    /* Instagram through Facebook Login needs the Facebook app */
+    CHECK(sp_oauth_configured(&c, "instagram", "instagram", &err));
+    CHECK(!sp_oauth_configured(&c, "instagram", "facebook", &err) && strstr(err.msg, "FACEBOOK_APP_ID"));
     c.public_url = NULL;
-    CHECK(!sp_oauth_configured(&c, "youtube", &err));
+    CHECK(!sp_oauth_configured(&c, "youtube", NULL, &err));
     CHECK_STR(err.code, "connecting_off");
+    c.instagram_app_id = NULL;
+    CHECK_STR(sp_oauth_login(&c, "instagram", NULL), "facebook");
+    CHECK(sp_oauth_login(&c, "instagram", "myspace") == NULL && sp_oauth_login(&c, "tiktok", NULL) == NULL);
     CHECK(sp_oauth_platform_known("instagram") && !sp_oauth_platform_known("myspace") &&
           !sp_oauth_platform_known(NULL));
 }
