@@ -70,6 +70,7 @@ PROGRAM_CONFIG_VARS = (
     "SOCIAL_POST_SPOOL_DIR", "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS", "ASAN_OPTIONS",
     "UBSAN_OPTIONS", "LSAN_OPTIONS", "SOCIAL_POST_WEBHOOK_SECRET",
     "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS",
+    "FACEBOOK_GRAPH_VERSION", "FACEBOOK_RUPLOAD_URL", "INSTAGRAM_GRAPH_URL",
 )
 
 
@@ -131,7 +132,8 @@ PROGRAMS = [
 # Platform variables a local run passes to its worker when it talks to the
 # real platforms (GOOGLE_CLIENT_ID set); otherwise the sandbox is used.
 REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
-                      "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL")
+                      "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL",
+                      "FACEBOOK_GRAPH_VERSION", "FACEBOOK_RUPLOAD_URL", "INSTAGRAM_GRAPH_URL")
 
 
 def fake_program(name, script):
@@ -156,8 +158,10 @@ def worker_env(st):
             "YOUTUBE_UPLOAD_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/videos"),
             "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
             "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
-            "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
-            "FACEBOOK_VIDEO_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
+            "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v27.0"),
+            "FACEBOOK_VIDEO_URL": sandbox_url(st, "sandbox-graph", "/v27.0"),
+            "FACEBOOK_RUPLOAD_URL": sandbox_url(st, "sandbox-graph", "/video-upload/v27.0"),
+            "INSTAGRAM_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/instagram/v27.0"),
         })
     else:
         env.update({k: os.environ[k] for k in REAL_PLATFORM_VARS if os.environ.get(k)})

@@ -99,8 +99,10 @@ class Platforms:
             "GOOGLE_TOKEN_URL": self.youtube.url + "/token",
             "GOOGLE_CLIENT_ID": "test-client-id",
             "GOOGLE_CLIENT_SECRET": "test-client-secret",
-            "FACEBOOK_GRAPH_URL": self.graph.url + "/v21.0",
-            "FACEBOOK_VIDEO_URL": self.graph.url + "/v21.0",
+            "FACEBOOK_GRAPH_URL": self.graph.url + "/v27.0",
+            "FACEBOOK_VIDEO_URL": self.graph.url + "/v27.0",
+            "FACEBOOK_RUPLOAD_URL": self.graph.url + "/video-upload/v27.0",
+            "INSTAGRAM_GRAPH_URL": self.graph.url + "/instagram/v27.0",
             "SOCIAL_POST_SPOOL_DIR": os.path.join(stack, "spool"),
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the test videos are on 127.0.0.1
             "SOCIAL_POST_WEBHOOK_SECRET": st["webhook_secret"],
