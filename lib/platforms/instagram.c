@@ -123,11 +123,12 @@ bool sp_instagram_read_quota(const cJSON *body, long long *usage, long long *tot
 /* The one place an Instagram answer is classified; fills out. */
 static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome *out) {
     sp_ig_error_action action = sp_instagram_error_action(r);
-    if (action == SP_IG_LIMIT) {
-        sp_step_set(out, SP_STEP_FAILED,
-                    "Instagram's publishing limit for this account is reached; post again "
-                    "later (%s)",
+    if (action == SP_IG_LIMIT) { /* the window frees in its own time: wait, do not fail */
+        sp_step_set(out, SP_STEP_WAIT,
+                    "Instagram's publishing limit for this account is reached; waiting for "
+                    "room (%s)",
                     r->message);
+        out->delay = IG_QUOTA_WAIT_MAX;
         return;
     }
     if (action == SP_IG_RESTRICTED) {

@@ -15,7 +15,7 @@ any other, or none, answers 400 code 2500 "Unknown path components" as Graph doe
   <url>/vNN.N/...               graph.facebook.com and graph-video.facebook.com
   <url>/instagram/vNN.N/...     graph.instagram.com (Instagram Login tokens)
   <url>/video-upload/vNN.N/{video-id}   rupload.facebook.com (Reels bytes)
-Tokens beginning with "IG" are Instagram Login tokens (Meta issues them so): they
+Tokens beginning with "IGAA" are Instagram Login tokens (as Meta issues them): they
 work only on the Instagram host, and every other token only on the Facebook host;
 a token on the wrong host answers 190 "Cannot parse access token".
 
@@ -366,7 +366,7 @@ class GraphHandler(fakebase.FakeHandler):
                 token = value.strip()
         if not token:
             raise graph_error(400, 104, type_="OAuthException")
-        instagram_login = token.startswith("IG")
+        instagram_login = token.startswith("IGAA")
         if instagram_login != (getattr(self, "host", "facebook") == "instagram"):
             with self.lock:
                 self.state["refused_hosts"] += 1
