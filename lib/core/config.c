@@ -140,8 +140,12 @@ void sp_config_free(sp_config *cfg) {
                        &cfg->youtube_upload_url, &cfg->google_token_url,
                        &cfg->google_client_id,   &cfg->google_client_secret,
                        &cfg->facebook_graph_url, &cfg->facebook_video_url,
-                       &cfg->spool_dir,          &cfg->graph_version,
-                       &cfg->facebook_rupload_url, &cfg->instagram_graph_url};
+                       &cfg->spool_dir};
+    char **meta[] = {&cfg->graph_version, &cfg->facebook_rupload_url, &cfg->instagram_graph_url};
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+        free(*meta[i]);
+        *meta[i] = NULL;
+    }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         free(*fields[i]);
         *fields[i] = NULL;

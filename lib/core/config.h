@@ -23,13 +23,11 @@ typedef struct {
     char *google_token_url;        /* GOOGLE_TOKEN_URL */
     char *google_client_id;        /* GOOGLE_CLIENT_ID */
     char *google_client_secret;    /* GOOGLE_CLIENT_SECRET */
-    /* FACEBOOK_GRAPH_VERSION ("v27.0"): the Graph API version of every
-     * Meta default URL below; a URL set in the environment is used as given */
-    char *graph_version;
-    char *facebook_graph_url;   /* FACEBOOK_GRAPH_URL */
-    char *facebook_video_url;   /* FACEBOOK_VIDEO_URL */
-    char *facebook_rupload_url; /* FACEBOOK_RUPLOAD_URL: Reels bytes, .../video-upload/<version> */
-    char *instagram_graph_url;  /* INSTAGRAM_GRAPH_URL: Instagram Login tokens */
+    char *graph_version;           /* FACEBOOK_GRAPH_VERSION: of Meta's default URLs */
+    char *facebook_graph_url;      /* FACEBOOK_GRAPH_URL */
+    char *facebook_video_url;      /* FACEBOOK_VIDEO_URL */
+    char *facebook_rupload_url;    /* FACEBOOK_RUPLOAD_URL: where Reels' bytes go */
+    char *instagram_graph_url;     /* INSTAGRAM_GRAPH_URL: for Instagram Login tokens */
     char *spool_dir;               /* SOCIAL_POST_SPOOL_DIR */
     bool allow_private_video_urls; /* SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS=1 */
     /* SOCIAL_POST_WEBHOOK_SECRET ("whsec_<base64>"), decoded: the key that

@@ -119,7 +119,8 @@ bool sp_facebook_read_status(const cJSON *body, sp_fb_video_status *out) {
     const char *pub = phase_status(status, "publishing_phase");
     out->publishing = !strcmp(pub, "complete") || !strcmp(pub, "in_progress") ||
                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "published"));
-    const char *video = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "video_status"));
+    const char *video =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "video_status"));
     static const char *const phase_names_read[] = {"uploading_phase", "processing_phase",
                                                    "publishing_phase"};
     out->error = video && !strcmp(video, "error");
@@ -356,15 +357,15 @@ static int transfer_reel(fb_run *run, sp_step_outcome *out) {
     snprintf(auth, sizeof auth, "Authorization: OAuth %s", run->ctx->post->access_token);
     snprintf(offset_h, sizeof offset_h, "offset: %lld", offset);
     snprintf(size_h, sizeof size_h, "file_size: %lld", run->size);
-    sp_graph_call call = {.method = "POST",
-                          .base = run->ctx->cfg->facebook_rupload_url,
-                          .path = sp_step_cp_string(run->ctx, "videoId"),
-                          .file = run->video,
-                          .file_offset = (off_t)offset,
-                          .file_length = (off_t)(run->size - offset),
-                          .raw = true,
-                          .headers = {auth, offset_h, size_h, "Content-Type: application/octet-stream",
-                                      NULL}};
+    sp_graph_call call = {
+        .method = "POST",
+        .base = run->ctx->cfg->facebook_rupload_url,
+        .path = sp_step_cp_string(run->ctx, "videoId"),
+        .file = run->video,
+        .file_offset = (off_t)offset,
+        .file_length = (off_t)(run->size - offset),
+        .raw = true,
+        .headers = {auth, offset_h, size_h, "Content-Type: application/octet-stream", NULL}};
     sp_graph_resp r;
     sp_graph_request(&call, &r);
     explicit_bzero(auth, sizeof auth);
@@ -385,11 +386,10 @@ static int transfer_reel(fb_run *run, sp_step_outcome *out) {
 static int finish(fb_run *run, sp_step_outcome *out) {
     const sp_post *d = run->ctx->post;
     bool reel = is_reel(run->ctx);
-    sp_http_field video_fields[] = {
-        {"upload_phase", "finish"},
-        {"upload_session_id", sp_step_cp_string(run->ctx, "sessionId")},
-        {"title", d->title ? d->title : ""},
-        {"description", d->description ? d->description : ""}};
+    sp_http_field video_fields[] = {{"upload_phase", "finish"},
+                                    {"upload_session_id", sp_step_cp_string(run->ctx, "sessionId")},
+                                    {"title", d->title ? d->title : ""},
+                                    {"description", d->description ? d->description : ""}};
     sp_http_field reel_fields[] = {{"upload_phase", "finish"},
                                    {"video_id", sp_step_cp_string(run->ctx, "videoId")},
                                    {"video_state", "PUBLISHED"},

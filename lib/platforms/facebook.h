@@ -33,13 +33,13 @@ const char *sp_facebook_phase_name(sp_fb_phase phase);
 
 /* What a transfer's answer asks for next. */
 typedef enum {
-    SP_FB_NEXT_RANGE,  /* send [start, end) next: the answer's range, or error_data's
-                          after a transfer at the wrong offset (1363037) */
-    SP_FB_SAME_RANGE,  /* a resumable-upload error the SDKs retry (1363030, 1363019,
-                          1363033, 1363021, 1363041, or 1363037 without offsets) */
-    SP_FB_OTHER_FILE,  /* 6000/1363045: Facebook will not take this file */
-    SP_FB_CLASSIFY,    /* another error: the common rules decide */
-    SP_FB_NO_OFFSETS   /* a success without a range inside the file */
+    SP_FB_NEXT_RANGE, /* send [start, end) next: the answer's range, or error_data's
+                         after a transfer at the wrong offset (1363037) */
+    SP_FB_SAME_RANGE, /* a resumable-upload error the SDKs retry (1363030, 1363019,
+                         1363033, 1363021, 1363041, or 1363037 without offsets) */
+    SP_FB_OTHER_FILE, /* 6000/1363045: Facebook will not take this file */
+    SP_FB_CLASSIFY,   /* another error: the common rules decide */
+    SP_FB_NO_OFFSETS  /* a success without a range inside the file */
 } sp_fb_transfer_verdict;
 
 /* Reads a transfer's answer r for a file of size bytes; sets *start and

@@ -165,8 +165,7 @@ static bool parse_offset(const cJSON *item, long long *out) {
 bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, long long *end) {
     long long a, b;
     if (!parse_offset(cJSON_GetObjectItemCaseSensitive(obj, "start_offset"), &a) ||
-        !parse_offset(cJSON_GetObjectItemCaseSensitive(obj, "end_offset"), &b) || a > b ||
-        a > size)
+        !parse_offset(cJSON_GetObjectItemCaseSensitive(obj, "end_offset"), &b) || a > b || a > size)
         return false;
     *start = a;
     *end = b < size ? b : size; /* more than the file asked for: the rest of it */

@@ -47,8 +47,8 @@ typedef struct {
     FILE *file;
     off_t file_offset, file_length;
     const char *file_field;
-    bool raw;                 /* the file range is the whole body */
-    const char *headers[5];   /* raw: "Name: value" lines, NULL-terminated */
+    bool raw;               /* the file range is the whole body */
+    const char *headers[5]; /* raw: "Name: value" lines, NULL-terminated */
 } sp_graph_call;
 
 void sp_graph_request(const sp_graph_call *call, sp_graph_resp *out);

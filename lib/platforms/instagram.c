@@ -95,8 +95,8 @@ sp_ig_error_action sp_instagram_error_action(const sp_graph_resp *r) {
     if (r->code == 4 && r->subcode == 2207051) return SP_IG_RESTRICTED;
     if (r->code == 9 || r->subcode == 2207042) return SP_IG_LIMIT;
     if (r->code == 9007 && r->subcode == 2207027) return SP_IG_UNREADY;
-    if (r->code == -1 || r->subcode == 2207001 || r->subcode == 2207032 ||
-        r->subcode == 2207003 || r->subcode == 2207052)
+    if (r->code == -1 || r->subcode == 2207001 || r->subcode == 2207032 || r->subcode == 2207003 ||
+        r->subcode == 2207052)
         return SP_IG_TRY_AGAIN;
     return SP_IG_CLASSIFY;
 }

@@ -19,9 +19,9 @@ typedef enum {
 } sp_ig_phase;
 
 typedef enum {
-    SP_IG_CREATED,    /* the container id is known */
-    SP_IG_READY,      /* the container reads FINISHED: media_publish goes out next */
-    SP_IG_NOT_READY,  /* media_publish said the container is not ready (9007/2207027) */
+    SP_IG_CREATED,     /* the container id is known */
+    SP_IG_READY,       /* the container reads FINISHED: media_publish goes out next */
+    SP_IG_NOT_READY,   /* media_publish said the container is not ready (9007/2207027) */
     SP_IG_MEDIA_KNOWN, /* the published media's id is known (answered, or found) */
     SP_IG_REMADE       /* the container broke (2207053) and nothing was published:
                           a new one is made */

@@ -46,8 +46,7 @@ static void one_setting_moves_every_default(void) {
 static void urls_set_by_a_deployment_are_used_as_given(void) {
     sp_config cfg;
     const char *const pairs[] = {"FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v23.0/",
-                                 "INSTAGRAM_GRAPH_URL", "http://127.0.0.1:9/instagram/v27.0",
-                                 NULL};
+                                 "INSTAGRAM_GRAPH_URL", "http://127.0.0.1:9/instagram/v27.0", NULL};
     CHECK(load(&cfg, pairs) == 0);
     CHECK_STR(cfg.facebook_graph_url, "https://graph.facebook.com/v23.0");
     CHECK_STR(cfg.instagram_graph_url, "http://127.0.0.1:9/instagram/v27.0");

@@ -97,7 +97,8 @@ static void the_publishing_limit_is_read(void) {
     cJSON *o = cJSON_Parse("{\"data\":[{\"quota_usage\":50,\"config\":{\"quota_total\":50}}]}");
     CHECK(sp_instagram_read_quota(o, &usage, &total, &window) && usage == 50 && window == 86400);
     cJSON_Delete(o);
-    const char *bad[] = {"{}", "{\"data\":[]}", "{\"data\":[{\"quota_usage\":-1,\"config\":"
+    const char *bad[] = {"{}", "{\"data\":[]}",
+                         "{\"data\":[{\"quota_usage\":-1,\"config\":"
                          "{\"quota_total\":50}}]}",
                          "{\"data\":[{\"quota_usage\":\"2\",\"config\":{\"quota_total\":50}}]}",
                          "{\"data\":[{\"quota_usage\":1e300,\"config\":{\"quota_total\":50}}]}"};
