@@ -27,14 +27,19 @@
  * The publishing phase is saved before finish is sent, so a finish whose
  * answer was lost is checked (GET the video) before it is sent again; a
  * session's video id is fixed at start, so retrying a finish can never make
- * a second video.
+ * a second video. A Reel is reported once its status reads published; while
+ * Facebook processes it the step WAITs (holding no worker slot), and a Reel
+ * whose processing fails fails with Facebook's message. The checkpoint of a
+ * Reel also holds "finished", "finishedAt" and "polls".
  */
 #include "platforms/facebook.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/json.h"
 #include "platforms/graph.h"
@@ -117,8 +122,9 @@ bool sp_facebook_read_status(const cJSON *body, sp_fb_video_status *out) {
         out->bytes_transferred = (long long)bytes->valuedouble;
     out->uploaded = !strcmp(phase_status(status, "uploading_phase"), "complete");
     const char *pub = phase_status(status, "publishing_phase");
-    out->publishing = !strcmp(pub, "complete") || !strcmp(pub, "in_progress") ||
-                      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "published"));
+    out->published = !strcmp(pub, "complete") ||
+                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(body, "published"));
+    out->publishing = out->published || !strcmp(pub, "in_progress");
     const char *video =
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(status, "video_status"));
     static const char *const phase_names_read[] = {"uploading_phase", "processing_phase",
@@ -136,6 +142,11 @@ bool sp_facebook_as_reel(const cJSON *options, int known, int width, int height)
     if (cJSON_IsBool(as_reel)) return cJSON_IsTrue(as_reel);
     return known > 0 && height > width;
 }
+
+/* The wait between looks at a Reel Facebook is processing grows so, up to
+ * a minute; the first is the worker's platform poll (--ig-poll). */
+#define FB_POLL_GROWTH 1.5
+#define FB_POLL_MAX 60.0
 
 typedef struct {
     sp_step_ctx *ctx;
@@ -382,6 +393,50 @@ static int transfer_reel(fb_run *run, sp_step_outcome *out) {
     return rc;
 }
 
+/* Ends the step with a wait before the next look at a Reel Facebook is
+ * processing, at a growing interval. */
+static void wait_for_reel(sp_step_ctx *ctx, sp_step_outcome *out) {
+    double polls = sp_step_cp_number(ctx, "polls", 0);
+    double delay = ctx->ig_poll_base * pow(FB_POLL_GROWTH, polls);
+    sp_step_cp_set_number(ctx, "polls", polls + 1);
+    if (sp_step_save(ctx, out) < 0) return;
+    sp_step_set(out, SP_STEP_WAIT, "%s", "");
+    out->delay = delay < FB_POLL_MAX ? delay : FB_POLL_MAX;
+}
+
+/* Looks at a Reel whose finish may have gone out (the Reels guide: the
+ * video's status shows its processing and publishing). 1: published (saved);
+ * 0: Facebook has no publish of it, finish must go (again); -1: out set
+ * (a wait while Facebook processes it, or a failure). */
+static int reel_check(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_fb_video_status st;
+    if (read_video_status(ctx, &st, out) < 0) return -1;
+    if (st.error) {
+        sp_step_set(out, SP_STEP_FAILED, "Facebook could not publish the reel: %s",
+                    st.error_message[0] ? st.error_message : "the video reads error");
+        return -1;
+    }
+    bool finished = sp_step_cp_string(ctx, "finished") != NULL;
+    double age = (double)time(NULL) - sp_step_cp_number(ctx, "finishedAt", (double)time(NULL));
+    /* published, or accepted long enough ago: Facebook has it; it is never
+     * finished twice (the video id is the one reel) */
+    if (st.published || (st.publishing && age > ctx->ig_deadline))
+        return advance(ctx, SP_FB_CONFIRMED, out) == 0 ? 1 : -1;
+    if (!st.publishing && !finished) return 0;
+    if (!finished) { /* a finish whose answer was lost went through */
+        sp_step_cp_set_string(ctx, "finished", "yes");
+        sp_step_cp_set_number(ctx, "finishedAt", (double)time(NULL));
+    }
+    if (age > ctx->ig_deadline) {
+        sp_step_set(out, SP_STEP_FAILED,
+                    "Facebook did not start publishing the reel within %.0f minutes",
+                    ctx->ig_deadline / 60);
+        return -1;
+    }
+    wait_for_reel(ctx, out);
+    return -1;
+}
+
 /* upload_phase=finish: publishes the uploaded video (or reel) with its text. */
 static int finish(fb_run *run, sp_step_outcome *out) {
     const sp_post *d = run->ctx->post;
@@ -406,7 +461,12 @@ static int finish(fb_run *run, sp_step_outcome *out) {
         classify(&r, reel ? "publishing the reel" : "publishing the video", out);
     else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.body, "success")))
         sp_step_set(out, SP_STEP_RETRY, "Facebook did not confirm the video was published");
-    else
+    else if (reel) { /* Facebook now processes and publishes it: watch it do so */
+        sp_step_cp_set_string(run->ctx, "finished", "yes");
+        sp_step_cp_set_number(run->ctx, "finishedAt", (double)time(NULL));
+        sp_step_cp_set_number(run->ctx, "polls", 0);
+        if (sp_step_save(run->ctx, out) == 0) rc = reel_check(run->ctx, out) == 1 ? 0 : -1;
+    } else
         rc = advance(run->ctx, SP_FB_CONFIRMED, out);
     sp_graph_resp_free(&r);
     return rc;
@@ -417,11 +477,6 @@ static int finish(fb_run *run, sp_step_outcome *out) {
 static int already_published(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_fb_video_status st;
     if (read_video_status(ctx, &st, out) < 0) return -1;
-    if (st.error && is_reel(ctx)) {
-        sp_step_set(out, SP_STEP_FAILED, "Facebook could not publish the reel: %s",
-                    st.error_message[0] ? st.error_message : "the video reads error");
-        return -1;
-    }
     if (!st.publishing) return 0;
     return advance(ctx, SP_FB_CONFIRMED, out) == 0 ? 1 : -1;
 }
@@ -491,7 +546,7 @@ static void facebook_step(sp_step_ctx *ctx, sp_step_outcome *out) {
         return;
     }
     if (phase == SP_FB_PUBLISHING) {
-        int published = already_published(ctx, out);
+        int published = is_reel(ctx) ? reel_check(ctx, out) : already_published(ctx, out);
         if (published == 1) report_done(ctx, out);
         if (published != 0) return;
     }

@@ -53,6 +53,7 @@ typedef struct {
     long long bytes_transferred; /* uploading_phase.bytes_transferred; -1 when absent */
     bool uploaded;               /* uploading_phase.status "complete" */
     bool publishing;             /* publishing_phase "in_progress" or "complete", or published */
+    bool published;              /* publishing_phase "complete", or published */
     bool error;                  /* video_status "error", or a phase "error" */
     char error_message[200];     /* its message, when one is given */
 } sp_fb_video_status;

@@ -191,6 +191,35 @@ def test_lost_reel_finish_answer_is_checked_not_sent_again():
         assert w.stop() == 0
 
 
+def test_reel_is_reported_once_facebook_has_published_it():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_reel_publish_seconds": 3})
+        user, video, sha = setup(p, "reelwait.mp4", MiB, title="Reel processing", mp4=VERTICAL)
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker("--ig-poll", "0.5")
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert stats["requests"]["fb_reel_finish"] == 1 and stats["requests"]["fb_video"] >= 2, stats
+        assert s["results"]["facebook"]["attempts"] == 0, s  # waited, not retried
+        assert w.stop() == 0
+
+
+def test_reel_facebook_cannot_process_fails_with_its_message():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_reel_outcome": "error"})
+        user, video, sha = setup(p, "reelerr.mp4", MiB, title="Reel error", mp4=VERTICAL)
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker()
+        s = wk.wait_job(user, job)
+        assert s["status"] == "failed", s
+        assert "too short" in s["results"]["facebook"]["error"], s
+        assert p.graph.stats()["requests"]["fb_reel_finish"] == 1
+        assert w.stop() == 0
+
+
 def test_kill_9_during_a_reel_upload_posts_one_reel():
     with wk.Platforms() as p:
         wk.clear_queue()

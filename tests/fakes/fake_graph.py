@@ -54,7 +54,9 @@ Instagram:
   copyright_check_status, and a media names no container: nothing links the two.
 
 Config: graph_versions, expired_tokens (-> 400 code 190 subcode 463), fb_chunk_bytes
-(1048576), fb_offset_mismatch ("error" | "offsets"), ig_transcode_seconds (2),
+(1048576), fb_offset_mismatch ("error" | "offsets"), fb_reel_publish_seconds (0: how
+long a finished Reel reads processing / publishing in_progress), fb_reel_outcome (null |
+"error": a finished Reel reads video_status error), ig_transcode_seconds (2),
 ig_container_outcome (null | "ERROR" | "EXPIRED" | "IN_PROGRESS" | "FINISHED": forces
 the status of unpublished containers), ig_container_error (the subcode an ERROR
 container names, 2207026), ig_fetch_video (false; true: download video_url,
@@ -166,14 +168,15 @@ def trace_id():
     return "A" + secrets.token_urlsafe(16)
 
 
-def doc_answer(platform, name, replace=None):
-    """(status, body) of a documented answer with the fake's values put in; an
-    error's fbtrace_id is always a new one."""
+def doc_answer(platform, name, replace=None, drop=()):
+    """(status, body) of a documented answer with the fake's values put in (and
+    the optional members in drop left out); an error's fbtrace_id is always a
+    new one."""
     replace = dict(replace or {})
     doc_body = platform_docs.example(platform, name)["response"].get("body")
     if isinstance(doc_body, dict) and isinstance(doc_body.get("error"), dict):
         replace.setdefault("error.fbtrace_id", trace_id())
-    status, _, body = platform_docs.answer(platform, name, replace)
+    status, _, body = platform_docs.answer(platform, name, replace, drop)
     return status, body
 
 
@@ -244,6 +247,8 @@ class GraphHandler(fakebase.FakeHandler):
         "expired_tokens": [],
         "fb_chunk_bytes": 1048576,
         "fb_offset_mismatch": "error",
+        "fb_reel_publish_seconds": 0,
+        "fb_reel_outcome": None,
         "ig_transcode_seconds": 2,
         "ig_container_outcome": None,
         "ig_container_error": 2207026,
@@ -533,6 +538,7 @@ class GraphHandler(fakebase.FakeHandler):
                 s["state"] = state
                 if state == "PUBLISHED" and not s["published"]:
                     s["published"] = True
+                    s["finished_at"] = time.monotonic()
                     s["title"], s["description"] = params.get("title"), params.get("description")
                     self.state["fb_published"] += 1
         self.respond(*doc_answer("facebook", "reels_finish"))
@@ -741,9 +747,21 @@ class GraphHandler(fakebase.FakeHandler):
         """A Facebook video's fields; its status as documented (caller holds the lock)."""
         size = s["size"] or 0
         uploaded = s["size"] is not None and s["received"] == size
-        if s["published"]:
-            _, body = doc_answer("facebook", "reels_status_published", {
+        processing = s.get("reel") and s["published"] and \
+            time.monotonic() - s["finished_at"] < float(self.cfg["fb_reel_publish_seconds"])
+        if s.get("reel") and s["published"] and self.cfg.get("fb_reel_outcome") == "error":
+            _, body = doc_answer("facebook", "video_status_error", {
                 "id": node, "status.uploading_phase.bytes_transferred": s["received"]})
+        elif processing:  # finish taken: Facebook processes, then publishes
+            _, body = doc_answer("facebook", "reels_status_published", {
+                "id": node, "status.uploading_phase.bytes_transferred": s["received"],
+                "status.video_status": "processing", "status.processing_phase.status": "in_progress",
+                "status.publishing_phase.status": "in_progress"},
+                drop=("status.publishing_phase.publish_status", "status.publishing_phase.publish_time"))
+        elif s["published"]:
+            _, body = doc_answer("facebook", "reels_status_published", {
+                "id": node, "status.uploading_phase.bytes_transferred": s["received"],
+                "status.publishing_phase.publish_time": int(time.time())})
         else:
             _, body = doc_answer("facebook", "video_status", {
                 "id": node,

@@ -121,9 +121,10 @@ static void a_video_s_status_says_where_its_bytes_end_and_whether_it_is_publishe
     parse_doc("video_status", &r);
     CHECK(sp_facebook_read_status(r.body, &st));
     CHECK(st.bytes_transferred == 50002 && st.uploaded && !st.publishing && !st.error);
+    CHECK(!st.published);
     sp_graph_resp_free(&r);
     parse_doc("reels_status_published", &r);
-    CHECK(sp_facebook_read_status(r.body, &st) && st.publishing && !st.error);
+    CHECK(sp_facebook_read_status(r.body, &st) && st.publishing && st.published && !st.error);
     sp_graph_resp_free(&r);
     parse_doc("video_status_error", &r);
     CHECK(sp_facebook_read_status(r.body, &st) && st.error && !st.publishing);
