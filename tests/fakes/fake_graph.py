@@ -102,6 +102,8 @@ DOC_ERRORS = {1363037: ("facebook", "videos_transfer_wrong_offset"),
               2207042: ("instagram", "error_2207042"),
               2207051: ("instagram", "error_2207051"),
               2207053: ("instagram", "error_2207053"),
+              2207020: ("instagram", "error_2207020"),
+              463: ("facebook", "expired_token"),
               2207027: ("instagram", "media_publish_not_ready")}
 CODE_MESSAGE = {
     -2: "It takes too long to download the media.",
@@ -379,8 +381,7 @@ class GraphHandler(fakebase.FakeHandler):
         with self.lock:
             expired = token in self.cfg["expired_tokens"]
         if expired:
-            raise graph_error(400, 190, "Error validating access token: Session has expired on Monday, "
-                              "01-Jan-24 00:00:00 PST. The current time is later.", 463)
+            raise doc_error("facebook", "expired_token")
         return token
 
     @staticmethod
@@ -680,7 +681,7 @@ class GraphHandler(fakebase.FakeHandler):
                 raise graph_error(400, 24, "The media builder with creation id = %s does not exist or has "
                                   "been expired." % cid, 2207008)
             if status == "EXPIRED":
-                raise graph_error(400, -2, None, 2207020)
+                raise doc_error("instagram", "error_2207020")
             if status != "FINISHED":
                 raise doc_error("instagram", "media_publish_not_ready")
             if self._published_in_window(ig_user_id) >= int(self.cfg["ig_quota_total"]):
