@@ -1,7 +1,5 @@
 """Facebook Page videos end to end: the resumable start/transfer/finish upload
 against the fake Graph API, its faults, and its error classes."""
-import json
-
 import sptest
 import workerkit as wk
 
@@ -19,11 +17,6 @@ def setup(p, name, size=3 * MiB, title="FB video", mp4=None):
 VERTICAL = {"width": 1080, "height": 1920, "duration": 12}
 LANDSCAPE = {"width": 1920, "height": 1080, "duration": 12}
 
-
-def set_options(job, options):
-    """Gives a submitted job its Facebook options (as the submit body's options.facebook)."""
-    sptest.sql("UPDATE social_post_jobs SET options = %s::jsonb WHERE id = %s",
-               (json.dumps({"facebook": options}), job))
 
 
 def test_page_video_is_uploaded_in_chunks_and_published():
@@ -145,9 +138,8 @@ def test_landscape_and_unknown_videos_stay_regular_videos_and_as_reel_overrides(
         jobs = []
         for name, mp4, options, reel in cases:
             user, video, sha = setup(p, name, MiB, title=name, mp4=mp4)
-            job = wk.submit(user, video, ["facebook"])
-            if options:
-                set_options(job, options)
+            fields = {"options": {"facebook": options}} if options else {}
+            job = wk.submit(user, video, ["facebook"], **fields)
             jobs.append((user, job, sha, reel))
         w = p.worker()
         for user, job, sha, reel in jobs:

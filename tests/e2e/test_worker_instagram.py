@@ -1,6 +1,5 @@
 """Instagram Reels end to end: container, processing wait (without holding a
 worker slot), publish exactly once, permalink, and every fault path."""
-import json
 import time
 
 import sptest
@@ -165,11 +164,12 @@ def test_reels_options_reach_the_container():
     with wk.Platforms() as p:
         wk.clear_queue()
         p.graph.config({"ig_transcode_seconds": 0})
-        user, job, _ = setup(p, title="Options")
         options = {"coverUrl": "https://example.com/cover.jpg", "thumbOffsetMs": 2500, "shareToFeed": False,
                    "collaborators": ["a_friend", "b_friend"], "locationId": "7640348500"}
-        sptest.sql("UPDATE social_post_jobs SET options = %s::jsonb WHERE id = %s",
-                   (json.dumps({"instagram": options}), job))
+        url, _ = p.video.add_video("igopts.mp4", 100_000)
+        user, video = wk.user_with_video(url, title="Options")
+        wk.connect(user, "instagram", access_token="IGQ-token", account_id=IG_USER)
+        job = wk.submit(user, video, ["instagram"], options={"instagram": options})
         w = worker(p)
         s = wk.wait_job(user, job)
         assert s["status"] == "completed", s
