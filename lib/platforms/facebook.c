@@ -316,9 +316,9 @@ static int start_reel(fb_run *run, sp_step_outcome *out) {
     return rc;
 }
 
-/* GET /{video-id}?fields=status into st; -1 with out set on failure. */
+/* GET /{video-id}?fields=status,published into st; -1 with out set on failure. */
 static int read_video_status(sp_step_ctx *ctx, sp_fb_video_status *st, sp_step_outcome *out) {
-    sp_http_field params[] = {{"fields", "status"}};
+    sp_http_field params[] = {{"fields", "status,published"}};
     sp_graph_call call = {.method = "GET",
                           .base = ctx->cfg->facebook_graph_url,
                           .path = sp_step_cp_string(ctx, "videoId"),

@@ -769,7 +769,9 @@ class GraphHandler(fakebase.FakeHandler):
                 "status.video_status": "processing" if uploaded else "uploading",
                 "status.uploading_phase.status": "complete" if uploaded else "in_progress",
                 "status.uploading_phase.bytes_transferred": s["received"]})
-        return {"title": s["title"], "description": s["description"], "published": s["published"],
+        failed = s.get("reel") and s["published"] and self.cfg.get("fb_reel_outcome") == "error"
+        return {"title": s["title"], "description": s["description"],
+                "published": s["published"] and not processing and not failed,
                 "permalink_url": "/reel/%s/" % node if s.get("reel") else "/%s/videos/%s/" % (s["page_id"], node),
                 "status": body["status"]}
 
