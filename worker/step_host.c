@@ -3,7 +3,7 @@
  * sp_step_host of platforms/step.h): checkpoints go to the delivery row under
  * the claim's lease, refreshed tokens to the account row the delivery used,
  * and the video comes from this machine's spool, readable while it is still
- * being downloaded (queue/spool_stream.h). Adapters never see the
+ * being downloaded (spool/spool_stream.h). Adapters never see the
  * database handle. Progress reports reach the job at most once a second
  * per delivery (the rest are dropped: the next one says more anyway), so a
  * fast upload does not turn into a stream of job updates.
@@ -12,8 +12,8 @@
 #include "core/log.h"
 #include "queue/accounts.h"
 #include "queue/queue.h"
-#include "queue/spool.h"
-#include "queue/spool_stream.h"
+#include "spool/spool.h"
+#include "spool/spool_stream.h"
 #include "worker.h"
 
 static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "queue/spool.h"
-#include "queue/spool_stream.h"
+#include "spool/spool.h"
+#include "spool/spool_stream.h"
 
 #define N (256 * 1024)
 

@@ -30,7 +30,7 @@ int sp_spool_init(const char *dir, sp_err *err);
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err);
 
-/* Who watches a download as it writes the file (queue/spool_stream.c). */
+/* Who watches a download as it writes the file (spool/spool_stream.c). */
 typedef struct {
     /* Given the file the download is about to write (its .part, opened
      * read-only; the callee's to close), before the download starts. */

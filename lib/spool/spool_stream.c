@@ -10,7 +10,7 @@
  * reader are done with it; a failed entry is never joined again (the next
  * open starts a new download, which continues the .part file).
  */
-#include "queue/spool_stream.h"
+#include "spool/spool_stream.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 typedef enum { FETCHING, FETCHED, FAILED } fetch_state;
 

@@ -20,7 +20,7 @@
  * The write-back of a download starts every 8 MiB as it arrives, so the
  * fsync that ends it (before any upload may send the last byte) is short.
  */
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 #include <dirent.h>
 #include <errno.h>
