@@ -16,6 +16,17 @@
  * exists). A retried delivery keeps its checkpoint in those two phases, so it
  * records or finishes the post instead of making a second one.
  *
+ * The video an adapter uploads is named in the checkpoint as "video":
+ * {"validator", "size", "sent"}: what the host said names its bytes (a strong
+ * ETag or Last-Modified, "" when the server gave neither) and their size,
+ * recorded by sp_step_video and saved, with "sent", by the first
+ * sp_step_video_wait past byte 0, so it is in the database before the first
+ * byte can reach the platform. Every later open compares: the same version
+ * goes on; another one fails the post as "video_changed" when bytes may have
+ * gone out (the platform would finish a video made of two versions), and
+ * starts it afresh (new session) when none had. The checkpoint lives with the
+ * delivery, so a worker on another host, with another spool, judges the same.
+ *
  * Progress is shown, not stored for resuming: after each checkpoint an
  * adapter that uploads bytes reports how many the platform has confirmed
  * (sp_step_progress), and every phase change is reported too; the host
@@ -94,6 +105,10 @@ typedef struct {
      * read of bytes not there yet would block inside a request. Fails with
      * the download's error when it failed. May be NULL (f is whole). */
     int (*wait_video)(void *self, FILE *f, long long end, sp_err *err);
+    /* What names the bytes of the video f (from open_video): the strong
+     * ETag or Last-Modified its server gave them, "" when none; borrowed
+     * while f is open. May be NULL (versions are not compared). */
+    const char *(*video_validator)(void *self, FILE *f);
     /* True when the worker is stopping: end the step at a safe point. */
     bool (*stopping)(void *self);
     /* Shows where the post stands on its job: the phase saved in the
@@ -125,11 +140,18 @@ bool sp_step_stopping(const sp_step_ctx *ctx);
 
 /* Opens the post's video. On failure fills out with RETRY or FAILED as the
  * cause deserves and returns -1. The video may still be arriving: call
- * sp_step_video_wait before sending a range of it. */
+ * sp_step_video_wait before sending a range of it. Compares the video with
+ * the version the checkpoint recorded (see the top): a changed one fails the
+ * post (FAILED, "video_changed") when bytes of the old one may be on the
+ * platform, and otherwise empties the checkpoint and ends the step with WAIT
+ * (no delay), so the next step starts afresh; the first open records it. */
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out);
 
 /* Waits until the first end bytes of the video f are on this machine. On
- * failure (the download failed) fills out like sp_step_video and returns -1. */
+ * failure (the download failed) fills out like sp_step_video and returns -1.
+ * Call it before sending any range of the video: the first call past byte 0
+ * saves the checkpoint with the video's version marked "sent" before any
+ * byte can go out (on failure to save, out is RELEASED). */
 int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out);
 
 /* Reads the video's picture size and duration from its MP4 header, waiting
