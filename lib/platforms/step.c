@@ -63,7 +63,8 @@ static cJSON *video_record(const sp_step_ctx *ctx) {
 
 /* Compares the video f (size bytes) with the version the checkpoint
  * recorded, recording it when none is (in memory: the adapter's next save,
- * or the first sp_step_video_wait, saves it). 0: go on; -1: out filled. */
+ * or the first sp_step_video_wait, saves it). 0: go on (with video_changed
+ * set when bytes of another version went out); -1: out filled. */
 static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outcome *out) {
     if (!ctx->host->video_validator || may_have_posted(ctx)) return 0;
     const char *now = ctx->host->video_validator(ctx->host->self, f);
@@ -85,10 +86,8 @@ static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outc
     if (was && !strcmp(was, now) && cJSON_IsNumber(was_size) && was_size->valuedouble == (double)size)
         return 0;
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "sent"))) {
-        sp_step_set(out, SP_STEP_FAILED,
-                    "the video at its URL changed while it was being uploaded (part of the "
-                    "old version went out); submit it again");
-        return -1;
+        ctx->video_changed = true; /* no byte of it goes out (sp_step_video_wait) */
+        return 0;
     }
     /* nothing of the old version went out: the next step starts afresh */
     cJSON *child;
@@ -101,6 +100,7 @@ static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outc
 }
 
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out) {
+    ctx->video_changed = false;
     sp_err err;
     sp_err_clear(&err);
     if (ctx->host->open_video(ctx->host->self, ctx->post, f, size, &err) < 0) {
@@ -124,6 +124,12 @@ static int wait_bytes(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome 
 }
 
 int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out) {
+    if (end > 0 && ctx->video_changed) {
+        sp_step_set(out, SP_STEP_FAILED,
+                    "the video at its URL changed while it was being uploaded (part of the "
+                    "old version went out); submit it again");
+        return -1;
+    }
     if (wait_bytes(ctx, f, end, out) < 0) return -1;
     cJSON *rec = end > 0 ? video_record(ctx) : NULL;
     if (!rec || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "sent"))) return 0;
