@@ -18,7 +18,7 @@
  *
  * The video an adapter uploads is named in the checkpoint as "video":
  * {"validator", "size", "sent"}: what the host said names its bytes (a strong
- * ETag or Last-Modified, "" when the server gave neither) and their size,
+ * ETag or Last-Modified, else a hash of the whole file) and their size,
  * recorded by sp_step_video and saved, with "sent", by the first
  * sp_step_video_wait past byte 0, so it is in the database before the first
  * byte can reach the platform. Every later open compares: the same version
@@ -108,8 +108,9 @@ typedef struct {
      * the download's error when it failed. May be NULL (f is whole). */
     int (*wait_video)(void *self, FILE *f, long long end, sp_err *err);
     /* What names the bytes of the video f (from open_video): the strong
-     * ETag or Last-Modified its server gave them, "" when none; borrowed
-     * while f is open. May be NULL (versions are not compared). */
+     * ETag or Last-Modified its server gave them, else a hash of them;
+     * borrowed while f is open, NULL when unknown. May be NULL (versions
+     * are not compared). */
     const char *(*video_validator)(void *self, FILE *f);
     /* True when the worker is stopping: end the step at a safe point. */
     bool (*stopping)(void *self);

@@ -2,8 +2,9 @@
  * spool: download once, under a lock, to a temporary name; rename when whole.
  *
  * Beside <job>.part (and later <job>.video) lies <job>.validator: the ETag
- * (strong) or Last-Modified of the answer whose bytes the file holds, empty
- * when the server gave neither. It is written when an answer is accepted,
+ * (strong) or Last-Modified of the answer whose bytes the file holds (empty
+ * while a download whose server gave neither runs; a hash of the whole file
+ * once it is complete, so that its versions are told apart too). It is written when an answer is accepted,
  * before any byte of its body reaches the file (a 200 empties the file
  * first), so a worker killed at any moment leaves a validator that names the
  * bytes on disk, or a file with no validator, which is never trusted: a
@@ -179,6 +180,26 @@ static bool write_validator(const char *path, const char *validator) {
     return saved;
 }
 
+/* Names the bytes of a whole file whose server named none of its versions
+ * (no ETag, no Last-Modified) by a hash of them, "content:<16 hex digits>"
+ * (FNV-1a, 64 bits: it tells two versions of a user's video apart by
+ * accident, not against an adversary; only the user could make the two).
+ * false when the file could not be read. */
+static bool content_validator(const char *path, char *out, size_t len) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = malloc(1 << 20);
+    unsigned long long h = 1469598103934665603ULL;
+    size_t n = 0;
+    while (f && buf && (n = fread(buf, 1, 1 << 20, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ULL;
+    bool ok = f && buf && !ferror(f);
+    if (f) fclose(f);
+    free(buf);
+    if (ok) snprintf(out, len, "content:%016llx", h);
+    return ok;
+}
+
 /* Downloads url into part_path, continuing what an interrupted download left
  * there (named by the validator at validator_path); 0 when the file is a
  * complete video, its validator in validator (SP_SPOOL_VALIDATOR_MAX). A
@@ -220,6 +241,10 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     long long size = file_size(f);
     fclose(f);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
+    if (rc == 0 && prog.named && !prog.validator[0] && /* its server named no version */
+        (!content_validator(part_path, prog.validator, sizeof prog.validator) ||
+         !write_validator(validator_path, prog.validator)))
+        prog.named = false;
     if (rc == 0 && !prog.named) /* the bytes are good, but nothing says which version */
         rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool_write_failed",
                         "the video's validator could not be spooled; will retry");

@@ -25,7 +25,8 @@
 #include "core/http_client.h"
 
 /* Room for a validator: what names one version of a video's bytes, its
- * server's strong ETag, else its Last-Modified ("" when it gave neither). */
+ * server's strong ETag, else its Last-Modified, else (a server that names no
+ * version) "content:" and a hash of the whole file. */
 #define SP_SPOOL_VALIDATOR_MAX 160
 
 /* Makes sure dir exists (mode 0700). */

@@ -24,8 +24,9 @@
 
 /* GATED_CUT: half, then the gate, then the cut; CHANGED: a new version (a
  * 200 with another ETag, whatever range was asked for); IGNORES_IF_RANGE: a
- * new version whose server answers a Range with a 206 whatever If-Range says */
-typedef enum { GATED, CUT, NO_LENGTH, GATED_CUT, CHANGED, IGNORES_IF_RANGE } mode;
+ * new version whose server answers a Range with a 206 whatever If-Range says;
+ * NO_VALIDATOR: a 200 with neither ETag nor Last-Modified */
+typedef enum { GATED, CUT, NO_LENGTH, GATED_CUT, CHANGED, IGNORES_IF_RANGE, NO_VALIDATOR } mode;
 
 static int listener, port, gets;
 static long last_from; /* where the last GET asked to start */
@@ -66,7 +67,11 @@ static void *server_main(void *arg) {
         last_if_range = strstr(req, "If-Range: \"v1\"") != NULL;
         const char *etag = serving == CHANGED || serving == IGNORES_IF_RANGE ? "v2" : "v1";
         char head[256];
-        int n = serving == NO_LENGTH ? snprintf(head, sizeof head,
+        int n = serving == NO_VALIDATOR
+                    ? snprintf(head, sizeof head,
+                               "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
+                               "Content-Length: %d\r\n\r\n", N)
+                : serving == NO_LENGTH ? snprintf(head, sizeof head,
                                                 "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
                                                 "ETag: \"v1\"\r\nConnection: close\r\n\r\n")
                 : from > 0
@@ -79,7 +84,9 @@ static void *server_main(void *arg) {
                                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
                                "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n", etag, N);
         send_all(c, head, (size_t)n);
-        if (from > 0) {
+        if (serving == NO_VALIDATOR) {
+            send_all(c, data, N);
+        } else if (from > 0) {
             send_all(c, data + from, (size_t)(N - from));
         } else {
             send_all(c, data, N / 2);
@@ -254,6 +261,29 @@ int main(void) {
     if (f) fclose(f);
     sp_spool_remove(dir, "job6");
 
+    /* a server that names no version: the whole file is named by its bytes,
+     * so two versions are told apart on any host */
+    serving = NO_VALIDATOR;
+    char first[SP_SPOOL_VALIDATOR_MAX] = "";
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) data[N / 2] ^= 1; /* another version, the same size */
+        CHECK(sp_spool_open_stream(dir, "job7", url, -1, false, NULL, NULL, &f, &size, v,
+                                   &err) == 0);
+        CHECK(f && size == N && read_is(f, 0, N) && !strncmp(v, "content:", 8));
+        if (round == 0) snprintf(first, sizeof first, "%s", v);
+        CHECK(round == 2 ? strcmp(v, first) != 0 : strcmp(v, first) == 0);
+        if (f) fclose(f);
+        if (round == 0) { /* whole on disk: the same name from the file beside it */
+            CHECK(sp_spool_open(dir, "job7", url, -1, false, &f, &size, &err) == 0);
+            if (f) fclose(f);
+            CHECK(sp_spool_open_stream(dir, "job7", url, -1, false, NULL, NULL, &f, &size, v,
+                                       &err) == 0 && !strcmp(v, first));
+            if (f) fclose(f);
+        }
+        sp_spool_remove(dir, "job7");
+    }
+    data[N / 2] ^= 1;
+
     sp_spool_stream_drain();
     shutdown(listener, SHUT_RDWR);
     close(listener);
@@ -265,7 +295,7 @@ int main(void) {
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
     unlink(path);
-    for (int i = 4; i <= 6; i++) {
+    for (int i = 4; i <= 7; i++) {
         snprintf(path, sizeof path, "%s/job%d.lock", dir, i);
         unlink(path);
     }
