@@ -35,6 +35,7 @@ static bool video_wait_must_stop(void *self) {
     return atomic_load(&h->w->hard_stop) || (h->claim && atomic_load(&h->claim->lease_lost));
 }
 
+/* Opens the job's video from the spool, keeping what names its bytes. */
 static int open_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {
     sp_slot_host *h = self;
     int rc = sp_spool_open_stream(h->w->spool_dir, h->d->job_id, post->video_url,
@@ -44,6 +45,7 @@ static int open_video(void *self, const sp_post *post, FILE **f, long long *size
     return rc;
 }
 
+/* What names the bytes of f, when it is the video open_video gave last. */
 static const char *video_validator(void *self, FILE *f) {
     sp_slot_host *h = self;
     return f && f == h->video ? h->video_validator : NULL;

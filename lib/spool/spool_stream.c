@@ -129,6 +129,7 @@ static bool wait_news(sp_http_abort_fn abort_fn, void *abort_arg) {
     return true;
 }
 
+/* The error of a wait its reader's abort ended. */
 static int interrupted(sp_err *err) {
     return sp_err_set(err, SP_ERR_TRANSIENT, "interrupted",
                       "waiting for the video was interrupted (the worker stops or lost the lease)");
