@@ -61,26 +61,32 @@ static cJSON *video_record(const sp_step_ctx *ctx) {
     return cJSON_IsObject(rec) ? rec : NULL;
 }
 
+/* Adds the checkpoint's record of the video f (in memory); -1 with out
+ * filled when it cannot. */
+static int record_version(sp_step_ctx *ctx, const char *validator, sp_step_outcome *out) {
+    cJSON *v = cJSON_CreateObject();
+    if (!v || !cJSON_AddStringToObject(v, "validator", validator) ||
+        !cJSON_AddNumberToObject(v, "size", (double)ctx->video_size)) {
+        cJSON_Delete(v);
+        sp_step_set(out, SP_STEP_RETRY, "out of memory");
+        return -1;
+    }
+    cJSON_AddItemToObject(ctx->post->checkpoint, "video", v);
+    return 0;
+}
+
 /* Compares the video f (size bytes) with the version the checkpoint
- * recorded, recording it when none is (in memory: the adapter's next save,
- * or the first sp_step_video_wait, saves it). 0: go on (with video_changed
- * set when bytes of another version went out); -1: out filled. */
+ * recorded; notes it when none is and the checkpoint holds something (in
+ * memory: the adapter's next save, or the first sp_step_video_wait, saves
+ * it). 0: go on (with video_changed set when bytes of another version went
+ * out); -1: out filled. */
 static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outcome *out) {
     if (!ctx->host->video_validator || may_have_posted(ctx)) return 0;
     const char *now = ctx->host->video_validator(ctx->host->self, f);
     if (!now) return 0; /* the host cannot say: nothing to compare */
     cJSON *rec = video_record(ctx);
-    if (!rec) {
-        cJSON *v = cJSON_CreateObject();
-        if (!v || !cJSON_AddStringToObject(v, "validator", now) ||
-            !cJSON_AddNumberToObject(v, "size", (double)size)) {
-            cJSON_Delete(v);
-            sp_step_set(out, SP_STEP_RETRY, "out of memory");
-            return -1;
-        }
-        cJSON_AddItemToObject(ctx->post->checkpoint, "video", v);
-        return 0;
-    }
+    if (!rec) /* an empty checkpoint (nothing on the platform) stays so until a byte goes */
+        return cJSON_GetArraySize(ctx->post->checkpoint) > 0 ? record_version(ctx, now, out) : 0;
     const char *was = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "validator"));
     const cJSON *was_size = cJSON_GetObjectItemCaseSensitive(rec, "size");
     if (was && !strcmp(was, now) && cJSON_IsNumber(was_size) && was_size->valuedouble == (double)size)
@@ -101,12 +107,14 @@ static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outc
 
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out) {
     ctx->video_changed = false;
+    ctx->video_size = 0;
     sp_err err;
     sp_err_clear(&err);
     if (ctx->host->open_video(ctx->host->self, ctx->post, f, size, &err) < 0) {
         sp_step_from_err(out, &err);
         return -1;
     }
+    ctx->video_size = *size;
     if (judge_version(ctx, *f, *size, out) == 0) return 0;
     fclose(*f);
     *f = NULL;
@@ -131,8 +139,15 @@ int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome
         return -1;
     }
     if (wait_bytes(ctx, f, end, out) < 0) return -1;
-    cJSON *rec = end > 0 ? video_record(ctx) : NULL;
-    if (!rec || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "sent"))) return 0;
+    if (end <= 0 || !ctx->host->video_validator || may_have_posted(ctx)) return 0;
+    cJSON *rec = video_record(ctx);
+    if (!rec) { /* the first byte of this post: its version first */
+        const char *now = ctx->host->video_validator(ctx->host->self, f);
+        if (!now) return 0;
+        if (record_version(ctx, now, out) < 0) return -1;
+        rec = video_record(ctx);
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "sent"))) return 0;
     /* bytes may go out from now on: the version they belong to is saved first */
     cJSON_DeleteItemFromObjectCaseSensitive(rec, "sent");
     cJSON_AddItemToObject(rec, "sent", cJSON_CreateTrue());

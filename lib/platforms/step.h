@@ -19,9 +19,11 @@
  * The video an adapter uploads is named in the checkpoint as "video":
  * {"validator", "size", "sent"}: what the host said names its bytes (a strong
  * ETag or Last-Modified, else a hash of the whole file) and their size,
- * recorded by sp_step_video and saved, with "sent", by the first
- * sp_step_video_wait past byte 0, so it is in the database before the first
- * byte can reach the platform. Every later open compares: the same version
+ * saved with "sent" by the first sp_step_video_wait past byte 0, so it is in
+ * the database before the first byte can reach the platform (and noted by
+ * sp_step_video when the checkpoint already holds something, such as a
+ * session made for that version; an empty checkpoint, nothing on the
+ * platform, stays empty until then). Every later open compares: the same version
  * goes on; another one, when bytes may have gone out, fails the post as
  * changed at the first sp_step_video_wait (the platform would finish a video
  * made of two versions; until then the adapter may still learn from its
@@ -130,6 +132,7 @@ typedef struct {
     /* step.c's own: the video opened is not the version bytes went out of,
      * so no byte of it may be sent (sp_step_video_wait fails the post) */
     bool video_changed;
+    long long video_size; /* step.c's own: the size of the video opened */
 } sp_step_ctx;
 
 typedef struct {

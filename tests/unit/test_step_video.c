@@ -95,12 +95,26 @@ static void the_version_is_saved_before_the_first_byte_can_go_out(void) {
     long long size = 0;
     sp_step_outcome out;
     CHECK(sp_step_video(&f.ctx, &video, &size, &out) == 0 && video && size == 100);
-    CHECK(f.state.saves == 0); /* opening sends nothing: saved with the session */
+    CHECK(f.state.saves == 0); /* opening sends nothing */
+    CHECK(cJSON_GetArraySize(f.post.checkpoint) == 0); /* nothing is on the platform */
     CHECK(sp_step_video_wait(&f.ctx, video, 0, &out) == 0 && f.state.saves == 0);
     CHECK(sp_step_video_wait(&f.ctx, video, 50, &out) == 0);
     CHECK(f.state.saves == 1); /* before the first byte */
     CHECK(strstr(f.state.saved, "\"video\":{\"validator\":\"\\\"v1\\\"\",\"size\":100,\"sent\":true}"));
     CHECK(sp_step_video_wait(&f.ctx, video, 100, &out) == 0 && f.state.saves == 1); /* once */
+    if (video) fclose(video);
+    teardown(&f);
+}
+
+static void a_session_is_recorded_with_the_version_it_was_made_for(void) {
+    fixture f;
+    setup(&f, "{\"phase\": \"uploading\", \"session\": \"s\"}", "\"v1\"", 100);
+    FILE *video = NULL;
+    long long size = 0;
+    sp_step_outcome out;
+    CHECK(sp_step_video(&f.ctx, &video, &size, &out) == 0 && video);
+    CHECK(cJSON_GetObjectItemCaseSensitive(f.post.checkpoint, "video") != NULL); /* in memory */
+    CHECK(sp_step_save(&f.ctx, &out) == 0 && strstr(f.state.saved, "\"size\":100"));
     if (video) fclose(video);
     teardown(&f);
 }
@@ -207,6 +221,7 @@ static void a_host_that_names_no_version_is_not_judged(void) {
 
 int main(void) {
     the_version_is_saved_before_the_first_byte_can_go_out();
+    a_session_is_recorded_with_the_version_it_was_made_for();
     the_same_version_goes_on();
     another_version_after_bytes_went_out_fails_before_a_byte_is_sent();
     another_version_before_any_byte_went_out_starts_afresh();
