@@ -259,17 +259,33 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     return rc;
 }
 
+/* Takes the lock on fd, blocking; with stop, polling it every 50 ms while
+ * another holds the lock (another process's download), EINTR when it says
+ * stop. */
+static int take_lock(int fd, const sp_spool_watch *watch) {
+    if (!watch || !watch->stop) return flock(fd, LOCK_EX);
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) return -1;
+        if (watch->stop(watch->arg)) {
+            errno = EINTR;
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
 /* Opens and locks the job's lock file. The sweeper may remove a lock file
  * nobody holds: a lock taken on a file no longer at its path is taken again. */
-static int lock_job(const char *lock_path, sp_err *err) {
+static int lock_job(const char *lock_path, const sp_spool_watch *watch, sp_err *err) {
     for (int tries = 0; tries < 10; tries++) {
         int fd = open(lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        if (fd < 0 || take_lock(fd, watch) != 0) {
             char eb[128];
             int e = errno;
             if (fd >= 0) close(fd);
-            return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot lock the spool: %s",
-                              sp_strerror(e, eb, sizeof eb));
+            return sp_err_set(err, SP_ERR_TRANSIENT, e == EINTR ? "interrupted" : "spool",
+                              "cannot lock the spool: %s", sp_strerror(e, eb, sizeof eb));
         }
         struct stat held, now;
         if (fstat(fd, &held) == 0 && stat(lock_path, &now) == 0 && held.st_ino == now.st_ino &&
@@ -309,7 +325,7 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
     *out = NULL;
     if (!url || !*url)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url", "the video has no URL");
-    int lock_fd = lock_job(lock_path, err);
+    int lock_fd = lock_job(lock_path, watch, err);
     if (lock_fd < 0) return -1;
     int rc = -1;
     FILE *f = open_whole(video_path, validator_path, named);

@@ -45,6 +45,9 @@ typedef struct {
      * read-only; the callee's to close), before the download starts. */
     void (*on_part)(void *arg, int fd);
     sp_http_download_observer observe; /* told as the file grows (http_client.h) */
+    /* Polled while another process holds the job's lock (its download):
+     * true gives up waiting (SP_ERR_TRANSIENT "interrupted"). NULL: wait. */
+    bool (*stop)(void *arg);
     void *arg;
 } sp_spool_watch;
 

@@ -138,7 +138,8 @@ static int interrupted(sp_err *err) {
 static void *fetch_main(void *arg) {
     entry *e = arg;
     sp_http_client_set_abort(fetch_must_stop, e);
-    sp_spool_watch watch = {.on_part = on_part, .observe = observe, .arg = e};
+    sp_spool_watch watch = {
+        .on_part = on_part, .observe = observe, .stop = fetch_must_stop, .arg = e};
     FILE *f = NULL;
     long long size = 0;
     sp_err err;

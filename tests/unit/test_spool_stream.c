@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +118,24 @@ static void *open_gate_later(void *arg) {
     (void)arg;
     sleep(3);
     sem_post(&gate);
+    return NULL;
+}
+
+static int held_lock = -1;
+
+/* Lets go of the job's lock 3 s on (what the other process would do). */
+static void *release_lock_later(void *arg) {
+    (void)arg;
+    sleep(3);
+    close(held_lock);
+    return NULL;
+}
+
+/* Says stop to the reader 0.3 s on. */
+static void *stop_reader_later(void *arg) {
+    (void)arg;
+    usleep(300 * 1000);
+    stop_reader = true;
     return NULL;
 }
 
@@ -261,6 +281,27 @@ int main(void) {
     if (f) fclose(f);
     sp_spool_remove(dir, "job6");
 
+    /* another process downloads the job (it holds the lock): a reader that
+     * gives up leaves its download, which stops waiting for the lock too, so
+     * a worker that stops is not held by another's download */
+    char lock_path[512];
+    snprintf(lock_path, sizeof lock_path, "%s/job8.lock", dir);
+    held_lock = open(lock_path, O_CREAT | O_RDWR, 0600);
+    CHECK(held_lock >= 0 && flock(held_lock, LOCK_EX) == 0);
+    stop_reader = false;
+    pthread_t releaser;
+    CHECK(pthread_create(&releaser, NULL, release_lock_later, NULL) == 0); /* 3 s on */
+    pthread_t stopper;
+    CHECK(pthread_create(&stopper, NULL, stop_reader_later, NULL) == 0); /* 0.3 s on */
+    t0 = now();
+    CHECK(sp_spool_open_stream(dir, "job8", url, -1, false, reader_stops, NULL, &f, &size, v,
+                               &err) == -1 && !strcmp(err.code, "interrupted"));
+    sp_spool_stream_drain(); /* the download thread is gone */
+    CHECK(now() - t0 < 2.0);
+    pthread_join(stopper, NULL);
+    pthread_join(releaser, NULL);
+    stop_reader = false;
+
     /* a server that names no version: the whole file is named by its bytes,
      * so two versions are told apart on any host */
     serving = NO_VALIDATOR;
@@ -295,7 +336,7 @@ int main(void) {
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
     unlink(path);
-    for (int i = 4; i <= 7; i++) {
+    for (int i = 4; i <= 8; i++) {
         snprintf(path, sizeof path, "%s/job%d.lock", dir, i);
         unlink(path);
     }
