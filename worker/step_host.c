@@ -24,9 +24,10 @@ static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     return sp_queue_checkpoint(h->db, h->owner, h->d, err);
 }
 
-static int store_token(void *self, const sp_post *post, sp_err *err) {
+static int store_token(void *self, const sp_post *post, const char *old_refresh_token,
+                       sp_err *err) {
     sp_slot_host *h = self;
-    return sp_accounts_store_token(h->db, h->d->user_id, post, err);
+    return sp_accounts_store_token(h->db, h->d->user_id, post, old_refresh_token, err);
 }
 
 /* A wait for the video ends at the hard stop, or when the lease is lost. */

@@ -88,6 +88,13 @@ def test_network_drop_shows_reconnecting_then_recovers():
     run_with_worker("network_drop_then_recovery")
 
 
+def test_answers_that_tell_nothing_new_at_once_make_the_page_back_off():
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    browserkit.run("unexpected_answers_back_off",
+                   {"token": sptest.token(user), "videoId": video, "title": TITLE})
+
+
 def test_keyboard_only_post():
     run_with_worker("keyboard_only", worker_args=("--ig-poll", "0.5"),
                     setup=lambda p: p.graph.config({"ig_transcode_seconds": 0}))
@@ -104,6 +111,16 @@ def test_api_errors_are_shown():
     browserkit.run("api_errors_are_shown",
                    {"token": sptest.token(user), "videoId": sptest.new_video(user),
                     "otherVideoId": sptest.new_video(other)})
+
+
+def test_tiktok_and_options_with_the_apis_messages_next_to_the_fields():
+    user = sptest.new_user()
+    before = sptest.sql("SELECT count(*) FROM social_post_jobs WHERE user_id = %s", (user,))[0][0]
+    browserkit.run("options_and_tiktok",
+                   {"token": sptest.token(user), "videoId": sptest.new_video(user)})
+    jobs = sptest.sql("SELECT options FROM social_post_jobs WHERE user_id = %s", (user,))
+    assert before == 0 and len(jobs) == 1, jobs  # the three refused submits wrote nothing
+    assert jobs[0][0]["tiktok"]["privacyLevel"] == "SELF_ONLY", jobs
 
 
 if __name__ == "__main__":

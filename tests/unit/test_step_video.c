@@ -27,8 +27,9 @@ static int fake_save(void *self, const sp_post *post, sp_err *err) {
     return 0;
 }
 
-static int fake_token(void *self, const sp_post *post, sp_err *err) {
-    (void)self, (void)post, (void)err;
+static int fake_token(void *self, const sp_post *post, const char *old_refresh_token,
+                      sp_err *err) {
+    (void)self, (void)post, (void)old_refresh_token, (void)err;
     return 0;
 }
 
