@@ -18,8 +18,8 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "queue/queue.h"
-#include "queue/spool.h"
-#include "queue/spool_stream.h"
+#include "spool/spool.h"
+#include "spool/spool_stream.h"
 #include "worker.h"
 
 /* Takes the configuration: SOCIAL_POST_SPOOL_DIR, or a folder in the temp dir. */

@@ -23,7 +23,7 @@
 #include "core/rand.h"
 #include "db/db.h"
 #include "queue/queue.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 #include "worker.h"
 
 /* Lapsed-lease takeovers after which a delivery fails: one that keeps killing

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "db/db.h"
 #include "queue/delivery.h"
+#include "spool/spool.h"
 #include "webhooks/webhook.h"
 
 #define SP_MAX_CONCURRENCY 64
@@ -105,6 +106,8 @@ typedef struct {
     sp_claim *claim;   /* the slot's claim: its lease may be lost */
     sp_delivery *d;
     double shown_at; /* monotonic time the job last showed this step's progress */
+    FILE *video;     /* the video open_video gave last (borrowed), and what names it */
+    char video_validator[SP_SPOOL_VALIDATOR_MAX];
 } sp_slot_host;
 
 /* The step host of h's delivery, for sp_step_ctx.host. */

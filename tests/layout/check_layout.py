@@ -4,6 +4,9 @@
 - lib/ holds only folders, each with a README.md and a CMakeLists.txt;
 - nothing in lib/platforms/ includes a database header, calls libpq or holds SQL;
 - nothing in lib/auth/, lib/core/ or lib/webhooks/ touches the database or FastCGI;
+- lib/spool/ (a host's cache of videos) touches no database and holds no SQL,
+  links only sp_core, and nothing in lib/ but itself includes its headers
+  (only worker/ uses it);
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
 - the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines.
 
@@ -28,6 +31,24 @@ def sources(folder):
                 yield f"{folder}/{name}", f.read()
 
 
+def spool_breaches():
+    """lib/spool links sp_core alone, and only worker/ includes its headers."""
+    found = []
+    with open(os.path.join(ROOT, "lib", "spool", "CMakeLists.txt"), encoding="utf-8") as f:
+        for n, line in enumerate(f.read().splitlines(), 1):
+            m = re.match(r"\s*target_link_libraries\(sp_spool\s+\w+\s+(.*)\)", line)
+            if m and m.group(1).split() != ["sp_core"]:
+                found.append(f"lib/spool/CMakeLists.txt:{n}: links more than sp_core: {line.strip()}")
+    for folder in sorted(os.listdir(os.path.join(ROOT, "lib"))):
+        if folder == "spool" or not os.path.isdir(os.path.join(ROOT, "lib", folder)):
+            continue
+        for name, text in sources(f"lib/{folder}"):
+            for n, line in enumerate(text.splitlines(), 1):
+                if re.search(r'#include\s*"spool/', line):
+                    found.append(f"{name}:{n}: uses the spool (only worker/ may): {line.strip()}")
+    return found
+
+
 def main():
     breaches = []
     lib = os.path.join(ROOT, "lib")
@@ -44,6 +65,9 @@ def main():
                                 ("lib/auth", DB_WORDS, "touches the database"),
                                 ("lib/core", DB_WORDS, "touches the database"),
                                 ("lib/webhooks", DB_WORDS, "touches the database"),
+                                ("lib/spool", DB_WORDS, "touches the database"),
+                                ("lib/spool", SQL_WORDS, "holds SQL"),
+                                ("lib/spool", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/webhooks", SQL_WORDS, "holds SQL"),
                                 ("lib/webhooks", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/auth", FCGI_WORDS, "touches FastCGI"),
@@ -56,6 +80,7 @@ def main():
             for n, line in enumerate(text.splitlines(), 1):
                 if words.search(line):
                     breaches.append(f"{name}:{n}: {what}: {line.strip()}")
+    breaches += spool_breaches()
     for name, text in list(sources("cgi-bin")) + [("worker/main.c", open(
             os.path.join(ROOT, "worker", "main.c"), encoding="utf-8").read())]:
         lines = text.count("\n")
