@@ -16,10 +16,15 @@
 #include "queue/spool_stream.h"
 #include "worker.h"
 
+/* Saves the checkpoint; one that differs from the claimed one is progress
+ * (a release after it costs the delivery nothing: delivery.h). */
 static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     sp_slot_host *h = self;
     (void)post; /* h->d->post */
-    return sp_queue_checkpoint(h->db, h->owner, h->d, err);
+    if (sp_queue_checkpoint(h->db, h->owner, h->d, err) < 0) return -1;
+    if (h->claimed && !cJSON_Compare(h->claimed, h->d->post.checkpoint, true))
+        h->progressed = true;
+    return 0;
 }
 
 static int store_token(void *self, const sp_post *post, sp_err *err) {
@@ -41,7 +46,7 @@ static int wait_video(void *self, FILE *f, long long end, sp_err *err) {
 
 static bool stopping(void *self) {
     sp_slot_host *h = self;
-    return atomic_load(&h->w->stopping) || (h->claim && atomic_load(&h->claim->lease_lost));
+    return atomic_load(&h->w->winding_down) || (h->claim && atomic_load(&h->claim->lease_lost));
 }
 
 #define PROGRESS_EVERY 1.0 /* seconds between two reports the job shows */

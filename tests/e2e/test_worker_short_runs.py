@@ -1,0 +1,84 @@
+"""A worker that stops while it uploads: cron's line (`--max-runtime`, a new
+worker every minute) or a restart (SIGTERM). An upload longer than one run
+must go on run after run until it is posted, as long as each run moves it
+forward; and a stop lets the transfer in flight go on for most of the grace
+period, so an upload close to its end finishes instead of being put back."""
+import time
+
+import faultkit as fk
+import sptest
+import workerkit as wk
+
+MiB = 1 << 20
+
+
+def uploaded(p):
+    return sum(s["received"] for s in p.youtube.stats()["upload_sessions"])
+
+
+def test_an_upload_longer_than_a_run_completes_over_many_max_runtime_runs():
+    """YouTube takes the video at 16 MiB/s (8 MiB chunks, half a second each):
+    160 MiB need about 10 s of uploading, and each cron-style run
+    (`--max-runtime 1 --grace 1`) uploads for under 2 s before it stops and
+    releases the delivery. Every release comes after checkpointed chunks, so
+    none may count against the delivery: with `--max-attempts 1` the old rule
+    (three free releases in a row, then each one an attempt) failed it at the
+    fourth run, as `--max-runtime 600` failed a 100-minute upload for good."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        size = 160 * MiB
+        url, sha = p.video.add_video("long.mp4", size)
+        user, video = wk.user_with_video(url, title="Longer than a run")
+        wk.connect(user, "youtube")
+        p.youtube.config({"bandwidth_bytes_per_sec": 16 * MiB})
+        job = wk.submit(user, video, ["youtube"])
+        runs = []
+        s = wk.status(user, job)
+        while s["status"] not in ("completed", "failed") and len(runs) < 30:
+            w = p.worker("--max-runtime", "1", "--grace", "1", "--max-attempts", "1")
+            code = w.wait(30)
+            assert code == 0, (code, w.output()[-2000:])
+            runs.append(uploaded(p))
+            s = wk.status(user, job)
+        assert s["status"] == "completed", (f"after {len(runs)} runs (bytes stored after each: "
+                                            f"{runs}): {s}")
+        assert len(runs) > 4, f"the upload took only {len(runs)} runs: the test proves nothing"
+        state, attempts, _ = wk.delivery(job, "youtube")
+        assert state == "succeeded" and attempts == 0, (state, attempts)
+        stats = p.youtube.stats()
+        assert stats["videos_created"] == 1 and stats["videos"][0]["sha256"] == sha, stats
+        assert stats["bytes_received"] < 2 * size, stats["bytes_received"]  # resumed each run
+
+
+def test_sigterm_lets_an_upload_near_its_end_finish_within_the_grace_period():
+    """SIGTERM with 24 MiB of a 32 MiB upload still to go at 8 MiB/s (about
+    3 s) and `--grace 20`: the transfer goes on, the video is posted by this
+    worker, and it exits 0 as soon as it is done, well within the grace
+    period. Before, the upload was put back at the next chunk and the job
+    was left for another worker."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        size = 32 * MiB
+        url, sha = p.video.add_video("near.mp4", size)
+        user, video = wk.user_with_video(url, title="Nearly there")
+        wk.connect(user, "youtube")
+        p.youtube.config({"bandwidth_bytes_per_sec": 8 * MiB})
+        job = wk.submit(user, video, ["youtube"])
+        w = p.worker("--grace", "20")
+        wk.wait_for("the upload to start", lambda: uploaded(p) >= 1 * MiB, timeout=30)
+        started = time.monotonic()
+        w.signal(15)
+        code = w.wait(30)
+        taken = time.monotonic() - started
+        assert code == 0, (code, w.output()[-2000:])
+        assert taken < 15, f"the worker took {taken:.1f} s to stop after its upload ended"
+        s = wk.status(user, job)
+        assert s["status"] == "completed", (s, w.output()[-2000:])
+        stats = p.youtube.stats()
+        assert stats["videos_created"] == 1 and stats["videos"][0]["sha256"] == sha, stats
+        outcomes = [step["outcome"] for step in fk.steps_logged(w, job)]
+        assert outcomes == ["done"], outcomes  # one step, never put back
+
+
+if __name__ == "__main__":
+    sptest.run(globals())
