@@ -234,7 +234,10 @@ void *sp_slot_main(void *arg) {
     sp_db *db = sp_db_new(w->cfg->database_url);
     if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     sp_http_client_set_abort(transfer_must_stop, slot);
-    sp_http_client_keep_connections(true); /* the platform's and the videos' hosts, job after job */
+    /* the platforms' hosts, job after job; not the videos' hosts: each job's
+     * download runs on a thread of its own that lives for that download
+     * (queue/spool_stream.c), with a connection of its own */
+    sp_http_client_keep_connections(true);
     while (db && !atomic_load(&w->stopping)) {
         sp_delivery d;
         sp_err err;
