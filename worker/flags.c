@@ -26,12 +26,12 @@ typedef struct flag flag;
 typedef int (*flag_setter)(const flag *f, const char *arg, sp_worker *w);
 
 struct flag {
-    const char *name;   /* without the leading dashes */
-    const char *arg;    /* the argument's name in --help, NULL: takes none */
-    const char *help;   /* one or more lines ('\n' between them) */
-    flag_setter set;    /* what the flag does */
-    size_t field;       /* numbers: offsetof the sp_worker field set */
-    double min, max;    /* numbers: the accepted range */
+    const char *name; /* without the leading dashes */
+    const char *arg;  /* the argument's name in --help, NULL: takes none */
+    const char *help; /* one or more lines ('\n' between them) */
+    flag_setter set;  /* what the flag does */
+    size_t field;     /* numbers: offsetof the sp_worker field set */
+    double min, max;  /* numbers: the accepted range */
 };
 
 /* Checks a numeric argument against f's range; the number, or -1 when
@@ -52,6 +52,7 @@ static void *field_of(const flag *f, sp_worker *w) {
     return (char *)w + f->field;
 }
 
+/* Sets an int field (counts). */
 static int set_int(const flag *f, const char *arg, sp_worker *w) {
     double v = number_arg(f, arg);
     if (v < 0) return -1;
@@ -59,6 +60,7 @@ static int set_int(const flag *f, const char *arg, sp_worker *w) {
     return 0;
 }
 
+/* Sets a double field (seconds). */
 static int set_seconds(const flag *f, const char *arg, sp_worker *w) {
     double v = number_arg(f, arg);
     if (v < 0) return -1;
@@ -66,6 +68,7 @@ static int set_seconds(const flag *f, const char *arg, sp_worker *w) {
     return 0;
 }
 
+/* Sets a long long field (bytes). */
 static int set_bytes(const flag *f, const char *arg, sp_worker *w) {
     double v = number_arg(f, arg);
     if (v < 0) return -1;
@@ -73,14 +76,17 @@ static int set_bytes(const flag *f, const char *arg, sp_worker *w) {
     return 0;
 }
 
+/* --once: work off what is ready, then exit. */
 static int set_once(const flag *f, const char *arg, sp_worker *w) {
     (void)f, (void)arg;
     w->once = true;
     return 0;
 }
 
+/* --help: the usage on stdout, then exit 0. */
 static int show_help(const flag *f, const char *arg, sp_worker *w);
 
+/* --version: the version on stdout, then exit 0. */
 static int show_version(const flag *f, const char *arg, sp_worker *w) {
     (void)f, (void)arg, (void)w;
     printf("social-post-worker %s\n", SP_VERSION);
@@ -89,9 +95,10 @@ static int show_version(const flag *f, const char *arg, sp_worker *w) {
 
 #define FIELD(member) offsetof(sp_worker, member)
 
+/* One row per option, in the order --help lists them. */
 static const flag flags[] = {
-    {"concurrency", "N", "deliveries worked on at once (default 2)", set_int, FIELD(concurrency),
-     1, SP_MAX_CONCURRENCY},
+    {"concurrency", "N", "deliveries worked on at once (default 2)", set_int, FIELD(concurrency), 1,
+     SP_MAX_CONCURRENCY},
     {"per-user", "N",
      "deliveries of one user worked on at once (default\nhalf the concurrency, at least 1)",
      set_int, FIELD(per_user), 1, SP_MAX_CONCURRENCY},
@@ -117,9 +124,8 @@ static const flag flags[] = {
      "first wait before checking Instagram's processing,\ngrowing 1.5x per check up to 60 "
      "(default 5)",
      set_seconds, FIELD(ig_poll_base), 0.1, 3600},
-    {"ig-deadline", "SECONDS",
-     "fail a reel Instagram has not processed by then\n(default 1800)", set_seconds,
-     FIELD(ig_deadline), 1, 86400},
+    {"ig-deadline", "SECONDS", "fail a reel Instagram has not processed by then\n(default 1800)",
+     set_seconds, FIELD(ig_deadline), 1, 86400},
     {"webhook-backoff", "SECONDS",
      "wait before a webhook's second attempt,\ndoubled per attempt up to an hour (default 5)",
      set_seconds, FIELD(webhook_policy.backoff_base), 0.01, 3600},
@@ -160,6 +166,7 @@ static void usage(FILE *out) {
                  "see README.\n");
 }
 
+/* --help (declared above the table). */
 static int show_help(const flag *f, const char *arg, sp_worker *w) {
     (void)f, (void)arg, (void)w;
     usage(stdout);
