@@ -28,7 +28,8 @@
  *     v
  *   +-----------+
  *   | cancelled |     fail: a permanent error, the last allowed attempt, more
- *   +-----------+     than MAX_TAKEOVERS lapsed leases (worker/slot.c)
+ *   +-----------+     than MAX_TAKEOVERS lapsed leases (worker/slot.c) since
+ *                     the last checkpoint that moved it on (queue.c)
  *
  * A release (the worker stopping, the lease lost, the database away) is not
  * the platform's fault and costs nothing when the step checkpointed progress

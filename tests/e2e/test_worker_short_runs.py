@@ -50,6 +50,48 @@ def test_an_upload_longer_than_a_run_completes_over_many_max_runtime_runs():
         assert stats["bytes_received"] < 2 * size, stats["bytes_received"]  # resumed each run
 
 
+def offset(job):
+    """The YouTube offset the delivery's checkpoint holds (bytes confirmed)."""
+    rows = sptest.sql("SELECT coalesce((checkpoint->>'offset')::bigint, 0) FROM"
+                      " social_post_deliveries WHERE job_id = %s", (job,))
+    return rows[0][0] if rows else 0
+
+
+def test_an_upload_whose_workers_are_killed_after_progress_each_time_completes():
+    """kill -9 the worker eight times during one upload, each time after it
+    checkpointed at least one more chunk: every next worker takes the lapsed
+    lease over and continues. Takeovers that follow progress are forgiven;
+    before, the sixth takeover failed the delivery ("workers stopped 6
+    times") although every worker had moved it on."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        size = 160 * MiB
+        url, sha = p.video.add_video("killed.mp4", size)
+        user, video = wk.user_with_video(url, title="Killed and killed again")
+        wk.connect(user, "youtube")
+        p.youtube.config({"bandwidth_bytes_per_sec": 16 * MiB})
+        job = wk.submit(user, video, ["youtube"])
+        kills = 0
+        for _ in range(8):
+            before = offset(job)
+            w = p.worker("--lease", "3")
+            wk.wait_for("a chunk checkpointed by this worker",
+                        lambda: offset(job) > before or wk.status(user, job)["status"] != "processing"
+                        and wk.status(user, job)["status"] != "pending", timeout=60)
+            if wk.status(user, job)["status"] in ("completed", "failed"):
+                w.stop()
+                break
+            w.kill()
+            kills += 1
+        last = p.worker("--lease", "3")
+        s = wk.wait_job(user, job, timeout=120)
+        assert s["status"] == "completed", (kills, s)
+        assert kills > 6, f"only {kills} kills before the upload ended: the test proves nothing"
+        stats = p.youtube.stats()
+        assert stats["videos_created"] == 1 and stats["videos"][0]["sha256"] == sha, stats
+        assert last.stop() == 0
+
+
 def test_sigterm_lets_an_upload_near_its_end_finish_within_the_grace_period():
     """SIGTERM with 24 MiB of a 32 MiB upload still to go at 8 MiB/s (about
     3 s) and `--grace 20`: the transfer goes on, the video is posted by this
