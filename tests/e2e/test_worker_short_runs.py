@@ -10,6 +10,7 @@ import sptest
 import workerkit as wk
 
 MiB = 1 << 20
+PAGE = "102938475610"
 
 
 def uploaded(p):
@@ -17,25 +18,29 @@ def uploaded(p):
 
 
 def test_an_upload_longer_than_a_run_completes_over_many_max_runtime_runs():
-    """YouTube takes the video at 16 MiB/s (8 MiB chunks, half a second each):
-    160 MiB need about 10 s of uploading, and each cron-style run
-    (`--max-runtime 1 --grace 1`) uploads for under 2 s before it stops and
-    releases the delivery. Every release comes after checkpointed chunks, so
-    none may count against the delivery: with `--max-attempts 1` the old rule
-    (three free releases in a row, then each one an attempt) failed it at the
-    fourth run, as `--max-runtime 600` failed a 100-minute upload for good."""
+    """YouTube and Facebook take the video at 16 MiB/s each (YouTube in 8 MiB
+    chunks, Facebook in 4 MiB ones): 160 MiB need about 10 s of uploading,
+    and each cron-style run (`--max-runtime 1 --grace 1`) uploads for under
+    2 s before it stops and releases the deliveries. Every release comes after
+    checkpointed chunks, so none may count against a delivery: with
+    `--max-attempts 1` the old rule (three free releases in a row, then each
+    one an attempt) failed them at the fourth run, as `--max-runtime 600`
+    failed a 100-minute upload for good."""
     with wk.Platforms() as p:
         wk.clear_queue()
         size = 160 * MiB
         url, sha = p.video.add_video("long.mp4", size)
         user, video = wk.user_with_video(url, title="Longer than a run")
         wk.connect(user, "youtube")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
         p.youtube.config({"bandwidth_bytes_per_sec": 16 * MiB})
-        job = wk.submit(user, video, ["youtube"])
+        p.graph.config({"bandwidth_bytes_per_sec": 16 * MiB, "fb_chunk_bytes": 4 * MiB})
+        job = wk.submit(user, video, ["youtube", "facebook"])
         runs = []
         s = wk.status(user, job)
         while s["status"] not in ("completed", "failed") and len(runs) < 30:
-            w = p.worker("--max-runtime", "1", "--grace", "1", "--max-attempts", "1")
+            w = p.worker("--max-runtime", "1", "--grace", "1", "--max-attempts", "1",
+                         "--concurrency", "2", "--per-user", "2")
             code = w.wait(30)
             assert code == 0, (code, w.output()[-2000:])
             runs.append(uploaded(p))
@@ -43,11 +48,14 @@ def test_an_upload_longer_than_a_run_completes_over_many_max_runtime_runs():
         assert s["status"] == "completed", (f"after {len(runs)} runs (bytes stored after each: "
                                             f"{runs}): {s}")
         assert len(runs) > 4, f"the upload took only {len(runs)} runs: the test proves nothing"
-        state, attempts, _ = wk.delivery(job, "youtube")
-        assert state == "succeeded" and attempts == 0, (state, attempts)
+        for platform in ("youtube", "facebook"):
+            state, attempts, _ = wk.delivery(job, platform)
+            assert state == "succeeded" and attempts == 0, (platform, state, attempts)
         stats = p.youtube.stats()
         assert stats["videos_created"] == 1 and stats["videos"][0]["sha256"] == sha, stats
         assert stats["bytes_received"] < 2 * size, stats["bytes_received"]  # resumed each run
+        fb = p.graph.stats()
+        assert fb["fb_videos_published"] == 1 and fb["fb_videos"][0]["sha256"] == sha, fb
 
 
 def offset(job):
