@@ -67,8 +67,10 @@ void *sp_stopper_main(void *arg) {
     sp_worker *w = a->w;
     int sig = wait_for_stop(a->signals, w->max_runtime);
     if (atomic_load(&w->slots_running) > 0) /* else every slot has ended (--once): just go */
-        sp_log(SP_LOG_INFO, "%s: no new claims; ending steps within %.0f s",
-               sig > 0 ? "stop signal" : "max runtime reached", w->grace_seconds);
+        sp_log(SP_LOG_INFO,
+               "%s: no new claims; transfers go on for %.0f s, steps end within %.0f s",
+               sig > 0 ? "stop signal" : "max runtime reached", w->grace_seconds * WIND_DOWN_SHARE,
+               w->grace_seconds);
     atomic_store(&w->stopping, true);
     sp_worker_wake(w);
     double started = sp_clock_monotonic();
