@@ -2,8 +2,8 @@
 # Runs social-post locally: installs what is missing (Debian 12), builds, and
 # starts its own Postgres cluster (under build/stack/), the FastCGI programs,
 # nginx on 127.0.0.1, the worker, and (unless real platform credentials are
-# configured) sandbox platforms on 127.0.0.1 in place of YouTube, Facebook
-# and Instagram. Prints a demo user's token and curl commands; Ctrl-C stops.
+# configured) sandbox platforms on 127.0.0.1 in place of YouTube, Facebook,
+# Instagram and TikTok. Prints a demo user's token and curl commands; Ctrl-C stops.
 #   SP_NGINX_PORT=8080 scripts/run-local.sh     pick nginx's port (default 8080)
 set -euo pipefail
 cd "$(dirname "$0")/.."

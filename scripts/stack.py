@@ -65,11 +65,13 @@ RSA_KID = "rsa-test-1"
 # the stack at a real project.
 PROGRAM_CONFIG_VARS = (
     "DATABASE_URL", "SUPABASE_JWT_SECRET", "SUPABASE_JWKS_FILE", "SUPABASE_URL",
-    "JWT_AUDIENCE", "CORS_ALLOWED_ORIGINS", "YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL",
+    "JWT_AUDIENCE", "CORS_ALLOWED_ORIGINS", "YOUTUBE_UPLOAD_URL", "YOUTUBE_THUMBNAILS_URL",
+    "GOOGLE_TOKEN_URL",
     "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL",
     "SOCIAL_POST_SPOOL_DIR", "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS", "ASAN_OPTIONS",
     "UBSAN_OPTIONS", "LSAN_OPTIONS", "SOCIAL_POST_WEBHOOK_SECRET",
     "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS",
+    "TIKTOK_API_URL", "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET",
 )
 
 
@@ -130,8 +132,9 @@ PROGRAMS = [
 
 # Platform variables a local run passes to its worker when it talks to the
 # real platforms (GOOGLE_CLIENT_ID set); otherwise the sandbox is used.
-REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
+REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "YOUTUBE_THUMBNAILS_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
                       "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL")
+REAL_TIKTOK_VARS = ("TIKTOK_API_URL", "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET")
 
 
 def fake_program(name, script):
@@ -154,13 +157,17 @@ def worker_env(st):
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the sandbox videos are on 127.0.0.1
             "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS": "1",  # so are a local run's receivers
             "YOUTUBE_UPLOAD_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/videos"),
+            "YOUTUBE_THUMBNAILS_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/thumbnails/set"),
             "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
             "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
             "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
             "FACEBOOK_VIDEO_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
         })
+        env.update({"TIKTOK_API_URL": sandbox_url(st, "sandbox-tiktok"),
+                    "TIKTOK_CLIENT_KEY": "sandbox-client-key", "TIKTOK_CLIENT_SECRET": "sandbox-secret"})
     else:
         env.update({k: os.environ[k] for k in REAL_PLATFORM_VARS if os.environ.get(k)})
+        env.update({k: os.environ[k] for k in REAL_TIKTOK_VARS if os.environ.get(k)})
     return env
 
 
@@ -169,6 +176,7 @@ def worker_env(st):
 LOCAL_RUN_PROGRAMS = [
     fake_program("sandbox-youtube", "fake_youtube.py"),
     fake_program("sandbox-graph", "fake_graph.py"),
+    fake_program("sandbox-tiktok", "fake_tiktok.py"),
     fake_program("sandbox-videos", "video_server.py"),
     Program("social-post-worker",
             lambda st, port: [build_binary(st, "social-post-worker"), "--concurrency", "4"],
@@ -973,7 +981,8 @@ def demo_user(st):
             f"INSERT INTO public.social_accounts (user_id, platform, account_id, access_token,"
             f" refresh_token, token_expires_at) VALUES ('{user}', '{p}', '{acct}',"
             f" 'sandbox-token-{p}', 'sandbox-refresh-{p}', now() + interval '1 hour');"
-            for p, acct in (("youtube", ""), ("facebook", "1000001"), ("instagram", "1780001")))
+            for p, acct in (("youtube", ""), ("facebook", "1000001"), ("instagram", "1780001"),
+                            ("tiktok", "sandbox-open-id")))
     psql(st, st["database_url"],
          f"INSERT INTO auth.users (id, email) VALUES ('{user}', '{user}@example.test');"
          f"INSERT INTO public.product_videos (id, user_id, title, video_url) VALUES "
@@ -1000,7 +1009,7 @@ Status page: {url}/social-post-ui/  (Access token: $TOKEN, Video ID: {demo['vide
 
   curl -s -X POST {url}/social-post -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\
-       -d '{{"videoId":"{demo['videoId']}","platforms":["youtube","facebook","instagram"]}}'
+       -d '{{"videoId":"{demo['videoId']}","platforms":["youtube","facebook","instagram","tiktok"],"options":{{"tiktok":{{"privacyLevel":"SELF_ONLY"}}}}}}'
   curl -s "{url}/social-post-status?jobId=<jobId>" -H "Authorization: Bearer $TOKEN"
   curl -s {url}/social-post-status/health
 

@@ -1,4 +1,6 @@
 // app.js: the status page's behaviour: sign in, post, watch a job, list jobs.
+// Each chosen platform shows its "options" area; an API refusal that names
+// an option (options.<platform>.<key>) is shown next to that field.
 //
 // State is small and lives here: the token (in sessionStorage, via api.js),
 // the job on show and its watcher, the recent jobs. The page is two views,
@@ -18,6 +20,7 @@ const view = {
   postForm: $("post-form"), videoId: $("video-id"), title: $("title"),
   description: $("description"), scheduledAt: $("scheduled-at"),
   postError: $("post-error"), postButton: $("post-button"),
+  platformOptions: $("platform-options"),
   job: $("job"), jobHeading: $("job-heading"), jobTitle: $("job-title"),
   jobBadge: $("job-badge"), jobHeadline: $("job-headline"),
   jobMeta: $("job-meta"), jobPlatforms: $("job-platforms"),
@@ -304,10 +307,60 @@ function closeJob({ keepHash = false } = {}) {
 
 // ------------------------------------------------------------------ actions
 
+// ------------------------------------------------------------------ options
+
+/** Shows the options area of each chosen platform, hides the others. */
+function showChosenOptions() {
+  for (const box of view.postForm.querySelectorAll("input[name=platform]")) {
+    $(ui.optionId(box.value)).hidden = !box.checked;
+  }
+}
+
+/** The options of the chosen platforms, as the API takes them; null when none. */
+function formOptions(platforms) {
+  const options = {};
+  for (const platform of platforms) {
+    const opts = {};
+    for (const field of ui.OPTION_FIELDS[platform] || []) {
+      const value = ui.optionValue(field, $(ui.optionId(platform, field.key)).value);
+      if (value !== undefined) opts[field.key] = value;
+    }
+    // TikTok's options go even when empty: the API then names the missing privacy level
+    if (Object.keys(opts).length || platform === "tiktok") options[platform] = opts;
+  }
+  return Object.keys(options).length ? options : null;
+}
+
+/** Clears the messages shown next to options. */
+function clearOptionErrors() {
+  for (const node of view.platformOptions.querySelectorAll(".option-error")) {
+    node.hidden = true;
+    node.textContent = "";
+  }
+  for (const node of view.platformOptions.querySelectorAll("[aria-invalid]")) {
+    node.removeAttribute("aria-invalid");
+  }
+}
+
+/** Puts the API's message next to the option it names; the field it went to, or null. */
+function showOptionError(e) {
+  const at = e instanceof api.ApiError && e.status === 400 ? ui.optionPath(e.message) : null;
+  if (!at || !$(ui.optionId(at.platform))) return null;
+  const id = ui.optionId(at.platform, at.key && $(ui.optionId(at.platform, at.key)) ? at.key : null);
+  const error = $(id + "-error");
+  error.textContent = e.message;
+  error.hidden = false;
+  const field = $(id);
+  field.setAttribute("aria-invalid", "true");
+  return field;
+}
+
 function formBody() {
   const platforms = [...view.postForm.querySelectorAll("input[name=platform]:checked")]
     .map((box) => box.value);
   const body = { videoId: view.videoId.value.trim(), platforms };
+  const options = formOptions(platforms);
+  if (options) body.options = options;
   const title = view.title.value.trim();
   const description = view.description.value.trim();
   if (title) body.title = title;
@@ -322,6 +375,7 @@ function formBody() {
 async function submitPost(event) {
   event.preventDefault();
   showError(view.postError, null);
+  clearOptionErrors();
   const body = formBody();
   if (!body.videoId) {
     showError(view.postError, new Error("Enter the ID of the video to post."));
@@ -353,6 +407,8 @@ async function submitPost(event) {
     }
     if (!(e instanceof api.ApiError) || !e.transient) state.lastAttempt = null;
     showError(view.postError, e);
+    const field = showOptionError(e);
+    if (field && field.tagName !== "FIELDSET") field.focus();
   } finally {
     view.postButton.disabled = false;
     view.postButton.textContent = "Post";
@@ -385,6 +441,11 @@ async function jobAction(button, action, said) {
 // ------------------------------------------------------------------ start
 
 function start() {
+  view.platformOptions.replaceChildren(...ui.PLATFORMS.map((p) => ui.optionsFieldset(p.id)));
+  for (const box of view.postForm.querySelectorAll("input[name=platform]")) {
+    box.addEventListener("change", showChosenOptions);
+  }
+  showChosenOptions();
   view.signinForm.addEventListener("submit", signIn);
   view.signOut.addEventListener("click", () => {
     signOut();

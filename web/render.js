@@ -9,7 +9,62 @@ export const PLATFORMS = [
   { id: "youtube", name: "YouTube" },
   { id: "facebook", name: "Facebook" },
   { id: "instagram", name: "Instagram" },
+  { id: "tiktok", name: "TikTok" },
 ];
+
+const TITLE = { key: "title", label: "Title", kind: "text",
+  hint: "Optional: this platform's own title instead of the job's." };
+const DESCRIPTION = { key: "description", label: "Description", kind: "textarea" };
+const FLAG = [["", "Platform default"], ["true", "Yes"], ["false", "No"]];
+
+/**
+ * The options each platform takes (the API's `options`), as form fields:
+ * key, label, kind (text, textarea, choice, flag, list, number), choices,
+ * hint. Every one is optional but TikTok's privacy level, which has no
+ * default: the person chooses it.
+ */
+export const OPTION_FIELDS = {
+  youtube: [
+    TITLE, DESCRIPTION,
+    { key: "privacyStatus", label: "Privacy", kind: "choice",
+      choices: [["", "Platform default"], ["public", "Public"], ["unlisted", "Unlisted"],
+        ["private", "Private"]] },
+    { key: "tags", label: "Tags", kind: "list", hint: "Comma-separated." },
+    { key: "categoryId", label: "Category ID", kind: "text", hint: "A number, such as 22." },
+    { key: "madeForKids", label: "Made for kids", kind: "flag" },
+    { key: "notifySubscribers", label: "Notify subscribers", kind: "flag" },
+    { key: "thumbnailUrl", label: "Thumbnail URL", kind: "text" },
+  ],
+  facebook: [
+    TITLE, DESCRIPTION,
+    { key: "asReel", label: "Post as a Reel", kind: "flag",
+      hint: "Default: a Reel when the video is vertical." },
+  ],
+  instagram: [
+    TITLE, DESCRIPTION,
+    { key: "coverUrl", label: "Cover image URL", kind: "text" },
+    { key: "thumbOffsetMs", label: "Cover frame (ms)", kind: "number" },
+    { key: "shareToFeed", label: "Share to feed", kind: "flag" },
+    { key: "collaborators", label: "Collaborators", kind: "list",
+      hint: "Up to 3 usernames, comma-separated." },
+    { key: "locationId", label: "Location ID", kind: "text" },
+  ],
+  tiktok: [
+    { key: "privacyLevel", label: "Who can see it", kind: "choice", required: true,
+      choices: [["", "Choose…"], ["PUBLIC_TO_EVERYONE", "Everyone"],
+        ["MUTUAL_FOLLOW_FRIENDS", "Friends"], ["FOLLOWER_OF_CREATOR", "Followers"],
+        ["SELF_ONLY", "Only me"]],
+      hint: "Required: TikTok has no default." },
+    TITLE, DESCRIPTION,
+    { key: "disableComment", label: "Turn off comments", kind: "flag" },
+    { key: "disableDuet", label: "Turn off Duet", kind: "flag" },
+    { key: "disableStitch", label: "Turn off Stitch", kind: "flag" },
+    { key: "videoCoverTimestampMs", label: "Cover frame (ms)", kind: "number" },
+    { key: "brandContentToggle", label: "Paid partnership (another brand)", kind: "flag" },
+    { key: "brandOrganicToggle", label: "Promotes your own business", kind: "flag" },
+    { key: "isAigc", label: "AI-generated", kind: "flag" },
+  ],
+};
 
 /** The display name of a platform id ("youtube" -> "YouTube"). */
 export function platformName(id) {
@@ -150,6 +205,95 @@ export function canCancel(job) {
   return job.status === "pending";
 }
 
+// ------------------------------------------------------------------ options
+
+/** The id of an option's input ("opt-tiktok-privacyLevel"); key omitted: the platform's. */
+export function optionId(platform, key) {
+  return key ? `opt-${platform}-${key}` : `opt-${platform}`;
+}
+
+/** One option's field: label (its accessible name starts with the platform), input, hint, error. */
+function optionField(platform, field) {
+  const id = optionId(platform, field.key);
+  const described = [field.hint ? id + "-hint" : null, id + "-error"].filter(Boolean).join(" ");
+  const common = { id, "data-option": field.key, "aria-describedby": described };
+  let input;
+  if (field.kind === "choice" || field.kind === "flag") {
+    const choices = field.kind === "flag" ? FLAG : field.choices;
+    input = el("select", { ...common, "aria-required": field.required ? "true" : undefined },
+      choices.map(([value, text]) => el("option", { value }, text)));
+  } else if (field.kind === "textarea") {
+    input = el("textarea", { ...common, rows: 2 });
+  } else {
+    input = el("input", { ...common, type: "text", autocomplete: "off",
+      inputMode: field.kind === "number" ? "numeric" : undefined });
+  }
+  const narrow = field.kind === "choice" || field.kind === "flag" || field.kind === "number";
+  return el("div", { className: narrow ? "field option-field" : "field option-field wide" },
+    el("label", { htmlFor: id },
+      el("span", { className: "visually-hidden" }, platformName(platform) + " "), field.label,
+      field.required ? el("span", { className: "required", "aria-hidden": "true" }, " *") : null),
+    input,
+    field.hint ? el("p", { id: id + "-hint", className: "hint" }, field.hint) : null,
+    el("p", { id: id + "-error", className: "error option-error", hidden: true }));
+}
+
+/** The "options" area of one platform: a fieldset, hidden until the platform is chosen. */
+export function optionsFieldset(platform) {
+  const id = optionId(platform);
+  return el("fieldset", { id, className: "options", "data-platform": platform, hidden: true,
+    "aria-describedby": id + "-error" },
+  el("legend", {}, `${platformName(platform)} options`),
+  el("p", { id: id + "-error", className: "error option-error", hidden: true }),
+  OPTION_FIELDS[platform].map((f) => optionField(platform, f)));
+}
+
+/** The value of one option's input as the API wants it, or undefined when not set. */
+export function optionValue(field, raw) {
+  const text = String(raw || "").trim();
+  if (!text) return undefined;
+  switch (field.kind) {
+    case "flag": return text === "true";
+    case "list": {
+      const items = text.split(",").map((x) => x.trim()).filter(Boolean);
+      return items.length ? items : undefined;
+    }
+    // a number when it reads as one; else as typed, so the API says what is wrong
+    case "number": return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+    case "textarea": return String(raw);
+    default: return text;
+  }
+}
+
+/** An option's value for people: yes/no, lists with commas, choices by their words. */
+function optionText(field, value) {
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (Array.isArray(value)) return value.map(String).join(", ");
+  const choice = field && field.choices && field.choices.find(([v]) => v === value);
+  return choice ? choice[1] : String(value);
+}
+
+/** "Label: value; ..." of a platform's options, or null when it has none. */
+export function optionsSummary(job, platform) {
+  const opts = job.options && job.options[platform];
+  if (!opts || typeof opts !== "object") return null;
+  // in the form's order (the stored object's order is the database's)
+  const fields = OPTION_FIELDS[platform] || [];
+  const known = fields.filter((f) => f.key in opts)
+    .map((f) => `${f.label}: ${optionText(f, opts[f.key])}`);
+  const others = Object.keys(opts).filter((k) => !fields.some((f) => f.key === k))
+    .map((k) => `${k}: ${optionText(null, opts[k])}`);
+  const parts = known.concat(others);
+  return parts.length ? parts.join("; ") : null;
+}
+
+/** Where an API message about options points: {platform, key?} from its field
+ * path ("options.instagram.collaborators ..."), or null. */
+export function optionPath(message) {
+  const m = /\boptions\.(youtube|facebook|instagram|tiktok)(?:\.([A-Za-z]+))?/.exec(String(message));
+  return m ? { platform: m[1], key: m[2] || null } : null;
+}
+
 // ------------------------------------------------------------------ detail
 
 /** The <li> of one platform in the job's detail. */
@@ -184,6 +328,11 @@ export function platformItem(job, platform) {
     const label = r.state === "failed" ? "" : "Last error: ";
     li.append(el("p", { className: "platform-message" }, label + String(message)));
   }
+  if (r.visibility) {
+    li.append(el("p", { className: "platform-visibility" }, `Visibility: ${String(r.visibility)}`));
+  }
+  const summary = optionsSummary(job, platform);
+  if (summary) li.append(el("p", { className: "platform-options" }, `Options: ${summary}`));
   if ((r.state === "queued" || r.state === "running") && r.attempts > 0) {
     li.append(el("p", { className: "platform-attempts" },
       `${r.attempts} ${r.attempts === 1 ? "retry" : "retries"} so far`));
@@ -193,7 +342,7 @@ export function platformItem(job, platform) {
 
 /** A key that changes whenever platformItem would draw something else. */
 export function platformKey(job, platform) {
-  return JSON.stringify(resultOf(job, platform));
+  return JSON.stringify([resultOf(job, platform), optionsSummary(job, platform)]);
 }
 
 // ------------------------------------------------------------------ list

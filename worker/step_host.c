@@ -30,9 +30,10 @@ static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     return 0;
 }
 
-static int store_token(void *self, const sp_post *post, sp_err *err) {
+static int store_token(void *self, const sp_post *post, const char *old_refresh_token,
+                       sp_err *err) {
     sp_slot_host *h = self;
-    return sp_accounts_store_token(h->db, h->d->user_id, post, err);
+    return sp_accounts_store_token(h->db, h->d->user_id, post, old_refresh_token, err);
 }
 
 static int open_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {

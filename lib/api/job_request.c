@@ -12,6 +12,7 @@
 #include "core/iso8601.h"
 #include "core/json.h"
 #include "core/uuid.h"
+#include "platforms/options.h"
 #include "webhooks/callback_url.h"
 
 /* Reads "platforms": a non-empty array of distinct known names. */
@@ -83,6 +84,19 @@ static int parse_callback_url(const cJSON *root, sp_job_request *out, sp_err *er
     return 0;
 }
 
+/* Reads the optional "options": checked against the chosen platforms, kept
+ * whole (detached from root) unless it is empty. */
+static int parse_options(cJSON *root, sp_job_request *out, sp_err *err) {
+    cJSON *options = cJSON_GetObjectItemCaseSensitive(root, "options");
+    if (!options || cJSON_IsNull(options)) /* still: TikTok needs its privacy level */
+        return sp_options_check(NULL, out->platforms, out->nplatforms, err);
+    if (cJSON_IsObject(options) && sp_json_has_duplicate_keys(options))
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "duplicate_key", "options names a member twice");
+    if (sp_options_check(options, out->platforms, out->nplatforms, err) < 0) return -1;
+    if (options->child) out->options = cJSON_DetachItemViaPointer(root, options);
+    return 0;
+}
+
 int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     cJSON *root = NULL;
@@ -106,6 +120,7 @@ int sp_job_request_parse(const char *body, size_t len, sp_job_request *out, sp_e
     if (copy_opt_string(root, "description", &out->description, err) < 0) goto done;
     if (parse_scheduled_at(root, out, err) < 0) goto done;
     if (parse_callback_url(root, out, err) < 0) goto done;
+    if (parse_options(root, out, err) < 0) goto done;
     rc = 0;
 done:
     cJSON_Delete(root);
@@ -117,7 +132,9 @@ void sp_job_request_free(sp_job_request *req) {
     free(req->title);
     free(req->description);
     free(req->callback_url);
+    cJSON_Delete(req->options);
     req->title = req->description = req->callback_url = NULL;
+    req->options = NULL;
 }
 
 int sp_job_request_check_webhooks(const sp_job_request *req, bool configured, sp_err *err) {
@@ -128,9 +145,27 @@ int sp_job_request_check_webhooks(const sp_job_request *req, bool configured, sp
 }
 
 int sp_job_request_check_text(const sp_job_request *req, const char *title, sp_err *err) {
-    for (int i = 0; i < req->nplatforms; i++)
-        if (sp_platform_check_text(req->platforms[i], title, req->description, err) < 0) return -1;
+    for (int i = 0; i < req->nplatforms; i++) {
+        sp_platform p = req->platforms[i];
+        const char *name = sp_platform_name(p);
+        const char *own_title = sp_options_string(req->options, p, "title");
+        const char *own_desc = sp_options_string(req->options, p, "description");
+        char title_field[48], desc_field[48];
+        snprintf(title_field, sizeof title_field, "options.%s.title", name);
+        snprintf(desc_field, sizeof desc_field, "options.%s.description", name);
+        /* an empty title of its own means the job's (the worker's rule) */
+        bool by_title = own_title && *own_title;
+        if (sp_platform_check_text_named(p, by_title ? own_title : title,
+                                         by_title ? title_field : "title",
+                                         own_desc ? own_desc : req->description,
+                                         own_desc ? desc_field : "description", err) < 0)
+            return -1;
+    }
     return 0;
+}
+
+char *sp_job_request_options_json(const sp_job_request *req) {
+    return req->options ? sp_json_print(req->options) : strdup("{}");
 }
 
 char *sp_job_request_platforms_json(const sp_job_request *req) {

@@ -32,8 +32,9 @@ static const sp_stmt job_insert = {
     "jobs_insert",
     "WITH ins AS ("
     "  INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
-    "    idempotency_key, request_hash, scheduled_at, callback_url)"
-    "  SELECT v.user_id, v.id, $3::jsonb, $4, $5, $6, $7, to_timestamp($8::float8), $9"
+    "    idempotency_key, request_hash, scheduled_at, callback_url, options)"
+    "  SELECT v.user_id, v.id, $3::jsonb, $4, $5, $6, $7, to_timestamp($8::float8), $9,"
+    "         $10::jsonb"
     "  FROM product_videos v WHERE v.id = $2::uuid AND v.user_id = $1::uuid"
     "  ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
     "  RETURNING id, status)"
@@ -42,7 +43,7 @@ static const sp_stmt job_insert = {
     " SELECT j.id::text, j.status, j.request_hash FROM social_post_jobs j"
     " WHERE $6::text IS NOT NULL AND j.user_id = $1::uuid AND j.idempotency_key = $6"
     "   AND NOT EXISTS (SELECT 1 FROM ins)",
-    9};
+    10};
 
 static const sp_stmt job_status = {"jobs_status",
                                    "SELECT status FROM social_post_jobs WHERE id = $1::uuid", 1};
@@ -91,8 +92,8 @@ static char *single_value(PGresult *res, const char *missing, sp_err *err) {
 
 /* SHA-256 (hex) of what the request asks for, to tell a repeated submit
  * from a different one under the same Idempotency-Key. */
-static int request_hash(const sp_job_request *req, const char *platforms, char out[65],
-                        sp_err *err) {
+static int request_hash(const sp_job_request *req, const char *platforms, const char *options,
+                        char out[65], sp_err *err) {
     cJSON *c = cJSON_CreateObject();
     cJSON_AddStringToObject(c, "videoId", req->video_id);
     cJSON_AddRawToObject(c, "platforms", platforms);
@@ -104,6 +105,7 @@ static int request_hash(const sp_job_request *req, const char *platforms, char o
     cJSON_AddNumberToObject(c, "scheduledAt", req->has_scheduled_at ? req->scheduled_at : -1);
     /* only when sent, so keys used before callbacks existed still match */
     if (req->callback_url) cJSON_AddStringToObject(c, "callbackUrl", req->callback_url);
+    if (req->options) cJSON_AddRawToObject(c, "options", options);
     char *text = sp_json_print(c);
     unsigned char md[32];
     unsigned int n = 0;
@@ -165,13 +167,14 @@ int sp_jobs_create_as(sp_db *db, const char *claims_json, const char *user_id,
     char hash[65] = "", when[32];
     const char *title;
     char *owned_title = NULL, *platforms = sp_job_request_platforms_json(req);
+    char *options = sp_job_request_options_json(req);
     int rc = -1;
     memset(out, 0, sizeof *out);
-    if (!platforms) {
+    if (!platforms || !options) {
         sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
         goto done;
     }
-    if (idempotency_key && request_hash(req, platforms, hash, err) < 0) goto done;
+    if (idempotency_key && request_hash(req, platforms, options, hash, err) < 0) goto done;
     if (effective_title(db, claims_json, user_id, req, &title, &owned_title, err) < 0) goto done;
     snprintf(when, sizeof when, "%.3f", req->scheduled_at);
     const char *params[] = {user_id,
@@ -182,7 +185,8 @@ int sp_jobs_create_as(sp_db *db, const char *claims_json, const char *user_id,
                             idempotency_key,
                             idempotency_key ? hash : NULL,
                             req->has_scheduled_at ? when : NULL,
-                            req->callback_url};
+                            req->callback_url,
+                            options};
     /* a second run only when a twin with the same key raced this one */
     for (int attempt = 0; rc < 0 && attempt < (idempotency_key ? 2 : 1); attempt++) {
         PGresult *res = sp_db_exec1_as(db, claims_json, &job_insert, params, err);
@@ -194,6 +198,7 @@ int sp_jobs_create_as(sp_db *db, const char *claims_json, const char *user_id,
 done:
     free(owned_title);
     free(platforms);
+    free(options);
     return rc;
 }
 

@@ -26,9 +26,10 @@ typedef struct {
     bool replayed;   /* found by its Idempotency-Key, not made now */
 } sp_jobs_created;
 
-/* Creates a pending job for user_id from req as the caller (claims_json),
- * after checking that the video is the caller's (else SP_ERR_NOT_FOUND) and
- * that the effective title (req's, or the video's) fits the platforms.
+/* Creates a pending job for user_id from req (its options too) as the caller
+ * (claims_json), after checking that the video is the caller's (else
+ * SP_ERR_NOT_FOUND) and that the effective title (req's, or the video's; a
+ * platform's own from its options) fits the platforms.
  * With an idempotency_key (may be NULL): a job the caller already created
  * with that key is returned instead (out->replayed) when the request is the
  * same, and SP_ERR_UNPROCESSABLE when it differs. */

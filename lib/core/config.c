@@ -57,6 +57,17 @@ static int load_webhook_key(sp_config *cfg, sp_err *err) {
     return 0;
 }
 
+/* TikTok's Open API base and the app's credentials for refreshing tokens. */
+static int load_tiktok(sp_config *cfg, sp_err *err) {
+    cfg->tiktok_api_url = env_or("TIKTOK_API_URL", "https://open.tiktokapis.com");
+    cfg->tiktok_client_key = env_or("TIKTOK_CLIENT_KEY", NULL);
+    cfg->tiktok_client_secret = env_or("TIKTOK_CLIENT_SECRET", NULL);
+    trim_slashes(cfg->tiktok_api_url);
+    if (!cfg->tiktok_api_url)
+        return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory reading config");
+    return 0;
+}
+
 int sp_config_load(sp_config *cfg, sp_err *err) {
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("DATABASE_URL", NULL);
@@ -67,6 +78,8 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->cors_allowed_origins = env_or("CORS_ALLOWED_ORIGINS", NULL);
     cfg->youtube_upload_url =
         env_or("YOUTUBE_UPLOAD_URL", "https://www.googleapis.com/upload/youtube/v3/videos");
+    cfg->youtube_thumbnails_url = env_or(
+        "YOUTUBE_THUMBNAILS_URL", "https://www.googleapis.com/upload/youtube/v3/thumbnails/set");
     cfg->google_token_url = env_or("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token");
     cfg->google_client_id = env_or("GOOGLE_CLIENT_ID", NULL);
     cfg->google_client_secret = env_or("GOOGLE_CLIENT_SECRET", NULL);
@@ -82,14 +95,16 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->allow_anonymous_users = env_flag("SOCIAL_POST_ALLOW_ANONYMOUS_USERS");
     trim_slashes(cfg->supabase_url);
     trim_slashes(cfg->youtube_upload_url);
+    trim_slashes(cfg->youtube_thumbnails_url);
     trim_slashes(cfg->facebook_graph_url);
     trim_slashes(cfg->facebook_video_url);
-    if (!cfg->jwt_audience || !cfg->youtube_upload_url || !cfg->google_token_url ||
-        !cfg->facebook_graph_url || !cfg->facebook_video_url)
+    if (!cfg->jwt_audience || !cfg->youtube_upload_url || !cfg->youtube_thumbnails_url ||
+        !cfg->google_token_url || !cfg->facebook_graph_url || !cfg->facebook_video_url)
         return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory reading config");
     if (!cfg->database_url)
         return sp_err_set(err, SP_ERR_INTERNAL, "config",
                           "DATABASE_URL is not set (a libpq connection string or URI)");
+    if (load_tiktok(cfg, err) < 0) return -1;
     return load_webhook_key(cfg, err);
 }
 
@@ -100,7 +115,9 @@ void sp_config_free(sp_config *cfg) {
                        &cfg->youtube_upload_url, &cfg->google_token_url,
                        &cfg->google_client_id,   &cfg->google_client_secret,
                        &cfg->facebook_graph_url, &cfg->facebook_video_url,
-                       &cfg->spool_dir};
+                       &cfg->spool_dir,          &cfg->youtube_thumbnails_url,
+                       &cfg->tiktok_api_url,     &cfg->tiktok_client_key,
+                       &cfg->tiktok_client_secret};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         free(*fields[i]);
         *fields[i] = NULL;

@@ -20,12 +20,16 @@ typedef struct {
     char *jwt_audience;            /* JWT_AUDIENCE, default "authenticated" */
     char *cors_allowed_origins;    /* CORS_ALLOWED_ORIGINS: NULL = no CORS */
     char *youtube_upload_url;      /* YOUTUBE_UPLOAD_URL */
+    char *youtube_thumbnails_url;  /* YOUTUBE_THUMBNAILS_URL (thumbnails.set) */
     char *google_token_url;        /* GOOGLE_TOKEN_URL */
     char *google_client_id;        /* GOOGLE_CLIENT_ID */
     char *google_client_secret;    /* GOOGLE_CLIENT_SECRET */
     char *facebook_graph_url;      /* FACEBOOK_GRAPH_URL */
     char *facebook_video_url;      /* FACEBOOK_VIDEO_URL */
     char *spool_dir;               /* SOCIAL_POST_SPOOL_DIR */
+    char *tiktok_api_url;          /* TIKTOK_API_URL, without a trailing slash */
+    char *tiktok_client_key;       /* TIKTOK_CLIENT_KEY: refreshing TikTok tokens */
+    char *tiktok_client_secret;    /* TIKTOK_CLIENT_SECRET */
     bool allow_private_video_urls; /* SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS=1 */
     /* SOCIAL_POST_WEBHOOK_SECRET ("whsec_<base64>"), decoded: the key that
      * signs webhooks; NULL when unset (a callbackUrl is then refused) */

@@ -10,6 +10,7 @@
 #define SP_CATALOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/err.h"
 
@@ -28,7 +29,17 @@ const char *sp_platform_names(void);
  * Fails with SP_ERR_BAD_REQUEST naming the limit. */
 int sp_platform_check_text(sp_platform p, const char *title, const char *description, sp_err *err);
 
-/* The Instagram caption for a title and description: both, separated by a
+/* The same, naming the fields in messages as title_field and
+ * description_field (e.g. "options.youtube.title" for a platform's own). */
+int sp_platform_check_text_named(sp_platform p, const char *title, const char *title_field,
+                                 const char *description, const char *description_field,
+                                 sp_err *err);
+
+/* The length of UTF-8 text s in UTF-16 code units (how TikTok counts a
+ * caption: a character beyond the Basic Multilingual Plane counts two). */
+size_t sp_platform_utf16_length(const char *s);
+
+/* The Instagram (and TikTok) caption for a title and description: both, separated by a
  * blank line, or whichever exists. Caller frees; NULL when both are empty. */
 char *sp_platform_caption(const char *title, const char *description);
 

@@ -11,11 +11,12 @@
 #include "core/json.h"
 #include "platforms/facebook.h"
 #include "platforms/instagram.h"
+#include "platforms/tiktok.h"
 #include "platforms/youtube.h"
 
 const sp_adapter *sp_adapter_for(sp_platform p) {
     static const sp_adapter *const adapters[] = {&sp_adapter_youtube, &sp_adapter_facebook,
-                                                 &sp_adapter_instagram};
+                                                 &sp_adapter_instagram, &sp_adapter_tiktok};
     for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++)
         if (adapters[i]->platform == p) return adapters[i];
     return NULL;
@@ -70,9 +71,13 @@ void sp_step_progress(sp_step_ctx *ctx, long long confirmed, long long total) {
 }
 
 int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out) {
+    return sp_step_store_tokens(ctx, ctx->post->refresh_token, out);
+}
+
+int sp_step_store_tokens(sp_step_ctx *ctx, const char *old_refresh_token, sp_step_outcome *out) {
     sp_err err;
     sp_err_clear(&err);
-    if (ctx->host->store_token(ctx->host->self, ctx->post, &err) == 0) return 0;
+    if (ctx->host->store_token(ctx->host->self, ctx->post, old_refresh_token, &err) == 0) return 0;
     sp_step_from_err(out, &err);
     return -1;
 }
@@ -155,6 +160,11 @@ void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id) {
     /* the platform's words: a post that exists must be recordable */
     sp_utf8_truncate(out->url, sizeof out->url - 1);
     sp_utf8_truncate(out->post_id, sizeof out->post_id - 1);
+}
+
+void sp_step_thumbnail_error(sp_step_outcome *out, const char *why) {
+    snprintf(out->thumbnail_error, sizeof out->thumbnail_error, "%s", why ? why : "");
+    sp_utf8_truncate(out->thumbnail_error, sizeof out->thumbnail_error - 1);
 }
 
 void sp_step_visibility(sp_step_outcome *out, const char *visibility) {

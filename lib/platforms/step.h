@@ -54,6 +54,10 @@ typedef struct {
      * (YouTube's privacyStatus, TikTok's privacy level); "" when unknown.
      * The job's result shows it as "visibility". */
     char visibility[64];
+    /* DONE: the post exists but its custom thumbnail could not be set (why,
+     * for the user); "" when it was set or none was asked. The job's
+     * result shows it as "thumbnailError". */
+    char thumbnail_error[256];
 } sp_step_outcome;
 
 /* The post one step works on. Strings are owned by whoever filled it (the
@@ -83,9 +87,13 @@ typedef struct {
     /* Saves post->checkpoint. Fails with SP_ERR_CONFLICT "lease_lost" when
      * the delivery is no longer this worker's, or SP_ERR_DB_UNAVAILABLE. */
     int (*save_checkpoint)(void *self, const sp_post *post, sp_err *err);
-    /* Stores post->access_token (valid until post->token_expires_at) for
-     * the account the post used. */
-    int (*store_token)(void *self, const sp_post *post, sp_err *err);
+    /* Stores post->access_token (valid until post->token_expires_at) and
+     * post->refresh_token, in one statement, for the account the post used:
+     * the row whose refresh token is old_refresh_token (the one the refresh
+     * spent; post->refresh_token itself when the platform did not rotate it,
+     * as TikTok does). */
+    int (*store_token)(void *self, const sp_post *post, const char *old_refresh_token,
+                       sp_err *err);
     /* Opens the post's video from local disk (fetching it once). *f is the
      * caller's to fclose. Errors: SP_ERR_TRANSIENT or SP_ERR_UNPROCESSABLE. */
     int (*open_video)(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err);
@@ -148,6 +156,11 @@ void sp_step_progress(sp_step_ctx *ctx, long long confirmed, long long total);
 /* Stores the post's (just refreshed) token; on failure fills out. */
 int sp_step_store_token(sp_step_ctx *ctx, sp_step_outcome *out);
 
+/* Stores the post's just refreshed tokens, its access token and the refresh
+ * token the platform rotated to (post->refresh_token), for the account row
+ * that held old_refresh_token; on failure fills out. */
+int sp_step_store_tokens(sp_step_ctx *ctx, const char *old_refresh_token, sp_step_outcome *out);
+
 /* An adapter's phase machine: its phase names, indexed by its own enum, and
  * the function that says which phase follows a phase after an event. */
 typedef struct {
@@ -193,6 +206,10 @@ void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);
 /* Sets a DONE outcome's visibility (as the platform reported it; NULL or ""
  * for unknown), cut to fit and made valid UTF-8. */
 void sp_step_visibility(sp_step_outcome *out, const char *visibility);
+
+/* Sets a DONE outcome's thumbnail_error (NULL or "": none), cut to fit and
+ * made valid UTF-8. */
+void sp_step_thumbnail_error(sp_step_outcome *out, const char *why);
 
 /* Fills out with kind and a printf-style message, cut on a character
  * boundary and made valid UTF-8 (sp_utf8_truncate). */

@@ -12,6 +12,15 @@
  * the spooled file. The video id is saved the moment it is known, so the
  * video is never uploaded twice. After each chunk the server's offset is
  * reported as the upload's progress.
+ *
+ * The finished upload's answer says how YouTube really published the video
+ * (status.privacyStatus: an unaudited API project gets private whatever was
+ * asked); it is saved with the id and the post's URL (a Short's only when
+ * the file's header shows a square or vertical video of at most three
+ * minutes) and reported as the result's visibility. A custom thumbnail
+ * (option thumbnailUrl) is set after that, in the published phase, at most
+ * once: "thumbnail": "sending" is saved before the image goes out, and a
+ * step that finds it does not send again; its failure never fails the post.
  */
 #include "platforms/youtube.h"
 
@@ -25,6 +34,7 @@
 #include "core/http_headers.h"
 #include "core/json.h"
 #include "platforms/google_oauth.h"
+#include "platforms/youtube_thumbnail.h"
 
 static const char *const phase_names[SP_YT_PHASES] = {"session", "uploading", "published"};
 
@@ -81,54 +91,6 @@ typedef struct {
 
 #define YT_MAX_REFRESHES 100
 
-/* The platform's own words for an error: error.message and errors[0].reason. */
-static void google_error(const sp_http_resp *r, char *message, size_t mlen, char *reason,
-                         size_t rlen) {
-    snprintf(message, mlen, "HTTP %ld", r->status);
-    reason[0] = '\0';
-    cJSON *root = r->body ? cJSON_Parse(r->body) : NULL;
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
-    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(e, "errors");
-    const cJSON *why = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(errs, 0), "reason");
-    if (cJSON_IsString(m)) {
-        snprintf(message, mlen, "%s", m->valuestring);
-        sp_utf8_truncate(message, mlen < 301 ? mlen - 1 : 300);
-    }
-    if (cJSON_IsString(why)) snprintf(reason, rlen, "%.60s", why->valuestring);
-    cJSON_Delete(root);
-}
-
-/* The one place a YouTube answer is classified. Fills out for failures. */
-sp_yt_class sp_youtube_classify(const sp_http_resp *r, sp_step_outcome *out) {
-    char message[320], reason[64];
-    if (r->status == 0) {
-        sp_step_set(out, SP_STEP_RETRY, "network error talking to YouTube: %s", r->transport_error);
-        return YT_TRANSIENT;
-    }
-    if (r->status == 200 || r->status == 201 || r->status == 308) return YT_OK;
-    google_error(r, message, sizeof message, reason, sizeof reason);
-    if (r->status == 401) {
-        sp_step_set(out, SP_STEP_FAILED,
-                    "YouTube refused a freshly refreshed token: reconnect your YouTube account");
-        return YT_AUTH;
-    }
-    if (r->status == 404 || r->status == 410) return YT_SESSION_GONE;
-    if (r->status == 429 || r->status >= 500 ||
-        (r->status == 403 &&
-         (!strcmp(reason, "rateLimitExceeded") || !strcmp(reason, "userRateLimitExceeded")))) {
-        sp_step_set(out, SP_STEP_RETRY, "YouTube is busy (HTTP %ld%s%s)", r->status,
-                    *reason ? ": " : "", reason);
-        out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
-        return YT_TRANSIENT;
-    }
-    if (!strcmp(reason, "quotaExceeded"))
-        sp_step_set(out, SP_STEP_FAILED, "YouTube quota exceeded: %s", message);
-    else
-        sp_step_set(out, SP_STEP_FAILED, "YouTube rejected the upload: %s", message);
-    return YT_PERMANENT;
-}
-
 /* Sets the Authorization line from the delivery's current token. */
 static void set_auth(yt_run *run) {
     const char *tok = run->ctx->post->access_token;
@@ -176,42 +138,88 @@ static yt_class classify(yt_run *run, const sp_http_resp *r, sp_step_outcome *ou
     return c;
 }
 
-/* Reports the uploaded video as the post. */
-static void report_done(const char *video_id, sp_step_outcome *out) {
+/* Reports the published video from the checkpoint: its URL, how YouTube
+ * published it, and whether its thumbnail could not be set. */
+static void report_done(sp_step_ctx *ctx, sp_step_outcome *out) {
+    const char *id = sp_step_cp_string(ctx, "videoId");
+    const char *url = sp_step_cp_string(ctx, "url");
+    char watch[256];
+    if (!url) { /* saved before URLs were: a watch URL is right for any video */
+        sp_youtube_post_url(id, false, watch, sizeof watch);
+        url = watch;
+    }
+    sp_step_done(out, url, id);
+    sp_step_visibility(out, sp_step_cp_string(ctx, "privacy"));
+    sp_step_thumbnail_error(out, sp_step_cp_string(ctx, "thumbnailError"));
+}
+
+/* The thumbnailUrl option, or NULL. */
+static const char *thumbnail_url(const sp_step_ctx *ctx) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ctx->post->options, "thumbnailUrl");
+    return cJSON_IsString(v) && *v->valuestring ? v->valuestring : NULL;
+}
+
+/* True when a thumbnail was asked for and its fate is not saved yet. */
+static bool thumbnail_pending(const sp_step_ctx *ctx) {
+    const char *state = sp_step_cp_string(ctx, "thumbnail");
+    return thumbnail_url(ctx) && !(state && !strcmp(state, "done"));
+}
+
+/* Fetches and sets the custom thumbnail, sending it at most once; saves its
+ * fate. -1 when the checkpoint could not be saved (out says why). */
+static int set_thumbnail(yt_run *run, sp_step_outcome *out) {
+    sp_step_ctx *ctx = run->ctx;
+    const char *state = sp_step_cp_string(ctx, "thumbnail");
+    char why[256] = "";
+    sp_yt_image img;
+    if (state && !strcmp(state, "sending")) {
+        snprintf(why, sizeof why,
+                 "the worker stopped while sending the thumbnail to YouTube; it may not be set");
+    } else if (sp_youtube_thumbnail_fetch(ctx->cfg, thumbnail_url(ctx), &img, why, sizeof why)) {
+        sp_step_cp_set_string(ctx, "thumbnail", "sending");
+        int saved = sp_step_save(ctx, out);
+        if (saved == 0)
+            sp_youtube_thumbnail_send(ctx->cfg, run->auth, sp_step_cp_string(ctx, "videoId"), &img,
+                                      why, sizeof why);
+        sp_youtube_thumbnail_free(&img);
+        if (saved < 0) return -1;
+    }
+    sp_step_cp_set_string(ctx, "thumbnail", "done");
+    if (why[0]) sp_step_cp_set_string(ctx, "thumbnailError", why);
+    return sp_step_save(ctx, out);
+}
+
+/* The published video's remaining work (its thumbnail), then its report. */
+static void finish_published(yt_run *run, sp_step_outcome *out) {
+    if (thumbnail_pending(run->ctx) && set_thumbnail(run, out) < 0) return;
+    report_done(run->ctx, out);
+}
+
+/* True when the uploaded file is known to be a Short by its header. */
+static bool known_short(yt_run *run) {
+    sp_mp4_info info;
+    sp_step_outcome scratch; /* every byte went up: the file is whole */
+    return sp_step_video_info(run->ctx, run->video, run->size, &info, &scratch) == 1 &&
+           info.has_video && sp_youtube_is_short(info.width, info.height, info.duration);
+}
+
+/* Saves the published video (id, privacy, URL) and finishes it. */
+static void succeed(yt_run *run, const char *video_id, const char *privacy, sp_step_outcome *out) {
     char url[256];
-    snprintf(url, sizeof url, "https://youtube.com/shorts/%s", video_id);
-    sp_step_done(out, url, video_id);
-}
-
-/* Saves the success in the checkpoint and reports it. */
-static void succeed(yt_run *run, const char *video_id, sp_step_outcome *out) {
+    sp_youtube_post_url(video_id, known_short(run), url, sizeof url);
     sp_step_cp_set_string(run->ctx, "videoId", video_id);
-    if (advance(run->ctx, SP_YT_UPLOADED, out) == 0) report_done(video_id, out);
+    sp_step_cp_set_string(run->ctx, "privacy", privacy);
+    sp_step_cp_set_string(run->ctx, "url", url);
+    if (advance(run->ctx, SP_YT_UPLOADED, out) == 0) finish_published(run, out);
 }
 
-/* Reads the video id out of a final 200/201 answer. */
+/* Reads the video id and privacy out of a final 200/201 answer. */
 static void finish_from_body(yt_run *run, const sp_http_resp *r, sp_step_outcome *out) {
-    cJSON *root = r->body ? cJSON_Parse(r->body) : NULL;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
-    if (cJSON_IsString(id) && *id->valuestring)
-        succeed(run, id->valuestring, out);
+    char id[128], privacy[64];
+    if (sp_youtube_parse_video(r->body, id, sizeof id, privacy, sizeof privacy))
+        succeed(run, id, privacy, out);
     else
         sp_step_set(out, SP_STEP_RETRY, "YouTube finished the upload without a video id");
-    cJSON_Delete(root);
-}
-
-bool sp_youtube_parse_range(const char *range, long long total, long long *offset) {
-    long long last;
-    size_t len = strlen(range);
-    if (len == 0) { /* the session holds nothing yet */
-        *offset = 0;
-        return true;
-    }
-    if (len < 9 || strncmp(range, "bytes=0-", 8) != 0 ||
-        !sp_http_parse_count(range + 8, len - 8, &last) || last >= total)
-        return false;
-    *offset = last + 1;
-    return true;
 }
 
 /* Sets the checkpoint's session fields (none when session is NULL). */
@@ -227,28 +235,13 @@ static int save_session(yt_run *run, const char *session, long long offset, sp_s
     return sp_step_save(run->ctx, out);
 }
 
-/* The JSON metadata of the new video. Caller frees. */
-static char *video_metadata(const sp_post *d) {
-    cJSON *root = cJSON_CreateObject();
-    cJSON *snippet = cJSON_AddObjectToObject(root, "snippet");
-    cJSON_AddStringToObject(snippet, "title", d->title ? d->title : "");
-    cJSON_AddStringToObject(snippet, "description", d->description ? d->description : "");
-    cJSON_AddStringToObject(snippet, "categoryId", "22");
-    cJSON *status = cJSON_AddObjectToObject(root, "status");
-    cJSON_AddStringToObject(status, "privacyStatus", "public");
-    cJSON_AddBoolToObject(status, "selfDeclaredMadeForKids", false);
-    char *text = sp_json_print(root);
-    cJSON_Delete(root);
-    return text;
-}
-
 /* Opens an upload session and saves its URI. Returns YT_OK or the class. */
 static yt_class open_session(yt_run *run, sp_step_outcome *out) {
-    char url[2048], length[64];
-    snprintf(url, sizeof url, "%s?uploadType=resumable&part=snippet,status",
-             run->ctx->cfg->youtube_upload_url);
+    char url[2048], query[128], length[64];
+    sp_youtube_insert_query(run->ctx->post, query, sizeof query);
+    snprintf(url, sizeof url, "%s?%s", run->ctx->cfg->youtube_upload_url, query);
     snprintf(length, sizeof length, "X-Upload-Content-Length: %lld", run->size);
-    char *body = video_metadata(run->ctx->post);
+    char *body = sp_youtube_metadata(run->ctx->post);
     if (!body) {
         sp_step_set(out, SP_STEP_RETRY, "out of memory");
         return YT_TRANSIENT;
@@ -381,13 +374,33 @@ static void drive_upload(yt_run *run, sp_step_outcome *out) {
     }
 }
 
-/* One step of a YouTube delivery: upload the whole video, resumably. */
+/* The published phase after an interruption: the thumbnail still to set
+ * (with a token that works) or nothing, then the report. Nothing here may
+ * fail the post: a token that cannot be refreshed is the thumbnail's error. */
+static void resume_published(sp_step_ctx *ctx, sp_step_outcome *out) {
+    sp_post *d = ctx->post;
+    yt_run run = {.ctx = ctx};
+    set_auth(&run);
+    bool expiring = d->token_expires_at > 0 && d->token_expires_at < (long long)time(NULL) + 60;
+    if (thumbnail_pending(ctx) && (expiring || !d->access_token) && refresh_token(&run, out) < 0) {
+        if (out->kind == SP_STEP_RELEASED) return; /* the lease is gone: not ours to finish */
+        char why[sizeof out->message + 32];
+        snprintf(why, sizeof why, "the thumbnail was not set: %s", out->message);
+        sp_step_cp_set_string(ctx, "thumbnail", "done");
+        sp_step_cp_set_string(ctx, "thumbnailError", why);
+        if (sp_step_save(ctx, out) < 0) return;
+    }
+    finish_published(&run, out);
+}
+
+/* One step of a YouTube delivery: upload the whole video, resumably, then
+ * set its thumbnail when asked. */
 static void youtube_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     sp_post *d = ctx->post;
     const char *done_id = sp_step_cp_string(ctx, "videoId");
     if (current_phase(ctx) == SP_YT_PUBLISHED) { /* uploaded, not yet recorded */
         if (done_id && *done_id)
-            report_done(done_id, out);
+            resume_published(ctx, out);
         else /* uploading again could post twice */
             sp_step_set(out, SP_STEP_FAILED,
                         "the saved progress of this YouTube upload says it "

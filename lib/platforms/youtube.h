@@ -1,6 +1,8 @@
 /*
- * youtube: the YouTube adapter (resumable upload) and its phase machine,
- * exposed so that tests can check which phase follows which event.
+ * youtube: the YouTube adapter (resumable upload, then the optional custom
+ * thumbnail) and its phase machine, exposed so that tests can check which
+ * phase follows which event. What YouTube's answers mean is in
+ * youtube_answers.h; what the job's options become, in sp_youtube_metadata.
  */
 #ifndef SP_YOUTUBE_H
 #define SP_YOUTUBE_H
@@ -9,6 +11,7 @@
 
 #include "core/http_client.h"
 #include "platforms/step.h"
+#include "platforms/youtube_answers.h"
 
 typedef enum {
     SP_YT_SESSION,   /* no upload session: open one */
@@ -29,24 +32,14 @@ sp_yt_phase sp_youtube_phase_after(sp_yt_phase phase, sp_yt_event event);
 /* The phase's name as the checkpoint stores it. */
 const char *sp_youtube_phase_name(sp_yt_phase phase);
 
-/* What a YouTube answer means to the upload (the one classification). */
-typedef enum {
-    SP_YT_OK,           /* 200/201 (the video) or 308 (go on) */
-    SP_YT_AUTH,         /* 401: the token was refused */
-    SP_YT_SESSION_GONE, /* 404/410: the upload session is forgotten */
-    SP_YT_TRANSIENT,    /* network, 5xx, 429, rate limits: try again later */
-    SP_YT_PERMANENT     /* quota and other refusals */
-} sp_yt_class;
+/* The videos.insert body (a video resource: snippet and status) for post,
+ * its options applied (privacyStatus, tags, categoryId, madeForKids; a
+ * member of the wrong type reads as absent). Caller frees. */
+char *sp_youtube_metadata(const sp_post *post);
 
-/* Classifies r, filling out (message cut on a character boundary) for every
- * class but SP_YT_OK. Exposed for tests and the fuzzer. */
-sp_yt_class sp_youtube_classify(const sp_http_resp *r, sp_step_outcome *out);
-
-/* Reads the Range of a 308 ("bytes=0-n", or "" when the session holds
- * nothing) into the next offset (n + 1). The first byte must be 0 and n + 1 at
- * most total, the video's size; false for anything else (a malformed, negative
- * or overflowing range). */
-bool sp_youtube_parse_range(const char *range, long long total, long long *offset);
+/* The videos.insert query after "?" for post's options (notifySubscribers
+ * only when given) into query. */
+void sp_youtube_insert_query(const sp_post *post, char *query, size_t len);
 
 extern const sp_adapter sp_adapter_youtube;
 

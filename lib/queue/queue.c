@@ -227,6 +227,7 @@ static char *result_json(const sp_step_outcome *o, const sp_transition *t) {
         cJSON_AddStringToObject(r, "url", o->url);
         cJSON_AddStringToObject(r, "postId", o->post_id);
         if (o->visibility[0]) cJSON_AddStringToObject(r, "visibility", o->visibility);
+        if (o->thumbnail_error[0]) cJSON_AddStringToObject(r, "thumbnailError", o->thumbnail_error);
     } else {
         cJSON_AddStringToObject(r, "error", t->message);
     }

@@ -22,7 +22,8 @@ const { chromium } = require(process.env.SP_PLAYWRIGHT || "playwright-core");
 const fx = JSON.parse(process.env.SP_UI_FIXTURE || "{}");
 const STRICT_PROGRESS = fx.expectProgress === true || process.env.SP_UI_EXPECT_PROGRESS === "1";
 const JOB_TIMEOUT_MS = 120000; // generous: a slow machine is slow, not wrong
-const PLATFORM_NAMES = { youtube: "YouTube", facebook: "Facebook", instagram: "Instagram" };
+const PLATFORM_NAMES = { youtube: "YouTube", facebook: "Facebook", instagram: "Instagram",
+  tiktok: "TikTok" };
 
 // ------------------------------------------------------------------ browser
 
@@ -420,12 +421,14 @@ scenarios.keyboard_only = async (browser) => {
   await expectNext("YouTube", true);
   await expectNext("Facebook", false);
   await expectNext("Instagram", true);
+  await expectNext("TikTok", false);
   await expectNext("Title");
   await t.page.keyboard.type(fx.title);
   await expectNext("Description");
   await t.page.keyboard.type("Posted without a mouse.");
   let f;
-  for (let i = 0; i < 12; i++) { // the date field has a stop per part
+  // the date field has a stop per part, then the chosen platforms' options
+  for (let i = 0; i < 40; i++) {
     await t.page.keyboard.press("Tab");
     f = await focused();
     assert.ok(f.label, `every control reached has a name: ${JSON.stringify(f)}`);
@@ -467,7 +470,7 @@ scenarios.progress_bar_from_status_bodies = async (browser) => {
     body("processing", { state: "running", attempts: 0, phase: "uploading", progress: 0.42 }),
     body("processing", { state: "running", attempts: 0, phase: "processing", progress: 0.9 }),
     body("completed", { state: "succeeded", success: true, attempts: 0, postId: "abc",
-      url: "https://youtube.com/shorts/abc" }),
+      url: "https://www.youtube.com/watch?v=abc", visibility: "private" }),
   ];
   let served = 0;
   await t.page.route((url) => url.searchParams.get("jobId") === jobId, async (route) => {
@@ -489,6 +492,8 @@ scenarios.progress_bar_from_status_bodies = async (browser) => {
   await waitForBadge(t.page, "Completed", 15000);
   assert.equal(await t.page.getByRole("progressbar").count(), 0, "no bar once posted");
   await assertLinks(t.page, versions[2], ["youtube", "facebook"]);
+  // how YouTube really published it (an unaudited project's uploads are private)
+  assert.match(await platformItem(t.page, "youtube").textContent(), /Visibility: private/);
   return t;
 };
 
@@ -510,6 +515,78 @@ scenarios.api_errors_are_shown = async (browser) => {
   await t.page.getByRole("button", { name: "Post", exact: true }).click();
   await waitFor("video not found", async () => /video_not_found/.test(await error.textContent()));
   assert.equal(await t.page.locator("#job").isVisible(), false, "no job was created");
+  return t;
+};
+
+// TikTok and per-platform options: each chosen platform shows its options;
+// a bad value and TikTok's missing privacy level are refused by the API,
+// whose message is shown next to the field (no job is made); then the job
+// is made with the options, shows them, and the API stored them.
+scenarios.options_and_tiktok = async (browser) => {
+  const t = await openPage(browser);
+  await signIn(t.page);
+  const tiktokOptions = t.page.getByRole("group", { name: "TikTok options" });
+  assert.equal(await tiktokOptions.isVisible(), false, "no options before TikTok is chosen");
+  await fillPost(t.page, { platforms: ["Instagram", "TikTok"], title: "Options" });
+  assert.equal(await tiktokOptions.isVisible(), true, "TikTok's options once it is chosen");
+  assert.equal(await t.page.getByRole("group", { name: "YouTube options" }).isVisible(), false);
+  const privacy = t.page.getByLabel("TikTok Who can see it");
+  assert.equal(await privacy.inputValue(), "", "no privacy level is chosen for the person");
+  const collaborators = t.page.getByLabel("Instagram Collaborators");
+  await collaborators.fill("ann, bob, cy, dee");
+  const submits = [];
+  t.page.on("response", (r) => {
+    if (r.request().method() === "POST" && new URL(r.url()).pathname === "/social-post") {
+      submits.push(r.status());
+    }
+  });
+  await t.page.getByRole("button", { name: "Post", exact: true }).click();
+  const collabError = t.page.locator("#opt-instagram-collaborators-error");
+  await waitFor("the API's message next to the collaborators", async () =>
+    (await collabError.isVisible()) &&
+    /options\.instagram\.collaborators has at most 3 usernames/.test(await collabError.textContent()));
+  assert.equal(await collaborators.getAttribute("aria-invalid"), "true");
+  assert.equal(await activeId(t.page), "opt-instagram-collaborators", "focus goes to the field");
+  await screenshot(t.page, "status-page-option-error.png");
+
+  await collaborators.fill("ann, bob");
+  await t.page.getByLabel("Instagram Cover frame (ms)").fill("soon");
+  await t.page.getByRole("button", { name: "Post", exact: true }).click();
+  const frameError = t.page.locator("#opt-instagram-thumbOffsetMs-error");
+  await waitFor("the API's message next to the cover frame", async () =>
+    /options\.instagram\.thumbOffsetMs must be a whole number/.test(await frameError.textContent()));
+  assert.equal(await collabError.isVisible(), false, "the earlier message is gone");
+
+  await t.page.getByLabel("Instagram Cover frame (ms)").fill("1500");
+  await t.page.getByRole("button", { name: "Post", exact: true }).click();
+  const privacyError = t.page.locator("#opt-tiktok-privacyLevel-error");
+  await waitFor("the API's message next to the privacy level", async () =>
+    /options\.tiktok\.privacyLevel is required/.test(await privacyError.textContent()));
+  assert.equal(await activeId(t.page), "opt-tiktok-privacyLevel");
+  assert.deepEqual(submits, [400, 400, 400]);
+  assert.equal(await t.page.locator("#job").isVisible(), false, "no job was created");
+
+  await privacy.selectOption("SELF_ONLY");
+  await t.page.getByLabel("TikTok Turn off Duet").selectOption("true");
+  await t.page.getByLabel("TikTok Title").fill("TikTok's own caption");
+  const answer = t.page.waitForResponse((r) => r.request().method() === "POST" &&
+    new URL(r.url()).pathname === "/social-post");
+  await t.page.getByRole("button", { name: "Post", exact: true }).click();
+  const res = await answer;
+  assert.equal(res.status(), 202, await res.text());
+  const { jobId } = await res.json();
+  await waitFor("the TikTok options on show", async () =>
+    /Options: Who can see it: Only me; Title: TikTok's own caption; Turn off Duet: yes/.test(
+      await platformItem(t.page, "tiktok").textContent()));
+  assert.match(await platformItem(t.page, "instagram").textContent(),
+    /Options: Cover frame \(ms\): 1500; Collaborators: ann, bob/);
+  assert.equal(await privacyError.isVisible(), false);
+  await screenshot(t.page, "status-page-options.png");
+  const job = await apiStatus(jobId);
+  assert.deepEqual(job.platforms, ["instagram", "tiktok"]);
+  assert.deepEqual(job.options, {
+    instagram: { thumbOffsetMs: 1500, collaborators: ["ann", "bob"] },
+    tiktok: { privacyLevel: "SELF_ONLY", title: "TikTok's own caption", disableDuet: true } });
   return t;
 };
 

@@ -62,7 +62,7 @@ def test_missing_fields_are_400():
 
 def test_platform_mistakes_are_400():
     user, video = setup()
-    refused(user, {"videoId": video, "platforms": ["tiktok"]}, 400, "unknown_platform")
+    refused(user, {"videoId": video, "platforms": ["myspace"]}, 400, "unknown_platform")
     refused(user, {"videoId": video, "platforms": ["facebook", "facebook"]}, 400, "duplicate_platform")
     refused(user, {"videoId": video, "platforms": []}, 400, "invalid_field")
 

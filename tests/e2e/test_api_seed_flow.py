@@ -1,11 +1,12 @@
 """The seed's two calls, through nginx, under both path styles: submit answers
-202 with jobId/status/message, status answers 200 with exactly the seed's fields."""
+202 with jobId/status/message, status answers 200 with exactly the seed's fields
+and the job's per-platform options (issue 15), {} when none were sent."""
 import re
 
 import sptest
 
 SEED_STATUS_FIELDS = {"jobId", "status", "videoId", "platforms", "title", "description",
-                      "results", "error", "createdAt", "updatedAt"}
+                      "results", "error", "createdAt", "updatedAt", "options"}
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -32,6 +33,7 @@ def test_seed_curl_examples_return_documented_shapes():
         assert s.json["platforms"] == ["youtube"]
         assert s.json["title"] == "Launch teaser"  # the video's title when none is sent
         assert s.json["description"] is None
+        assert s.json["options"] == {}
         assert s.json["error"] is None
         assert isinstance(s.json["results"], dict)
         assert ISO_MS.match(s.json["createdAt"]) and ISO_MS.match(s.json["updatedAt"])

@@ -334,6 +334,7 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
                         " WHERE n.nspname = 'public' AND p.proname LIKE 'social_post_%%'"
                         " AND has_function_privilege(r, p.oid, 'EXECUTE') ORDER BY 1, 2")
             assert cur.fetchall() == [("social_post_cancel_job", "authenticated"),
+                                      ("social_post_check_options", "authenticated"),
                                       ("social_post_job_json", "anon"),
                                       ("social_post_job_json", "authenticated"),
                                       ("social_post_retry_job", "authenticated")]

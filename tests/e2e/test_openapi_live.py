@@ -23,6 +23,8 @@ import sptest
 import workerkit
 
 PREFIXES = ("", "/.netlify/functions")
+with open(os.path.join(os.path.dirname(__file__), "..", "options", "cases.json")) as f:
+    OPTION_CASES = json.load(f)
 ORIGIN = "https://app.example.test"  # the stack's CORS_ALLOWED_ORIGINS
 NIL = "00000000-0000-4000-8000-000000000000"
 METHODS = ("get", "post", "put", "delete", "patch", "options", "head")
@@ -165,10 +167,33 @@ def test_document_lists_every_endpoint_and_code_shape():
     assert len(ids) == len(set(ids)), ids
     submit_fields = spec()["components"]["schemas"]["SubmitRequest"]["properties"]
     assert {"videoId", "platforms", "title", "description", "scheduledAt",
-            "callbackUrl"} <= set(submit_fields)
+            "callbackUrl", "options"} <= set(submit_fields)
     result = spec()["components"]["schemas"]["PlatformResult"]["properties"]
     assert {"success", "url", "postId", "error", "state", "attempts", "lastError", "phase",
-            "progress"} <= set(result)
+            "progress", "visibility"} <= set(result)
+    assert spec()["components"]["schemas"]["Platform"]["enum"] == [
+        "youtube", "facebook", "instagram", "tiktok"]
+
+
+def test_each_platforms_options_schema_has_exactly_the_keys_the_api_takes():
+    # the accepted case that sets every option of every platform (tests/options)
+    every = OPTION_CASES["accepted"][0]["options"]
+    options = spec()["components"]["schemas"]["Options"]["properties"]
+    assert set(options) == set(every), list(options)
+    for platform, schema in options.items():
+        assert schema["additionalProperties"] is False, platform
+        assert set(schema["properties"]) == set(every[platform]), (platform, list(schema["properties"]))
+    assert options["tiktok"]["required"] == ["privacyLevel"]
+
+
+def test_the_options_schema_takes_the_good_cases_and_refuses_the_bad():
+    schema = spec()["components"]["schemas"]["Options"]
+    validator = jsonschema.Draft202012Validator(schema)
+    for case in OPTION_CASES["accepted"]:
+        validate(case["options"], schema, case["what"])
+    for case in OPTION_CASES["refused"]:
+        if not case.get("beyond_schema"):
+            assert not validator.is_valid(case["options"]), case["what"]
 
 
 # ---------------------------------------------------------------- submit
@@ -188,6 +213,19 @@ def test_submit_accepts_and_replays_in_both_path_styles():
     assert again.headers.get("idempotent-replayed") == "true", again.headers
     other = submit(tok, dict(body, title="other"), headers=key)
     assert other.status == 422 and other.json["code"] == "idempotency_key_reused", other.body
+
+
+def test_submit_with_options_and_its_status_are_documented():
+    user, video, tok = user_with_video()
+    every = OPTION_CASES["accepted"][0]
+    r = submit(tok, {"videoId": video, "platforms": every["platforms"], "title": "Options",
+                     "options": every["options"]})
+    assert r.status == 202, r.body
+    template = "/social-post-status"
+    s = check(call("GET", template, query=f"?jobId={r.json['jobId']}", token=tok), template, "GET")
+    assert s.status == 200 and s.json["options"] == every["options"], s.body
+    s = check(call("GET", template, token=tok), template, "GET")
+    assert s.json["jobs"][0]["options"] == every["options"], s.body
 
 
 def test_submit_errors_are_documented():
@@ -210,6 +248,14 @@ def test_submit_errors_are_documented():
         ({"videoId": video, "platforms": ["instagram"], "description": "d" * 2300}, None, tok,
          "caption_too_long"),
         (dict(ok, scheduledAt="tomorrow"), None, tok, "invalid_field"),
+        (dict(ok, options=[]), None, tok, "invalid_field"),
+        (dict(ok, options={"myspace": {}}), None, tok, "unknown_platform"),
+        (dict(ok, options={"facebook": {}}), None, tok, "platform_not_chosen"),
+        (dict(ok, options={"youtube": {"privacy": "public"}}), None, tok, "unknown_option"),
+        (dict(ok, options={"youtube": {"privacyStatus": "friends"}}), None, tok, "invalid_option"),
+        ({"videoId": video, "platforms": ["tiktok"]}, None, tok, "missing_option"),
+        ('{"videoId": "%s", "platforms": ["youtube"], "options": {"youtube": {"tags": [],'
+         ' "tags": []}}}' % video, "application/json", tok, "duplicate_key"),
     ]
     for body, ctype, t, code in cases:
         headers = {"Content-Type": ctype} if ctype else None

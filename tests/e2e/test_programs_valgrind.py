@@ -92,6 +92,13 @@ def test_submit_program_is_clean_under_valgrind():
         missing = body.replace(video.encode(), b"00000000-0000-4000-8000-000000000000")
         assert c.request("POST", "", headers=auth, body=missing, keep=True).status == 404
         assert c.request("POST", "", headers=auth, body=b"{", keep=True).status == 400
+        with_options = ('{"videoId": "%s", "platforms": ["youtube", "tiktok"], "options":'
+                        ' {"youtube": {"tags": ["a b"], "title": "Own"},'
+                        ' "tiktok": {"privacyLevel": "SELF_ONLY"}}}' % video).encode()
+        key2 = dict(auth, **{"Idempotency-Key": "valgrind-2"})
+        assert c.request("POST", "", headers=key2, body=with_options, keep=True).status == 202
+        bad = with_options.replace(b'"SELF_ONLY"', b'"EVERYONE"')
+        assert c.request("POST", "", headers=auth, body=bad, keep=True).status == 400
         assert c.request("POST", f"/{job}/retry", headers=auth, keep=True).status == 409
         assert c.request("POST", f"/{job}/cancel", headers=auth, keep=True).status == 200
         assert c.request("POST", f"/{job}/cancel", headers=auth).status == 409
@@ -120,6 +127,27 @@ def test_worker_run_is_clean_under_valgrind():
         assert s["status"] == "completed" and s["error"] is None, s
         assert all(s["results"][pl]["success"] for pl in ("youtube", "facebook", "instagram")), s
         assert p.youtube.stats()["videos"][0]["sha256"] == sha
+        code = w.stop(timeout=120)
+        assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
+
+
+def test_worker_tiktok_run_is_clean_under_valgrind():
+    """A worker posting to TikTok through a refreshed (rotated) token, a chunk
+    TikTok did not expect and the processing wait: no valgrind error."""
+    if skipped():
+        return
+    with workerkit.Platforms() as p:
+        workerkit.clear_queue()
+        p.tiktok.config({"expired_tokens": ["act.expired"], "processing_seconds": 1})
+        p.tiktok.faults([{"op": "put", "status": 416, "skip": 1}])
+        url, sha = p.video.add_video("valgrind-tt.mp4", 17 << 20)
+        user, video = workerkit.user_with_video(url, title="TikTok under valgrind")
+        workerkit.connect(user, "tiktok", access_token="act.expired", refresh_token="rft.first")
+        job = workerkit.submit_options(user, video, ["tiktok"], {"tiktok": {"privacyLevel": "SELF_ONLY"}})
+        w = p.worker("--ig-poll", "0.5", "--lease", "60", prefix=VALGRIND)
+        s = workerkit.wait_job(user, job, timeout=240)
+        assert s["status"] == "completed" and s["results"]["tiktok"]["success"], s
+        assert p.tiktok.stats()["posts"][0]["sha256"] == sha
         code = w.stop(timeout=120)
         assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
 

@@ -106,5 +106,15 @@ def test_api_errors_are_shown():
                     "otherVideoId": sptest.new_video(other)})
 
 
+def test_tiktok_and_options_with_the_apis_messages_next_to_the_fields():
+    user = sptest.new_user()
+    before = sptest.sql("SELECT count(*) FROM social_post_jobs WHERE user_id = %s", (user,))[0][0]
+    browserkit.run("options_and_tiktok",
+                   {"token": sptest.token(user), "videoId": sptest.new_video(user)})
+    jobs = sptest.sql("SELECT options FROM social_post_jobs WHERE user_id = %s", (user,))
+    assert before == 0 and len(jobs) == 1, jobs  # the three refused submits wrote nothing
+    assert jobs[0][0]["tiktok"]["privacyLevel"] == "SELF_ONLY", jobs
+
+
 if __name__ == "__main__":
     sptest.run(globals())

@@ -178,7 +178,7 @@ def test_a_retried_job_sends_one_event_per_final_state():
     with wk.Platforms() as p:
         wk.clear_queue()
         user, video = youtube_user(p)
-        p.youtube.faults([{"op": "init", "status": 403, "reason": "quotaExceeded"}])
+        p.youtube.faults([{"op": "init", "status": 401, "reason": "youtubeSignupRequired"}])
         with Receiver() as rx:
             job = wk.submit(user, video, ["youtube"], callbackUrl=rx.url + "/again")
             w = p.worker()

@@ -1,6 +1,7 @@
-"""The seed's whole flow for ["youtube","facebook","instagram"]: submit, poll,
-completed with per-platform results; one platform's failure never stops the
-others; all failing ends failed with error set."""
+"""The seed's whole flow for ["youtube","facebook","instagram"] (and with
+TikTok, all four): submit, poll, completed with per-platform results; one
+platform's failure never stops the others; all failing ends failed with error
+set."""
 import time
 
 import sptest
@@ -39,6 +40,28 @@ def test_seed_flow_posts_to_all_three():
         assert w.stop() == 0
 
 
+def test_a_job_for_all_four_platforms_completes():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 1})
+        url, sha = p.video.add_video("four.mp4", 2 * MiB)
+        user, video = wk.user_with_video(url, title="Four ways")
+        connect_all(user)
+        wk.connect(user, "tiktok", access_token="act.valid-token", refresh_token="rft.first")
+        platforms = ["youtube", "facebook", "instagram", "tiktok"]
+        job = wk.submit_options(user, video, platforms, {"tiktok": {"privacyLevel": "SELF_ONLY"}})
+        w = p.worker("--ig-poll", "0.5")
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed" and s["error"] is None, s
+        for platform in platforms:
+            res = s["results"][platform]
+            assert res["success"] is True and res["url"] and res["postId"], (platform, res)
+        assert s["results"]["tiktok"]["visibility"] == "SELF_ONLY"
+        assert p.tiktok.stats()["posts"][0]["sha256"] == sha
+        assert len(wk.history(job)) == 4
+        assert w.stop() == 0
+
+
 def test_one_permanent_failure_still_completes_with_the_others():
     with wk.Platforms() as p:
         wk.clear_queue()
@@ -66,7 +89,7 @@ def test_all_failing_ends_failed_with_error():
         url, _ = p.video.add_video("fail.mp4", MiB)
         user, video = wk.user_with_video(url, title="Doomed")
         connect_all(user)
-        p.youtube.faults([{"op": "init", "status": 403, "reason": "quotaExceeded"}])
+        p.youtube.faults([{"op": "init", "status": 401, "reason": "youtubeSignupRequired"}])
         p.graph.faults([{"op": "fb_start", "status": 400, "code": 190},
                         {"op": "ig_create", "status": 400, "code": 100}])
         job = wk.submit(user, video, ["youtube", "facebook", "instagram"])
@@ -74,7 +97,7 @@ def test_all_failing_ends_failed_with_error():
         s = wk.wait_job(user, job)
         assert s["status"] == "failed", s
         assert all(s["results"][x]["success"] is False for x in ("youtube", "facebook", "instagram"))
-        for word in ("youtube:", "facebook:", "instagram:", "quota", "reconnect"):
+        for word in ("youtube:", "facebook:", "instagram:", "YouTube channel", "reconnect"):
             assert word in s["error"], (word, s["error"])
         assert w.stop() == 0
 

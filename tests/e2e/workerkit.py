@@ -15,6 +15,7 @@ bypasses RLS), write JSON logs into the stack folder, and under the sanitizer
 build write their reports where `stack.py stop` looks for them.
 """
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -81,11 +82,12 @@ class Worker:
 
 
 class Platforms:
-    """Fake YouTube, Graph API and video server, plus workers pointed at them."""
+    """Fake YouTube, Graph API, TikTok and video server, plus workers pointed at them."""
 
     def __init__(self):
         self.youtube = fakectl.Fake.start("youtube")
         self.graph = fakectl.Fake.start("graph")
+        self.tiktok = fakectl.Fake.start("tiktok")
         self.video = fakectl.Fake.start("video")
         self.workers = []
 
@@ -96,11 +98,15 @@ class Platforms:
         env.update({
             "DATABASE_URL": st["database_url"],
             "YOUTUBE_UPLOAD_URL": self.youtube.url + "/upload/youtube/v3/videos",
+            "YOUTUBE_THUMBNAILS_URL": self.youtube.url + "/upload/youtube/v3/thumbnails/set",
             "GOOGLE_TOKEN_URL": self.youtube.url + "/token",
             "GOOGLE_CLIENT_ID": "test-client-id",
             "GOOGLE_CLIENT_SECRET": "test-client-secret",
             "FACEBOOK_GRAPH_URL": self.graph.url + "/v21.0",
             "FACEBOOK_VIDEO_URL": self.graph.url + "/v21.0",
+            "TIKTOK_API_URL": self.tiktok.url,
+            "TIKTOK_CLIENT_KEY": "test-client-key",
+            "TIKTOK_CLIENT_SECRET": "test-client-secret",
             "SOCIAL_POST_SPOOL_DIR": os.path.join(stack, "spool"),
             "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",  # the test videos are on 127.0.0.1
             "SOCIAL_POST_WEBHOOK_SECRET": st["webhook_secret"],
@@ -125,7 +131,7 @@ class Platforms:
         for w in self.workers:
             if w.proc.poll() is None:
                 w.stop()
-        for fake in (self.youtube, self.graph, self.video):
+        for fake in (self.youtube, self.graph, self.tiktok, self.video):
             fake.stop()
 
     def __enter__(self):
@@ -143,7 +149,8 @@ def user_with_video(video_url, title="Launch teaser"):
 def connect(user, platform, access_token="ya29.valid-token", refresh_token="1//refresh-token",
             account_id=None, expires_in=3600):
     """Connects user's account on platform (a social_accounts row)."""
-    account = account_id or {"youtube": None, "facebook": "1000001", "instagram": "1780001"}[platform]
+    account = account_id or {"youtube": None, "facebook": "1000001", "instagram": "1780001",
+                             "tiktok": "tt-open-id-0001"}[platform]
     sptest.sql("INSERT INTO social_accounts (user_id, platform, account_id, access_token,"
                " refresh_token, token_expires_at)"
                " VALUES (%s, %s, %s, %s, %s, now() + make_interval(secs => %s))",
@@ -156,6 +163,30 @@ def submit(user, video, platforms, **fields):
                     token=sptest.token(user))
     assert r.status == 202, (r.status, r.body)
     return r.json["jobId"]
+
+
+_api_keeps_options = None
+
+
+def submit_options(user, video, platforms, options, **fields):
+    """Submits a job with options through the API; where this API does not
+    keep TikTok options yet (found out once), writes the row the API would."""
+    global _api_keeps_options
+    if _api_keeps_options is not False:
+        r = sptest.http("POST", "/social-post", dict(videoId=video, platforms=platforms, options=options,
+                                                      **fields), token=sptest.token(user))
+        assert r.status in (202, 400), (r.status, r.body)
+        job = r.json["jobId"] if r.status == 202 else None
+        stored = job and sptest.sql("SELECT options FROM social_post_jobs WHERE id = %s", (job,))[0][0]
+        _api_keeps_options = stored == options
+        if _api_keeps_options:
+            return job
+        if job:  # that job is not the one asked for: out of the way
+            sptest.sql("UPDATE social_post_deliveries SET state = 'cancelled' WHERE job_id = %s", (job,))
+    return sptest.sql("INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
+                      " options) VALUES (%s, %s, %s::jsonb, %s, %s, %s::jsonb) RETURNING id",
+                      (user, video, json.dumps(platforms), fields.get("title"), fields.get("description"),
+                       json.dumps(options)))[0][0]
 
 
 def status(user, job):

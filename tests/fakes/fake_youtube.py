@@ -9,22 +9,38 @@ resume re-sent little. Bytes of a PUT are stored as they arrive, so an interrupt
 PUT leaves what was received (a later status probe reports it, as Google does);
 a newer PUT on the same session supersedes one still in flight.
 
-  POST /upload/youtube/v3/videos?uploadType=resumable&part=...   op "init"
-      Bearer token, X-Upload-Content-Length, JSON video resource with
-      snippet.title -> 200 + Location: <session uri>
+Every answer is built from the documented examples in tests/platform_docs/youtube/
+and tests/platform_docs/google/ (platform_docs.answer), so what it sends is what
+Google documents.
+
+  POST /upload/youtube/v3/videos?uploadType=resumable&part=...[&notifySubscribers=]   op "init"
+      Bearer token, X-Upload-Content-Length, JSON video resource: snippet (title
+      required; tags a list of strings, categoryId digits) and status
+      (privacyStatus public|unlisted|private, selfDeclaredMadeForKids a boolean);
+      an unknown member or a wrong type is a 400 naming it -> 200 + Location
   PUT <session uri>   Content-Range: bytes a-b/total | bytes */total   op "put"
-      -> 308 (+ Range: bytes=0-n once something is stored) or 200 + the video
+      -> 308 (+ Range: bytes=0-n once something is stored) or 200 + the video,
+      whose status.privacyStatus is what was asked, or private for an unaudited project
+  POST /upload/youtube/v3/thumbnails/set?videoId=   op "thumbnail"
+      the image as the body (image/jpeg, image/png or application/octet-stream,
+      at most 2 MB) of a video made here -> 200 thumbnailSetResponse
   POST /token   grant_type=refresh_token&refresh_token&client_id&client_secret  op "token"
 
 Config: expired_tokens, strict_tokens (only tokens issued here or in valid_tokens
 pass), valid_tokens, revoked_refresh_tokens, lost_sessions (true or a list of
 upload ids: 410), bandwidth_bytes_per_sec (paces PUT bodies), token_expires_in,
 client_id / client_secret (checked when set), chunk_multiple (262144),
-complete_status (200; Google may also answer 201).
-Faults without a body get Google's error JSON; "reason" picks errors[].reason
-(quotaExceeded -> domain youtube.quota). A 410 fault on "put" loses the session.
-Stats count 401s ("refused_tokens") and keep every malformed Content-Range a
-client sent ("bad_content_ranges": a negative offset lands here).
+complete_status (200; Google may also answer 201), unaudited_project (every
+video is made private, as Google does for an API project it has not audited).
+Faults without a body get Google's documented error JSON; "reason" picks it
+(quotaExceeded, uploadLimitExceeded, rateLimitExceeded, userRateLimitExceeded,
+authError, youtubeSignupRequired, backendError; on "thumbnail": invalidImage,
+forbidden, videoNotFound, uploadRateLimitExceeded). A 410 fault on "put" loses
+the session. Stats count 401s ("refused_tokens"), keep every malformed
+Content-Range a client sent ("bad_content_ranges": a negative offset lands
+here), what each video was asked to be (requestedPrivacyStatus, tags,
+categoryId, selfDeclaredMadeForKids, notifySubscribers: None when the query
+did not say) and each thumbnail received (videoId, size, content_type, sha256).
 
 It does not transcode, list, or serve videos, and it keeps no video bytes: only
 their count and hash.
@@ -38,51 +54,103 @@ import time
 import urllib.parse
 
 import fakebase
+import platform_docs
 from fakebase import Reply
 
 UPLOAD_PATH = "/upload/youtube/v3/videos"
+THUMBNAIL_PATH = "/upload/youtube/v3/thumbnails/set"
+# Google's error for a reason comes from its documented example (tests/platform_docs/youtube/)
+DOCUMENTED_ERROR = {
+    "quotaExceeded": "quota_exceeded", "uploadLimitExceeded": "upload_limit_exceeded",
+    "rateLimitExceeded": "rate_limit_exceeded", "userRateLimitExceeded": "user_rate_limit_exceeded",
+    "authError": "auth_error", "youtubeSignupRequired": "youtube_signup_required",
+    "backendError": "backend_error", "notFound": "session_not_found", "gone": "session_gone",
+    "invalidImage": "thumbnails_set_invalid_image", "videoNotFound": "thumbnails_set_video_not_found",
+    "uploadRateLimitExceeded": "thumbnails_set_rate_limit",
+}
+THUMBNAIL_FORBIDDEN = "thumbnails_set_forbidden"
 GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
                  409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "NOT_IMPLEMENTED",
                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
 DEFAULT_REASON = {400: "badRequest", 401: "authError", 403: "forbidden", 404: "notFound", 410: "gone",
                   429: "rateLimitExceeded", 500: "backendError", 502: "backendError", 503: "backendError",
                   504: "backendError"}
-REASON_DOMAIN = {"quotaExceeded": "youtube.quota", "rateLimitExceeded": "usageLimits",
-                 "userRateLimitExceeded": "usageLimits", "dailyLimitExceeded": "usageLimits",
-                 "uploadLimitExceeded": "youtube.video", "invalidTitle": "youtube.video",
-                 "invalidDescription": "youtube.video"}
-REASON_MESSAGE = {
-    "quotaExceeded": "The request cannot be completed because you have exceeded your "
-                     "<a href=\"/youtube/v3/getting-started#quota\">quota</a>.",
-    "rateLimitExceeded": "Rate Limit Exceeded",
-    "userRateLimitExceeded": "User Rate Limit Exceeded",
-    "authError": "Request had invalid authentication credentials. Expected OAuth 2 access token, login "
-                 "cookie or other valid authentication credential. See "
-                 "https://developers.google.com/identity/sign-in/web/devconsole-project.",
-    "backendError": "Backend Error",
-    "notFound": "Not Found",
-    "gone": "The upload session has expired or was lost; start a new upload.",
-    "uploadLimitExceeded": "The user has exceeded the number of videos they may upload.",
-}
 AUTH_CHALLENGE = 'Bearer realm="https://accounts.google.com/", error="invalid_token"'
 ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+PRIVACY = ("public", "unlisted", "private")
+SNIPPET_MEMBERS = {"title", "description", "tags", "categoryId", "defaultLanguage", "defaultAudioLanguage"}
+STATUS_MEMBERS = {"privacyStatus", "selfDeclaredMadeForKids", "embeddable", "license", "publicStatsViewable",
+                  "publishAt", "containsSyntheticMedia"}
+THUMBNAIL_TYPES = ("image/jpeg", "image/png", "application/octet-stream")
+THUMBNAIL_MAX = 2 * 1024 * 1024
 
 
-def google_error(status, reason=None, message=None, domain=None):
-    """Google's JSON error body: {"error": {code, message, errors: [...], status}}."""
+def google_error(status, reason=None, message=None, domain=None, thumbnail=False):
+    """Google's JSON error body, from the documented example of its reason;
+    a reason without one (the fake's own checks: badRequest, invalidTitle, ...)
+    takes the documented shape with its own words."""
     reason = reason or DEFAULT_REASON.get(status, "unknown")
-    message = message or REASON_MESSAGE.get(reason, "Error %d" % status)
-    item = {"message": message, "domain": domain or REASON_DOMAIN.get(reason, "global"), "reason": reason}
-    if reason == "authError":
-        item.update(message="Invalid Credentials", location="Authorization", locationType="header")
-    err = {"code": status, "message": message, "errors": [item]}
+    name = THUMBNAIL_FORBIDDEN if thumbnail and reason == "forbidden" else DOCUMENTED_ERROR.get(reason)
+    if name:
+        _, _, body = platform_docs.answer("youtube", name)
+    else:
+        _, _, body = platform_docs.answer("youtube", "backend_error", {
+            "error.message": message or "Error %d" % status,
+            "error.errors": [{"message": message or "Error %d" % status, "domain": domain or "global",
+                              "reason": reason}]})
+    err = body["error"]
+    err["code"] = status
+    if message:
+        err["message"] = err["errors"][0]["message"] = message
+    if domain:
+        err["errors"][0]["domain"] = domain
     if status in GOOGLE_STATUS:
         err["status"] = GOOGLE_STATUS[status]
-    return {"error": err}
+    else:
+        err.pop("status", None)
+    return body
 
 
 def oauth_error(error, description):
+    if error == "invalid_grant":
+        return platform_docs.answer("google", "token_invalid_grant", {"error_description": description})[2]
     return {"error": error, "error_description": description}
+
+
+def bad_metadata(message):
+    return Reply(400, google_error(400, "invalidVideoMetadata", message, "youtube.video"))
+
+
+def check_resource(resource, query):
+    """Checks the video resource and query of videos.insert as the documentation
+    types them; Reply 400 naming the member otherwise."""
+    snippet = resource.get("snippet") if isinstance(resource, dict) else None
+    if not isinstance(snippet, dict) or not isinstance(snippet.get("title"), str) or not snippet["title"].strip():
+        raise Reply(400, google_error(400, "invalidTitle",
+                                      "The request metadata specifies an invalid or empty video title.",
+                                      "youtube.video"))
+    status = resource.get("status", {})
+    if not isinstance(status, dict):
+        raise bad_metadata("status must be an object")
+    for where, obj, known in (("snippet", snippet, SNIPPET_MEMBERS), ("status", status, STATUS_MEMBERS)):
+        for k in obj:
+            if k not in known:
+                raise bad_metadata("unknown member %s.%s" % (where, k))
+    tags = snippet.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise bad_metadata("snippet.tags must be a list of strings")
+    cat = snippet.get("categoryId", "22")
+    if not isinstance(cat, str) or not cat.isdigit():
+        raise Reply(400, google_error(400, "invalidCategoryId", "snippet.categoryId must name a category",
+                                      "youtube.video"))
+    if status.get("privacyStatus", "public") not in PRIVACY:
+        raise bad_metadata("status.privacyStatus must be public, unlisted or private")
+    if not isinstance(status.get("selfDeclaredMadeForKids", False), bool):
+        raise bad_metadata("status.selfDeclaredMadeForKids must be a boolean")
+    notify = query.get("notifySubscribers")
+    if notify not in (None, "true", "false"):
+        raise Reply(400, google_error(400, "invalidParameter", "notifySubscribers must be true or false"))
+    return snippet, status, None if notify is None else notify == "true"
 
 
 class YouTubeHandler(fakebase.FakeHandler):
@@ -99,12 +167,14 @@ class YouTubeHandler(fakebase.FakeHandler):
         "client_secret": None,
         "chunk_multiple": 262144,
         "complete_status": 200,
+        "unaudited_project": False,
     }
 
     @classmethod
     def new_state(cls, server):
         return {"sessions": {}, "videos": [], "tokens": {}, "token_seq": 0, "bytes_received": 0,
-                "last_authorization": None, "bad_content_ranges": [], "refused_tokens": 0}
+                "last_authorization": None, "bad_content_ranges": [], "refused_tokens": 0,
+                "thumbnails": []}
 
     def route(self, method, path):
         if path.rstrip("/") == UPLOAD_PATH:
@@ -112,6 +182,8 @@ class YouTubeHandler(fakebase.FakeHandler):
                 return "init", self.do_init, ()
             if method == "PUT":
                 return "put", self.do_put, ()
+        if path.rstrip("/") == THUMBNAIL_PATH and method == "POST":
+            return "thumbnail", self.do_thumbnail, ()
         if path in ("/token", "/o/oauth2/token") and method == "POST":
             return "token", self.do_token, ()
         return None
@@ -120,7 +192,8 @@ class YouTubeHandler(fakebase.FakeHandler):
         if self._op == "token":
             err = rule.get("error") or {400: "invalid_grant", 401: "invalid_client"}.get(status, "internal_failure")
             return oauth_error(err, rule.get("message") or "injected fault")
-        return google_error(status, rule.get("reason"), rule.get("message"), rule.get("domain"))
+        return google_error(status, rule.get("reason"), rule.get("message"), rule.get("domain"),
+                            thumbnail=self._op == "thumbnail")
 
     def on_fault(self, rule):
         if self._op == "put" and int(rule["status"]) == 410:
@@ -168,21 +241,19 @@ class YouTubeHandler(fakebase.FakeHandler):
         total = self.headers.get("X-Upload-Content-Length", "").strip()
         if not total.isdigit() or int(total) <= 0:
             raise Reply(400, google_error(400, "badRequest", "X-Upload-Content-Length must be a positive integer."))
-        resource = self.read_json()
-        snippet = resource.get("snippet") if isinstance(resource, dict) else None
-        if not isinstance(snippet, dict) or not isinstance(snippet.get("title"), str) or not snippet["title"].strip():
-            raise Reply(400, google_error(400, "invalidTitle",
-                                          "The request metadata specifies an invalid or empty video title."))
-        status = resource.get("status") if isinstance(resource.get("status"), dict) else {}
+        snippet, status, notify = check_resource(self.read_json(), self.query)
         sid = secrets.token_urlsafe(24)
-        session = {"id": sid, "snippet": snippet, "status": status, "total": int(total), "received": 0,
+        session = {"id": sid, "snippet": snippet, "status": status, "notify": notify,
+                   "total": int(total), "received": 0,
                    "sha": hashlib.sha256(), "token": token, "video": None, "lost": False,
                    "content_type": self.headers.get("X-Upload-Content-Type"), "lock": threading.Lock(),
                    "writer": None}
         with self.lock:
             self.state["sessions"][sid] = session
         location = "%s%s?uploadType=resumable&upload_id=%s" % (self.server.base_url, UPLOAD_PATH, sid)
-        self.respond(200, None, {"Location": location, "X-GUploader-UploadID": sid})
+        code, headers, _ = platform_docs.answer("youtube", "videos_insert_session")
+        headers.update({"Location": location, "X-GUploader-UploadID": sid})
+        self.respond(code, None, headers)
 
     # ---- put -------------------------------------------------------------------
     def _content_range(self, s):
@@ -276,26 +347,25 @@ class YouTubeHandler(fakebase.FakeHandler):
                 self._create_video(s)
 
     def _create_video(self, s):
+        """The video resource of a finished upload, from the documented answer:
+        an unaudited project's video is private whatever was asked."""
         snippet, status = s["snippet"], s["status"]
         vid = "".join(secrets.choice(ID_ALPHABET) for _ in range(11))
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        video = {
-            "kind": "youtube#video",
-            "etag": secrets.token_urlsafe(20),
-            "id": vid,
-            "snippet": {"publishedAt": now, "channelId": "UCfakeChannel0000000000A",
-                        "title": snippet.get("title"), "description": snippet.get("description", ""),
-                        "thumbnails": {}, "channelTitle": "Fake Channel",
-                        "categoryId": str(snippet.get("categoryId", "22")),
-                        "liveBroadcastContent": "none",
-                        "localized": {"title": snippet.get("title"), "description": snippet.get("description", "")}},
-            "status": {"uploadStatus": "uploaded", "privacyStatus": status.get("privacyStatus", "public"),
-                       "license": "youtube", "embeddable": True, "publicStatsViewable": True},
-        }
-        if "tags" in snippet:
-            video["snippet"]["tags"] = snippet["tags"]
-        if "selfDeclaredMadeForKids" in status:
-            video["status"]["selfDeclaredMadeForKids"] = status["selfDeclaredMadeForKids"]
+        privacy = "private" if self.cfg.get("unaudited_project") else status.get("privacyStatus", "public")
+        title, description = snippet.get("title"), snippet.get("description", "")
+        thumb = "https://i.ytimg.com/vi/%s/default.jpg" % vid
+        _, _, video = platform_docs.answer(
+            "youtube", "upload_complete_unaudited" if self.cfg.get("unaudited_project") else "upload_complete", {
+                "etag": secrets.token_urlsafe(20), "id": vid,
+                "snippet.publishedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "snippet.channelId": "UCfakeChannel0000000000A", "snippet.title": title,
+                "snippet.description": description, "snippet.thumbnails.default.url": thumb,
+                "snippet.channelTitle": "Fake Channel", "snippet.categoryId": snippet.get("categoryId", "22"),
+                "snippet.tags": snippet.get("tags", []),
+                "snippet.localized": {"title": title, "description": description},
+                "status.privacyStatus": privacy,
+                "status.selfDeclaredMadeForKids": status.get("selfDeclaredMadeForKids", False)},
+            drop=() if "tags" in snippet else ("snippet.tags",))
         s["sha256"] = s["sha"].hexdigest()
         with self.lock:
             s["video"] = video
@@ -304,10 +374,13 @@ class YouTubeHandler(fakebase.FakeHandler):
     def _answer_progress(self, s):
         if s["video"] is not None:
             return self.respond(int(self.cfg.get("complete_status") or 200), s["video"])
-        headers = {"X-GUploader-UploadID": s["id"]}
         if s["received"]:
+            code, headers, _ = platform_docs.answer("youtube", "upload_chunk_308")
             headers["Range"] = "bytes=0-%d" % (s["received"] - 1)
-        self.respond(308, None, headers, reason="Resume Incomplete")
+        else:  # nothing stored: no Range at all
+            code, headers, _ = platform_docs.answer("youtube", "upload_chunk_308_no_range")
+        headers["X-GUploader-UploadID"] = s["id"]
+        self.respond(code, None, headers, reason="Resume Incomplete")
 
     # ---- token -----------------------------------------------------------------
     def do_token(self):
@@ -343,9 +416,37 @@ class YouTubeHandler(fakebase.FakeHandler):
             expires_in = int(cfg["token_expires_in"])
             self.state["tokens"][token] = {"expires_at": time.time() + expires_in,
                                            "refresh_token": params["refresh_token"]}
-        self.respond(200, {"access_token": token, "expires_in": expires_in,
-                           "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"},
-                     nocache)
+        code, _, body = platform_docs.answer("google", "token_refresh",
+                                             {"access_token": token, "expires_in": expires_in})
+        self.respond(code, body, nocache)
+
+    # ---- thumbnail -------------------------------------------------------------
+    def do_thumbnail(self):
+        """thumbnails.set: the image is the body; checks it as the documentation
+        limits it (type, 2 MB) and records what arrived."""
+        self.check_auth()
+        vid = self.query.get("videoId")
+        with self.lock:
+            video = next((v["video"] for v in self.state["videos"] if v["video"]["id"] == vid), None)
+        if not video:
+            raise Reply(404, google_error(404, "videoNotFound"))
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        data = self.body.read_all(THUMBNAIL_MAX + 1)
+        if not data:
+            raise Reply(400, google_error(400, "mediaBodyRequired", "The request does not include the image content.",
+                                          "youtube.thumbnail"))
+        if ctype not in THUMBNAIL_TYPES or len(data) > THUMBNAIL_MAX:
+            raise Reply(400, google_error(400, "invalidImage"))
+        with self.lock:
+            self.state["thumbnails"].append({"videoId": vid, "size": len(data), "content_type": ctype,
+                                             "sha256": hashlib.sha256(data).hexdigest()})
+        url = "https://i.ytimg.com/vi/%s/" % vid
+        code, _, body = platform_docs.answer("youtube", "thumbnails_set", {
+            "etag": secrets.token_urlsafe(20),
+            "items": [{"default": {"url": url + "default.jpg", "width": 120, "height": 90},
+                       "medium": {"url": url + "mqdefault.jpg", "width": 320, "height": 180},
+                       "high": {"url": url + "hqdefault.jpg", "width": 480, "height": 360}}]})
+        self.respond(code, body)
 
     # ---- stats -----------------------------------------------------------------
     def fake_stats(self):
@@ -355,7 +456,12 @@ class YouTubeHandler(fakebase.FakeHandler):
             "videos": [{"id": s["video"]["id"], "title": s["snippet"].get("title"),
                         "description": s["snippet"].get("description", ""), "size": s["total"],
                         "sha256": s["sha256"], "privacyStatus": s["video"]["status"]["privacyStatus"],
+                        "requestedPrivacyStatus": s["status"].get("privacyStatus"),
+                        "tags": s["snippet"].get("tags"), "categoryId": s["snippet"].get("categoryId"),
+                        "selfDeclaredMadeForKids": s["status"].get("selfDeclaredMadeForKids"),
+                        "notifySubscribers": s["notify"],
                         "upload_id": s["id"]} for s in st["videos"]],
+            "thumbnails": list(st["thumbnails"]),
             "bytes_received": st["bytes_received"],
             "sessions": len(st["sessions"]),
             "upload_sessions": [{"upload_id": s["id"], "title": s["snippet"].get("title"), "total": s["total"],

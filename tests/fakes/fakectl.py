@@ -1,6 +1,6 @@
 """Starts the fakes from tests and drives their control interface.
 
-    yt = Fake.start("youtube")            # also "graph", "video", "http_proxy"
+    yt = Fake.start("youtube")            # also "graph", "tiktok", "video", "http_proxy"
     yt.config({"expired_tokens": ["t1"]})
     yt.faults([{"op": "put", "status": 503}])
     ... point the worker at yt.url ...
@@ -34,9 +34,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
 SCRIPTS = {"youtube": "fake_youtube.py", "graph": "fake_graph.py", "video": "video_server.py",
-           "tcp_proxy": "tcp_proxy.py", "http_proxy": "http_proxy.py"}
+           "tcp_proxy": "tcp_proxy.py", "http_proxy": "http_proxy.py", "tiktok": "fake_tiktok.py"}
 ALIASES = {"fake_youtube": "youtube", "google": "youtube", "fake_graph": "graph", "facebook": "graph",
-           "instagram": "graph", "video_server": "video", "videos": "video"}
+           "instagram": "graph", "video_server": "video", "videos": "video", "fake_tiktok": "tiktok"}
 _running = []
 
 

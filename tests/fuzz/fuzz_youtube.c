@@ -1,10 +1,12 @@
 /*
  * fuzz_youtube: YouTube and Google answers. Two bytes of status, a Range
  * header line, a newline, then the body: classified as the YouTube adapter
- * does, its Range read against a video size, and the body read as Google's
- * token endpoint answer.
+ * does (at a time taken from the status bytes, for the quota's reset), its
+ * Range read against a video size, the body read as a finished upload's video
+ * resource, as thumbnails.set's answer and as Google's token endpoint answer.
  */
 #include <stdio.h>
+#include <time.h>
 
 #include "core/http_headers.h"
 #include "fuzz.h"
@@ -27,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     r.body = nl ? nl + 1 : text;
     sp_step_outcome out;
-    sp_youtube_classify(&r, &out);
+    sp_youtube_classify_at(&r, (time_t)status * 5000000, &out);
+    char id[128], privacy[64], why[256];
+    sp_youtube_parse_video(r.body, id, sizeof id, privacy, sizeof privacy);
+    sp_youtube_thumbnail_answer(&r, why, sizeof why);
     long long offset;
     sp_youtube_parse_range(r.range, 1 << 20, &offset);
     sp_youtube_parse_range(r.range, 1LL << 62, &offset);

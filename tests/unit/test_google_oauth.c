@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "platform_docs.h"
 #include "platforms/google_oauth.h"
 
 #define NOW 1800000000LL
@@ -40,7 +41,31 @@ static void refusals_say_what_to_do(void) {
     CHECK(sp_google_parse_token(200, NULL, NOW, &token, &at, &err) < 0);
 }
 
+/* sp_google_parse_token on a documented answer (tests/platform_docs/google/). */
+static int parse_doc(const char *name, char **token, long long *at, sp_err *err) {
+    cJSON *doc = sp_doc_load("google", name);
+    char *body = sp_doc_body_text(doc);
+    int rc = sp_google_parse_token(sp_doc_status(doc), body, NOW, token, at, err);
+    free(body);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static void documented_answers_read_as_documented(void) {
+    char *token = NULL;
+    long long at = 0;
+    sp_err err;
+    CHECK(parse_doc("token_refresh", &token, &at, &err) == 0);
+    CHECK_STR(token, "1/fFAGRNJru1FTz70BzhT3Zg");
+    CHECK(at == NOW + 3920);
+    free(token);
+    token = NULL;
+    CHECK(parse_doc("token_invalid_grant", &token, &at, &err) < 0 && !token);
+    CHECK(err.kind == SP_ERR_UNPROCESSABLE && strstr(err.msg, "reconnect your YouTube account"));
+}
+
 int main(void) {
+    documented_answers_read_as_documented();
     token_lifetimes_are_range_checked();
     refusals_say_what_to_do();
     return check_done("test_google_oauth");

@@ -59,7 +59,7 @@ static void bad_bodies_are_refused_with_codes(void) {
     refused("{\"videoId\":\"" VID "\",\"platforms\":\"youtube\"}", "invalid_field");
     refused("{\"videoId\":\"" VID "\",\"platforms\":[]}", "invalid_field");
     refused("{\"videoId\":\"" VID "\",\"platforms\":[1]}", "invalid_field");
-    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"tiktok\"]}", "unknown_platform");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"myspace\"]}", "unknown_platform");
     refused("{\"videoId\":\"" VID "\",\"platforms\":[\"YouTube\"]}", "unknown_platform");
     refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\",\"youtube\"]}",
             "duplicate_platform");
@@ -125,6 +125,83 @@ static void platform_text_limits_hold(void) {
     free(t100), free(t101), free(d5000), free(d5001), free(d2199);
 }
 
+/* Parses body (which must pass) and checks its text with title. */
+static int check_text(const char *body, const char *title, sp_err *err) {
+    sp_job_request req;
+    CHECK(parse(body, &req, err) == 0);
+    int rc = sp_job_request_check_text(&req, title, err);
+    sp_job_request_free(&req);
+    return rc;
+}
+
+static void options_are_kept_checked_and_stored(void) {
+    sp_job_request req;
+    sp_err err;
+    const char *body = "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\",\"tiktok\"],"
+                       "\"options\":{\"youtube\":{\"privacyStatus\":\"unlisted\"},"
+                       "\"tiktok\":{\"privacyLevel\":\"SELF_ONLY\",\"disableDuet\":true}}}";
+    CHECK(parse(body, &req, &err) == 0);
+    char *json = sp_job_request_options_json(&req);
+    CHECK_STR(json, "{\"youtube\":{\"privacyStatus\":\"unlisted\"},"
+                    "\"tiktok\":{\"privacyLevel\":\"SELF_ONLY\",\"disableDuet\":true}}");
+    free(json);
+    sp_job_request_free(&req);
+    CHECK(parse("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"options\":null}", &req,
+                &err) == 0);
+    json = sp_job_request_options_json(&req);
+    CHECK_STR(json, "{}");
+    free(json);
+    sp_job_request_free(&req);
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"tiktok\"]}", "missing_option");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],\"options\":[]}",
+            "invalid_field");
+    refused("{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+            "\"options\":{\"youtube\":{\"tags\":[],\"tags\":[\"x\"]}}}",
+            "duplicate_key");
+}
+
+static void a_platforms_own_text_replaces_the_jobs_and_is_named(void) {
+    sp_err err;
+    char body[512];
+    /* the job's title is too long for YouTube, YouTube's own is not */
+    char *t101 = repeat("a", 101);
+    snprintf(body, sizeof body,
+             "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+             "\"options\":{\"youtube\":{\"title\":\"Short\"}}}");
+    CHECK(check_text(body, t101, &err) == 0);
+    snprintf(body, sizeof body,
+             "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+             "\"options\":{\"youtube\":{\"title\":\"%s\"}}}",
+             t101);
+    CHECK(check_text(body, "Short", &err) < 0);
+    CHECK_STR(err.code, "title_too_long");
+    CHECK(strncmp(err.msg, "options.youtube.title ", 22) == 0);
+    /* an empty one of its own means the job's */
+    snprintf(body, sizeof body,
+             "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+             "\"options\":{\"youtube\":{\"title\":\"\"}}}");
+    CHECK(check_text(body, t101, &err) < 0);
+    CHECK(strncmp(err.msg, "title ", 6) == 0);
+    snprintf(body, sizeof body,
+             "{\"videoId\":\"" VID "\",\"platforms\":[\"youtube\"],"
+             "\"options\":{\"youtube\":{\"description\":\"<b>\"}}}");
+    CHECK(check_text(body, "Fine", &err) < 0);
+    CHECK_STR(err.code, "invalid_characters");
+    CHECK(strstr(err.msg, "options.youtube.description") != NULL);
+    free(t101);
+}
+
+static void tiktok_counts_its_caption_in_utf16_units(void) {
+    sp_err err;
+    char *emoji1100 = repeat("\xf0\x9f\x98\x80", 1100),
+         *emoji1101 = repeat("\xf0\x9f\x98\x80", 1101);
+    CHECK(sp_platform_check_text(SP_TIKTOK, emoji1100, NULL, &err) == 0); /* 2200 units */
+    CHECK(sp_platform_check_text(SP_TIKTOK, emoji1101, NULL, &err) < 0);
+    CHECK_STR(err.code, "caption_too_long");
+    CHECK(sp_platform_check_text(SP_INSTAGRAM, emoji1101, NULL, &err) == 0); /* characters */
+    free(emoji1100), free(emoji1101);
+}
+
 static void iso8601_times_parse_with_zones(void) {
     double t;
     CHECK(sp_iso8601_parse("2026-01-23T10:00:00Z", &t) && t == 1769162400);
@@ -151,5 +228,8 @@ int main(void) {
     bad_bodies_are_refused_with_codes();
     a_callback_url_is_read_and_checked();
     platform_text_limits_hold();
+    options_are_kept_checked_and_stored();
+    a_platforms_own_text_replaces_the_jobs_and_is_named();
+    tiktok_counts_its_caption_in_utf16_units();
     return check_done("test_job_request");
 }

@@ -24,8 +24,9 @@ static int fake_save(void *self, const sp_post *post, sp_err *err) {
     return sp_err_set(err, h->fail_with, "lease_lost", "the delivery's lease was lost");
 }
 
-static int fake_token(void *self, const sp_post *post, sp_err *err) {
-    (void)post, (void)err;
+static int fake_token(void *self, const sp_post *post, const char *old_refresh_token,
+                      sp_err *err) {
+    (void)post, (void)old_refresh_token, (void)err;
     ((fake_host *)self)->tokens++;
     return 0;
 }
@@ -127,13 +128,60 @@ static void a_lost_lease_releases_the_delivery(void) {
     teardown(&f);
 }
 
+static void a_published_youtube_video_reports_its_saved_url_and_visibility(void) {
+    fixture f;
+    setup(&f, SP_YOUTUBE,
+          "{\"phase\": \"published\", \"videoId\": \"abc\", \"privacy\": \"private\","
+          " \"url\": \"https://www.youtube.com/shorts/abc\"}");
+    sp_step_outcome out;
+    sp_adapter_for(SP_YOUTUBE)->step(&f.ctx, &out);
+    CHECK(out.kind == SP_STEP_DONE);
+    CHECK_STR(out.url, "https://www.youtube.com/shorts/abc");
+    CHECK_STR(out.visibility, "private");
+    CHECK_STR(out.thumbnail_error, "");
+    CHECK(f.state.videos == 0 && f.state.saves == 0);
+    teardown(&f);
+}
+
+static void a_thumbnail_that_may_have_gone_out_is_never_sent_again(void) {
+    fixture f;
+    setup(&f, SP_YOUTUBE,
+          "{\"phase\": \"published\", \"videoId\": \"abc\", \"privacy\": \"public\","
+          " \"thumbnail\": \"sending\"}");
+    f.post.options = cJSON_Parse("{\"thumbnailUrl\": \"http://127.0.0.1:9/never.jpg\"}");
+    f.post.access_token = "ya29.token";
+    sp_step_outcome out;
+    sp_adapter_for(SP_YOUTUBE)->step(&f.ctx, &out);
+    CHECK(out.kind == SP_STEP_DONE); /* a thumbnail never fails the post */
+    CHECK(strstr(out.thumbnail_error, "may not be set") != NULL);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(f.post.checkpoint, "thumbnail")), "done");
+    CHECK(f.state.saves == 1 && f.state.videos == 0);
+    cJSON_Delete(f.post.options);
+    teardown(&f);
+}
+
+static void a_published_video_whose_token_cannot_be_refreshed_still_succeeds(void) {
+    fixture f;
+    setup(&f, SP_YOUTUBE, "{\"phase\": \"published\", \"videoId\": \"abc\"}");
+    f.post.options = cJSON_Parse("{\"thumbnailUrl\": \"http://127.0.0.1:9/never.jpg\"}");
+    sp_config cfg = {0}; /* no client credentials: the refresh is refused */
+    f.ctx.cfg = &cfg;
+    f.post.refresh_token = "1//r";
+    sp_step_outcome out;
+    sp_adapter_for(SP_YOUTUBE)->step(&f.ctx, &out);
+    CHECK(out.kind == SP_STEP_DONE);
+    CHECK(strstr(out.thumbnail_error, "the thumbnail was not set") != NULL);
+    cJSON_Delete(f.post.options);
+    teardown(&f);
+}
+
 static void a_published_youtube_video_is_reported_without_uploading(void) {
     fixture f;
     setup(&f, SP_YOUTUBE, "{\"phase\": \"published\", \"videoId\": \"abc\"}");
     sp_step_outcome out;
     sp_adapter_for(SP_YOUTUBE)->step(&f.ctx, &out);
     CHECK(out.kind == SP_STEP_DONE);
-    CHECK_STR(out.url, "https://youtube.com/shorts/abc");
+    CHECK_STR(out.url, "https://www.youtube.com/watch?v=abc"); /* not known to be a Short */
     CHECK(f.state.videos == 0 && f.state.saves == 0);
     teardown(&f);
 }
@@ -249,6 +297,9 @@ int main(void) {
     a_phase_change_and_confirmed_bytes_are_reported();
     a_lost_lease_releases_the_delivery();
     a_published_youtube_video_is_reported_without_uploading();
+    a_published_youtube_video_reports_its_saved_url_and_visibility();
+    a_thumbnail_that_may_have_gone_out_is_never_sent_again();
+    a_published_video_whose_token_cannot_be_refreshed_still_succeeds();
     a_published_reel_is_reported_from_its_checkpoint();
     no_account_fails_without_touching_storage();
     a_video_that_cannot_be_read_retries();
