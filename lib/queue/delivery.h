@@ -22,7 +22,7 @@
  *     |    ^                                             |     ^               |
  *     |    |                      lease lapse: claimed   '-----'               |
  *     |    |                      again (takeovers + 1)                        |
- *     |    '---- user retry (failed platforms; attempts, takeovers -> 0) ------'
+ *     |    '--------- user retry (attempts, takeovers, releases -> 0) ---------'
  *     |
  *     | cancel (only before it started: checkpoint {})
  *     v
