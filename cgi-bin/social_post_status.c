@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/etag.h"
 #include "api/jobs.h"
 #include "api/list_query.h"
 #include "api/long_poll.h"
@@ -35,13 +36,17 @@ static void job_status(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims, 
     }
     memcpy(r->job_id, job_id, sizeof r->job_id);
     if (sp_request_int_query(r, "wait", 0, 0, SP_LONG_POLL_MAX_SECONDS, &wait, &err) < 0) goto fail;
+    /* the promise of a wait holds with a stalled database too: a read still
+     * waiting half a second past it gives up (503 with Retry-After) */
+    if (wait > 0) ctx->answer_by = r->started + wait + 0.5;
     uint64_t mark = ctx->long_poll ? sp_long_poll_mark(ctx->long_poll) : 0;
     if (sp_jobs_view_as(ctx->db, claims->claims_json, job_id, &view, &err) < 0) goto fail;
+    /* the caller holds this version (If-None-Match names it, RFC 9110's
+     * weak comparison) or asked without one: wait for the next */
     const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
-    const char *baseline = inm ? inm : view.etag;
-    if (wait > 0 && ctx->long_poll && !view.final && strcmp(view.etag, baseline) == 0 &&
-        !sp_server_stopping() &&
-        sp_long_poll_park(ctx->long_poll, r, claims->claims_json, job_id, wait, baseline, &view,
+    bool unchanged = !inm || sp_etag_none_match_names(inm, view.etag);
+    if (wait > 0 && ctx->long_poll && !view.final && unchanged && !sp_server_stopping() &&
+        sp_long_poll_park(ctx->long_poll, r, claims->claims_json, job_id, wait, view.etag, &view,
                           mark) == 0)
         goto done;
     sp_response_send_versioned(r, view.json, view.etag);

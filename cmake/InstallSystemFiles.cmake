@@ -33,6 +33,7 @@ function(sp_deploy_file src out_var)
     file(READ "${src}" text)
     string(REPLACE "/usr/bin/" "${CMAKE_INSTALL_PREFIX}/bin/" text "${text}")
     string(REPLACE "/usr/share/" "${CMAKE_INSTALL_PREFIX}/share/" text "${text}")
+    string(REPLACE "/usr/lib/social-post/" "${CMAKE_INSTALL_PREFIX}/lib/social-post/" text "${text}")
     string(REPLACE "/etc/social-post" "${sp_etc_dir}" text "${text}")
     get_filename_component(name "${src}" NAME)
     set(copy "${SP_DEPLOY_STAGING}/${name}")
@@ -57,8 +58,27 @@ foreach(name social-post.env worker.env)
          PERMISSIONS OWNER_READ OWNER_WRITE FILES "${installed}")
 endforeach()
 
-# Examples to copy from: the cron line and an nginx site (share/social-post/deploy).
-foreach(example cron/social-post-worker.cron nginx/social-post-site.conf)
+# The cron path's helpers (lib/social-post): the environment-file reader and
+# the FastCGI programs' starter.
+foreach(helper social-post-env social-post-spawn)
+    sp_deploy_file("${SP_DEPLOY_SOURCE}/bin/${helper}" installed)
+    file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/lib/social-post" TYPE FILE
+         PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ
+                     WORLD_EXECUTE FILES "${installed}")
+endforeach()
+
+# The cron path's logs are rotated (a conffile of the package).
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+    set(sp_logrotate_dir "/etc/logrotate.d")
+else()
+    set(sp_logrotate_dir "${CMAKE_INSTALL_PREFIX}/etc/logrotate.d")
+endif()
+file(INSTALL DESTINATION "${sp_logrotate_dir}" TYPE FILE RENAME social-post
+     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+     FILES "${SP_DEPLOY_SOURCE}/debian/logrotate")
+
+# Examples to copy from: the cron lines and an nginx site (share/social-post/deploy).
+foreach(example cron/social-post-worker.cron cron/social-post-http.cron nginx/social-post-site.conf)
     sp_deploy_file("${SP_DEPLOY_SOURCE}/${example}" installed)
     file(INSTALL DESTINATION "${CMAKE_INSTALL_PREFIX}/share/social-post/deploy" TYPE FILE
          PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ FILES "${installed}")

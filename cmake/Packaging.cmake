@@ -19,6 +19,18 @@ file(MAKE_DIRECTORY \"${CMAKE_BINARY_DIR}/deploy-staging\")")
 install(SCRIPT ${CMAKE_SOURCE_DIR}/cmake/InstallSystemFiles.cmake)
 
 install(FILES README.md docs/DEPLOY.md docs/ARCHITECTURE.md docs/openapi.yaml
+              deploy/debian/copyright
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/social-post)
+
+# The package's changelog, as Debian wants it: gzip -9n, no time stamp.
+configure_file(deploy/debian/changelog.in ${CMAKE_BINARY_DIR}/package-control/changelog @ONLY)
+install(CODE "execute_process(
+    COMMAND gzip -9nf \"${CMAKE_BINARY_DIR}/package-control/changelog\"
+    RESULT_VARIABLE sp_gzip)
+if(NOT sp_gzip EQUAL 0)
+    message(FATAL_ERROR \"gzip of the changelog failed\")
+endif()")
+install(FILES ${CMAKE_BINARY_DIR}/package-control/changelog.gz
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/social-post)
 
 # ---------------------------------------------------------------- the Debian package
@@ -48,11 +60,18 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "ca-certificates")
 # nginx serves the API; psql runs the migrations (from this host or another).
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "nginx | nginx-light | nginx-full | nginx-extras, postgresql-client")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql, spawn-fcgi")
+# postgresql for a database on this host; spawn-fcgi and cron for hosts
+# without systemd (docs/DEPLOY.md, "Without systemd").
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql, spawn-fcgi, cron")
 
 set(SP_CONFFILES "${CMAKE_BINARY_DIR}/package-control/conffiles")
-file(WRITE ${SP_CONFFILES} "/etc/social-post/social-post.env\n/etc/social-post/worker.env\n")
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${SP_CONFFILES})
+file(WRITE ${SP_CONFFILES}
+     "/etc/social-post/social-post.env\n/etc/social-post/worker.env\n/etc/logrotate.d/social-post\n")
+# Maintainer scripts (deploy/debian): system users, folders, modes; stop on
+# remove; clean up on purge.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${SP_CONFFILES} ${CMAKE_SOURCE_DIR}/deploy/debian/postinst
+    ${CMAKE_SOURCE_DIR}/deploy/debian/prerm ${CMAKE_SOURCE_DIR}/deploy/debian/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 set(CPACK_SOURCE_GENERATOR TGZ)
 set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build[^/]*/" "__pycache__")

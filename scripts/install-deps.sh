@@ -19,7 +19,7 @@ packages=(
     # tests of the deployment files: OpenAPI checks (with node and npm, below),
     # the Debian package (cpack: dpkg-shlibdeps, file), units (systemd-analyze),
     # the nginx example (a throw-away TLS certificate)
-    python3-yaml python3-jsonschema dpkg-dev file systemd openssl
+    python3-yaml python3-jsonschema dpkg-dev file systemd openssl lintian
     # checks and tools (prometheus: its promtool checks /metrics; the package's
     # own service is not used, and is stopped below when it starts one)
     valgrind curl ca-certificates prometheus

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """stack.py: starts and stops social-post's whole local stack on 127.0.0.1.
 
-    stack.py start [--skip-missing]   Postgres, migrations, test keys, the programs, nginx
+    stack.py start [--skip-missing]   Postgres (set up as a new Supabase project is), migrations,
+                                      test keys, the programs, nginx
     stack.py stop                     stops all of it; exit 1 on sanitizer reports or crashes
     stack.py status                   what runs where
     stack.py run                      start, print how to use it, stop on Ctrl-C / SIGTERM
@@ -456,6 +457,28 @@ def psql(st, url, sql):
                os.path.join(st["stack_dir"], "psql.log"), "psql")
 
 
+# What Supabase's own database setup does before any project migration runs:
+# the API roles, USAGE on public, and default privileges that grant ALL on
+# every new table, function and sequence in public to anon, authenticated
+# and service_role. The migrations must hold against these grants, so the
+# test database starts as a new Supabase project does. Source:
+# https://github.com/supabase/postgres/blob/develop/migrations/db/init-scripts/00000000000000-initial-schema.sql
+SUPABASE_INIT_SQL = """
+CREATE ROLE anon NOLOGIN NOINHERIT;
+CREATE ROLE authenticated NOLOGIN NOINHERIT;
+CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+GRANT USAGE ON SCHEMA public TO postgres, anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO postgres, anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO postgres, anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO postgres, anon, authenticated, service_role;
+"""
+
+
+def imitate_supabase(st):
+    """The grants a new Supabase project has before its first migration."""
+    psql(st, st["database_url"], SUPABASE_INIT_SQL)
+
+
 def migrate(st):
     """scripts/migrate.sh against the stack's database, with this Postgres's psql."""
     env = dict(os.environ, PATH=st["pg"]["bin_dir"] + os.pathsep + os.environ.get("PATH", ""))
@@ -829,6 +852,7 @@ def start(skip_missing=False):
     try:
         start_postgres(st)
         save_state(st)
+        imitate_supabase(st)
         migrate(st)
         create_api_role(st)
         make_keys(st)

@@ -6,13 +6,16 @@
 // The one idea: a job is watched through the status long-poll (wait=25 with
 // If-None-Match: the last ETag; 304 means unchanged), and every failure of the
 // network or a 5xx is met with exponential backoff, so a dropped connection
-// only ever delays updates. Nothing here touches the page's DOM.
+// only ever delays updates. An answer that tells nothing new and came back at
+// once (something between the page and the API does not wait, or ignores
+// If-None-Match) is met with the same backoff: the page never asks in a loop. Nothing here touches the page's DOM.
 
 const TOKEN_KEY = "social-post.access-token";
 const WAIT_SECONDS = 25; // server-side wait of one long-poll
 const CLIENT_TIMEOUT_MS = (WAIT_SECONDS + 20) * 1000; // a hung connection counts as dropped
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+const QUICK_MS = 1000; // a long-poll answered sooner than this did not wait
 
 // The API's base path: "" (same origin, paths from the root) unless the page's
 // <html data-api-base="..."> says otherwise.
@@ -182,6 +185,8 @@ export class JobWatcher {
     this.handlers = handlers;
     this.etag = null;
     this.failures = 0;
+    this.idle = 0; // answers in a row that told nothing new at once
+    this.unexpected = false; // the last answer was one of them
     this.stopped = false;
     this.life = new AbortController(); // aborted by stop()
     this.current = null; // the AbortController of the request in flight
@@ -210,14 +215,21 @@ export class JobWatcher {
     }
     this.current = new AbortController();
     const timer = setTimeout(() => this.current.abort(), CLIENT_TIMEOUT_MS);
+    const asked = this.etag;
+    const started = Date.now();
     try {
       const res = await request("GET", "/social-post-status?" + q, {
         headers,
         signal: this.current.signal,
       });
-      if (res.status === 304) return null;
+      const quick = q.has("wait") && Date.now() - started < QUICK_MS;
+      if (res.status !== 200) { // 304, or a success this page does not know
+        this.unexpected = res.status !== 304 || quick;
+        return null;
+      }
       const etag = res.headers.get("ETag");
       const job = await res.json();
+      this.unexpected = !etag || etag === asked; // no version to wait on, or no news
       this.etag = etag || null;
       return job;
     } catch (e) {
@@ -262,7 +274,17 @@ export class JobWatcher {
           return;
         }
       }
+      if (this.unexpected) await this.pause();
+      else this.idle = 0;
     }
+  }
+
+  // After an answer that told nothing new at once: waits as backoff() does
+  // (1 s, 2 s, 4 s ... at most 30 s), without calling the connection lost.
+  async pause() {
+    this.idle += 1;
+    const exp = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.idle - 1));
+    await sleep(Math.round(exp * (0.8 + Math.random() * 0.4)), this.life.signal);
   }
 
   // Waits before the next try: 1 s, 2 s, 4 s ... at most 30 s, with jitter,

@@ -63,7 +63,7 @@ static int run(sp_worker *w, sigset_t *signals) {
     bool has_keeper = start(&keeper, sp_lease_keeper_main, w, "lease keeper");
     bool has_listener = start(&listener, sp_wakeup_main, w, "listener");
     bool has_stopper = start(&stopper, sp_stopper_main, &sa, "stopper");
-    bool sending = w->cfg->webhook_key && start(&webhooks, sp_webhooks_main, w, "webhook sender");
+    bool sending = start(&webhooks, sp_webhooks_main, w, "webhook sender");
     if (!has_keeper || !has_stopper) { /* no leases renewed, or no way to stop: stop now */
         atomic_store(&w->stopping, true);
         atomic_store(&w->winding_down, true);

@@ -1,22 +1,31 @@
 /*
- * webhooks: the thread that sends webhook events from the outbox.
+ * webhooks: the threads that send webhook events from the outbox.
  *
- * It has one database connection of its own: it LISTENs social_post_webhooks
- * there (the outbox's trigger notifies every new event when its job's
- * transaction commits) and claims due events one at a time. Each event gets
- * one attempt (webhooks/webhook.c: at most 10 s), then what follows is
- * recorded (queue/outbox.c): delivered, due again after a backoff, or given
- * up. Between events it sleeps until the next one is due, a notification, or
- * the --poll interval, so a lost notification delays an event, never loses
- * it. A job is final before its event exists, so nothing here can hold up a
- * job's status.
+ * A pool of SENDERS threads, each with a database connection of its own: it
+ * LISTENs social_post_webhooks there (the outbox's trigger notifies every new
+ * event when its job's transaction commits), claims one due event, makes one
+ * attempt (webhooks/webhook.c: at most 10 s) and records what follows
+ * (queue/outbox.c): delivered, due again after a backoff, or given up.
+ * Between events it sleeps until the next one is due, a notification, or the
+ * --poll interval, so a lost notification delays an event, never loses it. A
+ * job is final before its event exists, so nothing here can hold up a job's
+ * status.
  *
- * It stops with the worker, after the attempt in flight (the grace period's
- * hard stop aborts it); with --once, after the slots, once nothing is due.
- * A worker without SOCIAL_POST_WEBHOOK_SECRET does not run this thread.
+ * One receiver (a callbackUrl's origin) gets at most PER_RECEIVER attempts
+ * at once from this worker: a claim passes over the receivers at that limit,
+ * so a slow receiver holds up its own events only, and the other senders go
+ * on with everyone else's. Claims are taken one at a time under the pool's
+ * lock, so the count per receiver holds.
+ *
+ * The senders stop with the worker, after the attempts in flight (the grace
+ * period's hard stop aborts them); with --once, after the slots, once
+ * nothing is due. A worker without SOCIAL_POST_WEBHOOK_SECRET sends nothing:
+ * its one thread ends events that no worker sent within the give-up age as
+ * 'expired', so they do not wait for ever.
  */
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,10 +34,38 @@
 #include "core/log.h"
 #include "queue/outbox.h"
 #include "webhooks/callback_url.h"
+#include "webhooks/receivers.h"
 #include "worker.h"
 
 /* Longer than one attempt (10 s), so a live sender never loses its event. */
 #define EVENT_LEASE_SECONDS 60
+#define SENDERS 4
+#define PER_RECEIVER 2
+
+/* The senders of one worker, and the receiver each one is calling. */
+typedef struct {
+    sp_worker *w;
+    pthread_mutex_t lock;                   /* guards in_flight and calling */
+    int in_flight;                          /* senders between a claim and its record */
+    char calling[SENDERS][SP_RECEIVER_MAX]; /* "" when that sender calls nobody */
+} webhook_pool;
+
+typedef struct {
+    webhook_pool *pool;
+    int index;
+} sender;
+
+/* The receivers at their limit (JSON; caller frees; NULL when out of
+ * memory, which lets the claim take any receiver). Called with the lock. */
+static char *busy_receivers(const webhook_pool *pool) {
+    return sp_receivers_busy((const char(*)[SP_RECEIVER_MAX])pool->calling, SENDERS, PER_RECEIVER);
+}
+
+/* Counts an attempt in or out of flight; the grace period waits while any is. */
+static void set_in_flight(webhook_pool *pool, int change) {
+    pool->in_flight += change;
+    atomic_store(&pool->w->webhook_busy, pool->in_flight > 0);
+}
 
 /* Logs one attempt: never the body, the signature, or the URL's path and
  * query (which may carry the receiver's token). */
@@ -70,14 +107,35 @@ static void send_event(sp_worker *w, sp_db *db, const char *owner, const sp_outb
     log_attempt(ev, &a, &next);
 }
 
+/* Claims the next due event of a receiver below its limit, and notes that
+ * this sender now calls it. Returns 1 (claimed), 0 (none due), -1. */
+static int claim(sender *s, sp_db *db, const char *owner, sp_outbox_event *ev, sp_err *err) {
+    webhook_pool *pool = s->pool;
+    pthread_mutex_lock(&pool->lock);
+    char *busy = busy_receivers(pool);
+    set_in_flight(pool, 1); /* from before the claim: no stop in between */
+    int claimed = sp_outbox_claim(db, owner, EVENT_LEASE_SECONDS, busy, ev, err);
+    if (claimed == 1)
+        sp_receiver_of(ev->url, pool->calling[s->index]);
+    else
+        set_in_flight(pool, -1);
+    pthread_mutex_unlock(&pool->lock);
+    free(busy);
+    return claimed;
+}
+
 /* Claims the next due event and makes one attempt at it. Returns 1 when an
  * event was due, 0 when none, -1 when the claim failed. */
-static int send_next(sp_worker *w, sp_db *db, const char *owner, unsigned *seed, sp_err *err) {
+static int send_next(sender *s, sp_db *db, const char *owner, unsigned *seed, sp_err *err) {
     sp_outbox_event ev;
-    int claimed = sp_outbox_claim(db, owner, EVENT_LEASE_SECONDS, &ev, err);
+    int claimed = claim(s, db, owner, &ev, err);
     if (claimed <= 0) return claimed;
-    send_event(w, db, owner, &ev, seed);
+    send_event(s->pool->w, db, owner, &ev, seed);
     sp_outbox_event_free(&ev);
+    pthread_mutex_lock(&s->pool->lock);
+    s->pool->calling[s->index][0] = '\0';
+    set_in_flight(s->pool, -1);
+    pthread_mutex_unlock(&s->pool->lock);
     return 1;
 }
 
@@ -93,13 +151,19 @@ static bool drain_notifications(PGconn *conn) {
     return any;
 }
 
-/* Sleeps until an event may be due: a notification, the next due time or
- * the poll interval, waking each second to notice a stop. */
-static void wait_for_events(sp_worker *w, sp_db *db) {
+/* Sleeps until an event may be due: a notification, the next due time (of
+ * a receiver below its limit) or the poll interval, waking each second to
+ * notice a stop. */
+static void wait_for_events(sender *s, sp_db *db) {
+    sp_worker *w = s->pool->w;
     sp_err err;
+    pthread_mutex_lock(&s->pool->lock);
+    char *busy = busy_receivers(s->pool);
+    pthread_mutex_unlock(&s->pool->lock);
     /* again each time: the connection may be a new one since the last wait */
     bool listening = sp_db_simple(db, "LISTEN social_post_webhooks", &err) == 0;
-    double due = sp_outbox_next_due(db, &err);
+    double due = sp_outbox_next_due(db, busy, &err);
+    free(busy);
     if (due < 0) due = 2;               /* database trouble: look again soon */
     if (!listening && due > 2) due = 2; /* no notifications: poll instead */
     if (due > w->poll_seconds) due = w->poll_seconds;
@@ -125,28 +189,71 @@ static bool keep_going(sp_worker *w) {
     return !atomic_load(&w->stopping) && (w->once || atomic_load(&w->slots_running) > 0);
 }
 
-void *sp_webhooks_main(void *arg) {
-    sp_worker *w = arg;
+/* One sender: claim, attempt, record, until the worker stops. */
+static void *sender_main(void *arg) {
+    sender *s = arg;
+    sp_worker *w = s->pool->w;
     sp_db *db = sp_db_new(w->cfg->database_url);
     if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
-    char owner[200];
-    snprintf(owner, sizeof owner, "%s:webhooks", w->owner);
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    char owner[220];
+    snprintf(owner, sizeof owner, "%s:webhooks:%d", w->owner, s->index);
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)s->index << 16;
     sp_http_client_set_abort(sp_worker_hard_stopped, w);
     while (db && keep_going(w)) {
         sp_err err;
-        atomic_store(&w->webhook_busy, true); /* from before the claim: no stop in between */
-        int sent = send_next(w, db, owner, &seed, &err);
-        atomic_store(&w->webhook_busy, false);
+        int sent = send_next(s, db, owner, &seed, &err);
         if (sent < 0) {
             sp_log(SP_LOG_WARN, "claiming a webhook event failed: %s", err.msg);
             sp_worker_wait(w, 2);
         } else if (sent == 0 && w->once && atomic_load(&w->slots_running) == 0) {
             break; /* the slots are done and nothing is due */
         } else if (sent == 0) {
-            wait_for_events(w, db);
+            wait_for_events(s, db);
         }
     }
     sp_db_free(db);
+    return NULL;
+}
+
+/* Without a signing secret: ends the events nobody sent within the give-up
+ * age as 'expired', at start and then every minute, until the worker stops. */
+static void expire_unsent(sp_worker *w) {
+    static const char why[] = "never sent: no worker has SOCIAL_POST_WEBHOOK_SECRET, the key "
+                              "that signs webhooks";
+    sp_db *db = sp_db_new(w->cfg->database_url);
+    if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
+    while (db && keep_going(w)) {
+        sp_err err;
+        int n = sp_outbox_expire(db, w->webhook_policy.give_up_age, why, &err);
+        if (n < 0) sp_log(SP_LOG_WARN, "expiring unsent webhook events failed: %s", err.msg);
+        if (n > 0) sp_log(SP_LOG_WARN, "%d webhook event(s) expired: %s", n, why);
+        for (int i = 0; i < 60 && keep_going(w); i++) {
+            if (w->once && atomic_load(&w->slots_running) == 0) goto done;
+            sp_worker_wait(w, 1);
+        }
+    }
+done:
+    sp_db_free(db);
+}
+
+void *sp_webhooks_main(void *arg) {
+    sp_worker *w = arg;
+    if (!w->cfg->webhook_key) {
+        expire_unsent(w);
+        return NULL;
+    }
+    webhook_pool pool = {.w = w};
+    sender senders[SENDERS];
+    pthread_t threads[SENDERS];
+    int started = 0;
+    pthread_mutex_init(&pool.lock, NULL);
+    for (; started < SENDERS; started++) {
+        senders[started] = (sender){.pool = &pool, .index = started};
+        if (pthread_create(&threads[started], NULL, sender_main, &senders[started]) != 0) break;
+    }
+    if (started == 0) sp_log(SP_LOG_ERROR, "could not start a webhook sender thread");
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    pthread_mutex_destroy(&pool.lock);
     return NULL;
 }

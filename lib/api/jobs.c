@@ -27,7 +27,10 @@ static const sp_stmt video_title = {
  * job made earlier with the same Idempotency-Key: a row (id, status,
  * request_hash), request_hash NULL for a new job. No row: no such video, or a
  * twin with the same key committed after this statement's snapshot (run it
- * again). */
+ * again). The database computes the request_hash of every row a user writes
+ * (migration 0015), so an earlier job whose hash is the database's for this
+ * request answers with $7, this program's hash of it; rows written before
+ * that have this program's hash. */
 static const sp_stmt job_insert = {
     "jobs_insert",
     "WITH ins AS ("
@@ -40,7 +43,9 @@ static const sp_stmt job_insert = {
     "  RETURNING id, status)"
     " SELECT id::text, status, NULL::text FROM ins"
     " UNION ALL"
-    " SELECT j.id::text, j.status, j.request_hash FROM social_post_jobs j"
+    " SELECT j.id::text, j.status, CASE WHEN j.request_hash = social_post_request_hash("
+    "   $2::uuid, $3::jsonb, $4, $5, to_timestamp($8::float8), $9) THEN $7 ELSE j.request_hash END"
+    " FROM social_post_jobs j"
     " WHERE $6::text IS NOT NULL AND j.user_id = $1::uuid AND j.idempotency_key = $6"
     "   AND NOT EXISTS (SELECT 1 FROM ins)",
     10};

@@ -17,6 +17,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "api/dispatcher.h"
 #include "api/metrics.h"
 #include "api/response.h"
 #include "core/clock.h"
@@ -26,11 +27,22 @@
 #define MARK_SLOTS 4096 /* last notification per job hash */
 #define READ_BATCH 32   /* re-reads per pipeline round trip */
 #define CHANNEL "social_post_job_changed"
+#define USER_SLOTS 256       /* buckets of the per-user counts */
+#define CALL_DEADLINE 10.0   /* seconds a database call of the waker may take */
+#define OVERDUE_GRACE 0.5    /* seconds past a waiter's deadline before a call is abandoned */
+
+/* How many waiters one caller has parked. */
+typedef struct user_count {
+    struct user_count *next;
+    char user_id[37];
+    int n;
+} user_count;
 
 typedef struct waiter {
     struct waiter *next;
     sp_request req; /* borrows from its FCGX_Request, kept open */
     char job_id[37];
+    char user_id[37];
     char baseline[40];
     char *claims_json;
     sp_job_view view; /* the latest read */
@@ -45,12 +57,14 @@ struct sp_long_poll {
     int wake_fd;
     pthread_mutex_t mu;
     waiter *table[TABLE_SIZE];
+    user_count *users[USER_SLOTS];
     int count;
     uint64_t seq;               /* notifications seen (and reconnects) */
     uint64_t marks[MARK_SLOTS]; /* seq of each job hash's last notification */
     uint64_t listening_since;   /* seq when LISTEN last began; 0: not listening */
     bool stopping;
     bool any_dirty;
+    double next_reap; /* the waker's: when to look for waiters whose client has gone */
 };
 
 static uint32_t hash_id(const char *s) {
@@ -80,6 +94,12 @@ sp_long_poll *sp_long_poll_new(const char *conninfo, sp_long_poll_done done, voi
 
 void sp_long_poll_free(sp_long_poll *lp) {
     if (!lp) return;
+    for (int i = 0; i < USER_SLOTS; i++)
+        while (lp->users[i]) {
+            user_count *u = lp->users[i];
+            lp->users[i] = u->next;
+            free(u);
+        }
     close(lp->wake_fd);
     pthread_mutex_destroy(&lp->mu);
     free(lp->conninfo);
@@ -90,6 +110,26 @@ static void wake(sp_long_poll *lp) {
     uint64_t one = 1;
     if (write(lp->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
         sp_log(SP_LOG_ERROR, "cannot wake the long-poll waker: %s", strerror(errno));
+}
+
+/* Adds delta to user_id's parked count (caller holds mu); false when adding
+ * would pass SP_LONG_POLL_MAX_PER_USER, or on no memory. */
+static bool count_user(sp_long_poll *lp, const char *user_id, int delta) {
+    user_count **p = &lp->users[hash_id(user_id) % USER_SLOTS];
+    while (*p && strcmp((*p)->user_id, user_id) != 0)
+        p = &(*p)->next;
+    if (!*p) {
+        if (delta < 0 || !(*p = calloc(1, sizeof **p))) return false;
+        snprintf((*p)->user_id, sizeof (*p)->user_id, "%s", user_id);
+    }
+    if (delta > 0 && (*p)->n + delta > SP_LONG_POLL_MAX_PER_USER) return false;
+    (*p)->n += delta;
+    if ((*p)->n == 0) { /* forget users with nothing parked */
+        user_count *gone = *p;
+        *p = gone->next;
+        free(gone);
+    }
+    return true;
 }
 
 uint64_t sp_long_poll_mark(sp_long_poll *lp) {
@@ -109,12 +149,13 @@ int sp_long_poll_park(sp_long_poll *lp, sp_request *r, const char *claims_json, 
     w->req = *r;
     if (r->allow == r->allow_buf) w->req.allow = w->req.allow_buf;
     snprintf(w->job_id, sizeof w->job_id, "%s", job_id);
+    snprintf(w->user_id, sizeof w->user_id, "%s", r->user_id);
     snprintf(w->baseline, sizeof w->baseline, "%s", baseline);
     w->deadline = sp_clock_monotonic() + wait;
     w->view = *view;
     uint32_t h = hash_id(job_id);
     pthread_mutex_lock(&lp->mu);
-    bool ok = !lp->stopping;
+    bool ok = !lp->stopping && count_user(lp, w->user_id, 1);
     if (ok) {
         /* notified (or LISTEN restarted) since the handler's read began */
         w->dirty =
@@ -144,6 +185,7 @@ static void unlink_waiter(sp_long_poll *lp, waiter *w) {
         p = &(*p)->next;
     if (*p) *p = w->next;
     lp->count--;
+    count_user(lp, w->user_id, -1);
 }
 
 /* Answers w (already unlinked) with view, or with err when view is NULL,
@@ -312,6 +354,7 @@ static void answer_due(sp_long_poll *lp, double now, bool everyone) {
             if (everyone || w->deadline <= now) {
                 *p = w->next;
                 lp->count--;
+                count_user(lp, w->user_id, -1);
                 w->next = due;
                 due = w;
             } else {
@@ -324,6 +367,44 @@ static void answer_due(sp_long_poll *lp, double now, bool everyone) {
         waiter *next = due->next;
         answer(lp, due, &due->view, NULL);
         due = next;
+    }
+}
+
+/* Once a second: unlinks the waiters whose client has gone (nginx closed
+ * their connection) and finishes them unanswered, so they cost no more
+ * re-reads and leave their caller's cap. */
+static void reap_gone(sp_long_poll *lp, double now) {
+    if (now < lp->next_reap) return;
+    lp->next_reap = now + 1;
+    waiter *gone = NULL;
+    pthread_mutex_lock(&lp->mu);
+    for (int i = 0; i < TABLE_SIZE && lp->count; i++) {
+        waiter **p = &lp->table[i];
+        while (*p) {
+            waiter *w = *p;
+            if (!sp_dispatcher_peer_gone(w->req.fcgx)) {
+                p = &w->next;
+                continue;
+            }
+            *p = w->next;
+            lp->count--;
+            count_user(lp, w->user_id, -1);
+            w->next = gone;
+            gone = w;
+        }
+    }
+    pthread_mutex_unlock(&lp->mu);
+    while (gone) {
+        waiter *next = gone->next;
+        gone->req.status = 499; /* nginx's "client closed request" */
+        gone->req.fcgx->keepConnection = 0;
+        sp_metrics_parked(-1);
+        gone->req.parked = false;
+        lp->done(lp->done_arg, &gone->req);
+        free(gone->view.json);
+        free(gone->claims_json);
+        free(gone);
+        gone = next;
     }
 }
 
@@ -365,9 +446,25 @@ static bool wait_events(sp_long_poll *lp, sp_db *db, bool listening, int ms) {
     return true;
 }
 
+/* The waker's database calls' abort check: true when stopping, or when a
+ * waiter is overdue by OVERDUE_GRACE, so a stalled database never holds an
+ * answer much past its promised wait. */
+static bool must_answer(void *arg) {
+    sp_long_poll *lp = arg;
+    double late = sp_clock_monotonic() - OVERDUE_GRACE;
+    pthread_mutex_lock(&lp->mu);
+    bool yes = lp->stopping;
+    for (int i = 0; i < TABLE_SIZE && lp->count && !yes; i++)
+        for (waiter *w = lp->table[i]; w && !yes; w = w->next)
+            yes = w->deadline <= late;
+    pthread_mutex_unlock(&lp->mu);
+    return yes;
+}
+
 void *sp_long_poll_main(void *arg) {
     sp_long_poll *lp = arg;
     sp_db *db = sp_db_new(lp->conninfo);
+    if (db) sp_db_set_deadline(db, CALL_DEADLINE, must_answer, lp);
     bool listening = false;
     double retry_at = 0;
     while (!is_stopping(lp)) {
@@ -376,7 +473,9 @@ void *sp_long_poll_main(void *arg) {
             retry_at = now + 1;
         if (listening && reread(lp, db) < 0) listening = lost(lp);
         answer_due(lp, sp_clock_monotonic(), false);
+        reap_gone(lp, sp_clock_monotonic());
         int ms = sleep_ms(lp, sp_clock_monotonic(), listening, retry_at);
+        if (ms > 1000) ms = 1000; /* the next reap */
         if (!wait_events(lp, db, listening, ms)) listening = lost(lp);
     }
     answer_due(lp, 0, true);

@@ -20,6 +20,14 @@
  * When the LISTEN connection is lost the waker reconnects and re-reads every
  * waiter once.
  *
+ * The waker's own database calls have a deadline, and are abandoned as soon
+ * as a waiter is half a second overdue or the program stops: a stalled
+ * database never holds an answer more than a second past its wait. One
+ * caller parks at most SP_LONG_POLL_MAX_PER_USER requests per process; the
+ * next ones are answered at once with the current state. A waiter whose
+ * client has gone (nginx closed its connection) is dropped within a second,
+ * so an abandoned long-poll neither costs re-reads nor counts toward the cap.
+ *
  * Not here: parsing the request (the status program's handler) and
  * finishing the FastCGI request (the server's done callback).
  */
@@ -32,6 +40,7 @@
 #include "api/request.h"
 
 #define SP_LONG_POLL_MAX_SECONDS 60
+#define SP_LONG_POLL_MAX_PER_USER 32 /* parked per caller per process; beyond, answered at once */
 
 typedef struct sp_long_poll sp_long_poll;
 
@@ -58,8 +67,8 @@ uint64_t sp_long_poll_mark(sp_long_poll *lp);
 /* Parks r until job_id's ETag differs from baseline, for at most wait
  * seconds. Takes r (r->parked is set; the handler must not answer it) and
  * view->json (set to NULL). Copies claims_json. Returns 0, or -1 when
- * stopping or out of memory: then nothing was taken and the handler
- * answers now. */
+ * stopping, out of memory, or r->user_id has SP_LONG_POLL_MAX_PER_USER
+ * parked already: then nothing was taken and the handler answers now. */
 int sp_long_poll_park(sp_long_poll *lp, sp_request *r, const char *claims_json, const char *job_id,
                       int wait, const char *baseline, sp_job_view *view, uint64_t mark);
 

@@ -2,7 +2,9 @@
  * response: JSON out.
  *
  * Responses are written as one CGI header block ("Status: ..." first) and a
- * body with an exact Content-Length. The error table below is the only place
+ * body with an exact Content-Length (left out for HEAD, whose headers are
+ * GET's). Every answer says X-Content-Type-Options: nosniff, so a browser
+ * never reads a JSON body as something else. The error table below is the only place
  * that knows which status an error kind becomes.
  */
 #include "api/response.h"
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/etag.h"
 #include "core/json.h"
 #include "core/log.h"
 
@@ -102,11 +105,12 @@ void sp_response_send_typed(sp_request *r, sp_response *resp, const char *conten
     char head[sizeof resp->headers + 256];
     int n = snprintf(head, sizeof head,
                      "Status: %d %s\r\n%s%s%sContent-Length: %zu\r\n"
-                     "Cache-Control: no-store\r\n%s\r\n",
+                     "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n%s\r\n",
                      resp->status, status_text(resp->status), body ? "Content-Type: " : "",
                      body ? content_type : "", body ? "\r\n" : "", body ? len : 0, resp->headers);
     if (n > 0) FCGX_PutStr(head, n < (int)sizeof head ? n : (int)sizeof head - 1, r->fcgx->out);
-    if (body && len) FCGX_PutStr(body, (int)len, r->fcgx->out);
+    bool head_only = r->method && strcmp(r->method, "HEAD") == 0; /* the headers GET would get */
+    if (body && len && !head_only) FCGX_PutStr(body, (int)len, r->fcgx->out);
     r->status = resp->status;
 }
 
@@ -122,7 +126,7 @@ void sp_response_send_json(sp_request *r, int status, const char *json) {
 
 void sp_response_send_versioned(sp_request *r, const char *json, const char *etag) {
     const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
-    bool unchanged = inm && strcmp(inm, etag) == 0;
+    bool unchanged = sp_etag_none_match_names(inm, etag);
     sp_response resp;
     sp_response_init(&resp, unchanged ? 304 : 200);
     sp_response_header(&resp, "ETag", "%s", etag);

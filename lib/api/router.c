@@ -20,7 +20,8 @@ bool sp_router_path_matches(const char *pattern, const char *path) {
     }
 }
 
-/* Finds r's route and calls it, or answers OPTIONS, 404 or 405 itself. */
+/* Finds r's route and calls it (a GET route answers HEAD too), or answers
+ * OPTIONS, 404 or 405 itself. */
 void sp_router_dispatch(const sp_route *routes, sp_ctx *ctx, sp_request *r) {
     const char *path = strcmp(r->path, "/") == 0 ? "" : r->path;
     const sp_route *route = routes;
@@ -32,11 +33,14 @@ void sp_router_dispatch(const sp_route *routes, sp_ctx *ctx, sp_request *r) {
         sp_response_send_error(r, &err);
         return;
     }
-    snprintf(r->allow_buf, sizeof r->allow_buf, "%s, OPTIONS", route->method);
+    bool get = !strcmp(route->method, "GET");
+    snprintf(r->allow_buf, sizeof r->allow_buf, "%s%s, OPTIONS", route->method,
+             get ? ", HEAD" : "");
     r->allow = r->allow_buf;
     if (!strcmp(r->method, "OPTIONS")) {
         sp_response_send_options(r);
-    } else if (!strcmp(r->method, route->method)) {
+    } else if (!strcmp(r->method, route->method) || (get && !strcmp(r->method, "HEAD"))) {
+        /* HEAD is GET without the body (RFC 9110, section 9.3.2): response.c leaves it out */
         route->handle(ctx, r);
     } else {
         sp_err_set(&err, SP_ERR_METHOD, "method_not_allowed", "use %s", route->method);

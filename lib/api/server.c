@@ -8,12 +8,14 @@
  * answered it or the waker answered it after it was parked.
  *
  * Stopping: all threads block SIGTERM/SIGINT; one signal thread waits for
- * them, marks libfcgi's shutdown, has the waker answer every parked
- * long-poll, stops the dispatcher, and interrupts a worker blocked in
- * accept() until every worker has returned. Main joins them and frees the
- * rest, so a sanitizer build can check that nothing leaks. The listening
- * socket itself is left alone: it may be shared with other processes (a
- * systemd socket unit, spawn-fcgi -F) that must go on accepting.
+ * them, has the waker answer every parked long-poll and stops the
+ * dispatcher, which serves what already reached the program and then lets
+ * the workers return. libfcgi's own shutdown flag is never set: it fails
+ * every later read, which would drop a request accepted a moment before the
+ * signal. Main joins the threads and frees the rest, so a sanitizer build
+ * can check that nothing leaks. The listening socket itself is left alone:
+ * it may be shared with other processes (a systemd socket unit, spawn-fcgi
+ * -F) that must go on accepting.
  */
 #include "api/server.h"
 
@@ -45,7 +47,7 @@ typedef struct {
     server *srv;
     sp_ctx ctx;
     pthread_t thread;
-    atomic_bool done;
+    FCGX_Request *serving; /* the request this thread is on, or NULL */
 } worker_thread;
 
 struct server {
@@ -87,14 +89,38 @@ static void parked_done(void *arg, sp_request *r) {
     finish_request(arg, r);
 }
 
-/* Serves one request: exactly one response, now or (parked) later. */
+/* The worker's database calls' abort check: the client of the request
+ * being served has gone (the answer would be thrown away), or the handler's
+ * promised answer time has come. */
+static bool must_stop_waiting(void *arg) {
+    worker_thread *w = arg;
+    if (w->ctx.answer_by > 0 && sp_clock_monotonic() >= w->ctx.answer_by) return true;
+    return w->serving && sp_dispatcher_peer_gone(w->serving);
+}
+
+/* Serves one request: exactly one response, now or (parked) later. A
+ * request whose client has gone is not served (logged as nginx's 499). */
 static void serve_one(worker_thread *w, FCGX_Request *fcgx) {
     sp_request r;
     sp_request_init(&r, fcgx, w->ctx.cfg->cors_allowed_origins);
     r.started = sp_clock_monotonic();
+    if (sp_dispatcher_peer_gone(fcgx)) {
+        r.status = 499;
+        fcgx->keepConnection = 0;
+        finish_request(w->srv, &r);
+        return;
+    }
+    w->serving = fcgx;
+    w->ctx.answer_by = 0;
     sp_router_dispatch(w->srv->spec->routes, &w->ctx, &r);
+    w->serving = NULL;
+    w->ctx.answer_by = 0;
     sp_db_rollback(w->ctx.db); /* a handler that failed mid-transaction */
     if (r.parked) return;      /* the waker answers and finishes it */
+    if ((!r.status || r.status >= 500) && sp_dispatcher_peer_gone(fcgx)) {
+        r.status = 499; /* gone meanwhile (its database call abandoned): nobody read it */
+        fcgx->keepConnection = 0;
+    }
     if (!r.status) {
         sp_err err;
         sp_err_set(&err, SP_ERR_INTERNAL, "internal_error", "no response");
@@ -109,17 +135,11 @@ static void *worker_main(void *arg) {
     FCGX_Request *fcgx;
     while (sp_dispatcher_next(w->srv->dispatcher, &fcgx) == 0)
         serve_one(w, fcgx);
-    atomic_store(&w->done, true);
     return NULL;
 }
 
 bool sp_server_stopping(void) {
     return atomic_load(&stopping);
-}
-
-/* Interrupts accept() (SIGUSR2 arrives without SA_RESTART); does nothing else. */
-static void on_wake_signal(int sig) {
-    (void)sig;
 }
 
 typedef struct {
@@ -135,16 +155,8 @@ static void *signal_main(void *arg) {
     sigwait(a->stop_signals, &sig);
     sp_log(SP_LOG_INFO, "signal %d: finishing requests in flight, then exiting", sig);
     atomic_store(&stopping, true);
-    FCGX_ShutdownPending();
     if (srv->long_poll) sp_long_poll_stop(srv->long_poll);
     sp_dispatcher_stop(srv->dispatcher);
-    struct timespec tick = {.tv_nsec = 50 * 1000 * 1000};
-    for (bool all_done = false; !all_done; nanosleep(&tick, NULL)) {
-        all_done = true;
-        for (int i = 0; i < srv->nworkers; i++)
-            all_done &= atomic_load(&srv->workers[i].done);
-        if (!all_done) sp_dispatcher_interrupt_accept(srv->dispatcher, SIGUSR2);
-    }
     return NULL;
 }
 
@@ -184,6 +196,7 @@ static int start_workers(server *srv, sp_ctx shared, int n) {
         w->srv = srv;
         w->ctx = shared;
         w->ctx.db = sp_db_new(shared.cfg->database_url);
+        if (w->ctx.db) sp_db_set_deadline(w->ctx.db, 0, must_stop_waiting, w);
         if (!w->ctx.db || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             sp_db_free(w->ctx.db);
             break;
@@ -246,9 +259,6 @@ int sp_server_main(int argc, char **argv, const sp_server_spec *spec) {
     }
     int listen_fd = open_listener(&opts, spec->program);
     if (listen_fd < 0) goto done;
-    struct sigaction wake = {.sa_handler = on_wake_signal}; /* no SA_RESTART */
-    sigemptyset(&wake.sa_mask);
-    sigaction(SIGUSR2, &wake, NULL);
     raise_fd_limit();
     sp_metrics_attach(spec->program, listen_fd);
     server srv = {.spec = spec, .dispatcher = sp_dispatcher_new(listen_fd)};

@@ -33,6 +33,9 @@ typedef struct {
     sp_jwt_verifier *jwt;           /* shared, thread-safe */
     sp_db *db;                      /* this thread's own */
     struct sp_long_poll *long_poll; /* the lot to park long-polls in, or NULL */
+    double answer_by;               /* monotonic seconds: a handler that promised an answer
+                                       by then (a long-poll's wait) sets it; a database call
+                                       still waiting then is abandoned. 0: none */
 } sp_ctx;
 
 /* Serves one request: must send exactly one response on r. */

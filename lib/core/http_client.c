@@ -602,3 +602,30 @@ char *sp_http_escape(const char *s) {
     curl_free(escaped);
     return copy;
 }
+
+char *sp_http_form_encode(const sp_http_field *fields, int n) {
+    size_t len = 0, cap = 256;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (!fields[i].name || !fields[i].value) goto fail;
+        char *name = sp_http_escape(fields[i].name), *value = sp_http_escape(fields[i].value);
+        size_t need = len + (name ? strlen(name) : 0) + (value ? strlen(value) : 0) + 3;
+        char *grown = need <= cap ? out : realloc(out, cap = need * 2);
+        if (!name || !value || !grown) {
+            free(name);
+            free(value);
+            if (grown) out = grown;
+            goto fail;
+        }
+        out = grown;
+        len += (size_t)sprintf(out + len, "%s%s=%s", i ? "&" : "", name, value);
+        free(name);
+        free(value);
+    }
+    return out;
+fail:
+    free(out);
+    return NULL;
+}

@@ -137,4 +137,9 @@ void sp_http_resp_free(sp_http_resp *resp);
 /* URL-encodes s for a form body or query; caller frees. */
 char *sp_http_escape(const char *s);
 
+/* An application/x-www-form-urlencoded body (or query) of n fields, each
+ * name and value escaped, in order; caller frees. NULL when out of memory or
+ * a value is NULL (a missing setting is the caller's to report). */
+char *sp_http_form_encode(const sp_http_field *fields, int n);
+
 #endif

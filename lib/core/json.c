@@ -37,6 +37,10 @@ static size_t utf8_sequence(const unsigned char *p, const unsigned char *end) {
     return n + 1;
 }
 
+size_t sp_utf8_next(const char *s, const char *end) {
+    return utf8_sequence((const unsigned char *)s, (const unsigned char *)end);
+}
+
 bool sp_utf8_valid(const char *s, size_t len) {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     while (p < end) {
@@ -173,6 +177,37 @@ int sp_json_opt_string(const cJSON *obj, const char *name, const char **value, s
     return 0;
 }
 
+/* Returns text (taken) with every byte that is not part of well-formed
+ * UTF-8 written as \ufffd: cJSON copies string bytes as they are, and such
+ * bytes can only sit inside a string there, where the escape is valid. */
+static char *replace_invalid_utf8(char *text) {
+    size_t len = strlen(text), bad = 0;
+    const char *end = text + len;
+    for (const char *p = text; p < end; p += sp_utf8_next(p, end) ? sp_utf8_next(p, end) : 1)
+        bad += sp_utf8_next(p, end) == 0;
+    if (!bad) return text;
+    char *out = malloc(len + 5 * bad + 1);
+    if (out) {
+        char *o = out;
+        for (const char *p = text; p < end;) {
+            size_t n = sp_utf8_next(p, end);
+            if (n) {
+                memcpy(o, p, n);
+                o += n;
+                p += n;
+            } else {
+                memcpy(o, "\\ufffd", 6);
+                o += 6;
+                p++;
+            }
+        }
+        *o = '\0';
+    }
+    free(text);
+    return out;
+}
+
 char *sp_json_print(const cJSON *item) {
-    return cJSON_PrintUnformatted(item);
+    char *text = cJSON_PrintUnformatted(item);
+    return text ? replace_invalid_utf8(text) : NULL;
 }

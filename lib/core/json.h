@@ -20,6 +20,10 @@
  * Caller frees *out with cJSON_Delete. */
 int sp_json_parse_strict(const char *body, size_t len, cJSON **out, sp_err *err);
 
+/* Length of the well-formed UTF-8 sequence at s (before end), or 0 when
+ * there is none there. */
+size_t sp_utf8_next(const char *s, const char *end);
+
 /* True when the len bytes of s are well-formed UTF-8 (no overlongs, no
  * surrogates, nothing above U+10FFFF). */
 bool sp_utf8_valid(const char *s, size_t len);
@@ -49,7 +53,9 @@ bool sp_json_has_duplicate_keys(const cJSON *item);
  * SP_ERR_BAD_REQUEST when present with another type. *value is borrowed. */
 int sp_json_opt_string(const cJSON *obj, const char *name, const char **value, sp_err *err);
 
-/* Prints item unformatted; caller frees. NULL on out of memory. */
+/* Prints item unformatted, always as valid UTF-8 (a string's bytes that are
+ * not become \ufffd, the replacement character); caller frees. NULL on out
+ * of memory. */
 char *sp_json_print(const cJSON *item);
 
 #endif

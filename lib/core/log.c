@@ -2,9 +2,12 @@
  * log: JSON lines on stderr. The line is built in memory (with cJSON for
  * sp_log_event, directly into a buffer for sp_log_fields and sp_log) and
  * written with one write(2) call, which keeps concurrent threads' lines whole.
- * Strings are escaped as cJSON escapes them.
+ * Strings are escaped as cJSON escapes them, and a line is always valid
+ * UTF-8: bytes that are not (from a request) are written as \ufffd.
  */
 #include "core/log.h"
+
+#include "core/json.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -82,7 +85,7 @@ void sp_log_event(sp_log_level level, const char *msg, cJSON *fields) {
         }
         cJSON_Delete(fields);
     }
-    char *text = cJSON_PrintUnformatted(line);
+    char *text = sp_json_print(line);
     cJSON_Delete(line);
     if (!text) return;
     size_t n = strlen(text);
@@ -97,12 +100,14 @@ void sp_log_event(sp_log_level level, const char *msg, cJSON *fields) {
     free(withnl);
 }
 
-/* Appends s to p as a JSON string (quotes included); p has room for
- * 6 * strlen(s) + 2 bytes. Returns the new end. */
+/* Appends s to p as a JSON string (quotes included), a byte that is not
+ * part of well-formed UTF-8 (request bytes >= 0x80) as \ufffd; p has room
+ * for 6 * strlen(s) + 2 bytes. Returns the new end. */
 static char *put_string(char *p, const char *s) {
     static const char hex[] = "0123456789abcdef";
     static const char short_escape[128] = {['\b'] = 'b', ['\f'] = 'f', ['\n'] = 'n', ['\r'] = 'r',
                                            ['\t'] = 't', ['"'] = '"',  ['\\'] = '\\'};
+    const char *end = s + strlen(s);
     *p++ = '"';
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c < sizeof short_escape && short_escape[*c]) {
@@ -113,8 +118,18 @@ static char *put_string(char *p, const char *s) {
             p[4] = hex[*c >> 4];
             p[5] = hex[*c & 15];
             p += 6;
-        } else {
+        } else if (*c < 0x80) {
             *p++ = (char)*c;
+        } else {
+            size_t n = sp_utf8_next((const char *)c, end);
+            if (n) {
+                memcpy(p, c, n);
+                p += n;
+                c += n - 1;
+            } else {
+                memcpy(p, "\\ufffd", 6);
+                p += 6;
+            }
         }
     }
     *p++ = '"';

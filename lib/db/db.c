@@ -266,6 +266,10 @@ static int fail_from_result(sp_db *db, const char *what, PGresult *res, sp_err *
                           "the database is busy; try again shortly");
     if (db->last_unique_violation)
         return sp_err_set(err, SP_ERR_CONFLICT, "conflict", "that already exists");
+    /* a rule of the database on a value (migration 0015): its message names the field */
+    if (!strcmp(state, "23514"))
+        return sp_err_set(err, SP_ERR_BAD_REQUEST, "invalid_field", "%s",
+                          primary ? primary : "a value was not acceptable to the database");
     if (!strcmp(state, "23503"))
         return sp_err_set(err, SP_ERR_NOT_FOUND, "not_found", "a referenced row does not exist");
     if (!strncmp(state, "22", 2))

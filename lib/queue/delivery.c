@@ -102,6 +102,8 @@ int sp_delivery_check(const sp_delivery *d, sp_err *err) {
     const sp_post *p = &d->post;
     if (!d->video_owned)
         return sp_err_set(err, SP_ERR_NOT_FOUND, "video_not_found", "video not found");
+    if (d->refusal[0])
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "user_refused", "%s", d->refusal);
     if (!p->video_url || (strncasecmp(p->video_url, "http://", 7) != 0 &&
                           strncasecmp(p->video_url, "https://", 8) != 0))
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",

@@ -60,10 +60,11 @@ typedef struct {
     char job_id[37];
     char user_id[37];
     char video_id[37];
-    int takeovers;    /* claims of its lapsed lease so far */
-    int releases;     /* put back without an outcome, in a row */
-    bool video_owned; /* the job's video exists and is its user's */
-    sp_post post;     /* post.attempts: transient failures so far */
+    int takeovers;     /* claims of its lapsed lease so far */
+    int releases;      /* put back without an outcome, in a row */
+    bool video_owned;  /* the job's video exists and is its user's */
+    char refusal[300]; /* why its user may not post (an anonymous sign-in); "" when they may */
+    sp_post post;      /* post.attempts: transient failures so far */
 } sp_delivery;
 
 void sp_delivery_free(sp_delivery *d);

@@ -1,6 +1,11 @@
 /*
  * outbox: the webhook events' SQL. Each function is one statement; nothing
  * is held open while a receiver is being called, only the lease.
+ *
+ * A receiver is its URL's origin, lowercased: the scheme and authority, as
+ * sp_receiver_of (webhooks/receivers.c) cuts them, which RECEIVER computes
+ * the same way in SQL, so the claim can pass over the receivers a sender
+ * names as busy (a JSON array of strings).
  */
 #include "queue/outbox.h"
 
@@ -8,20 +13,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define RECEIVER "lower(substring(url FROM '^[A-Za-z]+://[^/?#]*'))"
+#define NOT_BUSY(param)                                                                            \
+    RECEIVER " <> ALL (ARRAY(SELECT jsonb_array_elements_text(" param "::jsonb)))"
+
+/* $3: the receivers (a JSON array) whose events this sender must pass over. */
 static const sp_stmt claim_next = {
     "outbox_claim",
     "WITH next AS ("
     " SELECT id FROM public.social_post_webhooks"
-    " WHERE (state = 'pending' AND run_at <= now())"
-    "    OR (state = 'sending' AND lease_expires_at < now())"
-    " ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " UPDATE public.social_post_webhooks w"
-    " SET state = 'sending', lease_owner = $1,"
-    "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now()"
-    " FROM next WHERE w.id = next.id"
-    " RETURNING w.id, w.job_id::text, w.url, w.body, w.attempts,"
-    "           extract(epoch FROM now() - w.created_at)::float8",
-    2};
+    " WHERE ((state = 'pending' AND run_at <= now())"
+    "    OR (state = 'sending' AND lease_expires_at < now()))"
+    "   AND " NOT_BUSY(
+        "$3") " ORDER BY run_at, created_at LIMIT 1 FOR UPDATE SKIP LOCKED)"
+              " UPDATE public.social_post_webhooks w"
+              " SET state = 'sending', lease_owner = $1,"
+              "     lease_expires_at = now() + make_interval(secs => $2::int), updated_at = now()"
+              " FROM next WHERE w.id = next.id"
+              " RETURNING w.id, w.job_id::text, w.url, w.body, w.attempts,"
+              "           extract(epoch FROM now() - w.created_at)::float8",
+    3};
 
 /* done: delivered or failed; else pending again after $5 seconds. */
 static const sp_stmt record_attempt = {
@@ -35,13 +46,27 @@ static const sp_stmt record_attempt = {
     " WHERE id = $1 AND lease_owner = $2 AND state = 'sending'",
     6};
 
+/* $1: receivers to leave out, as in the claim. */
 static const sp_stmt next_due = {
     "outbox_next_due",
     "SELECT coalesce(extract(epoch FROM least("
-    " (SELECT min(run_at) FROM public.social_post_webhooks WHERE state = 'pending'),"
-    " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
-    "  WHERE state = 'sending')) - now()), 1e9)",
-    0};
+    " (SELECT min(run_at) FROM public.social_post_webhooks"
+    "  WHERE state = 'pending' AND " NOT_BUSY(
+        "$1") "),"
+              " (SELECT min(lease_expires_at) FROM public.social_post_webhooks"
+              "  WHERE state = 'sending' AND " NOT_BUSY("$1") ")) - now()), 1e9)",
+    1};
+
+/* Events nobody sent within $1 seconds of their creation (no worker has the
+ * signing secret) end 'expired' with $2 as their last_error. */
+static const sp_stmt expire_unsent = {
+    "outbox_expire",
+    "UPDATE public.social_post_webhooks"
+    " SET state = 'expired', last_error = $2, lease_owner = NULL, lease_expires_at = NULL,"
+    "     updated_at = now()"
+    " WHERE created_at < now() - make_interval(secs => $1::float8)"
+    "   AND (state = 'pending' OR (state = 'sending' AND lease_expires_at < now()))",
+    2};
 
 void sp_outbox_event_free(sp_outbox_event *ev) {
     free(ev->url);
@@ -49,12 +74,12 @@ void sp_outbox_event_free(sp_outbox_event *ev) {
     ev->url = ev->body = NULL;
 }
 
-int sp_outbox_claim(sp_db *db, const char *owner, int lease_seconds, sp_outbox_event *out,
-                    sp_err *err) {
+int sp_outbox_claim(sp_db *db, const char *owner, int lease_seconds, const char *busy,
+                    sp_outbox_event *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
-    const char *params[] = {owner, lease};
+    const char *params[] = {owner, lease, busy ? busy : "[]"};
     PGresult *res = sp_db_exec(db, &claim_next, params, err);
     if (!res) return -1;
     int rc = 0;
@@ -95,10 +120,22 @@ int sp_outbox_record(sp_db *db, const char *owner, const sp_outbox_event *ev, bo
     return 0;
 }
 
-double sp_outbox_next_due(sp_db *db, sp_err *err) {
-    PGresult *res = sp_db_exec(db, &next_due, NULL, err);
+double sp_outbox_next_due(sp_db *db, const char *busy, sp_err *err) {
+    const char *params[] = {busy ? busy : "[]"};
+    PGresult *res = sp_db_exec(db, &next_due, params, err);
     if (!res) return -1;
     double seconds = atof(PQgetvalue(res, 0, 0));
     PQclear(res);
     return seconds < 0 ? 0 : seconds;
+}
+
+int sp_outbox_expire(sp_db *db, double older_than, const char *why, sp_err *err) {
+    char age[32];
+    snprintf(age, sizeof age, "%.3f", older_than);
+    const char *params[] = {age, why};
+    PGresult *res = sp_db_exec(db, &expire_unsent, params, err);
+    if (!res) return -1;
+    int n = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return n;
 }

@@ -21,12 +21,14 @@
 #include "core/log.h"
 
 /* The claim, the job's details and its refresh in one round trip (migration
- * 0011): $3, users this worker may not claim for now (--per-user), a uuid[]. */
+ * 0011): $3, users this worker may not claim for now (--per-user), a uuid[].
+ * The last column says why the job's user may not post (migration 0015). */
 static const sp_stmt claim_next = {
     "queue_claim",
     "SELECT id, job_id, platform, attempts, checkpoint, takeovers, releases, user_id, video_id,"
     " title, description, video_url, account_id, access_token, refresh_token, token_expires_at,"
-    " video_owned, options, account_login FROM public.social_post_claim($1, $2::int, $3::uuid[])",
+    " video_owned, options, account_login, public.social_post_user_refusal(user_id::uuid)"
+    " FROM public.social_post_claim($1, $2::int, $3::uuid[])",
     3};
 
 static const sp_stmt refresh_job = {"queue_refresh_job",
@@ -132,7 +134,7 @@ static int refresh(sp_db *db, const char *job_id, sp_err *err) {
 
 /* Fills d from the claim's row: the delivery (columns 0-6), then its job,
  * video and account (7-16), the platform's options and the account's login
- * (17-18, migration 0012). */
+ * (17-18, migration 0012), and why its user may not post (19, migration 0015). */
 static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
     d->id = atoll(PQgetvalue(res, 0, 0));
     snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
@@ -151,6 +153,7 @@ static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
     d->post.refresh_token = field_dup(res, 14);
     d->post.token_expires_at = atoll(PQgetvalue(res, 0, 15));
     d->video_owned = PQgetvalue(res, 0, 16)[0] == 't';
+    snprintf(d->refusal, sizeof d->refusal, "%s", PQgetvalue(res, 0, 19));
     d->post.account_login = field_dup(res, 18);
     d->post.options = cJSON_Parse(PQgetvalue(res, 0, 17));
     if (!d->post.options || !cJSON_IsObject(d->post.options)) {

@@ -393,6 +393,42 @@ scenarios.network_drop_then_recovery = async (browser) => {
   return t;
 };
 
+// An API (or something in front of it) whose answers tell nothing new and
+// come at once: the same 200 and ETag every time (If-None-Match ignored), then
+// 304s without waiting. The page backs off instead of asking in a loop.
+scenarios.unexpected_answers_back_off = async (browser) => {
+  const t = await openPage(browser);
+  await signIn(t.page);
+  const jobStatus = (url) => url.pathname === "/social-post-status" && url.searchParams.has("jobId");
+  const jobId = await post(t.page, { platforms: ["YouTube"], title: fx.title,
+    publishAt: localInput(30) });
+  await waitForBadge(t.page, "Queued");
+  const body = JSON.stringify(await apiStatus(jobId));
+  const answers = [
+    { status: 200, headers: { "Content-Type": "application/json", ETag: '"same"' }, body },
+    { status: 304, headers: { ETag: '"same"' } },
+  ];
+  for (const answer of answers) {
+    let asked = 0;
+    const quick = (route) => {
+      asked += 1;
+      return route.fulfill(answer);
+    };
+    await t.page.route(jobStatus, quick);
+    await t.context.setOffline(true); // ends the long-poll in flight
+    await t.context.setOffline(false);
+    await new Promise((r) => setTimeout(r, 6000));
+    await t.page.unroute(jobStatus, quick);
+    await t.context.setOffline(true); // ends the pause: the real API answers again
+    await t.context.setOffline(false);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(asked >= 2, `only ${asked} status requests answered ${answer.status}: not tried`);
+    assert.ok(asked <= 8, `${asked} status requests in 6 s answered ${answer.status} at once`);
+  }
+  assert.equal(await badge(t.page).textContent(), "Queued");
+  return t;
+};
+
 // Everything by keyboard: Tab through the form, Space for checkboxes, Enter
 // to post; every control reached has a name; focus lands on the job.
 scenarios.keyboard_only = async (browser) => {

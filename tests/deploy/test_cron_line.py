@@ -1,17 +1,19 @@
-"""deploy/cron/social-post-worker.cron: the line for hosts without systemd.
+"""deploy/cron/social-post-worker.cron: the worker's line for hosts without systemd.
 
 Runs the line's command the way cron does (/bin/sh -c), with its paths moved
 into a throw-away folder: the environment files are the shipped examples with
-every variable uncommented (so each example value must be valid sh), the
-worker is a stub that records its arguments and environment and waits, and
-`logger` is a stub that keeps what it is sent.
+every variable uncommented, plus a secret whose value looks like a command,
+read by deploy/bin/social-post-env as installed; the worker is a stub that
+records its arguments and environment and waits.
 
-Checks: a minute-by-minute schedule as the social-post user; the worker gets
---max-runtime and the variables of both files (worker.env's winning); a second
-run while the first one holds the lock ends at once without starting a worker
-(flock -n: never two at a time); once the first has ended, the next run starts
-one again; the worker's output reaches the log. docs/DEPLOY.md shows the line
-as shipped.
+Checks: a minute-by-minute schedule as the social-post-worker user; the worker
+gets --max-runtime and the variables of both files (worker.env's winning), and
+nothing else of cron's environment; no value is evaluated (`$(...)` stays
+text and runs nothing); a second run while the first one holds the lock ends
+at once without starting a worker (flock -n: never two at a time); once the
+first has ended, the next run starts one again; the worker's output is
+appended to its log file; with the worker's binary gone (package removed, not
+purged) the line does nothing. docs/DEPLOY.md installs the shipped file.
 
 Needs SP_SOURCE_DIR (set by ctest), flock (util-linux) and sh.
 """
@@ -38,10 +40,7 @@ i=0
 while [ ! -e "{dir}/release" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 """
 
-STUB_LOGGER = """#!/bin/sh
-# logger -t TAG: appends stdin to the test's log
-cat >> "{dir}/syslog"
-"""
+EVIL = "EVIL_SECRET='$(touch {dir}/pwned)`touch {dir}/pwned2`'\n"
 
 
 def cron_entry(path):
@@ -71,23 +70,26 @@ def main():
         os.path.dirname(os.path.abspath(__file__))))
     schedule, user, command = cron_entry(os.path.join(source, CRON))
     assert schedule == "* * * * *", schedule
-    assert user == "social-post", user
+    assert user == "social-post-worker", user
     assert "flock -n " in command and "--max-runtime" in command, command
+    assert " sh " not in command and ". /etc" not in command, "env files are never run by sh"
     with open(os.path.join(source, "docs", "DEPLOY.md")) as f:
-        assert command in f.read(), "docs/DEPLOY.md does not show the cron line as shipped"
+        assert "install -m 0644 /usr/share/social-post/deploy/social-post-worker.cron " \
+            "/etc/cron.d/social-post-worker" in f.read(), \
+            "docs/DEPLOY.md does not install the shipped cron file"
 
     tmp = tempfile.mkdtemp(prefix="sp-cron-")
     first = None
     try:
-        for d in ("etc", "bin", "lock", "runs"):
+        for d in ("etc", "bin", "lock", "runs", "log"):
             os.makedirs(os.path.join(tmp, d))
         runs = os.path.join(tmp, "runs")
         for name in ("social-post.env", "worker.env"):
             with open(os.path.join(source, "deploy", name)) as f:
                 text = uncommented(f.read())
             with open(os.path.join(tmp, "etc", name), "w") as f:
-                f.write(text)
-        for name, body in (("social-post-worker", STUB_WORKER), ("logger", STUB_LOGGER)):
+                f.write(text + (EVIL.format(dir=runs) if name == "worker.env" else ""))
+        for name, body in (("social-post-worker", STUB_WORKER),):
             path = os.path.join(tmp, "bin", name)
             with open(path, "w") as f:
                 f.write(body.format(dir=runs))
@@ -96,10 +98,14 @@ def main():
         local = command
         for old, new in (("/etc/social-post/", tmp + "/etc/"),
                          ("/usr/bin/social-post-worker", tmp + "/bin/social-post-worker"),
+                         ("/usr/lib/social-post/social-post-env",
+                          os.path.join(source, "deploy/bin/social-post-env")),
+                         ("/var/log/social-post/", tmp + "/log/"),
                          ("/run/lock/", tmp + "/lock/")):
             assert old in local, f"the cron line does not mention {old}"
             local = local.replace(old, new)
-        env = {"PATH": tmp + "/bin:/usr/bin:/bin", "HOME": tmp, "SHELL": "/bin/sh"}
+        env = {"PATH": tmp + "/bin:/usr/bin:/bin", "HOME": tmp, "SHELL": "/bin/sh",
+               "CRON_ONLY": "must not reach the worker"}
 
         def run_line(wait):
             p = subprocess.Popen(["/bin/sh", "-c", local], env=env, stdin=subprocess.DEVNULL,
@@ -124,6 +130,10 @@ def main():
         assert wenv["CORS_ALLOWED_ORIGINS"] == "https://app.example.com,https://staging.example.com"
         assert wenv["SUPABASE_URL"].startswith("https://"), wenv
         assert wenv["SOCIAL_POST_SPOOL_DIR"] == "/var/cache/social-post", wenv
+        assert "CRON_ONLY" not in wenv and "HOME" not in wenv, "only the files' variables"
+        assert wenv["EVIL_SECRET"].startswith("$(touch "), wenv["EVIL_SECRET"]
+        assert not os.path.exists(os.path.join(runs, "pwned")), "a value was run as a command"
+        assert not os.path.exists(os.path.join(runs, "pwned2")), "a value was run as a command"
 
         t0 = time.monotonic()
         code, out = run_line(wait=True)
@@ -137,10 +147,16 @@ def main():
         wait_for("a worker after the first one ended", lambda: len(starts()) == 2)
         open(os.path.join(runs, "release"), "w").close()
         third.wait(timeout=30)
-        with open(os.path.join(runs, "syslog")) as f:
+        with open(os.path.join(tmp, "log", "worker.log")) as f:
             log = f.read()
         assert "stub worker 0 running" in log and "stub worker 1 running" in log, log
-        print("ok: one worker at a time, both env files read, output logged")
+
+        os.unlink(os.path.join(runs, "release"))
+        os.unlink(os.path.join(tmp, "bin", "social-post-worker"))
+        code, out = run_line(wait=True)
+        assert code == 0 and len(starts()) == 2, (code, out, starts())
+        print("ok: one worker at a time, both env files read and nothing evaluated, "
+              "output logged, nothing runs once the package is removed")
         return 0
     finally:
         if first and first.poll() is None:  # a failed check: let the stub go

@@ -7,7 +7,8 @@ its control fields, and the programs run from an installed copy.
    docs, the status page when web/ exists); `dpkg-deb -f` names the package,
    its version (the project's), and Depends computed by dpkg-shlibdeps on
    libfcgi, libpq, libcurl, libcjson and OpenSSL's libssl/libcrypto; the
-   environment files are conffiles and mode 0600.
+   environment files are conffiles and mode 0600 (0640, group social-post-worker,
+   once the maintainer scripts ran: tests/deploy/test_package_lifecycle.py).
 3. It is installed into a throw-away root: `dpkg --root ROOT -i` when we are
    root (an empty dpkg database there; dependencies are the host's), otherwise
    `dpkg -x`. The installed programs then run with --help (and --version when
@@ -27,7 +28,9 @@ import tempfile
 PROGRAMS = ("social-post", "social-post-status", "social-post-worker")
 UNITS = ("social-post.socket", "social-post.service", "social-post-status.socket",
          "social-post-status.service", "social-post-worker.service")
-CONFFILES = ("/etc/social-post/social-post.env", "/etc/social-post/worker.env")
+CONFFILES = ("/etc/social-post/social-post.env", "/etc/social-post/worker.env",
+             "/etc/logrotate.d/social-post")
+ENV_FILES = CONFFILES[:2]
 LIBRARIES = (("libfcgi",), ("libpq",), ("libcurl",), ("libcjson",), ("libssl", "libcrypto"))
 
 
@@ -46,6 +49,11 @@ def expected_files(source):
               "/usr/share/social-post/nginx/social-post.conf",
               "/usr/share/social-post/nginx/social-post-upstreams.conf",
               "/usr/share/social-post/deploy/social-post-worker.cron",
+              "/usr/share/social-post/deploy/social-post-http.cron",
+              "/usr/lib/social-post/social-post-env",
+              "/usr/lib/social-post/social-post-spawn",
+              "/usr/share/doc/social-post/copyright",
+              "/usr/share/doc/social-post/changelog.gz",
               "/usr/share/social-post/deploy/social-post-site.conf",
               "/usr/share/doc/social-post/README.md",
               "/usr/share/doc/social-post/DEPLOY.md",
@@ -63,6 +71,9 @@ def expected_files(source):
 def install(deb, root):
     """Installs deb into root; returns how."""
     if os.geteuid() == 0:
+        # a minimal system's user database for the maintainer scripts (DPKG_ROOT)
+        from test_package_lifecycle import seed_system
+        seed_system(root)
         admin = os.path.join(root, "var", "lib", "dpkg")
         for d in ("info", "updates", "triggers"):
             os.makedirs(os.path.join(admin, d), exist_ok=True)
@@ -98,7 +109,7 @@ def main():
         listing[path[1:] if path.startswith(".") else path] = fields[0]
     missing = [f for f in expected_files(source) if f not in listing]
     assert not missing, f"missing from the package: {missing}"
-    for f in CONFFILES:
+    for f in ENV_FILES:
         assert listing[f] == "-rw-------", (f, listing[f])
     for p in PROGRAMS:
         assert listing[f"/usr/bin/{p}"] == "-rwxr-xr-x", (p, listing[f"/usr/bin/{p}"])
@@ -126,7 +137,8 @@ def main():
         for f in expected_files(source):
             assert os.path.lexists(root + f), f"{f} not installed"
         mode = stat.S_IMODE(os.stat(root + "/etc/social-post/social-post.env").st_mode)
-        assert mode == 0o600, oct(mode)
+        # 0600 in the package; 0640 for the worker's group once postinst has run
+        assert mode == (0o640 if how.startswith("dpkg --root") else 0o600), oct(mode)
         assert os.access(root + "/usr/share/social-post/migrate.sh", os.X_OK)
         for prog in PROGRAMS:
             path = root + "/usr/bin/" + prog

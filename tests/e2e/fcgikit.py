@@ -142,9 +142,10 @@ def program_env():
 class Program:
     """A FastCGI program of the build on its own port: argv[0] is the
     program's name, prefix (e.g. valgrind) goes in front. spawn=N starts N
-    processes on one socket with spawn-fcgi -F N instead of --listen."""
+    processes on one socket with spawn-fcgi -F N instead of --listen; env
+    adds to (or overrides) the stack's environment."""
 
-    def __init__(self, argv, prefix=(), spawn=0):
+    def __init__(self, argv, prefix=(), spawn=0, env=None):
         st = sptest.state()
         self.port = free_port()
         binary = os.path.join(st["build_dir"], argv[0])
@@ -155,7 +156,7 @@ class Program:
                    "--", *prefix, binary, *argv[1:]]
         else:
             cmd = [*prefix, binary, *argv[1:], "--listen", f"127.0.0.1:{self.port}"]
-        self.proc = subprocess.Popen(cmd, env=program_env(), stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(cmd, env={**program_env(), **(env or {})}, stdin=subprocess.DEVNULL,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         if spawn:  # spawn-fcgi exits once it has forked its children

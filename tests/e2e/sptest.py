@@ -18,6 +18,7 @@ Not here: starting or stopping the stack (stack.py does; pg_stop/pg_start
 only bounce its Postgres for outage tests).
 """
 
+import asyncio
 import base64
 import http.client as httpclient
 import json
@@ -79,19 +80,21 @@ def sql(query, params=None):
         conn.close()
 
 
-def sql_as(user_id, query, params=None):
-    """Runs query in one transaction as user_id would through the API: role
-    authenticated with request.jwt.claims set, so RLS applies. Returns the
-    rows; errors (psycopg2 exceptions) roll back and propagate."""
-    claims = json.dumps({"sub": str(user_id), "role": "authenticated", "aud": "authenticated"})
+def sql_as(user_id, query, params=None, role="authenticated", **claims):
+    """Runs query in one transaction as user_id would through the API (or
+    PostgREST): role (authenticated, or anon) with request.jwt.claims set,
+    claims added to them, so RLS applies. Returns the rows; errors (psycopg2
+    exceptions) roll back and propagate."""
+    body = {"sub": str(user_id), "role": role, "aud": role}
+    body.update(claims)
     conn = psycopg2.connect(state()["database_url"])
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT set_config('role', 'authenticated', true),"
+            cur.execute("SELECT set_config('role', %s, true),"
                         " set_config('request.jwt.claims', %s, true),"
                         " set_config('request.jwt.claim.sub', %s, true),"
-                        " set_config('request.jwt.claim.role', 'authenticated', true)",
-                        (claims, str(user_id)))
+                        " set_config('request.jwt.claim.role', %s, true)",
+                        (role, json.dumps(body), str(user_id), role))
             cur.execute(query, params)
             rows = _rows(cur)
         conn.commit()
@@ -220,6 +223,28 @@ def http(method, path, body=None, headers=None, token=None, timeout=30):
         return Response(resp.status, names, data)
     finally:
         conn.close()
+
+
+def http_at_once(requests):
+    """Sends each (path, headers) GET through the stack's nginx on its own
+    connection, all at once, and waits for every answer; returns their
+    statuses in order (None for a connection closed without one)."""
+    port = urllib.parse.urlsplit(state()["api_base_url"]).port
+    return asyncio.run(http_at_once_async(port, requests))
+
+
+async def http_at_once_async(port, requests):
+    """http_at_once inside a running event loop (to hold some while others go)."""
+    async def one(path, headers):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        head = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write((head + "\r\n").encode())
+        await writer.drain()
+        data = await reader.read()
+        writer.close()
+        return int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.") else None
+    return await asyncio.gather(*(one(p, h) for p, h in requests))
 
 
 # ---------------------------------------------------------------- runner

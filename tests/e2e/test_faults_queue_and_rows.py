@@ -127,17 +127,20 @@ def direct_job(user, video, platforms, title, description=None, as_superuser=Fal
 
 def test_rows_inserted_around_the_api_are_checked_by_the_worker():
     """Rows the API would refuse (a 150-character YouTube title, '<' in a
-    description, a 2300-character Instagram caption) inserted with SQL: each
-    delivery must fail with the API's message, and nothing is posted."""
+    description, a 2300-character Instagram caption) inserted with SQL by a
+    service-role client (a user's own insert is refused by the database since
+    migration 0015: test_db_rules): each delivery must fail with the API's
+    message, and nothing is posted."""
     with fk.Platforms() as p:
         wk.clear_queue()
         url, _ = p.video.add_video("around.mp4", 256 * 1024)
         user, video = wk.user_with_video(url, title="Around the API")
         wk.connect(user, "youtube")
         wk.connect(user, "instagram", access_token="IGQ-token", account_id="1780001")
-        long_title = direct_job(user, video, ["youtube"], "T" * 150)
-        angle = direct_job(user, video, ["youtube"], "Fine title", "a <script> in the description")
-        caption = direct_job(user, video, ["instagram"], "Caption", "c" * 2300)
+        long_title = direct_job(user, video, ["youtube"], "T" * 150, as_superuser=True)
+        angle = direct_job(user, video, ["youtube"], "Fine title", "a <script> in the description",
+                           as_superuser=True)
+        caption = direct_job(user, video, ["instagram"], "Caption", "c" * 2300, as_superuser=True)
         w = p.worker()
         checks = fk.Checks("rows inserted around the API")
         for job, platform, words in ((long_title, "youtube", "100 characters"),

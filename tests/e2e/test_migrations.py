@@ -258,6 +258,7 @@ CREATE FUNCTION auth.jwt() RETURNS jsonb LANGUAGE sql STABLE AS $$
 GRANT USAGE ON SCHEMA auth TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
 CREATE TABLE public.product_videos (id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id uuid NOT NULL REFERENCES auth.users (id), title text, video_url text,
     thumbnail_url text, duration_seconds integer, created_at timestamptz DEFAULT now());
@@ -318,8 +319,9 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
             cur.execute("SELECT policyname FROM pg_policies WHERE tablename = 'social_post_jobs'"
                         " ORDER BY 1")
             assert [r[0] for r in cur.fetchall()] == [
-                "Users can view their own jobs", "social_post_jobs_insert_own",
-                "social_post_jobs_select_own", "social_post_jobs_update_own"]
+                "Users can view their own jobs", "social_post_jobs_insert_not_anonymous",
+                "social_post_jobs_insert_own", "social_post_jobs_select_own",
+                "social_post_jobs_update_own"]
             for role, wanted in (("authenticated", {"SELECT", "INSERT", "UPDATE"}), ("anon", set())):
                 cur.execute("SELECT privilege_type FROM information_schema.role_table_grants"
                             " WHERE table_name = 'social_post_jobs' AND grantee = %s", (role,))
@@ -328,16 +330,25 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
                         " 'SELECT'), has_table_privilege('anon', 'public.social_accounts', 'SELECT')")
             assert cur.fetchone() == (False, False)
             # Supabase grants EXECUTE on new functions to the API roles: the
-            # internal ones must be revoked from them by name
+            # internal ones must be revoked from them (the rules the guard
+            # trigger and the insert policy call as the caller stay callable)
             cur.execute("SELECT p.proname, r FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,"
                         " unnest(ARRAY['anon', 'authenticated']) AS r"
                         " WHERE n.nspname = 'public' AND p.proname LIKE 'social_post_%%'"
                         " AND has_function_privilege(r, p.oid, 'EXECUTE') ORDER BY 1, 2")
-            assert cur.fetchall() == [("social_post_cancel_job", "authenticated"),
-                                      ("social_post_check_options", "authenticated"),
-                                      ("social_post_job_json", "anon"),
-                                      ("social_post_job_json", "authenticated"),
-                                      ("social_post_retry_job", "authenticated")]
+            rules = ["social_post_allows_anonymous", "social_post_callback_url_problem",
+                     "social_post_caller_may_submit", "social_post_job_json",
+                     "social_post_platform_names", "social_post_platforms_problem",
+                     "social_post_refuse", "social_post_request_hash", "social_post_text_problem"]
+            assert cur.fetchall() == sorted([(f, r) for f in rules for r in ("anon", "authenticated")]
+                                            + [("social_post_cancel_job", "authenticated"),
+                                               ("social_post_check_options", "authenticated"),
+                                               ("social_post_retry_job", "authenticated")])
+            # and on new sequences: setval on the deliveries' ids would stop every insert
+            cur.execute("SELECT has_sequence_privilege(r, pg_get_serial_sequence("
+                        "'public.social_post_deliveries', 'id'), 'UPDATE')"
+                        " FROM unnest(ARRAY['anon', 'authenticated']) AS r")
+            assert [r[0] for r in cur.fetchall()] == [False, False]
         dump = schema_dump(url)
         again = migrate(url)
         assert again.returncode == 0 and again.stdout.strip() == "up to date", again

@@ -88,6 +88,13 @@ def test_network_drop_shows_reconnecting_then_recovers():
     run_with_worker("network_drop_then_recovery")
 
 
+def test_answers_that_tell_nothing_new_at_once_make_the_page_back_off():
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    browserkit.run("unexpected_answers_back_off",
+                   {"token": sptest.token(user), "videoId": video, "title": TITLE})
+
+
 def test_keyboard_only_post():
     run_with_worker("keyboard_only", worker_args=("--ig-poll", "0.5"),
                     setup=lambda p: p.graph.config({"ig_transcode_seconds": 0}))

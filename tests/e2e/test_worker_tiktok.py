@@ -5,6 +5,8 @@ refreshed with their rotated refresh token stored, and kill -9 during the
 upload and during the processing wait posting exactly once."""
 import time
 
+import psycopg2
+
 import sptest
 import workerkit as wk
 
@@ -117,15 +119,19 @@ def test_privacy_level_the_creator_does_not_offer_fails_before_init():
         assert w.stop() == 0
 
 
-def test_missing_privacy_level_fails_naming_it():
+def test_missing_privacy_level_is_refused_before_anything_is_posted():
+    # The API and the database refuse such a job (migration 0013); the worker's
+    # own check (tiktok.c, unit-tested) is for rows from before those rules.
     with wk.Platforms() as p:
         wk.clear_queue()
-        user, job, _ = setup(p, privacy=None)
-        w = worker(p)
-        s = wk.wait_job(user, job)
-        assert s["status"] == "failed" and "privacyLevel" in s["results"]["tiktok"]["error"], s
+        before = sptest.sql("SELECT count(*) FROM social_post_jobs")[0][0]
+        try:
+            setup(p, privacy=None)
+            raise AssertionError("a TikTok job without privacyLevel was written")
+        except psycopg2.Error as e:
+            assert "options.tiktok.privacyLevel" in str(e), e
+        assert sptest.sql("SELECT count(*) FROM social_post_jobs")[0][0] == before
         assert p.tiktok.stats()["requests"].get("init", 0) == 0
-        assert w.stop() == 0
 
 
 def test_video_longer_than_the_creator_may_post_fails():

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "core/json.h"
 #include "core/log.h"
 
 /* Runs what on a temporary stderr; returns what it wrote (caller frees). */
@@ -48,6 +49,34 @@ static void write_long(void) {
     s[n] = '\0';
     sp_log_fields(SP_LOG_WARN, s, NULL, 0);
     free(s);
+}
+
+/* request bytes that are not UTF-8: a lone 0xff, a cut sequence, an overlong
+ * '/', a surrogate; and a valid 4-byte character between them */
+static const char not_utf8[] = "a\xff b\xc3 c\xc0\xaf d\xed\xa0\x80 e\xf0\x9f\x98\x80";
+
+static void write_not_utf8_fields(void) {
+    sp_log_field f[] = {{.key = "uri", .str = not_utf8}};
+    sp_log_fields(SP_LOG_INFO, "request", f, 1);
+}
+
+static void write_not_utf8_event(void) {
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "detail", not_utf8);
+    sp_log_event(SP_LOG_WARN, not_utf8, f);
+}
+
+/* True when the line is valid UTF-8 JSON whose key holds what is expected:
+ * each invalid byte of not_utf8 replaced by U+FFFD. */
+static bool replaced(const char *out, const char *key) {
+    const char *want = "a\xef\xbf\xbd b\xef\xbf\xbd c\xef\xbf\xbd\xef\xbf\xbd "
+                       "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd e\xf0\x9f\x98\x80";
+    if (!out || !sp_utf8_valid(out, strlen(out))) return false;
+    cJSON *line = cJSON_Parse(out);
+    const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(line, key));
+    bool ok = got && strcmp(got, want) == 0;
+    cJSON_Delete(line);
+    return ok;
 }
 
 static void write_below_level(void) {
@@ -93,6 +122,13 @@ int main(void) {
     CHECK(line && strlen(cJSON_GetStringValue(cJSON_GetObjectItem(line, "msg"))) == 10000);
     CHECK(out && strchr(out, '\n') == out + strlen(out) - 1);
     cJSON_Delete(line);
+    free(out);
+
+    out = capture(write_not_utf8_fields);
+    CHECK(replaced(out, "uri"));
+    free(out);
+    out = capture(write_not_utf8_event);
+    CHECK(replaced(out, "detail") && replaced(out, "msg"));
     free(out);
 
     out = capture(write_below_level);
