@@ -8,7 +8,11 @@
  * worker stops hard or the slot's lease is lost. Adapters never see the
  * database handle. Progress reports reach the job at most once a second
  * per delivery (the rest are dropped: the next one says more anyway), so a
- * fast upload does not turn into a stream of job updates.
+ * fast upload does not turn into a stream of job updates. A saved checkpoint
+ * that differs from the one the delivery was claimed with is the step's
+ * progress, which makes a release after it free (queue/delivery.h). Adapters
+ * are told to stop at a safe point only once the worker winds down, late in
+ * the grace period (stopper.c), or when the lease is lost.
  */
 #include "core/clock.h"
 #include "core/log.h"
@@ -18,10 +22,14 @@
 #include "spool/spool_stream.h"
 #include "worker.h"
 
+/* Saves the checkpoint; one that differs from the claimed one is progress
+ * (a release after it costs the delivery nothing: delivery.h). */
 static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     sp_slot_host *h = self;
     (void)post; /* h->d->post */
-    return sp_queue_checkpoint(h->db, h->owner, h->d, err);
+    if (sp_queue_checkpoint(h->db, h->owner, h->d, err) < 0) return -1;
+    if (h->claimed && !cJSON_Compare(h->claimed, h->d->post.checkpoint, true)) h->progressed = true;
+    return 0;
 }
 
 static int store_token(void *self, const sp_post *post, const char *old_refresh_token,
@@ -57,9 +65,10 @@ static int wait_video(void *self, FILE *f, long long end, sp_err *err) {
     return sp_spool_wait(f, end, err);
 }
 
+/* True when the step must end at its next safe point. */
 static bool stopping(void *self) {
     sp_slot_host *h = self;
-    return atomic_load(&h->w->stopping) || (h->claim && atomic_load(&h->claim->lease_lost));
+    return atomic_load(&h->w->winding_down) || (h->claim && atomic_load(&h->claim->lease_lost));
 }
 
 #define PROGRESS_EVERY 1.0 /* seconds between two reports the job shows */

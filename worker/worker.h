@@ -60,8 +60,9 @@ typedef struct {
     unsigned long claim_seq;
     pthread_mutex_t claim_lock; /* one claim at a time: the fairness limit holds */
 
-    atomic_bool stopping;  /* stop claiming; end steps at a safe point */
-    atomic_bool hard_stop; /* grace is over: abort transfers now */
+    atomic_bool stopping;     /* stop claiming; steps and their transfers go on */
+    atomic_bool winding_down; /* later in the grace period: end steps at a safe point */
+    atomic_bool hard_stop;    /* grace is over: abort transfers now */
     atomic_int slots_running;
     atomic_bool webhook_busy; /* an attempt is in flight: the grace period waits for it */
 
@@ -108,6 +109,10 @@ typedef struct {
     double shown_at; /* monotonic time the job last showed this step's progress */
     FILE *video;     /* the video open_video gave last (borrowed), and what names it */
     char video_validator[SP_SPOOL_VALIDATOR_MAX];
+    /* the checkpoint the delivery was claimed with (borrowed), and whether
+     * the step has saved another one since: its progress */
+    const cJSON *claimed;
+    bool progressed;
 } sp_slot_host;
 
 /* The step host of h's delivery, for sp_step_ctx.host. */

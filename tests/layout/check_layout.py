@@ -8,7 +8,8 @@
   links only sp_core, and nothing in lib/ but itself includes its headers
   (only worker/ uses it);
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
-- the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines.
+- the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines;
+- HTTP goes out one way: libcurl's transfer calls only in lib/core/http_client.c.
 
 Run by ctest (layout.boundaries); prints each breach and exits 1 on any.
 """
@@ -21,6 +22,8 @@ DB_WORDS = re.compile(r'#include\s*[<"](db/|libpq|postgres)|\bPQ[a-z]+\w*\s*\(|\
 SQL_WORDS = re.compile(r'"[^"\n]*\b(SELECT|INSERT INTO|UPDATE\s+\w|DELETE FROM|SET LOCAL)\b')
 FCGI_WORDS = re.compile(r'#include\s*[<"]fcgi|\bFCGX_')
 MAIN_MAX_LINES = 200
+CURL_CALLS = re.compile(r'\bcurl_(easy|multi|share|mime|slist|url)_\w+\s*\(')
+HTTP_CLIENT = "lib/core/http_client.c"
 
 
 def sources(folder):
@@ -86,6 +89,13 @@ def main():
         lines = text.count("\n")
         if lines > MAIN_MAX_LINES:
             breaches.append(f"{name}: {lines} lines; a main stays under {MAIN_MAX_LINES}")
+    for folder in ["cgi-bin", "worker"] + [f"lib/{n}" for n in sorted(os.listdir(lib))
+                                           if os.path.isdir(os.path.join(lib, n))]:
+        for name, text in sources(folder):
+            for n, line in enumerate(text.splitlines(), 1):
+                if name != HTTP_CLIENT and CURL_CALLS.search(line):
+                    breaches.append(f"{name}:{n}: calls libcurl (HTTP goes through "
+                                    f"{HTTP_CLIENT}): {line.strip()}")
     for b in breaches:
         print(b)
     print(f"layout: {len(breaches)} breaches")
