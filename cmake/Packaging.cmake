@@ -25,7 +25,8 @@ install(FILES README.md docs/DEPLOY.md docs/ARCHITECTURE.md docs/openapi.yaml
 # The package's changelog, as Debian wants it: gzip -9n, no time stamp.
 configure_file(deploy/debian/changelog.in ${CMAKE_BINARY_DIR}/package-control/changelog @ONLY)
 install(CODE "execute_process(
-    COMMAND gzip -9nf \"${CMAKE_BINARY_DIR}/package-control/changelog\"
+    COMMAND gzip -9nc \"${CMAKE_BINARY_DIR}/package-control/changelog\"
+    OUTPUT_FILE \"${CMAKE_BINARY_DIR}/package-control/changelog.gz\"
     RESULT_VARIABLE sp_gzip)
 if(NOT sp_gzip EQUAL 0)
     message(FATAL_ERROR \"gzip of the changelog failed\")

@@ -177,6 +177,12 @@ static const char *answer_validator(const transfer *t) {
                                                                 : t->hdr.last_modified;
 }
 
+/* True when a 206 names the bytes it continues as the If-Range sent did: a
+ * server that ignores If-Range answers a 206 of whatever it holds now. */
+static bool same_version(const transfer *t) {
+    return t->dl->validator && !strcmp(answer_validator(t), t->dl->validator);
+}
+
 /* Judges a 200 or 206 from its headers, before any of its body: its type,
  * where it starts, its size. Sets the deadline its size allows. */
 static bool accept_body(transfer *t) {
@@ -186,7 +192,7 @@ static bool accept_body(transfer *t) {
     if (t->hdr.status == 200) {
         if (t->written > 0 && !restart_sink(t)) return false; /* the whole file, again */
         total = t->hdr.content_length;
-    } else if (!continues_file(t, &total)) {
+    } else if (!continues_file(t, &total) || !same_version(t)) {
         restart_sink(t);
         return stop_for(t, STOP_RANGE);
     }
