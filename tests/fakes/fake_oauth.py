@@ -15,7 +15,8 @@ instagram,tiktok}/ (platform_docs.answer), so the fake says what the
 documentation says. The idea that keeps it honest: a code is issued only by a
 consent the browser went through, for that client, redirect_uri and PKCE
 challenge, and it is good for one exchange; the tokens issued are random and
-accepted by the posting fakes (which take any token not configured as expired).
+accepted by the posting fakes (which take any token not configured as expired),
+with the prefixes the platforms use (IGAA for Instagram Login, EAA for Facebook).
 
   GET  /google/o/oauth2/v2/auth        op "google_consent"     the consent page; decision=allow|deny
   POST /google/token                   op "google_token"       authorization_code (+ code_verifier)
@@ -193,8 +194,13 @@ class Handler(fakebase.FakeHandler):
             self.state["exchanges"].append({"platform": platform, "ok": ok, "reason": reason})
         return ok
 
+    # the prefixes the platforms' tokens have (the posting fakes tell the logins
+    # apart by them: Instagram Login tokens begin with IGAA, Facebook's with EAA)
+    PREFIX = {"instagram": "IGAA", "igshort": "IGAA", "facebook": "EAA", "fbuser": "EAA",
+              "youtube": "ya29.", "tiktok": "act."}
+
     def _token(self, platform, kind="access"):
-        t = "%s-%s-%s" % (platform, kind, secrets.token_urlsafe(18))
+        t = "%s%s-%s-%s" % (self.PREFIX.get(platform, ""), platform, kind, secrets.token_urlsafe(18))
         with self.lock:
             self.state["tokens"][t] = platform
         return t
