@@ -32,9 +32,7 @@ static char *random_secret(void) {
     return sp_b64url_encode(b, sizeof b);
 }
 
-/* The sp_connect cookie's value when it looks like one of ours, into out. */
-static bool browser_cookie(const sp_request *r, char out[64]) {
-    const char *c = sp_request_param(r, "HTTP_COOKIE");
+bool sp_account_routes_cookie(const char *c, char out[64]) {
     for (const char *p = c; p && (p = strstr(p, COOKIE "=")); p++) {
         if (p != c && p[-1] != ' ' && p[-1] != ';') continue;
         p += strlen(COOKIE "=");
@@ -45,6 +43,11 @@ static bool browser_cookie(const sp_request *r, char out[64]) {
         return true;
     }
     return false;
+}
+
+/* The request's sp_connect cookie, into out. */
+static bool browser_cookie(const sp_request *r, char out[64]) {
+    return sp_account_routes_cookie(sp_request_param(r, "HTTP_COOKIE"), out);
 }
 
 /* The platform named by the path's second segment, checked, into out. */

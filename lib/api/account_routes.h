@@ -18,6 +18,11 @@
 
 #include "api/server.h"
 
+/* The value of the sp_connect cookie in a Cookie header (NULL: none) when it
+ * is one of ours (43 base64url characters), into out; false otherwise.
+ * Exposed for the fuzzer. */
+bool sp_account_routes_cookie(const char *cookie_header, char out[64]);
+
 void sp_account_routes_list(sp_ctx *ctx, sp_request *r);
 void sp_account_routes_connect(sp_ctx *ctx, sp_request *r);
 void sp_account_routes_callback(sp_ctx *ctx, sp_request *r);
