@@ -107,7 +107,8 @@ BEGIN
     WHERE user_id = me AND expires_at < now() - interval '1 day';
     IF (SELECT count(*) FROM public.social_post_oauth_states
         WHERE user_id = me AND used_at IS NULL AND expires_at > now()) >= 20 THEN
-        RAISE EXCEPTION 'too many connections started' USING ERRCODE = '54000';
+        RAISE EXCEPTION 'too many connections started at once: finish one, or start again in 10 minutes'
+            USING ERRCODE = 'SP409';
     END IF;
     INSERT INTO public.social_post_oauth_states (state, user_id, platform, login, verifier,
                                                  browser_hash, expires_at)

@@ -320,6 +320,15 @@ def test_metrics_count_connections_and_failures_by_reason():
     assert connection_counter("youtube", "exchange_failed") == refused + 1
 
 
+def test_at_most_twenty_connections_wait_at_once_per_user():
+    user, tok = new_user()
+    for _ in range(20):
+        connect(tok, "tiktok")
+    r = sptest.http("POST", "/social-post-accounts/tiktok/connect", token=tok)
+    assert r.status == 409 and "too many connections" in r.json["error"], r
+    assert sptest.sql("SELECT count(*) FROM social_post_oauth_states WHERE user_id = %s", (user,)) == [(20,)]
+
+
 def test_routes_need_a_token_and_a_known_platform_in_both_path_styles():
     r = sptest.http("GET", "/social-post-accounts")
     assert r.status == 401, r
