@@ -5,8 +5,9 @@
  *
  *   youtube    Google OAuth 2.0 for web server apps, PKCE S256, offline
  *              access (a refresh token); the channel from channels?mine=true
- *   facebook   Facebook Login's manual flow; the user's Pages from
- *              /me/accounts with each Page's own token (several: a choice)
+ *   facebook   Facebook Login's manual flow; the User token traded for a
+ *              long-lived one; the user's Pages from /me/accounts with each
+ *              Page's own token, which then does not expire (several: a choice)
  *   instagram  Instagram API with Instagram Login (business login); the
  *              short-lived token traded for a long-lived one; the user
  *              from /me (login "instagram": the worker posts through
@@ -343,6 +344,20 @@ static int connect_facebook(const sp_config *cfg, bool instagram, const char *co
     int rc = url ? get_json("Facebook", "code", url, NULL, &json, err)
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     if (rc == 0 && !str(json, "access_token")) rc = refused("Facebook", "code", 200, json, err);
+    /* a long-lived User token, so that the Page tokens read with it do not expire */
+    if (rc == 0) {
+        const char *trade[] = {"grant_type", "fb_exchange_token", "client_id", cfg->facebook_app_id,
+                               "client_secret", cfg->facebook_app_secret, "fb_exchange_token",
+                               str(json, "access_token"), NULL};
+        free(url);
+        url = url_with(cfg->facebook_graph_url, "/oauth/access_token", trade);
+        cJSON_Delete(json);
+        json = NULL;
+        rc = url ? get_json("Facebook", "long-lived token", url, NULL, &json, err)
+                 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+        if (rc == 0 && !str(json, "access_token"))
+            rc = refused("Facebook", "long-lived token", 200, json, err);
+    }
     if (rc == 0) {
         const char *pages[] = {"fields",
                                instagram ? "id,name,access_token,instagram_business_account{id,username}"

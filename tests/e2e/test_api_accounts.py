@@ -154,8 +154,11 @@ def test_instagram_through_facebook_login_stores_the_pages_linked_professional_a
 
 def test_facebook_with_two_pages_offers_a_choice_then_stores_the_chosen_page():
     user, tok = new_user()
+    long_lived = fake().stats()["facebook_long_lived"]
     outcome = full_connect(tok, "facebook")
     assert outcome == {"accounts": "choose", "platform": "facebook"}, outcome
+    # the Page tokens were read with a long-lived User token (so they do not expire)
+    assert fake().stats()["facebook_long_lived"] == long_lived + 1
     assert rows(user) == []
     choices = accounts(tok)["choices"]
     assert choices == [{"platform": "facebook", "options": [

@@ -23,7 +23,7 @@ with the prefixes the platforms use (IGAA for Instagram Login, EAA for Facebook)
   POST /google/revoke                  op "google_revoke"
   GET  /youtube/v3/channels            op "youtube_channels"   part=snippet&mine=true
   GET  /facebook/dialog/oauth          op "facebook_consent"
-  GET  /graph/oauth/access_token       op "facebook_token"
+  GET  /graph/oauth/access_token       op "facebook_token"       the code, or fb_exchange_token (long-lived)
   GET  /graph/me/accounts              op "facebook_pages"
   DELETE /graph/me/permissions         op "facebook_revoke"
   GET  /instagram/oauth/authorize      op "instagram_consent"
@@ -121,6 +121,7 @@ class Handler(fakebase.FakeHandler):
     def fake_stats(self):
         s = self.state
         return {"consents": s["consents"], "exchanges": s["exchanges"],
+                "facebook_long_lived": s.get("long_lived", 0),
                 "tokens_issued": len(s["tokens"]), "revoked": s["revoked"]}
 
     # ---- consent -------------------------------------------------------------
@@ -217,6 +218,14 @@ class Handler(fakebase.FakeHandler):
 
     def do_facebook_token(self):
         q = self.query
+        if q.get("grant_type") == "fb_exchange_token":
+            if self.state["tokens"].get(q.get("fb_exchange_token")) != "fbuser":
+                raise Reply(400, self.error_body(400, {"message": "Invalid OAuth access token", "code": 190}))
+            with self.lock:
+                self.state["long_lived"] = self.state.get("long_lived", 0) + 1
+            status, headers, body = platform_docs.answer("facebook", "login_long_lived_token",
+                                                         {"access_token": self._token("fbuser")})
+            raise Reply(status, body, headers)
         if not self._redeem("facebook", q.get("code"), q.get("client_id"), q.get("client_secret"),
                             q.get("redirect_uri")):
             raise Reply(*platform_docs.answer("facebook", "login_access_token_used_code")[::2])
