@@ -120,9 +120,10 @@ $$;
 -- Takes a state as a callback brings it back (no caller: the state and the
 -- browser's cookie are the proof). Marks it used whatever the outcome, so it
 -- never works twice. outcome: ok, unknown_state, expired_state, used_state,
--- other_session (the cookie of another browser: another user's state).
+-- other_session (the cookie of another browser: another user's state). The
+-- user comes back only with ok: the tokens found next are sealed for them.
 CREATE OR REPLACE FUNCTION public.social_post_account_take(p_state text, p_browser text)
-RETURNS TABLE (outcome text, platform text, verifier text, login text)
+RETURNS TABLE (outcome text, platform text, verifier text, login text, user_id uuid)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = public, pg_temp
@@ -133,22 +134,22 @@ BEGIN
     SELECT * INTO s FROM public.social_post_oauth_states o WHERE o.state = p_state FOR UPDATE;
     IF NOT FOUND THEN
         PERFORM public.social_post_account_count(NULL, 'unknown_state');
-        RETURN QUERY SELECT 'unknown_state'::text, NULL::text, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'unknown_state'::text, NULL::text, NULL::text, NULL::text, NULL::uuid;
         RETURN;
     END IF;
     UPDATE public.social_post_oauth_states o SET used_at = coalesce(o.used_at, now())
     WHERE o.state = p_state;
     IF s.used_at IS NOT NULL THEN
         PERFORM public.social_post_account_count(s.platform, 'used_state');
-        RETURN QUERY SELECT 'used_state'::text, s.platform, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'used_state'::text, s.platform, NULL::text, NULL::text, NULL::uuid;
     ELSIF s.expires_at < now() THEN
         PERFORM public.social_post_account_count(s.platform, 'expired_state');
-        RETURN QUERY SELECT 'expired_state'::text, s.platform, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'expired_state'::text, s.platform, NULL::text, NULL::text, NULL::uuid;
     ELSIF p_browser IS NULL OR s.browser_hash <> sha256(convert_to(p_browser, 'UTF8')) THEN
         PERFORM public.social_post_account_count(s.platform, 'other_session');
-        RETURN QUERY SELECT 'other_session'::text, s.platform, NULL::text, NULL::text;
+        RETURN QUERY SELECT 'other_session'::text, s.platform, NULL::text, NULL::text, NULL::uuid;
     ELSE
-        RETURN QUERY SELECT 'ok'::text, s.platform, s.verifier, s.login;
+        RETURN QUERY SELECT 'ok'::text, s.platform, s.verifier, s.login, s.user_id;
     END IF;
 END
 $$;

@@ -149,8 +149,9 @@ static void query_or_empty(const sp_request *r, const char *name, char *out, siz
 }
 
 /* Exchanges the code and stores what it found; the outcome's name. */
-static const char *finish(sp_ctx *ctx, const char *state, const char *platform, const char *login,
-                          const char *code, const char *verifier) {
+static const char *finish(sp_ctx *ctx, const char *state, const char *user_id,
+                          const char *platform, const char *login, const char *code,
+                          const char *verifier) {
     sp_err err;
     sp_oauth_account a;
     if (sp_oauth_connect(ctx->cfg, platform, login, code, verifier, &a, &err) < 0) {
@@ -169,7 +170,7 @@ static const char *finish(sp_ctx *ctx, const char *state, const char *platform, 
         a.choices = NULL;
     }
     bool offered = a.choices != NULL;
-    int rc = (offered || (a.account_id && a.access_token)) ? sp_accounts_store(ctx->db, state, &a, &err)
+    int rc = (offered || (a.account_id && a.access_token)) ? sp_accounts_store(ctx->db, ctx->cfg, state, user_id, platform, &a, &err)
                                                            : -1;
     sp_oauth_account_free(&a);
     if (rc < 0) return "error";
@@ -178,7 +179,7 @@ static const char *finish(sp_ctx *ctx, const char *state, const char *platform, 
 
 void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
     char state[128], code[2048], error[64], browser[64], outcome[32] = "", platform[16] = "";
-    char login[16] = "";
+    char login[16] = "", user_id[37] = "";
     char *verifier = NULL;
     sp_err err;
     query_or_empty(r, "state", state, sizeof state);
@@ -191,7 +192,7 @@ void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
     }
     /* the state is spent here, whatever comes next */
     if (sp_accounts_take(ctx->db, state, browser[0] ? browser : NULL, outcome, platform, login,
-                         &verifier, &err) < 0) {
+                         user_id, &verifier, &err) < 0) {
         redirect_outcome(ctx, r, "error", NULL);
         return;
     }
@@ -203,7 +204,7 @@ void sp_account_routes_callback(sp_ctx *ctx, sp_request *r) {
     else if (!code[0])
         result = "missing_code";
     else
-        result = finish(ctx, state, platform, login[0] ? login : NULL, code, verifier);
+        result = finish(ctx, state, user_id, platform, login[0] ? login : NULL, code, verifier);
     /* a taken state that connected nothing: finished and counted */
     if (!strcmp(outcome, "ok") && strcmp(result, "connected") && strcmp(result, "choose") &&
         sp_accounts_fail(ctx->db, state, result, &err) < 0)
@@ -245,8 +246,8 @@ void sp_account_routes_disconnect(sp_ctx *ctx, sp_request *r) {
     int found;
     if (sp_request_authenticate(r, ctx->jwt, &claims, &err) < 0) goto fail;
     if (path_platform(r, platform, &err) < 0) goto fail;
-    if ((found = sp_accounts_remove_as(ctx->db, claims.claims_json, platform, &access, &refresh,
-                                       &err)) < 0)
+    if ((found = sp_accounts_remove_as(ctx->db, ctx->cfg, claims.claims_json, claims.sub, platform,
+                                       &access, &refresh, &err)) < 0)
         goto fail;
     if (!found) {
         sp_err_set(&err, SP_ERR_NOT_FOUND, "account_not_found", "no %s account is connected",

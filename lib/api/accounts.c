@@ -14,7 +14,7 @@
 static const sp_stmt begin_stmt = {
     "accounts_begin", "SELECT public.social_post_account_begin($1, $2, $3, $4, $5)", 5};
 static const sp_stmt take_stmt = {
-    "accounts_take", "SELECT outcome, platform, verifier, login FROM public.social_post_account_take($1, $2)",
+    "accounts_take", "SELECT outcome, platform, verifier, login, user_id FROM public.social_post_account_take($1, $2)",
     2};
 static const sp_stmt store_stmt = {
     "accounts_store",
@@ -43,8 +43,11 @@ static const sp_stmt remove_stmt = {
     "SELECT access_token, refresh_token FROM public.social_post_account_remove($1)", 1};
 
 /* The one point where a token goes towards the database: what is written
- * for a token (sealing plugs in here). Caller frees; NULL stays NULL. */
-static char *store_token(const char *token, bool *oom) {
+ * for the token of user_id's platform account (sealing plugs in here).
+ * Caller frees; NULL stays NULL. */
+static char *store_token(const sp_config *cfg, const char *user_id, const char *platform,
+                         const char *token, bool *oom) {
+    (void)cfg, (void)user_id, (void)platform;
     if (!token) return NULL;
     char *out = strdup(token);
     if (!out) *oom = true;
@@ -53,8 +56,9 @@ static char *store_token(const char *token, bool *oom) {
 
 /* Its counterpart: the token a stored text holds (opening sealed ones
  * plugs in here). Caller frees; NULL stays NULL. */
-static char *open_token(const char *stored, bool *oom) {
-    return store_token(stored, oom);
+static char *open_token(const sp_config *cfg, const char *user_id, const char *platform,
+                        const char *stored, bool *oom) {
+    return store_token(cfg, user_id, platform, stored, oom);
 }
 
 /* Frees and wipes a stored token's text. */
@@ -83,7 +87,8 @@ int sp_accounts_begin_as(sp_db *db, const char *claims_json, const char *platfor
 }
 
 int sp_accounts_take(sp_db *db, const char *state, const char *browser, char outcome[32],
-                     char platform[16], char login[16], char **verifier, sp_err *err) {
+                     char platform[16], char login[16], char user_id[37], char **verifier,
+                     sp_err *err) {
     const char *params[] = {state, browser};
     PGresult *res;
     *verifier = NULL;
@@ -95,6 +100,7 @@ int sp_accounts_take(sp_db *db, const char *state, const char *browser, char out
         snprintf(outcome, 32, "%s", PQgetvalue(res, 0, 0));
         snprintf(platform, 16, "%s", PQgetvalue(res, 0, 1));
         snprintf(login, 16, "%s", PQgetvalue(res, 0, 3));
+        snprintf(user_id, 37, "%s", PQgetvalue(res, 0, 4));
         if (!PQgetisnull(res, 0, 2) && !(*verifier = strdup(PQgetvalue(res, 0, 2))))
             rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
@@ -103,7 +109,8 @@ int sp_accounts_take(sp_db *db, const char *state, const char *browser, char out
 }
 
 /* The choices with each token passed through store_token; caller frees. */
-static char *sealed_choices(const cJSON *choices, bool *oom) {
+static char *sealed_choices(const sp_config *cfg, const char *user_id, const char *platform,
+                            const cJSON *choices, bool *oom) {
     cJSON *copy = cJSON_Duplicate(choices, true), *o;
     if (!copy) {
         *oom = true;
@@ -111,7 +118,8 @@ static char *sealed_choices(const cJSON *choices, bool *oom) {
     }
     cJSON_ArrayForEach(o, copy) {
         cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "access_token");
-        char *stored = cJSON_IsString(t) ? store_token(t->valuestring, oom) : NULL;
+        char *stored =
+            cJSON_IsString(t) ? store_token(cfg, user_id, platform, t->valuestring, oom) : NULL;
         if (stored) cJSON_ReplaceItemInObjectCaseSensitive(o, "access_token", cJSON_CreateString(stored));
         drop_token(stored);
     }
@@ -121,11 +129,12 @@ static char *sealed_choices(const cJSON *choices, bool *oom) {
     return text;
 }
 
-int sp_accounts_store(sp_db *db, const char *state, const sp_oauth_account *a, sp_err *err) {
+int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const char *user_id,
+                      const char *platform, const sp_oauth_account *a, sp_err *err) {
     bool oom = false;
     int rc;
     if (a->choices) {
-        char *options = sealed_choices(a->choices, &oom);
+        char *options = sealed_choices(cfg, user_id, platform, a->choices, &oom);
         const char *params[] = {state, options};
         rc = oom ? sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory")
                  : exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &offer_stmt, params, NULL, err);
@@ -133,7 +142,8 @@ int sp_accounts_store(sp_db *db, const char *state, const sp_oauth_account *a, s
         free(options);
         return rc;
     }
-    char *access = store_token(a->access_token, &oom), *refresh = store_token(a->refresh_token, &oom);
+    char *access = store_token(cfg, user_id, platform, a->access_token, &oom);
+    char *refresh = store_token(cfg, user_id, platform, a->refresh_token, &oom);
     char expires[24];
     snprintf(expires, sizeof expires, "%ld", a->expires_in);
     const char *params[] = {state,   a->account_id, a->display_name, access,
@@ -172,8 +182,9 @@ char *sp_accounts_list_json_as(sp_db *db, const char *claims_json, sp_err *err) 
     return json;
 }
 
-int sp_accounts_remove_as(sp_db *db, const char *claims_json, const char *platform,
-                          char **access_token, char **refresh_token, sp_err *err) {
+int sp_accounts_remove_as(sp_db *db, const sp_config *cfg, const char *claims_json,
+                          const char *user_id, const char *platform, char **access_token,
+                          char **refresh_token, sp_err *err) {
     const char *params[] = {platform};
     PGresult *res;
     *access_token = *refresh_token = NULL;
@@ -181,8 +192,10 @@ int sp_accounts_remove_as(sp_db *db, const char *claims_json, const char *platfo
     int rc = PQntuples(res) > 0 ? 1 : 0;
     bool oom = false;
     if (rc == 1) {
-        *access_token = open_token(PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0), &oom);
-        *refresh_token = open_token(PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1), &oom);
+        *access_token = open_token(cfg, user_id, platform,
+                                   PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0), &oom);
+        *refresh_token = open_token(cfg, user_id, platform,
+                                    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1), &oom);
     }
     PQclear(res);
     /* the row is gone either way; a token not opened is only not revoked */

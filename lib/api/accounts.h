@@ -26,13 +26,17 @@ int sp_accounts_begin_as(sp_db *db, const char *claims_json, const char *platfor
 
 /* Takes state as a callback brings it back (single use). outcome gets "ok",
  * "unknown_state", "expired_state", "used_state" or "other_session";
- * platform, verifier (caller frees) and login ("" when none) are set for "ok". */
+ * platform, verifier (caller frees), login ("" when none) and the state's
+ * user are set for "ok". */
 int sp_accounts_take(sp_db *db, const char *state, const char *browser, char outcome[32],
-                     char platform[16], char login[16], char **verifier, sp_err *err);
+                     char platform[16], char login[16], char user_id[37], char **verifier,
+                     sp_err *err);
 
-/* Stores what the connection of state found: the account, or the choices
- * to offer. Tokens go through the one writing point. */
-int sp_accounts_store(sp_db *db, const char *state, const sp_oauth_account *a, sp_err *err);
+/* Stores what the connection of state found for user_id's platform account:
+ * the account, or the choices to offer. Tokens go through the one writing
+ * point, for that account. */
+int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const char *user_id,
+                      const char *platform, const sp_oauth_account *a, sp_err *err);
 
 /* Ends a taken state whose connection failed (reason: access_denied,
  * exchange_failed, ...): nothing stored, the reason counted. */
@@ -47,9 +51,11 @@ int sp_accounts_choose_as(sp_db *db, const char *claims_json, const char *platfo
  * ({"accounts": [...], "choices": [...]}); caller frees. */
 char *sp_accounts_list_json_as(sp_db *db, const char *claims_json, sp_err *err);
 
-/* Removes the caller's account of platform. Returns 1 with its tokens
- * (caller frees, may be NULL) when there was one, 0 when none. */
-int sp_accounts_remove_as(sp_db *db, const char *claims_json, const char *platform,
-                          char **access_token, char **refresh_token, sp_err *err);
+/* Removes the caller's (user_id's) account of platform. Returns 1 with its
+ * tokens in clear (caller frees; NULL when absent or not readable: then
+ * they are only not revoked) when there was one, 0 when none. */
+int sp_accounts_remove_as(sp_db *db, const sp_config *cfg, const char *claims_json,
+                          const char *user_id, const char *platform, char **access_token,
+                          char **refresh_token, sp_err *err);
 
 #endif
