@@ -81,8 +81,9 @@ static void send_authorize(const sp_ctx *ctx, sp_request *r, const char *url, co
     sp_response resp;
     sp_response_init(&resp, 200);
     bool secure = strncmp(ctx->cfg->public_url, "https://", 8) == 0;
-    sp_response_header(&resp, "Set-Cookie", COOKIE "=%s; Path=/; Max-Age=600; HttpOnly; SameSite=Lax%s",
-                       browser, secure ? "; Secure" : "");
+    sp_response_header(&resp, "Set-Cookie",
+                       COOKIE "=%s; Path=/; Max-Age=600; HttpOnly; SameSite=Lax%s", browser,
+                       secure ? "; Secure" : "");
     sp_response_send(r, &resp, text ? text : "{}", strlen(text ? text : "{}"));
     free(text);
 }
@@ -149,14 +150,13 @@ static void query_or_empty(const sp_request *r, const char *name, char *out, siz
 }
 
 /* Exchanges the code and stores what it found; the outcome's name. */
-static const char *finish(sp_ctx *ctx, const char *state, const char *user_id,
-                          const char *platform, const char *login, const char *code,
-                          const char *verifier) {
+static const char *finish(sp_ctx *ctx, const char *state, const char *user_id, const char *platform,
+                          const char *login, const char *code, const char *verifier) {
     sp_err err;
     sp_oauth_account a;
     if (sp_oauth_connect(ctx->cfg, platform, login, code, verifier, &a, &err) < 0) {
         sp_log(SP_LOG_WARN, "connecting %s failed: %s", platform, err.msg);
-        return strcmp(err.code, "no_account") == 0 ? "no_account"
+        return strcmp(err.code, "no_account") == 0             ? "no_account"
                : strcmp(err.code, "platform_unreachable") == 0 ? "platform_unreachable"
                                                                : "exchange_failed";
     }
@@ -170,8 +170,9 @@ static const char *finish(sp_ctx *ctx, const char *state, const char *user_id,
         a.choices = NULL;
     }
     bool offered = a.choices != NULL;
-    int rc = (offered || (a.account_id && a.access_token)) ? sp_accounts_store(ctx->db, ctx->cfg, state, user_id, platform, &a, &err)
-                                                           : -1;
+    int rc = (offered || (a.account_id && a.access_token))
+                 ? sp_accounts_store(ctx->db, ctx->cfg, state, user_id, platform, &a, &err)
+                 : -1;
     sp_oauth_account_free(&a);
     if (rc < 0) return "error";
     return offered ? "choose" : "connected";
@@ -228,7 +229,8 @@ void sp_account_routes_choose(sp_ctx *ctx, sp_request *r) {
         sp_err_set(&err, SP_ERR_BAD_REQUEST, "missing_account_id", "accountId is required");
         goto fail;
     }
-    if (sp_accounts_choose_as(ctx->db, claims.claims_json, platform, account_id, &err) < 0) goto fail;
+    if (sp_accounts_choose_as(ctx->db, claims.claims_json, platform, account_id, &err) < 0)
+        goto fail;
     sp_response_send_json(r, 200, "{\"connected\":true}");
     goto done;
 fail:
@@ -258,11 +260,12 @@ void sp_account_routes_disconnect(sp_ctx *ctx, sp_request *r) {
      * for the user to remove in its settings, which the answer says */
     int revoked = sp_oauth_revoke(ctx->cfg, platform, access, refresh, &revoke_err);
     if (revoked < 0) sp_log(SP_LOG_WARN, "revoking %s failed: %s", platform, revoke_err.msg);
-    sp_response_send_json(r, 200, revoked > 0    ? "{\"disconnected\":true,\"revoked\":true}"
-                                  : revoked == 0 ? "{\"disconnected\":true,\"revoked\":false}"
-                                                 : "{\"disconnected\":true,\"revoked\":false,"
-                                                   "\"message\":\"the platform could not be told; "
-                                                   "remove the app in its settings\"}");
+    sp_response_send_json(r, 200,
+                          revoked > 0    ? "{\"disconnected\":true,\"revoked\":true}"
+                          : revoked == 0 ? "{\"disconnected\":true,\"revoked\":false}"
+                                         : "{\"disconnected\":true,\"revoked\":false,"
+                                           "\"message\":\"the platform could not be told; "
+                                           "remove the app in its settings\"}");
     goto done;
 fail:
     sp_response_send_error(r, &err);

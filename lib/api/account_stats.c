@@ -22,10 +22,10 @@ int sp_account_stats_render(sp_db *db, char *buf, size_t len) {
                        "exchange_failed, ...).\n"
                        "# TYPE social_post_account_connections_total counter\n");
     for (int row = 0; off >= 0 && (size_t)off < len && row < PQntuples(res[1]); row++) {
-        int n = snprintf(buf + off, len - (size_t)off,
-                         "social_post_account_connections_total{platform=\"%s\",outcome=\"%s\"} %s\n",
-                         PQgetvalue(res[1], row, 0), PQgetvalue(res[1], row, 1),
-                         PQgetvalue(res[1], row, 2));
+        int n = snprintf(
+            buf + off, len - (size_t)off,
+            "social_post_account_connections_total{platform=\"%s\",outcome=\"%s\"} %s\n",
+            PQgetvalue(res[1], row, 0), PQgetvalue(res[1], row, 1), PQgetvalue(res[1], row, 2));
         off = n < 0 ? -1 : off + n;
     }
     PQclear(res[0]);

@@ -13,26 +13,28 @@
 
 static const sp_stmt begin_stmt = {
     "accounts_begin", "SELECT public.social_post_account_begin($1, $2, $3, $4, $5)", 5};
-static const sp_stmt take_stmt = {
-    "accounts_take", "SELECT outcome, platform, verifier, login, user_id FROM public.social_post_account_take($1, $2)",
-    2};
-static const sp_stmt store_stmt = {
-    "accounts_store",
-    "SELECT public.social_post_account_store($1, $2, $3, $4, $5, "
-    "CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + make_interval(secs => $6::bigint) END, $7)",
-    7};
-static const sp_stmt offer_stmt = {
-    "accounts_offer", "SELECT public.social_post_account_offer($1, $2::jsonb)", 2};
-static const sp_stmt fail_stmt = {
-    "accounts_fail", "SELECT public.social_post_account_fail($1, $2)", 2};
-static const sp_stmt choose_stmt = {
-    "accounts_choose", "SELECT public.social_post_account_choose($1, $2)", 2};
+static const sp_stmt take_stmt = {"accounts_take",
+                                  "SELECT outcome, platform, verifier, login, user_id FROM "
+                                  "public.social_post_account_take($1, $2)",
+                                  2};
+static const sp_stmt store_stmt = {"accounts_store",
+                                   "SELECT public.social_post_account_store($1, $2, $3, $4, $5, "
+                                   "CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + "
+                                   "make_interval(secs => $6::bigint) END, $7)",
+                                   7};
+static const sp_stmt offer_stmt = {"accounts_offer",
+                                   "SELECT public.social_post_account_offer($1, $2::jsonb)", 2};
+static const sp_stmt fail_stmt = {"accounts_fail", "SELECT public.social_post_account_fail($1, $2)",
+                                  2};
+static const sp_stmt choose_stmt = {"accounts_choose",
+                                    "SELECT public.social_post_account_choose($1, $2)", 2};
 static const sp_stmt list_stmt = {
     "accounts_list",
     "SELECT json_build_object("
     " 'accounts', coalesce(json_agg(json_build_object("
     "   'platform', platform, 'accountId', account_id, 'displayName', display_name,"
-    "   'connectedAt', to_char(connected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+    "   'connectedAt', to_char(connected_at AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
     "   'needsReconnect', needs_reconnect)) FILTER (WHERE choices IS NULL), '[]'),"
     " 'choices', coalesce(json_agg(json_build_object('platform', platform, 'options', choices))"
     "   FILTER (WHERE choices IS NOT NULL), '[]'))::text "
@@ -120,7 +122,8 @@ static char *sealed_choices(const sp_config *cfg, const char *user_id, const cha
         cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "access_token");
         char *stored =
             cJSON_IsString(t) ? store_token(cfg, user_id, platform, t->valuestring, oom) : NULL;
-        if (stored) cJSON_ReplaceItemInObjectCaseSensitive(o, "access_token", cJSON_CreateString(stored));
+        if (stored)
+            cJSON_ReplaceItemInObjectCaseSensitive(o, "access_token", cJSON_CreateString(stored));
         drop_token(stored);
     }
     char *text = sp_json_print(copy);
@@ -146,8 +149,9 @@ int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const 
     char *refresh = store_token(cfg, user_id, platform, a->refresh_token, &oom);
     char expires[24];
     snprintf(expires, sizeof expires, "%ld", a->expires_in);
-    const char *params[] = {state,   a->account_id, a->display_name, access,
-                            refresh, a->expires_in >= 0 ? expires : NULL, a->login};
+    const char *params[] = {state,   a->account_id, a->display_name,
+                            access,  refresh,       a->expires_in >= 0 ? expires : NULL,
+                            a->login};
     rc = oom ? sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory")
              : exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &store_stmt, params, NULL, err);
     drop_token(access);

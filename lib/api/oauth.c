@@ -32,12 +32,12 @@
 #include "core/http_client.h"
 #include "core/json.h"
 
-#define GOOGLE_SCOPES                                                                             \
-    "https://www.googleapis.com/auth/youtube.upload "                                             \
+#define GOOGLE_SCOPES                                                                              \
+    "https://www.googleapis.com/auth/youtube.upload "                                              \
     "https://www.googleapis.com/auth/youtube.readonly"
 #define FACEBOOK_SCOPES "pages_show_list,pages_read_engagement,pages_manage_posts"
 #define INSTAGRAM_SCOPES "instagram_business_basic,instagram_business_content_publish"
-#define INSTAGRAM_FACEBOOK_SCOPES                                                                 \
+#define INSTAGRAM_FACEBOOK_SCOPES                                                                  \
     "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement"
 #define TIKTOK_SCOPES "user.info.basic,video.publish"
 #define CALL_TIMEOUT 30
@@ -57,7 +57,9 @@ bool sp_oauth_uses_pkce(const char *platform) {
 const char *sp_oauth_login(const sp_config *cfg, const char *platform, const char *wanted) {
     if (strcmp(platform, "instagram") != 0) return NULL;
     if (!wanted) return cfg->instagram_app_id ? "instagram" : "facebook";
-    return !strcmp(wanted, "instagram") ? "instagram" : !strcmp(wanted, "facebook") ? "facebook" : NULL;
+    return !strcmp(wanted, "instagram")  ? "instagram"
+           : !strcmp(wanted, "facebook") ? "facebook"
+                                         : NULL;
 }
 
 /* True when a connection goes through Facebook Login. */
@@ -92,8 +94,10 @@ bool sp_oauth_configured(const sp_config *cfg, const char *platform, const char 
         bool tiktok = !strcmp(platform, "tiktok"), google = !strcmp(platform, "youtube");
         sp_err_set(err, SP_ERR_CONFLICT, "platform_not_configured",
                    "connecting %s is not configured: set %s_%s and %s_%s", platform, prefix,
-                   tiktok ? "CLIENT_KEY" : google ? "CLIENT_ID" : "APP_ID", prefix,
-                   tiktok || google ? "CLIENT_SECRET" : "APP_SECRET");
+                   tiktok   ? "CLIENT_KEY"
+                   : google ? "CLIENT_ID"
+                            : "APP_ID",
+                   prefix, tiktok || google ? "CLIENT_SECRET" : "APP_SECRET");
         return false;
     }
     return true;
@@ -130,9 +134,16 @@ char *sp_oauth_authorize_url(const sp_config *cfg, const char *platform, const c
     }
     char *redirect = sp_oauth_redirect_uri(cfg);
     if (!redirect) return NULL;
-    const char *pairs[20] = {strcmp(platform, "tiktok") ? "client_id" : "client_key", id,
-                             "redirect_uri", redirect, "response_type", "code", "scope", scopes,
-                             "state", state};
+    const char *pairs[20] = {strcmp(platform, "tiktok") ? "client_id" : "client_key",
+                             id,
+                             "redirect_uri",
+                             redirect,
+                             "response_type",
+                             "code",
+                             "scope",
+                             scopes,
+                             "state",
+                             state};
     int n = 10;
     /* offline: a refresh token; consent: one every time, also for an account
      * connected before */
@@ -188,13 +199,13 @@ static const char *str(const cJSON *obj, const char *name) {
 /* The platform's own error code in an answer, for the message. */
 static const char *error_code(const cJSON *json) {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(json, "error");
-    if (cJSON_IsString(e)) return e->valuestring;                      /* OAuth 2.0, TikTok */
+    if (cJSON_IsString(e)) return e->valuestring; /* OAuth 2.0, TikTok */
     if (cJSON_IsObject(e)) {
-        const char *type = str(e, "type");                              /* Graph */
+        const char *type = str(e, "type"); /* Graph */
         if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "code"))) return str(e, "code");
         return type ? type : "error";
     }
-    const char *t = str(json, "error_type");                            /* Instagram */
+    const char *t = str(json, "error_type"); /* Instagram */
     return t ? t : "no answer";
 }
 
@@ -202,8 +213,7 @@ static const char *error_code(const cJSON *json) {
 static int refused(const char *platform, const char *step, long status, const cJSON *json,
                    sp_err *err) {
     return sp_err_set(err, SP_ERR_UNPROCESSABLE, "exchange_failed",
-                      "%s refused the %s (HTTP %ld, %s)", platform, step, status,
-                      error_code(json));
+                      "%s refused the %s (HTTP %ld, %s)", platform, step, status, error_code(json));
 }
 
 /* Copies s into *dst; false on out of memory. */
@@ -290,17 +300,27 @@ static char *youtube_api_base(const sp_config *cfg) {
 /* YouTube: the code for tokens (with the PKCE verifier), then the channel. */
 static int connect_youtube(const sp_config *cfg, const char *code, const char *verifier,
                            const char *redirect, sp_oauth_account *out, sp_err *err) {
-    const char *pairs[] = {"code", code, "client_id", cfg->google_client_id, "client_secret",
-                           cfg->google_client_secret, "redirect_uri", redirect, "grant_type",
-                           "authorization_code", "code_verifier", verifier, NULL};
+    const char *pairs[] = {"code",
+                           code,
+                           "client_id",
+                           cfg->google_client_id,
+                           "client_secret",
+                           cfg->google_client_secret,
+                           "redirect_uri",
+                           redirect,
+                           "grant_type",
+                           "authorization_code",
+                           "code_verifier",
+                           verifier,
+                           NULL};
     cJSON *json = NULL;
     char *base = youtube_api_base(cfg), *url = NULL;
     int rc = post_form("Google", "code", cfg->google_token_url, pairs, &json, err);
     if (rc == 0) rc = read_tokens("Google", json, out, err);
     cJSON_Delete(json);
     json = NULL;
-    if (rc == 0 && (!base || asprintf(&url, "%s/youtube/v3/channels?part=snippet&mine=true",
-                                      base) < 0)) {
+    if (rc == 0 &&
+        (!base || asprintf(&url, "%s/youtube/v3/channels?part=snippet&mine=true", base) < 0)) {
         url = NULL;
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
@@ -333,57 +353,79 @@ static void offer_page(cJSON *choices, const cJSON *page, bool instagram) {
     cJSON_AddItemToArray(choices, o);
 }
 
-/* Facebook Login: the code for a user token, then the user's Pages with
+/* GETs base + path?pairs and requires a 200 JSON object with an
+ * access_token (what Graph's token endpoints answer); *json gets it. */
+static int graph_token(const sp_config *cfg, const char *step, const char *const *pairs,
+                       cJSON **json, sp_err *err) {
+    char *url = url_with(cfg->facebook_graph_url, "/oauth/access_token", pairs);
+    int rc = url ? get_json("Facebook", step, url, NULL, json, err)
+                 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    if (rc == 0 && !str(*json, "access_token")) rc = refused("Facebook", step, 200, *json, err);
+    free(url);
+    return rc;
+}
+
+/* Facebook Login's code for a long-lived User token (Page tokens read with a
+ * short-lived one expire within the hour); caller frees. */
+static char *facebook_user_token(const sp_config *cfg, const char *code, const char *redirect,
+                                 sp_err *err) {
+    const char *exchange[] = {"client_id",
+                              cfg->facebook_app_id,
+                              "redirect_uri",
+                              redirect,
+                              "client_secret",
+                              cfg->facebook_app_secret,
+                              "code",
+                              code,
+                              NULL};
+    cJSON *json = NULL, *lasting = NULL;
+    char *token = NULL;
+    if (graph_token(cfg, "code", exchange, &json, err) == 0) {
+        const char *trade[] = {
+            "grant_type",         "fb_exchange_token",       "client_id",
+            cfg->facebook_app_id, "client_secret",           cfg->facebook_app_secret,
+            "fb_exchange_token",  str(json, "access_token"), NULL};
+        if (graph_token(cfg, "long-lived token", trade, &lasting, err) == 0 &&
+            !(token = strdup(str(lasting, "access_token"))))
+            sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    }
+    cJSON_Delete(json);
+    cJSON_Delete(lasting);
+    return token;
+}
+
+/* Facebook Login: a long-lived User token, then the user's Pages with
  * theirs (for Instagram: the professional accounts linked to them). */
 static int connect_facebook(const sp_config *cfg, bool instagram, const char *code,
                             const char *redirect, sp_oauth_account *out, sp_err *err) {
-    const char *exchange[] = {"client_id", cfg->facebook_app_id, "redirect_uri", redirect,
-                              "client_secret", cfg->facebook_app_secret, "code", code, NULL};
-    char *url = url_with(cfg->facebook_graph_url, "/oauth/access_token", exchange);
+    char *user = facebook_user_token(cfg, code, redirect, err), *url = NULL;
     cJSON *json = NULL;
-    int rc = url ? get_json("Facebook", "code", url, NULL, &json, err)
+    if (!user) return -1;
+    const char *pages[] = {"fields",
+                           instagram
+                               ? "id,name,access_token,instagram_business_account{id,username}"
+                               : "id,name,access_token",
+                           "access_token", user, NULL};
+    url = url_with(cfg->facebook_graph_url, "/me/accounts", pages);
+    int rc = url ? get_json("Facebook", "Page lookup", url, NULL, &json, err)
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    if (rc == 0 && !str(json, "access_token")) rc = refused("Facebook", "code", 200, json, err);
-    /* a long-lived User token, so that the Page tokens read with it do not expire */
     if (rc == 0) {
-        const char *trade[] = {"grant_type", "fb_exchange_token", "client_id", cfg->facebook_app_id,
-                               "client_secret", cfg->facebook_app_secret, "fb_exchange_token",
-                               str(json, "access_token"), NULL};
-        free(url);
-        url = url_with(cfg->facebook_graph_url, "/oauth/access_token", trade);
-        cJSON_Delete(json);
-        json = NULL;
-        rc = url ? get_json("Facebook", "long-lived token", url, NULL, &json, err)
-                 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-        if (rc == 0 && !str(json, "access_token"))
-            rc = refused("Facebook", "long-lived token", 200, json, err);
-    }
-    if (rc == 0) {
-        const char *pages[] = {"fields",
-                               instagram ? "id,name,access_token,instagram_business_account{id,username}"
-                                         : "id,name,access_token",
-                               "access_token", str(json, "access_token"), NULL};
-        free(url);
-        url = url_with(cfg->facebook_graph_url, "/me/accounts", pages);
-        cJSON_Delete(json);
-        json = NULL;
-        rc = url ? get_json("Facebook", "Page lookup", url, NULL, &json, err)
-                 : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    }
-    if (rc == 0) {
-        cJSON *pages = cJSON_CreateArray(), *p;
+        cJSON *choices = cJSON_CreateArray(), *p;
         cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(json, "data"))
-            offer_page(pages, p, instagram);
-        if (cJSON_GetArraySize(pages) == 0) {
-            rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_account",
+            offer_page(choices, p, instagram);
+        if (cJSON_GetArraySize(choices) == 0) {
+            rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_account", "%s",
                             instagram ? "no Page of this Facebook account has a linked Instagram "
                                         "professional account (or none was allowed)"
-                                      : "this Facebook account manages no Page (or none was allowed)");
-            cJSON_Delete(pages);
+                                      : "this Facebook account manages no Page (or none was "
+                                        "allowed)");
+            cJSON_Delete(choices);
         } else {
-            out->choices = pages;
+            out->choices = choices;
         }
     }
+    explicit_bzero(user, strlen(user));
+    free(user);
     cJSON_Delete(json);
     free(url);
     return rc;
@@ -393,9 +435,17 @@ static int connect_facebook(const sp_config *cfg, bool instagram, const char *co
  * one, then the user (id and username). */
 static int connect_instagram(const sp_config *cfg, const char *code, const char *redirect,
                              sp_oauth_account *out, sp_err *err) {
-    const char *pairs[] = {"client_id", cfg->instagram_app_id, "client_secret",
-                           cfg->instagram_app_secret, "grant_type", "authorization_code",
-                           "redirect_uri", redirect, "code", code, NULL};
+    const char *pairs[] = {"client_id",
+                           cfg->instagram_app_id,
+                           "client_secret",
+                           cfg->instagram_app_secret,
+                           "grant_type",
+                           "authorization_code",
+                           "redirect_uri",
+                           redirect,
+                           "code",
+                           code,
+                           NULL};
     cJSON *json = NULL;
     char *url = NULL;
     int rc = post_form("Instagram", "code", cfg->instagram_token_url, pairs, &json, err);
@@ -404,8 +454,13 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
     const char *short_token = str(first ? first : json, "access_token");
     if (rc == 0 && !short_token) rc = refused("Instagram", "code", 200, json, err);
     if (rc == 0) {
-        const char *trade[] = {"grant_type", "ig_exchange_token", "client_secret",
-                               cfg->instagram_app_secret, "access_token", short_token, NULL};
+        const char *trade[] = {"grant_type",
+                               "ig_exchange_token",
+                               "client_secret",
+                               cfg->instagram_app_secret,
+                               "access_token",
+                               short_token,
+                               NULL};
         if (!(url = url_with(cfg->instagram_graph_url, "/access_token", trade)))
             rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
@@ -437,14 +492,23 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
 /* TikTok: the code for tokens and open_id, then the nickname. */
 static int connect_tiktok(const sp_config *cfg, const char *code, const char *redirect,
                           sp_oauth_account *out, sp_err *err) {
-    const char *pairs[] = {"client_key", cfg->tiktok_client_key, "client_secret",
-                           cfg->tiktok_client_secret, "code", code, "grant_type",
-                           "authorization_code", "redirect_uri", redirect, NULL};
+    const char *pairs[] = {"client_key",
+                           cfg->tiktok_client_key,
+                           "client_secret",
+                           cfg->tiktok_client_secret,
+                           "code",
+                           code,
+                           "grant_type",
+                           "authorization_code",
+                           "redirect_uri",
+                           redirect,
+                           NULL};
     cJSON *json = NULL;
     char *url = NULL, *token_url = NULL;
-    int rc = asprintf(&token_url, "%s/v2/oauth/token/", cfg->tiktok_api_url) >= 0
-                 ? 0
-                 : (token_url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
+    int rc =
+        asprintf(&token_url, "%s/v2/oauth/token/", cfg->tiktok_api_url) >= 0
+            ? 0
+            : (token_url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
     if (rc == 0) rc = post_form("TikTok", "code", token_url, pairs, &json, err);
     if (rc == 0) rc = read_tokens("TikTok", json, out, err);
     if (rc == 0 && !take(&out->account_id, str(json, "open_id")))
@@ -452,14 +516,14 @@ static int connect_tiktok(const sp_config *cfg, const char *code, const char *re
     if (rc == 0 && !out->account_id) rc = refused("TikTok", "code", 200, json, err);
     cJSON_Delete(json);
     json = NULL;
-    if (rc == 0 && asprintf(&url, "%s/v2/user/info/?fields=open_id,display_name",
-                            cfg->tiktok_api_url) < 0) {
+    if (rc == 0 &&
+        asprintf(&url, "%s/v2/user/info/?fields=open_id,display_name", cfg->tiktok_api_url) < 0) {
         url = NULL;
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
     if (rc == 0) rc = get_json("TikTok", "user lookup", url, out->access_token, &json, err);
-    const cJSON *user = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(json, "data"), "user");
+    const cJSON *user =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(json, "data"), "user");
     if (rc == 0 && !take(&out->display_name, str(user, "display_name")))
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     cJSON_Delete(json);
@@ -500,8 +564,13 @@ int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *acce
         const char *pairs[] = {"token", refresh_token ? refresh_token : access_token, NULL};
         rc = post_status("Google", "revocation", cfg->google_revoke_url, pairs, &json, err);
     } else if (!strcmp(platform, "tiktok")) {
-        const char *pairs[] = {"client_key", cfg->tiktok_client_key, "client_secret",
-                               cfg->tiktok_client_secret, "token", access_token, NULL};
+        const char *pairs[] = {"client_key",
+                               cfg->tiktok_client_key,
+                               "client_secret",
+                               cfg->tiktok_client_secret,
+                               "token",
+                               access_token,
+                               NULL};
         rc = asprintf(&url, "%s/v2/oauth/revoke/", cfg->tiktok_api_url) >= 0
                  ? post_status("TikTok", "revocation", url, pairs, &json, err)
                  : (url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));

@@ -19,8 +19,8 @@
 
 /* What a connection found. Strings are owned; sp_oauth_account_free. */
 typedef struct {
-    char *account_id;    /* the channel, Page, Instagram user or TikTok open_id */
-    char *display_name;  /* the channel title, Page name, username, nickname */
+    char *account_id;   /* the channel, Page, Instagram user or TikTok open_id */
+    char *display_name; /* the channel title, Page name, username, nickname */
     char *access_token;
     char *refresh_token; /* NULL when the platform gives none */
     long expires_in;     /* seconds the access token lasts; -1 when not said */

@@ -95,13 +95,15 @@ static void missing_settings_are_named(void) {
     CHECK(!sp_oauth_configured(&c, "facebook", NULL, &err) && strstr(err.msg, "FACEBOOK_APP_ID"));
     /* Instagram through Facebook Login needs the Facebook app */
     CHECK(sp_oauth_configured(&c, "instagram", "instagram", &err));
-    CHECK(!sp_oauth_configured(&c, "instagram", "facebook", &err) && strstr(err.msg, "FACEBOOK_APP_ID"));
+    CHECK(!sp_oauth_configured(&c, "instagram", "facebook", &err) &&
+          strstr(err.msg, "FACEBOOK_APP_ID"));
     c.public_url = NULL;
     CHECK(!sp_oauth_configured(&c, "youtube", NULL, &err));
     CHECK_STR(err.code, "connecting_off");
     c.instagram_app_id = NULL;
     CHECK_STR(sp_oauth_login(&c, "instagram", NULL), "facebook");
-    CHECK(sp_oauth_login(&c, "instagram", "myspace") == NULL && sp_oauth_login(&c, "tiktok", NULL) == NULL);
+    CHECK(sp_oauth_login(&c, "instagram", "myspace") == NULL &&
+          sp_oauth_login(&c, "tiktok", NULL) == NULL);
     CHECK(sp_oauth_platform_known("instagram") && !sp_oauth_platform_known("myspace") &&
           !sp_oauth_platform_known(NULL));
 }
