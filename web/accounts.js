@@ -17,7 +17,8 @@ let hooks = { announce() {}, showError() {}, onAuthError() {} };
 // What each outcome of a connection means, in words; name is the platform's.
 const OUTCOMES = {
   connected: (name) => `${name} is connected.`,
-  choose: (name) => `Choose which ${name} Page to post to.`,
+  choose: (name) => name === "Facebook" ? "Choose which Facebook Page to post to."
+    : `Choose which ${name} account to post to.`,
   access_denied: (name) => `Connecting ${name} was cancelled on ${name}'s page: nothing was connected.`,
   consent_failed: (name) => `${name} did not grant access: nothing was connected. Try again.`,
   unknown_state: () => "This connection link is not one this page started (or it was cleared): " +
@@ -101,11 +102,12 @@ function accountItem(platform, account) {
 
 function choiceForm(choice) {
   const name = platformName(choice.platform);
+  const what = choice.platform === "facebook" ? "Page" : "account";
   const form = el("form", { className: "account-choice", "data-platform": choice.platform });
-  const fieldset = el("fieldset", {}, el("legend", {}, `Which ${name} Page should posts go to?`),
+  const fieldset = el("fieldset", {}, el("legend", {}, `Which ${name} ${what} should posts go to?`),
     ...choice.options.map((o, i) => el("label", { className: "check" },
       el("input", { type: "radio", name: "accountId", value: o.id, checked: i === 0 }), " " + o.name)));
-  form.append(fieldset, el("button", { type: "submit", className: "button-primary" }, "Use this Page"));
+  form.append(fieldset, el("button", { type: "submit", className: "button-primary" }, `Use this ${what}`));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const picked = form.querySelector("input[name=accountId]:checked");
