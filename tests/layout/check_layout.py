@@ -5,6 +5,8 @@
 - nothing in lib/platforms/ includes a database header, calls libpq or holds SQL;
 - nothing in lib/auth/, lib/core/ or lib/webhooks/ touches the database or FastCGI;
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
+- libpq stays in lib/db: elsewhere no libpq header and no libpq call but
+  reading a result (PQgetvalue and its kin); LISTEN goes through db/listen.h;
 - the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines.
 
 Run by ctest (layout.boundaries); prints each breach and exits 1 on any.
@@ -26,6 +28,26 @@ def sources(folder):
         if name.endswith((".c", ".h")):
             with open(os.path.join(path, name), encoding="utf-8") as f:
                 yield f"{folder}/{name}", f.read()
+
+
+# libpq belongs to lib/db (connections, statements, LISTEN: db/db.h,
+# db/listen.h); elsewhere only the reading of a result lib/db handed back.
+LIBPQ_INCLUDE = re.compile(r'#include\s*[<"]libpq')
+LIBPQ_CALL = re.compile(r'\bPQ(\w+)\s*\(')
+LIBPQ_RESULT_READERS = {"ntuples", "getvalue", "getisnull", "clear", "cmdTuples", "resultStatus"}
+
+
+def libpq_outside_db():
+    found = []
+    folders = ["cgi-bin", "worker"] + [f"lib/{n}" for n in sorted(os.listdir(os.path.join(ROOT, "lib")))
+                                       if n != "db" and os.path.isdir(os.path.join(ROOT, "lib", n))]
+    for folder in folders:
+        for name, text in sources(folder):
+            for n, line in enumerate(text.splitlines(), 1):
+                calls = [c for c in LIBPQ_CALL.findall(line) if c not in LIBPQ_RESULT_READERS]
+                if LIBPQ_INCLUDE.search(line) or calls:
+                    found.append(f"{name}:{n}: libpq outside lib/db: {line.strip()}")
+    return found
 
 
 def main():
@@ -56,6 +78,7 @@ def main():
             for n, line in enumerate(text.splitlines(), 1):
                 if words.search(line):
                     breaches.append(f"{name}:{n}: {what}: {line.strip()}")
+    breaches += libpq_outside_db()
     for name, text in list(sources("cgi-bin")) + [("worker/main.c", open(
             os.path.join(ROOT, "worker", "main.c"), encoding="utf-8").read())]:
         lines = text.count("\n")
