@@ -35,10 +35,18 @@ def proxied_status(threads=2):
     return proxy, prog
 
 
+def ask(prog, user, job, etag):
+    """One conditional GET of job straight to the program."""
+    conn = fcgikit.Connection(prog.port, timeout=30)
+    try:
+        return conn.request("GET", query=f"jobId={job}", headers=conditional(user, etag))
+    finally:
+        conn.close()
+
+
 def first_read(prog, user, job):
     """The first read (from the database); returns the ETag."""
-    conn = fcgikit.Connection(prog.port, timeout=30)
-    r = conn.request("GET", query=f"jobId={job}", headers=conditional(user, '"none"'))
+    r = ask(prog, user, job, '"none"')
     assert r.status == 200, r
     return r.headers["etag"]
 
@@ -51,14 +59,13 @@ def test_an_unchanged_job_is_answered_304_without_the_database():
             etag = first_read(prog, user, job)
             time.sleep(0.3)
             before = proxy.stats()["bytes_up"]
-            conn = fcgikit.Connection(prog.port, timeout=30)
             for tag in (etag, "W/" + etag, f'"other", {etag}'):
-                r = conn.request("GET", query=f"jobId={job}", headers=conditional(user, tag))
+                r = ask(prog, user, job, tag)
                 assert r.status == 304, (tag, r)
                 assert r.headers["etag"] == etag, r.headers
             assert proxy.stats()["bytes_up"] == before, "a conditional GET went to the database"
             # a stale version is not answered from memory
-            r = conn.request("GET", query=f"jobId={job}", headers=conditional(user, '"stale"'))
+            r = ask(prog, user, job, '"stale"')
             assert r.status == 200, r
             assert prog.stop() == 0
     finally:
@@ -71,20 +78,18 @@ def test_a_lost_listen_connection_drops_the_cached_versions():
     try:
         with prog:
             etag = first_read(prog, user, job)
-            conn = fcgikit.Connection(prog.port, timeout=30)
-            assert conn.request("GET", query=f"jobId={job}",
-                                headers=conditional(user, etag)).status == 304
+            assert ask(prog, user, job, etag).status == 304
             proxy.mode("refuse")  # the LISTEN connection cannot come back ...
             proxy.cut()
             time.sleep(0.5)
             # ... while the job changes: nobody tells the status program
             sptest.sql("UPDATE social_post_jobs SET description = 'changed while deaf' "
                        "WHERE id = %s", (job,))
-            r = conn.request("GET", query=f"jobId={job}", headers=conditional(user, etag))
+            r = ask(prog, user, job, etag)
             assert r.status != 304, "answered from memory while not listening"
             proxy.mode("pass")
             time.sleep(2.5)  # the waker is listening again
-            r = conn.request("GET", query=f"jobId={job}", headers=conditional(user, etag))
+            r = ask(prog, user, job, etag)
             assert r.status == 200, r
             assert r.json["description"] == "changed while deaf", r.json
             assert prog.stop() == 0
