@@ -23,6 +23,8 @@ Benchmarks (all of them, in this order, when no name is given):
   scale     1,000,000 jobs of 10,000 users and 1,000,000 deliveries (made
             once, with generate_series): status, list (first page and a deep
             cursor page) and submit at --connections, p99 each
+  notify    commits/s of a one-row UPDATE with the NOTIFY a job's change
+            sends (the status program listening) vs the same UPDATE alone
   longpoll  1,000 long-polls (wait=30, If-None-Match) held against the one
             status process, then a change to their jobs: how many were held,
             the process's memory and database connections, wake-up latency,
@@ -83,7 +85,7 @@ import workerkit as wk  # noqa: E402
 from benchkit import Summary  # noqa: E402
 from longpoll import Holder  # noqa: E402
 
-NAMES = ("static", "status", "submit", "unchanged", "scale", "longpoll", "drain", "upload",
+NAMES = ("static", "status", "submit", "unchanged", "scale", "notify", "longpoll", "drain", "upload",
          "profile")
 
 
@@ -504,6 +506,30 @@ def bench_scale(b):
         b.table.add(f"scale ({jobs // 1000}k jobs): {label} p99 ms (req/s "
                     f"{Summary([r['rps'] for r in runs[label]]).fmt('{:.0f}', False)})",
                     p99, None, spec="{:.2f}", target="< 10 ms", met=p99.median < 10)
+    b.others.extend(r["others"] for rs in runs.values() for r in rs)
+
+
+# ---------------------------------------------------------------- notify
+
+def bench_notify(b):
+    a = b.args
+    b.sql("CREATE TABLE IF NOT EXISTS bench_scratch (id int PRIMARY KEY, n bigint NOT NULL)")
+    b.sql("INSERT INTO bench_scratch SELECT g, 0 FROM generate_series(1, 1000) g"
+          " ON CONFLICT DO NOTHING")
+    say(f"== notify: one-row UPDATE per transaction with and without NOTIFY, "
+        f"{a.connections} pgbench clients")
+    runs = {"notify": [], "plain": []}
+    for n in range(1, a.runs + 1):
+        for key in runs:
+            with b.meter("pgbench") as m:
+                r = bk.pgbench(b.st, b.workdir, f"update_{key}", "postgres", a.connections,
+                               seconds=a.seconds)
+            run_line(f"notify {key:6}", n, r, m)
+            runs[key].append(r)
+    b.results["notify"] = runs
+    b.table.add("commits/s with NOTIFY (status program listening) vs without",
+                Summary([r["rps"] for r in runs["notify"]]),
+                Summary([r["rps"] for r in runs["plain"]]))
     b.others.extend(r["others"] for rs in runs.values() for r in rs)
 
 
