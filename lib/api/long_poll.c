@@ -29,9 +29,9 @@
 #define MARK_SLOTS 4096 /* last notification per job hash */
 #define READ_BATCH 32   /* re-reads per pipeline round trip */
 #define CHANNEL "social_post_job_changed"
-#define USER_SLOTS 256     /* buckets of the per-user counts */
-#define CALL_DEADLINE 10.0 /* seconds a database call of the waker may take */
-#define OVERDUE_GRACE 0.5  /* seconds past a waiter's deadline before a call is abandoned */
+#define USER_SLOTS 256       /* buckets of the per-user counts */
+#define CALL_DEADLINE 10.0   /* seconds a database call of the waker may take */
+#define OVERDUE_GRACE 0.5    /* seconds past a waiter's deadline before a call is abandoned */
 
 /* How many waiters one caller has parked. */
 typedef struct user_count {
@@ -126,7 +126,7 @@ static bool count_user(sp_long_poll *lp, const char *user_id, int delta) {
         p = &(*p)->next;
     if (!*p) {
         if (delta < 0 || !(*p = calloc(1, sizeof **p))) return false;
-        snprintf((*p)->user_id, sizeof(*p)->user_id, "%s", user_id);
+        snprintf((*p)->user_id, sizeof (*p)->user_id, "%s", user_id);
     }
     if (delta > 0 && (*p)->n + delta > SP_LONG_POLL_MAX_PER_USER) return false;
     (*p)->n += delta;
