@@ -131,5 +131,25 @@ def test_a_change_through_supabase_is_never_answered_304():
     assert r.headers["etag"] != etag
 
 
+def test_a_job_deleted_with_its_video_is_404_not_304():
+    """The app deletes the user's video through Supabase; its jobs go with
+    it (ON DELETE CASCADE), and migration 0019 notifies their deletion."""
+    user, job = new_job()
+    path = f"{STATUS}?jobId={job}"
+    tok = sptest.token(user)
+    etag = sptest.http("GET", path, token=tok).headers["etag"]
+    assert sptest.http("GET", path, headers={"If-None-Match": etag}, token=tok).status == 304
+    sptest.sql_as(user, "DELETE FROM public.product_videos WHERE id ="
+                        " (SELECT video_id FROM public.social_post_jobs WHERE id = %s)", (job,))
+    assert sptest.sql("SELECT count(*) FROM social_post_jobs WHERE id = %s", (job,))[0][0] == 0
+    deadline = time.monotonic() + 1.0
+    while True:
+        r = sptest.http("GET", path, headers={"If-None-Match": etag}, token=tok)
+        if r.status != 304 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    assert r.status == 404, (r.status, r.body)
+
+
 if __name__ == "__main__":
     sptest.run(globals())
