@@ -6,8 +6,8 @@
 #
 #   bench/run.sh [options] [name ...]
 #
-#   names    static status submit longpoll drain upload profile (default: all,
-#            about 10 minutes on 2 cores), and sizes: bench/worker_upload.py
+#   names    static status submit unchanged scale notify longpoll drain upload
+#            profile (default: all, about 12 minutes on 2 cores), and sizes: bench/worker_upload.py
 #            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all")
 #   options  passed to bench.py: --runs 3 --seconds 10 --connections 16
 #            --polls 1000 --wait 30 --drain-jobs 1000 --drain-concurrency 4
