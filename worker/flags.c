@@ -37,6 +37,10 @@ static void usage(FILE *out) {
                  "                        doubled per attempt up to an hour (default 5)\n"
                  "  --webhook-give-up SECONDS  start no attempt this long after the event\n"
                  "                        (default 86400: a day)\n"
+                 "  --reseal-tokens       seal every account's tokens with the first key of\n"
+                 "                        SOCIAL_POST_TOKEN_KEYS (plain rows too), then exit\n"
+                 "  --allow-plain-tokens  start although SOCIAL_POST_TOKEN_KEYS is set and\n"
+                 "                        some accounts' tokens are stored in clear\n"
                  "  --version             print the version and exit\n"
                  "  --help                show this help\n\n"
                  "Configuration comes from the environment (DATABASE_URL, YOUTUBE_UPLOAD_URL,\n"
@@ -74,6 +78,8 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
         O_IG_DEADLINE,
         O_WH_BACKOFF,
         O_WH_GIVE_UP,
+        O_RESEAL,
+        O_ALLOW_PLAIN,
         O_HELP,
         O_VERSION
     };
@@ -91,6 +97,8 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
                                          {"ig-deadline", required_argument, NULL, O_IG_DEADLINE},
                                          {"webhook-backoff", required_argument, NULL, O_WH_BACKOFF},
                                          {"webhook-give-up", required_argument, NULL, O_WH_GIVE_UP},
+                                         {"reseal-tokens", no_argument, NULL, O_RESEAL},
+                                         {"allow-plain-tokens", no_argument, NULL, O_ALLOW_PLAIN},
                                          {"help", no_argument, NULL, O_HELP},
                                          {"version", no_argument, NULL, O_VERSION},
                                          {NULL, 0, NULL, 0}};
@@ -152,6 +160,12 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
         case O_WH_GIVE_UP:
             v = number_arg("webhook-give-up", optarg, 1, 30 * 86400);
             w->webhook_policy.give_up_age = v;
+            break;
+        case O_RESEAL:
+            w->reseal_tokens = true;
+            break;
+        case O_ALLOW_PLAIN:
+            w->allow_plain_tokens = true;
             break;
         case O_HELP:
             usage(stdout);

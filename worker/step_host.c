@@ -22,10 +22,14 @@ static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     return sp_queue_checkpoint(h->db, h->owner, h->d, err);
 }
 
+/* post is h->d->post; the row is found by the refresh token it holds now
+ * (h->d->stored_refresh_token: old_refresh_token, as stored). */
 static int store_token(void *self, const sp_post *post, const char *old_refresh_token,
                        sp_err *err) {
     sp_slot_host *h = self;
-    return sp_accounts_store_token(h->db, h->d->user_id, post, old_refresh_token, err);
+    (void)post;
+    (void)old_refresh_token;
+    return sp_accounts_store_token(h->db, h->w->cfg->token_keys, h->d, err);
 }
 
 static int open_video(void *self, const sp_post *post, FILE **f, long long *size, sp_err *err) {

@@ -29,12 +29,16 @@ void sp_delivery_free(sp_delivery *d) {
     free(p->description);
     free(p->video_url);
     free(p->account_id);
+    if (p->access_token) explicit_bzero(p->access_token, strlen(p->access_token));
+    if (p->refresh_token) explicit_bzero(p->refresh_token, strlen(p->refresh_token));
     free(p->access_token);
     free(p->refresh_token);
     p->checkpoint = p->options = NULL;
     p->account_login = NULL;
     p->title = p->description = p->video_url = NULL;
     p->account_id = p->access_token = p->refresh_token = NULL;
+    free(d->stored_refresh_token);
+    d->stored_refresh_token = NULL;
 }
 
 /* Seconds to wait before retry number attempts+1. */
