@@ -69,6 +69,7 @@ void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases
     out->run_in = 0;
     out->count_attempt = false;
     out->count_release = false;
+    out->quota = false;
     snprintf(out->message, sizeof out->message, "%s", o->message);
     sp_utf8_truncate(out->message, sizeof out->message - 1);
     switch (o->kind) {
@@ -82,6 +83,7 @@ void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases
     case SP_STEP_WAIT:
         out->state = SP_DELIVERY_QUEUED;
         out->run_in = o->delay > 0 ? o->delay : 0;
+        out->quota = o->quota; /* no attempt counted: the platform said when */
         break;
     case SP_STEP_RELEASED:
         out->state = SP_DELIVERY_QUEUED;

@@ -66,6 +66,7 @@ typedef struct {
     double run_in;      /* seconds from now, for queued */
     bool count_attempt; /* attempts + 1 */
     bool count_release; /* releases + 1 (else back to 0) */
+    bool quota;         /* queued until a platform quota allows it (run_in) */
     char message[600];  /* last_error / the result's error */
 } sp_transition;
 
