@@ -17,8 +17,8 @@ static const sp_stmt stats = {"status_delivery_stats",
                               0};
 
 /* Deliveries waiting for a platform's quota (migration 0017). */
-static const sp_stmt quota_waits = {"status_quota_waits",
-                                    "SELECT platform, deliveries FROM social_post_quota_waits()", 0};
+static const sp_stmt quota_waits = {
+    "status_quota_waits", "SELECT platform, deliveries FROM social_post_quota_waits()", 0};
 
 /* Account rows with sealed tokens and with tokens in clear (migration 0017). */
 static const sp_stmt token_stats = {"status_token_stats",

@@ -37,8 +37,8 @@ struct sp_seal_keys {
 
 /* True when c may appear in a key id. */
 static bool kid_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 /* Reads one "kid:base64key" pair of len bytes (the n-th, from 1) into k. */
@@ -66,7 +66,7 @@ static int parse_pair(const char *pair, size_t len, int n, seal_key *k, sp_err *
     if (rc < 0 || key_len != KEY_LEN)
         return sp_err_set(err, SP_ERR_INTERNAL, "config",
                           VAR " key '%s' must be the standard base64 of exactly %d bytes "
-                          "(e.g. $(openssl rand -base64 32))",
+                              "(e.g. $(openssl rand -base64 32))",
                           k->kid, KEY_LEN);
     return 0;
 }
@@ -74,8 +74,7 @@ static int parse_pair(const char *pair, size_t len, int n, seal_key *k, sp_err *
 /* Appends the pair of len bytes at pair to keys, refusing a repeated id. */
 static int add_pair(sp_seal_keys *keys, const char *pair, size_t len, sp_err *err) {
     if (keys->count == KEYS_MAX)
-        return sp_err_set(err, SP_ERR_INTERNAL, "config", VAR " holds more than %d keys",
-                          KEYS_MAX);
+        return sp_err_set(err, SP_ERR_INTERNAL, "config", VAR " holds more than %d keys", KEYS_MAX);
     seal_key *k = &keys->keys[keys->count];
     if (parse_pair(pair, len, keys->count + 1, k, err) < 0) return -1;
     for (int i = 0; i < keys->count; i++)
@@ -283,8 +282,8 @@ char *sp_unseal(const sp_seal_keys *keys, const char *user_id, const char *platf
     if (sp_b64url_decode(colon + 1, strlen(colon + 1), &box, &len, &dec) < 0 ||
         len < NONCE_LEN + TAG_LEN || len > NONCE_LEN + TAG_LEN + TOKEN_MAX) {
         free(box);
-        return unseal_error(err, "token_unseal_failed",
-                            "the sealed token (key '%s') is malformed", k->kid);
+        return unseal_error(err, "token_unseal_failed", "the sealed token (key '%s') is malformed",
+                            k->kid);
     }
     char *plain = open_box(k, user_id, platform, box, len, err);
     free(box);

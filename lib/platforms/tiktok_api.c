@@ -94,7 +94,7 @@ static void act(tt_action action, const char *say, const sp_tt_resp *r, const ch
                 sp_step_outcome *out) {
     const char *what = r->code[0] ? r->code : r->message, *log = r->log_id[0] ? ", log id " : "";
     if (action == ACT_DAILY || action == ACT_RATE) { /* quotas: waited out, never failed */
-        double delay = action == ACT_DAILY ? SP_TT_DAILY_WAIT
+        double delay = action == ACT_DAILY   ? SP_TT_DAILY_WAIT
                        : r->retry_after >= 0 ? (double)r->retry_after
                                              : SP_TT_RATE_WAIT;
         sp_step_quota(out, delay, "%s while %s (%s%s%s)", say, doing, what, log, r->log_id);

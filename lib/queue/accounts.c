@@ -63,9 +63,8 @@ int sp_accounts_open_tokens(const sp_seal_keys *keys, sp_delivery *d, sp_err *er
     sp_err why;
     sp_err_clear(&why);
     char *access = sp_unseal(keys, d->user_id, platform, p->access_token, &why);
-    char *refresh = why.kind == SP_OK ? sp_unseal(keys, d->user_id, platform, p->refresh_token,
-                                                  &why)
-                                      : NULL;
+    char *refresh =
+        why.kind == SP_OK ? sp_unseal(keys, d->user_id, platform, p->refresh_token, &why) : NULL;
     free(d->stored_refresh_token);
     d->stored_refresh_token = p->refresh_token; /* the row's text, to find it again */
     p->refresh_token = NULL;
@@ -92,9 +91,8 @@ int sp_accounts_store_token(sp_db *db, const sp_seal_keys *keys, sp_delivery *d,
     snprintf(expires, sizeof expires, "%lld", post->token_expires_at);
     sp_err_clear(err);
     char *access = sp_seal(keys, d->user_id, platform, post->access_token, err);
-    char *refresh = err->kind == SP_OK
-                        ? sp_seal(keys, d->user_id, platform, post->refresh_token, err)
-                        : NULL;
+    char *refresh =
+        err->kind == SP_OK ? sp_seal(keys, d->user_id, platform, post->refresh_token, err) : NULL;
     int rc = -1;
     if (err->kind == SP_OK) {
         const char *params[] = {d->user_id, platform, post->account_id, d->stored_refresh_token,
@@ -163,9 +161,12 @@ int sp_accounts_reseal(sp_db *db, const sp_seal_keys *keys, sp_reseal_report *ou
     int rc = 0;
     for (int row = 0; row < PQntuples(res) && rc == 0; row++) {
         int done = reseal_one(db, keys, res, row, err);
-        if (done < 0) rc = -1;
-        else if (done) out->resealed++;
-        else out->failed++;
+        if (done < 0)
+            rc = -1;
+        else if (done)
+            out->resealed++;
+        else
+            out->failed++;
     }
     PQclear(res);
     return rc;

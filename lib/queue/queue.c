@@ -307,8 +307,9 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
                             d->video_id[0] ? d->video_id : NULL,
                             ok ? o->url : "",
                             ok ? o->post_id : ""};
-    int rc = t->quota ? record_quota_wait(db, owner, d, params, job_finished, err)
-                      : record_statement(db, d, params, job_finished, err); /* its own transaction */
+    int rc = t->quota
+                 ? record_quota_wait(db, owner, d, params, job_finished, err)
+                 : record_statement(db, d, params, job_finished, err); /* its own transaction */
     free(checkpoint);
     free(result);
     return rc;
