@@ -76,12 +76,16 @@ GRANT EXECUTE ON FUNCTION public.social_post_token_stats() TO social_post_metric
 ALTER TABLE public.social_post_deliveries
     ADD COLUMN IF NOT EXISTS waiting_for_quota boolean NOT NULL DEFAULT false;
 
--- A claim (any state to running) ends a quota wait.
+-- Any change of state ends a quota wait (a claim, a cancel, a user's retry),
+-- except the record of the step that began it (running to queued: the worker
+-- marks the wait in the same transaction, and the claim before had ended any
+-- older one).
 CREATE OR REPLACE FUNCTION public.social_post_deliveries_end_quota_wait() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF NEW.state = 'running' AND OLD.state IS DISTINCT FROM 'running' THEN
+    IF NEW.state IS DISTINCT FROM OLD.state
+       AND NOT (OLD.state = 'running' AND NEW.state = 'queued') THEN
         NEW.waiting_for_quota := false;
     END IF;
     RETURN NEW;

@@ -76,6 +76,29 @@ def test_youtube_quota_wait_shows_its_retry_time_and_completes_after_the_reset()
         assert w.stop() == 0
 
 
+def test_a_quota_wait_can_be_cancelled_and_then_shows_no_wait():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("quota-cancel.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Quota cancelled")
+        wk.connect(user, "youtube")
+        p.youtube.faults([{"op": "init", "status": 403, "reason": "quotaExceeded"}])
+        job = wk.submit(user, video, ["youtube"])
+        w = p.worker("--concurrency", "1")
+        wk.wait_for("the quota wait to show", lambda: waiting(user, job, "youtube"))
+        assert w.stop() == 0
+        before = quota_metric("youtube")
+        r = sptest.http("POST", f"/social-post/{job}/cancel", token=sptest.token(user))
+        assert r.status == 200, (r.status, r.body)
+        s = wk.status(user, job)
+        y = s["results"]["youtube"]
+        assert s["status"] == "failed" and y["state"] == "cancelled", s
+        assert "retryAt" not in y and "phase" not in y, y
+        assert quota_metric("youtube") == before - 1
+        assert sptest.sql("SELECT waiting_for_quota FROM social_post_deliveries WHERE job_id = %s",
+                          (job,)) == [(False,)]
+
+
 def test_tiktok_rate_limit_waits_for_retry_after_and_posts_when_it_lifts():
     with wk.Platforms() as p:
         wk.clear_queue()
