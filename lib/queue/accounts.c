@@ -25,12 +25,16 @@ static const sp_stmt store_token = {
     "   AND refresh_token IS NOT DISTINCT FROM $4",
     7};
 
-/* Rows holding a token that is not sealed ('sp1:' starts every sealed one). */
-static const sp_stmt count_plain = {
-    "accounts_count_plain",
-    "SELECT count(*) FROM public.social_accounts"
-    " WHERE (access_token IS NOT NULL AND left(access_token, 4) <> 'sp1:')"
-    "    OR (refresh_token IS NOT NULL AND left(refresh_token, 4) <> 'sp1:')",
+/* Rows holding a sealed token, and rows holding one that is not sealed
+ * ('sp1:' starts every sealed one). */
+static const sp_stmt count_tokens = {
+    "accounts_count_tokens",
+    "SELECT count(*) FILTER (WHERE left(access_token, 4) = 'sp1:'"
+    "                           OR left(refresh_token, 4) = 'sp1:'),"
+    "       count(*) FILTER (WHERE (access_token IS NOT NULL AND left(access_token, 4) <> 'sp1:')"
+    "                           OR (refresh_token IS NOT NULL AND left(refresh_token, 4) <> "
+    "'sp1:'))"
+    " FROM public.social_accounts",
     0};
 
 /* Rows with a token not sealed with the current key; $1 its prefix. */
@@ -111,10 +115,11 @@ int sp_accounts_store_token(sp_db *db, const sp_seal_keys *keys, sp_delivery *d,
     return rc;
 }
 
-int sp_accounts_count_plain(sp_db *db, long long *out, sp_err *err) {
-    PGresult *res = sp_db_exec(db, &count_plain, NULL, err);
+int sp_accounts_count_tokens(sp_db *db, long long *sealed, long long *plain, sp_err *err) {
+    PGresult *res = sp_db_exec(db, &count_tokens, NULL, err);
     if (!res) return -1;
-    *out = atoll(PQgetvalue(res, 0, 0));
+    *sealed = atoll(PQgetvalue(res, 0, 0));
+    *plain = atoll(PQgetvalue(res, 0, 1));
     PQclear(res);
     return 0;
 }

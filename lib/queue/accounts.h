@@ -30,8 +30,9 @@ int sp_accounts_open_tokens(const sp_seal_keys *keys, sp_delivery *d, sp_err *er
  * platform; the others are left alone. */
 int sp_accounts_store_token(sp_db *db, const sp_seal_keys *keys, sp_delivery *d, sp_err *err);
 
-/* Counts the rows that hold a token in clear (either column). */
-int sp_accounts_count_plain(sp_db *db, long long *out, sp_err *err);
+/* Counts the rows that hold a sealed token (either column), and those that
+ * hold one in clear. */
+int sp_accounts_count_tokens(sp_db *db, long long *sealed, long long *plain, sp_err *err);
 
 /* What --reseal-tokens did. */
 typedef struct {

@@ -173,6 +173,8 @@ def test_a_wrong_or_missing_key_fails_naming_the_account_and_sends_nothing():
             err = s["results"]["tiktok"]["error"]
             assert says in err and "tt-open-wrong-key" in err and user in err, err
             assert KEY1 not in w.output() and KEY2 not in w.output()
+            if keys is None:  # said at start too
+                assert "hold sealed tokens but SOCIAL_POST_TOKEN_KEYS is not set" in w.output(), w.output()
             assert w.stop() == 0
         assert not p.tiktok.stats()["requests"], p.tiktok.stats()  # nothing sent
 
