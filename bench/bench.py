@@ -526,8 +526,10 @@ def drain_env(b):
         "YOUTUBE_UPLOAD_URL": b.nginx.platform_url("/upload/youtube/v3/videos"),
         "GOOGLE_TOKEN_URL": b.nginx.platform_url("/token"),
         "GOOGLE_CLIENT_ID": "bench-client-id", "GOOGLE_CLIENT_SECRET": "bench-client-secret",
-        "FACEBOOK_GRAPH_URL": b.nginx.platform_url("/v21.0"),
-        "FACEBOOK_VIDEO_URL": b.nginx.platform_url("/v21.0"),
+        "FACEBOOK_GRAPH_URL": b.nginx.platform_url("/v27.0"),
+        "FACEBOOK_VIDEO_URL": b.nginx.platform_url("/v27.0"),
+        "FACEBOOK_RUPLOAD_URL": b.nginx.platform_url("/video-upload/v27.0"),
+        "INSTAGRAM_GRAPH_URL": b.nginx.platform_url("/instagram/v27.0"),
         "SOCIAL_POST_SPOOL_DIR": os.path.join(st["stack_dir"], "spool"),
         "SOCIAL_POST_ALLOW_PRIVATE_VIDEO_URLS": "1",
     })

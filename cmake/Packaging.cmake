@@ -25,7 +25,8 @@ install(FILES README.md docs/DEPLOY.md docs/ARCHITECTURE.md docs/openapi.yaml
 # The package's changelog, as Debian wants it: gzip -9n, no time stamp.
 configure_file(deploy/debian/changelog.in ${CMAKE_BINARY_DIR}/package-control/changelog @ONLY)
 install(CODE "execute_process(
-    COMMAND gzip -9nf \"${CMAKE_BINARY_DIR}/package-control/changelog\"
+    COMMAND gzip -9nc \"${CMAKE_BINARY_DIR}/package-control/changelog\"
+    OUTPUT_FILE \"${CMAKE_BINARY_DIR}/package-control/changelog.gz\"
     RESULT_VARIABLE sp_gzip)
 if(NOT sp_gzip EQUAL 0)
     message(FATAL_ERROR \"gzip of the changelog failed\")
@@ -41,10 +42,10 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR social-post)
 set(CPACK_PACKAGE_CONTACT "social-post maintainers <social-post@example.com>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "post videos to YouTube, Facebook and Instagram in the background")
+    "post videos to YouTube, Facebook, Instagram and TikTok in the background")
 set(CPACK_PACKAGE_DESCRIPTION "\
 Two FastCGI programs behind nginx accept post jobs and report their status;
-a worker posts each job's video to YouTube, Facebook and Instagram from a
+a worker posts each job's video to YouTube, Facebook, Instagram and TikTok from a
 Postgres (or Supabase) queue, retrying and resuming each platform on its own.
 Includes systemd units, the database migrations and the nginx snippet.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

@@ -14,7 +14,7 @@
 --   builds its text.
 -- social_post_jobs_check_options: the trigger that refuses a job row whose
 --   options break a rule, on insert, and on update when the platforms, the
---   options or the text change (SQLSTATE 22023, the message above, as a 400
+--   options or the text change (SQLSTATE 23514 check_violation, the message above, as a 400
 --   through PostgREST). Every role: the API inserts as the user, and the
 --   worker never writes these columns.
 -- social_post_job_json: the status body gains "options".
@@ -272,7 +272,7 @@ BEGIN
     problem := public.social_post_check_options(NEW.platforms, NEW.options, NEW.title,
                                                 NEW.description);
     IF problem IS NOT NULL THEN
-        RAISE EXCEPTION USING MESSAGE = problem, ERRCODE = '22023', COLUMN = 'options',
+        RAISE EXCEPTION USING MESSAGE = problem, ERRCODE = 'check_violation', COLUMN = 'options',
             TABLE = 'social_post_jobs', SCHEMA = 'public';
     END IF;
     RETURN NEW;

@@ -73,6 +73,7 @@ PROGRAM_CONFIG_VARS = (
     "UBSAN_OPTIONS", "LSAN_OPTIONS", "SOCIAL_POST_WEBHOOK_SECRET",
     "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS",
     "TIKTOK_API_URL", "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET",
+    "FACEBOOK_GRAPH_VERSION", "FACEBOOK_RUPLOAD_URL", "INSTAGRAM_GRAPH_URL",
 )
 
 
@@ -134,7 +135,8 @@ PROGRAMS = [
 # Platform variables a local run passes to its worker when it talks to the
 # real platforms (GOOGLE_CLIENT_ID set); otherwise the sandbox is used.
 REAL_PLATFORM_VARS = ("YOUTUBE_UPLOAD_URL", "YOUTUBE_THUMBNAILS_URL", "GOOGLE_TOKEN_URL", "GOOGLE_CLIENT_ID",
-                      "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL")
+                      "GOOGLE_CLIENT_SECRET", "FACEBOOK_GRAPH_URL", "FACEBOOK_VIDEO_URL",
+                      "FACEBOOK_GRAPH_VERSION", "FACEBOOK_RUPLOAD_URL", "INSTAGRAM_GRAPH_URL")
 REAL_TIKTOK_VARS = ("TIKTOK_API_URL", "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET")
 
 
@@ -161,8 +163,10 @@ def worker_env(st):
             "YOUTUBE_THUMBNAILS_URL": sandbox_url(st, "sandbox-youtube", "/upload/youtube/v3/thumbnails/set"),
             "GOOGLE_TOKEN_URL": sandbox_url(st, "sandbox-youtube", "/token"),
             "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
-            "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
-            "FACEBOOK_VIDEO_URL": sandbox_url(st, "sandbox-graph", "/v21.0"),
+            "FACEBOOK_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/v27.0"),
+            "FACEBOOK_VIDEO_URL": sandbox_url(st, "sandbox-graph", "/v27.0"),
+            "FACEBOOK_RUPLOAD_URL": sandbox_url(st, "sandbox-graph", "/video-upload/v27.0"),
+            "INSTAGRAM_GRAPH_URL": sandbox_url(st, "sandbox-graph", "/instagram/v27.0"),
         })
         env.update({"TIKTOK_API_URL": sandbox_url(st, "sandbox-tiktok"),
                     "TIKTOK_CLIENT_KEY": "sandbox-client-key", "TIKTOK_CLIENT_SECRET": "sandbox-secret"})

@@ -22,7 +22,7 @@
 #include "core/log.h"
 #include "db/db.h"
 #include "queue/queue.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 #include "worker.h"
 
 #define SPOOL_SWEEP_EVERY 3600.0

@@ -4,8 +4,9 @@
  * main reads the flags (flags.c) and the configuration, starts the slots
  * (slot.c), the lease keeper, the listener (wakeup.c) and the stopper
  * (stopper.c), and waits for the slots. SIGTERM/SIGINT or --max-runtime stop
- * claiming and let steps end at a safe point (uploads checkpoint between
- * chunks); after the grace period transfers are aborted. Leases still held
+ * claiming and let transfers go on for most of the grace period, then end
+ * steps at a safe point (uploads checkpoint between chunks); after the
+ * grace period transfers are aborted. Leases still held
  * are then released so another worker continues at once, and the process
  * exits 0.
  */
@@ -18,8 +19,8 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "queue/queue.h"
-#include "queue/spool.h"
-#include "queue/spool_stream.h"
+#include "spool/spool.h"
+#include "spool/spool_stream.h"
 #include "worker.h"
 
 /* Takes the configuration: SOCIAL_POST_SPOOL_DIR, or a folder in the temp dir. */
@@ -65,6 +66,7 @@ static int run(sp_worker *w, sigset_t *signals) {
     bool sending = start(&webhooks, sp_webhooks_main, w, "webhook sender");
     if (!has_keeper || !has_stopper) { /* no leases renewed, or no way to stop: stop now */
         atomic_store(&w->stopping, true);
+        atomic_store(&w->winding_down, true);
         atomic_store(&w->hard_stop, true);
         sp_worker_wake(w);
     }

@@ -24,12 +24,18 @@
 #include "queue/accounts.h"
 #include "db/db.h"
 #include "queue/queue.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 #include "worker.h"
 
 /* Lapsed-lease takeovers after which a delivery fails: one that keeps killing
  * its workers must not be taken over forever. */
 #define MAX_TAKEOVERS 5
+
+/* Seconds the last outcome of a stopping worker may take to record, even
+ * past the hard stop (which otherwise abandons database calls at once): a
+ * release recorded by its slot knows whether the step progressed, one left
+ * to the exit's sp_queue_release_all does not. */
+#define RECORD_WHILE_STOPPING 3.0
 
 /* A slot's transfers stop at the hard stop, or when its lease is lost. */
 static bool transfer_must_stop(void *arg) {
@@ -96,12 +102,15 @@ static bool may_have_posted(const sp_delivery *d) {
     return phase && (!strcmp(phase, "publishing") || !strcmp(phase, "published"));
 }
 
-/* Runs the delivery's adapter, unless the delivery must fail first. */
-static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp_step_outcome *o) {
+/* Runs the delivery's adapter, unless the delivery must fail first; sets
+ * *progressed when the step saved a checkpoint other than the claimed one. */
+static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp_step_outcome *o,
+                 bool *progressed) {
     sp_worker *w = slot->w;
     const sp_adapter *adapter = sp_adapter_for(d->post.platform);
     sp_err err;
     sp_err_clear(&err);
+    *progressed = false;
     if (d->takeovers > MAX_TAKEOVERS) {
         sp_step_set(o, SP_STEP_FAILED,
                     "giving up: workers stopped %d times while posting this (see their logs)",
@@ -114,8 +123,13 @@ static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp
     } else if (sp_accounts_open_tokens(w->cfg->token_keys, d, &err) < 0) {
         sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* no platform call without a token */
     } else {
-        sp_slot_host slot_host = {
-            .w = w, .db = db, .owner = owner, .claim = &w->claims[slot->index], .d = d};
+        cJSON *claimed = cJSON_Duplicate(d->post.checkpoint, true); /* NULL: no progress seen */
+        sp_slot_host slot_host = {.w = w,
+                                  .db = db,
+                                  .owner = owner,
+                                  .claim = &w->claims[slot->index],
+                                  .d = d,
+                                  .claimed = claimed};
         sp_step_host host = sp_slot_step_host(&slot_host);
         sp_step_ctx ctx = {.cfg = w->cfg,
                            .post = &d->post,
@@ -123,6 +137,8 @@ static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp
                            .ig_poll_base = w->ig_poll_base,
                            .ig_deadline = w->ig_deadline};
         adapter->step(&ctx, o);
+        *progressed = slot_host.progressed;
+        cJSON_Delete(claimed);
     }
 }
 
@@ -131,14 +147,17 @@ static void run_delivery(sp_slot *slot, sp_db *db, const char *owner, sp_deliver
     sp_worker *w = slot->w;
     double start = sp_clock_monotonic();
     sp_step_outcome o;
-    step(slot, db, owner, d, &o);
+    sp_delivery_history h = {.attempts = d->post.attempts, .releases = d->releases};
+    step(slot, db, owner, d, &o, &h.progressed);
     bool lost = atomic_load(&w->claims[slot->index].lease_lost);
     if (o.kind == SP_STEP_RETRY && lost)
         sp_step_set(&o, SP_STEP_RELEASED, "the lease was lost; another worker continues");
     else if (o.kind == SP_STEP_RETRY && atomic_load(&w->hard_stop))
         o.kind = SP_STEP_RELEASED; /* our own abort, not the platform's fault */
+    if (atomic_load(&w->stopping)) /* the last record: worth a short wait past the hard stop */
+        sp_db_set_deadline(db, RECORD_WHILE_STOPPING, NULL, NULL);
     sp_transition t;
-    sp_delivery_transition(&o, d->post.attempts, d->releases, &w->policy, sp_rand_unit(), &t);
+    sp_delivery_transition(&o, &h, &w->policy, sp_rand_unit(), &t);
     record(w, db, owner, d, &o, &t);
     log_outcome(d, &o, &t, sp_clock_monotonic() - start);
     sp_worker_wake(w); /* the schedule changed: idle slots recompute */
@@ -218,7 +237,10 @@ void *sp_slot_main(void *arg) {
     sp_db *db = sp_db_new(w->cfg->database_url);
     if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     sp_http_client_set_abort(transfer_must_stop, slot);
-    sp_http_client_keep_connections(true); /* the platform's and the videos' hosts, job after job */
+    /* the platforms' hosts, job after job; not the videos' hosts: each job's
+     * download runs on a thread of its own that lives for that download
+     * (queue/spool_stream.c), with a connection of its own */
+    sp_http_client_keep_connections(true);
     while (db && !atomic_load(&w->stopping)) {
         sp_delivery d;
         sp_err err;

@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "db/db.h"
 #include "queue/delivery.h"
+#include "spool/spool.h"
 #include "webhooks/webhook.h"
 
 #define SP_MAX_CONCURRENCY 64
@@ -61,8 +62,9 @@ typedef struct {
     unsigned long claim_seq;
     pthread_mutex_t claim_lock; /* one claim at a time: the fairness limit holds */
 
-    atomic_bool stopping;  /* stop claiming; end steps at a safe point */
-    atomic_bool hard_stop; /* grace is over: abort transfers now */
+    atomic_bool stopping;     /* stop claiming; steps and their transfers go on */
+    atomic_bool winding_down; /* later in the grace period: end steps at a safe point */
+    atomic_bool hard_stop;    /* grace is over: abort transfers now */
     atomic_int slots_running;
     atomic_bool webhook_busy; /* an attempt is in flight: the grace period waits for it */
 
@@ -107,6 +109,12 @@ typedef struct {
     sp_claim *claim;   /* the slot's claim: its lease may be lost */
     sp_delivery *d;
     double shown_at; /* monotonic time the job last showed this step's progress */
+    FILE *video;     /* the video open_video gave last (borrowed), and what names it */
+    char video_validator[SP_SPOOL_VALIDATOR_MAX];
+    /* the checkpoint the delivery was claimed with (borrowed), and whether
+     * the step has saved another one since: its progress */
+    const cJSON *claimed;
+    bool progressed;
 } sp_slot_host;
 
 /* --reseal-tokens: seals every account row with the current key; 0 when

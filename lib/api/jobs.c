@@ -44,7 +44,8 @@ static const sp_stmt job_insert = {
     " SELECT id::text, status, NULL::text FROM ins"
     " UNION ALL"
     " SELECT j.id::text, j.status, CASE WHEN j.request_hash = social_post_request_hash("
-    "   $2::uuid, $3::jsonb, $4, $5, to_timestamp($8::float8), $9) THEN $7 ELSE j.request_hash END"
+    "   $2::uuid, $3::jsonb, $4, $5, to_timestamp($8::float8), $9, $10::jsonb)"
+    "   THEN $7 ELSE j.request_hash END"
     " FROM social_post_jobs j"
     " WHERE $6::text IS NOT NULL AND j.user_id = $1::uuid AND j.idempotency_key = $6"
     "   AND NOT EXISTS (SELECT 1 FROM ins)",

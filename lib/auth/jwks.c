@@ -5,12 +5,12 @@
  * every key also passes EVP_PKEY_public_check before it is kept.
  *
  * A key that cannot be used is skipped with a warning; only a document that is
- * not a key set at all is an error.
+ * not a key set at all is an error. The document is fetched through
+ * core/http_client like every other HTTP call (no libcurl of its own here).
  */
 #include "auth/jwks.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <openssl/bn.h>
@@ -21,11 +21,16 @@
 #include <string.h>
 
 #include "core/base64url.h"
+#include "core/http_client.h"
 #include "core/json.h"
 #include "core/log.h"
 
-/* Largest JWKS document read from a file or the network. */
+/* Largest JWKS document read from a file or the network (the HTTP client
+ * cuts every answer's body at 1 MiB). */
 #define JWKS_MAX_BYTES (1024 * 1024)
+
+/* Seconds a fetch of the JWKS may take, all of it. */
+#define JWKS_FETCH_SECONDS 5
 
 /* Decodes the base64url string member name of jwk into *out (caller frees).
  * When want is not 0 the value must decode to exactly want bytes. */
@@ -271,57 +276,26 @@ int sp_jwks_load_file(const char *path, sp_jwks *set, sp_err *err) {
     return rc;
 }
 
-/* A response body being received, refused beyond JWKS_MAX_BYTES. */
-typedef struct {
-    char *data;
-    size_t len;
-} fetch_body;
-
-/* libcurl write callback: appends to the fetch_body; a short count aborts. */
-static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
-    fetch_body *body = userdata;
-    size_t n = size * nmemb;
-    if (n > JWKS_MAX_BYTES - body->len) return 0;
-    char *grown = realloc(body->data, body->len + n + 1);
-    if (!grown) return 0;
-    memcpy(grown + body->len, ptr, n);
-    body->data = grown;
-    body->len += n;
-    return n;
-}
-
 int sp_jwks_fetch(const char *url, sp_jwks *set, sp_err *err) {
+    sp_http_req req = {.method = "GET",
+                       .url = url,
+                       .headers = {"Accept: application/json"},
+                       .timeout_seconds = JWKS_FETCH_SECONDS};
+    sp_http_resp resp;
+    sp_err why;
+    sp_err_clear(&why);
     int rc = -1;
-    fetch_body body = {NULL, 0};
-    long status = 0;
-    CURL *h = curl_easy_init();
-    if (!h) {
-        sp_err_set(err, SP_ERR_INTERNAL, "jwks_fetch", "curl init failed");
-        goto done;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 5L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-    CURLcode res = curl_easy_perform(h);
-    if (res != CURLE_OK) {
-        sp_err_set(err, SP_ERR_INTERNAL, "jwks_fetch", "fetching the JWKS failed: %s",
-                   curl_easy_strerror(res));
-        goto done;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
+    if (sp_http_perform(&req, &resp, &why) < 0)
+        sp_err_set(err, SP_ERR_INTERNAL, "jwks_fetch", "fetching the JWKS failed: %s", why.msg);
+    else if (resp.status != 200)
         sp_err_set(err, SP_ERR_INTERNAL, "jwks_fetch", "fetching the JWKS returned HTTP %ld",
-                   status);
-        goto done;
-    }
-    if (sp_jwks_parse(body.data ? body.data : "", body.len, set, err) < 0) goto done;
-    rc = 0;
-done:
-    free(body.data);
-    curl_easy_cleanup(h);
+                   resp.status);
+    else if (resp.body_len >= JWKS_MAX_BYTES) /* the client cuts bodies there */
+        sp_err_set(err, SP_ERR_INTERNAL, "jwks_fetch", "the JWKS is larger than %d bytes",
+                   JWKS_MAX_BYTES);
+    else
+        rc = sp_jwks_parse(resp.body ? resp.body : "", resp.body_len, set, err);
+    sp_http_resp_free(&resp);
     return rc;
 }
 

@@ -43,8 +43,9 @@ int sp_jwks_parse(const char *text, size_t len, sp_jwks *set, sp_err *err);
 /* Reads and parses the JWKS file at path into set (which must be empty). */
 int sp_jwks_load_file(const char *path, sp_jwks *set, sp_err *err);
 
-/* GETs url (5 s timeout, http or https only) and parses the body into set
- * (which must be empty). The program must have called curl_global_init. */
+/* GETs url through core/http_client (5 s in all, http or https only, no
+ * redirects) and parses the body into set (which must be empty). The
+ * program must have called curl_global_init. */
 int sp_jwks_fetch(const char *url, sp_jwks *set, sp_err *err);
 
 /* Frees the keys of set and leaves it empty. */

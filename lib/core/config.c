@@ -4,10 +4,15 @@
  */
 #include "core/config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/base64url.h"
+
+/* The Graph API version the Meta defaults use: the newest stable one when
+ * this was written (Graph API changelog, v27.0 of 4 November 2026). */
+#define SP_GRAPH_VERSION_DEFAULT "v27.0"
 
 /* A webhook key's size in bytes (Standard Webhooks: at least 24). */
 #define WEBHOOK_KEY_MIN 24
@@ -26,6 +31,27 @@ static void trim_slashes(char *s) {
     size_t n = strlen(s);
     while (n > 0 && s[n - 1] == '/')
         s[--n] = '\0';
+}
+
+/* The variable's value, or host + "/" + version + tail when unset or
+ * empty (a Meta default URL at the configured Graph version). */
+static char *env_or_versioned(const char *name, const char *host, const char *version,
+                              const char *tail) {
+    const char *v = getenv(name);
+    if (v && *v) return strdup(v);
+    if (!version) return NULL;
+    size_t n = strlen(host) + strlen(version) + strlen(tail) + 2;
+    char *url = malloc(n);
+    if (url) snprintf(url, n, "%s/%s%s", host, version, tail);
+    return url;
+}
+
+/* True when a Graph API version reads like one: "v" digits "." digits. */
+static bool graph_version_valid(const char *v) {
+    size_t major = v[0] == 'v' ? strspn(v + 1, "0123456789") : 0;
+    if (major == 0 || major > 3 || v[1 + major] != '.') return false;
+    size_t minor = strspn(v + 2 + major, "0123456789");
+    return minor > 0 && minor <= 2 && v[2 + major + minor] == '\0';
 }
 
 /* True when the variable is exactly "1". */
@@ -83,9 +109,16 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     cfg->google_token_url = env_or("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token");
     cfg->google_client_id = env_or("GOOGLE_CLIENT_ID", NULL);
     cfg->google_client_secret = env_or("GOOGLE_CLIENT_SECRET", NULL);
-    cfg->facebook_graph_url = env_or("FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v21.0");
+    cfg->graph_version = env_or("FACEBOOK_GRAPH_VERSION", SP_GRAPH_VERSION_DEFAULT);
+    const char *ver = cfg->graph_version;
+    cfg->facebook_graph_url =
+        env_or_versioned("FACEBOOK_GRAPH_URL", "https://graph.facebook.com", ver, "");
     cfg->facebook_video_url =
-        env_or("FACEBOOK_VIDEO_URL", "https://graph-video.facebook.com/v21.0");
+        env_or_versioned("FACEBOOK_VIDEO_URL", "https://graph-video.facebook.com", ver, "");
+    cfg->facebook_rupload_url = env_or_versioned(
+        "FACEBOOK_RUPLOAD_URL", "https://rupload.facebook.com/video-upload", ver, "");
+    cfg->instagram_graph_url =
+        env_or_versioned("INSTAGRAM_GRAPH_URL", "https://graph.instagram.com", ver, "");
     cfg->spool_dir = env_or("SOCIAL_POST_SPOOL_DIR", NULL);
     /* video and callback URLs are the users' own input: private addresses
      * only when asked */
@@ -98,9 +131,16 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
     trim_slashes(cfg->youtube_thumbnails_url);
     trim_slashes(cfg->facebook_graph_url);
     trim_slashes(cfg->facebook_video_url);
+    trim_slashes(cfg->facebook_rupload_url);
+    trim_slashes(cfg->instagram_graph_url);
     if (!cfg->jwt_audience || !cfg->youtube_upload_url || !cfg->youtube_thumbnails_url ||
-        !cfg->google_token_url || !cfg->facebook_graph_url || !cfg->facebook_video_url)
+        !cfg->google_token_url || !cfg->facebook_graph_url || !cfg->facebook_video_url ||
+        !cfg->graph_version || !cfg->facebook_rupload_url || !cfg->instagram_graph_url)
         return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory reading config");
+    if (!graph_version_valid(cfg->graph_version))
+        return sp_err_set(err, SP_ERR_INTERNAL, "config",
+                          "FACEBOOK_GRAPH_VERSION must be a Graph API version such as %s",
+                          SP_GRAPH_VERSION_DEFAULT);
     if (!cfg->database_url)
         return sp_err_set(err, SP_ERR_INTERNAL, "config",
                           "DATABASE_URL is not set (a libpq connection string or URI)");
@@ -119,6 +159,11 @@ void sp_config_free(sp_config *cfg) {
                        &cfg->spool_dir,          &cfg->youtube_thumbnails_url,
                        &cfg->tiktok_api_url,     &cfg->tiktok_client_key,
                        &cfg->tiktok_client_secret};
+    char **meta[] = {&cfg->graph_version, &cfg->facebook_rupload_url, &cfg->instagram_graph_url};
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+        free(*meta[i]);
+        *meta[i] = NULL;
+    }
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         free(*fields[i]);
         *fields[i] = NULL;

@@ -25,8 +25,11 @@ typedef struct {
     char *google_token_url;        /* GOOGLE_TOKEN_URL */
     char *google_client_id;        /* GOOGLE_CLIENT_ID */
     char *google_client_secret;    /* GOOGLE_CLIENT_SECRET */
+    char *graph_version;           /* FACEBOOK_GRAPH_VERSION: of Meta's default URLs */
     char *facebook_graph_url;      /* FACEBOOK_GRAPH_URL */
     char *facebook_video_url;      /* FACEBOOK_VIDEO_URL */
+    char *facebook_rupload_url;    /* FACEBOOK_RUPLOAD_URL: where Reels' bytes go */
+    char *instagram_graph_url;     /* INSTAGRAM_GRAPH_URL: for Instagram Login tokens */
     char *spool_dir;               /* SOCIAL_POST_SPOOL_DIR */
     char *tiktok_api_url;          /* TIKTOK_API_URL, without a trailing slash */
     char *tiktok_client_key;       /* TIKTOK_CLIENT_KEY: refreshing TikTok tokens */

@@ -177,6 +177,12 @@ static const char *answer_validator(const transfer *t) {
                                                                 : t->hdr.last_modified;
 }
 
+/* True when a 206 names the bytes it continues as the If-Range sent did: a
+ * server that ignores If-Range answers a 206 of whatever it holds now. */
+static bool same_version(const transfer *t) {
+    return t->dl->validator && !strcmp(answer_validator(t), t->dl->validator);
+}
+
 /* Judges a 200 or 206 from its headers, before any of its body: its type,
  * where it starts, its size. Sets the deadline its size allows. */
 static bool accept_body(transfer *t) {
@@ -186,7 +192,7 @@ static bool accept_body(transfer *t) {
     if (t->hdr.status == 200) {
         if (t->written > 0 && !restart_sink(t)) return false; /* the whole file, again */
         total = t->hdr.content_length;
-    } else if (!continues_file(t, &total)) {
+    } else if (!continues_file(t, &total) || !same_version(t)) {
         restart_sink(t);
         return stop_for(t, STOP_RANGE);
     }
@@ -601,4 +607,31 @@ char *sp_http_escape(const char *s) {
     char *copy = strdup(escaped);
     curl_free(escaped);
     return copy;
+}
+
+char *sp_http_form_encode(const sp_http_field *fields, int n) {
+    size_t len = 0, cap = 256;
+    char *out = malloc(cap);
+    if (!out) return NULL;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (!fields[i].name || !fields[i].value) goto fail;
+        char *name = sp_http_escape(fields[i].name), *value = sp_http_escape(fields[i].value);
+        size_t need = len + (name ? strlen(name) : 0) + (value ? strlen(value) : 0) + 3;
+        char *grown = need <= cap ? out : realloc(out, cap = need * 2);
+        if (!name || !value || !grown) {
+            free(name);
+            free(value);
+            if (grown) out = grown;
+            goto fail;
+        }
+        out = grown;
+        len += (size_t)sprintf(out + len, "%s%s=%s", i ? "&" : "", name, value);
+        free(name);
+        free(value);
+    }
+    return out;
+fail:
+    free(out);
+    return NULL;
 }

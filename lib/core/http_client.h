@@ -12,8 +12,9 @@
  * function. Callers never see CURL handles.
  *
  * A download (a user's video URL) is stricter than an API call: only a 200 or
- * a 206 that continues the partial file exactly (Content-Range checked, the
- * bytes on disk still current per If-Range) reaches the file, after its type
+ * a 206 that continues the partial file exactly (Content-Range checked, and
+ * its validator the one sent in If-Range: servers that ignore If-Range answer
+ * a 206 of a replaced file) reaches the file, after its type
  * and size were judged from the headers; it goes to the target itself, never
  * through a proxy (a proxy would reach private addresses for us), and it must
  * keep a minimum average rate.
@@ -125,7 +126,8 @@ typedef struct {
  * status 200 or 206 out then holds the whole file; with any other status
  * nothing was written (no body is kept). Returns -1 otherwise, err saying
  * why: SP_ERR_TRANSIENT "network" (out keeps what arrived), "range_mismatch"
- * (a 206 that does not continue the file: out emptied), "too_slow" (below
+ * (a 206 that does not continue the file, or names other bytes than
+ * req->validator: out emptied), "too_slow" (below
  * min_rate, or past the deadline its size allows), "write_failed" (the disk);
  * SP_ERR_UNPROCESSABLE "too_large", "media_type", "private_address". resp
  * gets the headers either way, and the status of the answer whose body went
@@ -136,5 +138,10 @@ void sp_http_resp_free(sp_http_resp *resp);
 
 /* URL-encodes s for a form body or query; caller frees. */
 char *sp_http_escape(const char *s);
+
+/* An application/x-www-form-urlencoded body (or query) of n fields, each
+ * name and value escaped, in order; caller frees. NULL when out of memory or
+ * a value is NULL (a missing setting is the caller's to report). */
+char *sp_http_form_encode(const sp_http_field *fields, int n);
 
 #endif

@@ -14,18 +14,11 @@
 
 /* Builds the form body; caller frees. */
 static char *refresh_form(const sp_config *cfg, const char *refresh_token) {
-    char *rt = sp_http_escape(refresh_token);
-    char *id = sp_http_escape(cfg->google_client_id);
-    char *secret = sp_http_escape(cfg->google_client_secret);
-    char *form = NULL;
-    if (rt && id && secret &&
-        asprintf(&form, "grant_type=refresh_token&refresh_token=%s&client_id=%s&client_secret=%s",
-                 rt, id, secret) < 0)
-        form = NULL;
-    free(rt);
-    free(id);
-    free(secret);
-    return form;
+    sp_http_field fields[] = {{"grant_type", "refresh_token"},
+                              {"refresh_token", refresh_token},
+                              {"client_id", cfg->google_client_id},
+                              {"client_secret", cfg->google_client_secret}};
+    return sp_http_form_encode(fields, 4);
 }
 
 /* Seconds a new token lasts, from expires_in: a number from 0 to 1e7 (the

@@ -6,6 +6,7 @@
  */
 #include "platforms/graph.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,11 +37,38 @@ done:
     return url;
 }
 
+/* Writes text (Meta's words, cut on a character) and the codes as r's
+ * message. */
+static void set_message(sp_graph_resp *r, const char *text) {
+    char words[264]; /* Meta translates its messages: cut on a character */
+    snprintf(words, sizeof words, "%s", text);
+    sp_utf8_truncate(words, 260);
+    if (r->subcode)
+        snprintf(r->message, sizeof r->message, "%s (code %d, subcode %d)", words, r->code,
+                 r->subcode);
+    else if (r->code)
+        snprintf(r->message, sizeof r->message, "%s (code %d)", words, r->code);
+    else
+        snprintf(r->message, sizeof r->message, "%s (HTTP %ld)", words, r->status);
+}
+
+/* Reads rupload's failure {"debug_info": {"retriable", "type", "message"}}
+ * into r; false when the body has none. */
+static bool read_debug_info(sp_graph_resp *r) {
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(r->body, "debug_info");
+    if (!r->failed || !cJSON_IsObject(d)) return false;
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "message"));
+    r->is_transient = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "retriable"));
+    set_message(r, msg ? msg : "upload refused");
+    return true;
+}
+
 /* Reads {"error": {...}} (when present) into r. */
 static void read_error(sp_graph_resp *r) {
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->body, "error");
     if (!cJSON_IsObject(e)) {
-        if (r->failed) snprintf(r->message, sizeof r->message, "HTTP %ld", r->status);
+        if (r->failed && !read_debug_info(r))
+            snprintf(r->message, sizeof r->message, "HTTP %ld", r->status);
         return;
     }
     r->failed = true;
@@ -54,14 +82,7 @@ static void read_error(sp_graph_resp *r) {
     const char *text = cJSON_IsString(user_msg) ? user_msg->valuestring
                        : cJSON_IsString(msg)    ? msg->valuestring
                                                 : "unknown error";
-    char words[264]; /* Meta translates its messages: cut on a character */
-    snprintf(words, sizeof words, "%s", text);
-    sp_utf8_truncate(words, 260);
-    if (r->subcode)
-        snprintf(r->message, sizeof r->message, "%s (code %d, subcode %d)", words, r->code,
-                 r->subcode);
-    else
-        snprintf(r->message, sizeof r->message, "%s (code %d)", words, r->code);
+    set_message(r, text);
 }
 
 void sp_graph_parse(long status, const char *body, long retry_after, sp_graph_resp *out) {
@@ -93,12 +114,15 @@ void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
     sp_http_req req = {.method = c->method,
                        .url = get ? url : post_url,
                        .timeout_seconds = 300,
-                       .form = get ? NULL : fields,
-                       .nform = get ? 0 : n,
-                       .file_field = c->file_field,
+                       .form = get || c->raw ? NULL : fields,
+                       .nform = get || c->raw ? 0 : n,
+                       .file_field = c->raw ? NULL : c->file_field,
                        .body_file = c->file,
                        .file_offset = c->file_offset,
-                       .file_length = c->file_length};
+                       .file_length = c->file_length,
+                       .has_body = c->raw};
+    for (int i = 0; c->raw && i < 5 && c->headers[i] && i < SP_HTTP_MAX_HEADERS - 1; i++)
+        req.headers[i] = c->headers[i];
     sp_http_resp resp;
     sp_err err;
     if (get && !url) {
@@ -117,10 +141,18 @@ void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
     free(url);
 }
 
-/* An offset as Graph writes it, a string of digits; past 2^62 it reads as
- * 2^62 (beyond any file), so no number overflows. */
-static bool parse_offset(const char *s, long long *out) {
+/* An offset as Graph writes it: a string of digits, or a whole JSON number
+ * (error_data); past 2^62 it reads as 2^62 (beyond any file), so no number
+ * overflows. */
+static bool parse_offset(const cJSON *item, long long *out) {
     const long long limit = 1LL << 62;
+    if (cJSON_IsNumber(item)) {
+        double d = item->valuedouble;
+        if (!(d >= 0) || d != floor(d)) return false; /* NaN, negative or a fraction */
+        *out = d >= (double)limit ? limit : (long long)d;
+        return true;
+    }
+    const char *s = cJSON_GetStringValue(item);
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || strspn(s, "0123456789") != n) return false;
     long long v = 0;
@@ -132,11 +164,8 @@ static bool parse_offset(const char *s, long long *out) {
 
 bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, long long *end) {
     long long a, b;
-    if (!parse_offset(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "start_offset")),
-                      &a) ||
-        !parse_offset(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "end_offset")),
-                      &b) ||
-        a > b || a > size)
+    if (!parse_offset(cJSON_GetObjectItemCaseSensitive(obj, "start_offset"), &a) ||
+        !parse_offset(cJSON_GetObjectItemCaseSensitive(obj, "end_offset"), &b) || a > b || a > size)
         return false;
     *start = a;
     *end = b < size ? b : size; /* more than the file asked for: the rest of it */
@@ -146,6 +175,12 @@ bool sp_graph_parse_offsets(const cJSON *obj, long long size, long long *start, 
 void sp_graph_resp_free(sp_graph_resp *r) {
     cJSON_Delete(r->body);
     r->body = NULL;
+}
+
+const cJSON *sp_graph_error_data(const sp_graph_resp *r) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(r->body, "error");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(e, "error_data");
+    return cJSON_IsObject(data) ? data : NULL;
 }
 
 const char *sp_graph_string(const sp_graph_resp *r, const char *name) {

@@ -1,14 +1,19 @@
 /*
  * instagram: an Instagram Reel through the Graph API's container flow:
  * create a REELS container from the video's URL, wait until Instagram has
- * processed it, publish it, read its permalink.
+ * processed it, publish it, read its permalink. Instagram Login tokens
+ * (the account's login "instagram") are served by graph.instagram.com
+ * (INSTAGRAM_GRAPH_URL), Page-linked tokens by graph.facebook.com
+ * (FACEBOOK_GRAPH_URL); each refuses the other's tokens.
  *
  * Phases: container -> processing -> publishing -> published. The wait holds
  * no worker slot: while the container is IN_PROGRESS the step ends with WAIT
  * and the delivery is claimed again later, at a growing interval, until
- * FINISHED or the deadline. The checkpoint is {"phase", "containerId",
- * "createdAt", "polls", "publishedAt", "publishAnswer", "mediaId",
- * "permalink"}.
+ * FINISHED or the deadline. Before a container is made, the account's
+ * content_publishing_limit is read: at its limit (50 posts in 24 hours) the
+ * step WAITs too, instead of failing. The checkpoint is {"phase",
+ * "containerId", "createdAt", "polls", "publishedAt", "publishAnswer",
+ * "mediaId", "permalink", "remakes"}.
  *
  * Our reel is known by the container we made, never by its caption (captions
  * repeat, or are empty). The publishing phase is saved before media_publish
@@ -20,7 +25,9 @@
  * link. A container still FINISHED after a publish went out is looked at
  * again for a while (its status lags the publish), then published again: a
  * container publishes at most once, so that cannot make a second reel. A
- * look-up that fails is retried, never read as "not published".
+ * look-up that fails is retried, never read as "not published". A container
+ * Instagram breaks (2207053, "generate a new container") is replaced only
+ * while it reads unpublished, so a new one can never make a second reel.
  */
 #include "platforms/instagram.h"
 
@@ -46,6 +53,8 @@ sp_ig_phase sp_instagram_phase_after(sp_ig_phase phase, sp_ig_event event) {
         return phase == SP_IG_PUBLISHING ? SP_IG_PROCESSING : phase;
     case SP_IG_MEDIA_KNOWN:
         return phase == SP_IG_PROCESSING || phase == SP_IG_PUBLISHING ? SP_IG_PUBLISHED : phase;
+    case SP_IG_REMADE:
+        return phase == SP_IG_PROCESSING || phase == SP_IG_PUBLISHING ? SP_IG_CONTAINER : phase;
     }
     return phase;
 }
@@ -76,18 +85,64 @@ static int advance(sp_step_ctx *ctx, sp_ig_event event, sp_step_outcome *out) {
 /* How long a container may read FINISHED after our publish went out before
  * it is published again (its status lags the publish by seconds). */
 #define IG_PUBLISH_SETTLE 120.0
+/* Containers made again after Instagram broke one (2207053) before failing. */
+#define IG_MAX_REMAKES 3
+/* The longest wait for the publishing window before looking again. */
+#define IG_QUOTA_WAIT_MAX 3600.0
+
+sp_ig_error_action sp_instagram_error_action(const sp_graph_resp *r) {
+    if (r->subcode == 2207053) return SP_IG_NEW_CONTAINER;
+    if (r->code == 4 && r->subcode == 2207051) return SP_IG_RESTRICTED;
+    if (r->code == 9 || r->subcode == 2207042) return SP_IG_LIMIT;
+    if (r->code == 9007 && r->subcode == 2207027) return SP_IG_UNREADY;
+    if (r->code == -1 || r->subcode == 2207001 || r->subcode == 2207032 || r->subcode == 2207003 ||
+        r->subcode == 2207052)
+        return SP_IG_TRY_AGAIN;
+    return SP_IG_CLASSIFY;
+}
+
+bool sp_instagram_read_quota(const cJSON *body, long long *usage, long long *total,
+                             long long *window) {
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(body, "data");
+    const cJSON *first = cJSON_IsArray(data) ? cJSON_GetArrayItem(data, 0) : NULL;
+    const cJSON *used = cJSON_GetObjectItemCaseSensitive(first, "quota_usage");
+    const cJSON *config = cJSON_GetObjectItemCaseSensitive(first, "config");
+    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(config, "quota_total");
+    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(config, "quota_duration");
+    if (!cJSON_IsNumber(used) || !cJSON_IsNumber(tot) || !(used->valuedouble >= 0) ||
+        !(tot->valuedouble >= 0) || used->valuedouble > 1e9 || tot->valuedouble > 1e9)
+        return false;
+    *usage = (long long)used->valuedouble;
+    *total = (long long)tot->valuedouble;
+    *window = cJSON_IsNumber(dur) && dur->valuedouble >= 1 && dur->valuedouble <= 1e7
+                  ? (long long)dur->valuedouble
+                  : 86400;
+    return true;
+}
 
 /* The one place an Instagram answer is classified; fills out. */
 static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome *out) {
-    if (r->code == 9 || r->subcode == 2207042) {
+    sp_ig_error_action action = sp_instagram_error_action(r);
+    if (action == SP_IG_LIMIT) { /* the window frees in its own time: wait, do not fail */
+        sp_step_set(out, SP_STEP_WAIT,
+                    "Instagram's publishing limit for this account is reached; waiting for "
+                    "room (%s)",
+                    r->message);
+        out->delay = IG_QUOTA_WAIT_MAX;
+        return;
+    }
+    if (action == SP_IG_RESTRICTED) {
         sp_step_set(out, SP_STEP_FAILED,
-                    "Instagram's publishing limit for this account is reached; post again "
-                    "later (%s)",
+                    "Instagram restricted this account's activity to protect its community "
+                    "(it took the post for spam): nothing was published; check the account "
+                    "in the Instagram app, and post again later or tell Instagram it made a "
+                    "mistake (%s)",
                     r->message);
         return;
     }
-    bool transient_subcode = r->subcode == 2207003 || r->subcode == 2207052;
-    sp_graph_class c = transient_subcode ? SP_GRAPH_TRANSIENT : sp_graph_classify(r);
+    sp_graph_class c = action == SP_IG_TRY_AGAIN || action == SP_IG_NEW_CONTAINER
+                           ? SP_GRAPH_TRANSIENT
+                           : sp_graph_classify(r);
     if (c == SP_GRAPH_TRANSIENT) {
         sp_step_set(out, SP_STEP_RETRY, "Instagram %s failed: %s", doing, r->message);
         out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
@@ -100,16 +155,51 @@ static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome 
     }
 }
 
+/* The Graph host of the account's token: graph.instagram.com for an
+ * Instagram Login token, graph.facebook.com for a Page-linked one. */
+static const char *graph_base(const sp_step_ctx *ctx) {
+    const char *login = ctx->post->account_login;
+    return login && !strcmp(login, "instagram") ? ctx->cfg->instagram_graph_url
+                                                : ctx->cfg->facebook_graph_url;
+}
+
 /* A Graph call for this delivery. */
 static void call(sp_step_ctx *ctx, const char *method, const char *path,
                  const sp_http_field *params, int n, sp_graph_resp *r) {
     sp_graph_call c = {.method = method,
-                       .base = ctx->cfg->facebook_graph_url,
+                       .base = graph_base(ctx),
                        .path = path,
                        .params = params,
                        .nparams = n,
                        .access_token = ctx->post->access_token};
     sp_graph_request(&c, r);
+}
+
+/* Adds the job's Instagram options to params as the Reels container
+ * parameters (IG User Media reference): coverUrl -> cover_url, thumbOffsetMs
+ * -> thumb_offset, shareToFeed -> share_to_feed, collaborators (a JSON list
+ * of usernames), locationId -> location_id. A wrong type reads as absent.
+ * Strings written go to text (freed by the caller); returns the new count. */
+static int add_options(const cJSON *options, sp_http_field *params, int n, char **text) {
+    const char *cover = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(options, "coverUrl"));
+    const cJSON *thumb = cJSON_GetObjectItemCaseSensitive(options, "thumbOffsetMs");
+    const cJSON *feed = cJSON_GetObjectItemCaseSensitive(options, "shareToFeed");
+    const cJSON *collab = cJSON_GetObjectItemCaseSensitive(options, "collaborators");
+    const char *location =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(options, "locationId"));
+    if (cover && *cover) params[n++] = (sp_http_field){"cover_url", cover};
+    if (cJSON_IsNumber(thumb) && thumb->valuedouble >= 0 && thumb->valuedouble <= 1e12 &&
+        (text[0] = malloc(24)) != NULL) {
+        snprintf(text[0], 24, "%.0f", thumb->valuedouble);
+        params[n++] = (sp_http_field){"thumb_offset", text[0]};
+    }
+    if (cJSON_IsBool(feed))
+        params[n++] = (sp_http_field){"share_to_feed", cJSON_IsTrue(feed) ? "true" : "false"};
+    if (cJSON_IsArray(collab) && cJSON_GetArraySize(collab) > 0 &&
+        (text[1] = cJSON_PrintUnformatted(collab)) != NULL)
+        params[n++] = (sp_http_field){"collaborators", text[1]};
+    if (location && *location) params[n++] = (sp_http_field){"location_id", location};
+    return n;
 }
 
 /* Creates the container from the video's URL and saves its id. */
@@ -118,12 +208,16 @@ static int create_container(sp_step_ctx *ctx, sp_step_outcome *out) {
     char path[256];
     snprintf(path, sizeof path, "%s/media", d->account_id);
     char *caption = sp_platform_caption(d->title, d->description);
-    sp_http_field params[] = {{"media_type", "REELS"},
-                              {"video_url", d->video_url ? d->video_url : ""},
-                              {"caption", caption ? caption : ""}};
+    sp_http_field params[10] = {{"media_type", "REELS"},
+                                {"video_url", d->video_url ? d->video_url : ""},
+                                {"caption", caption ? caption : ""}};
+    char *text[2] = {NULL, NULL};
+    int n = add_options(d->options, params, 3, text);
     sp_graph_resp r;
-    call(ctx, "POST", path, params, 3, &r);
+    call(ctx, "POST", path, params, n, &r);
     free(caption);
+    free(text[0]);
+    free(text[1]);
     const char *id = sp_graph_string(&r, "id");
     int rc = -1;
     if (r.failed)
@@ -138,6 +232,56 @@ static int create_container(sp_step_ctx *ctx, sp_step_outcome *out) {
     }
     sp_graph_resp_free(&r);
     return rc;
+}
+
+/* Reads the account's content_publishing_limit before a container is made.
+ * 1: room for a post; 0: the limit is reached and out says to WAIT for the
+ * window (holding no worker slot); -1: out set (a failure). The limit is
+ * enforced by media_publish in any case, so an answer that cannot be read,
+ * or a permanent refusal of this read alone, lets the post go on. */
+static int check_quota(sp_step_ctx *ctx, sp_step_outcome *out) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/content_publishing_limit", ctx->post->account_id);
+    sp_http_field params[] = {{"fields", "quota_usage,config"}};
+    sp_graph_resp r;
+    call(ctx, "GET", path, params, 1, &r);
+    long long usage = 0, total = 0, window = 0;
+    int rc = 1;
+    if (r.failed && sp_graph_classify(&r) != SP_GRAPH_PERMANENT) {
+        classify(&r, "reading the publishing limit", out);
+        rc = -1;
+    } else if (!r.failed && sp_instagram_read_quota(r.body, &usage, &total, &window) &&
+               usage >= total) {
+        double delay = (double)window / 24;
+        if (delay > IG_QUOTA_WAIT_MAX) delay = IG_QUOTA_WAIT_MAX;
+        if (delay < ctx->ig_poll_base) delay = ctx->ig_poll_base;
+        sp_step_set(out, SP_STEP_WAIT,
+                    "Instagram's publishing limit is reached (%lld of %lld posts in %lld hours); "
+                    "waiting for room",
+                    usage, total, window / 3600);
+        out->delay = delay;
+        rc = 0;
+    }
+    sp_graph_resp_free(&r);
+    return rc;
+}
+
+/* Instagram broke the container (2207053, "generate a new container") and
+ * it reads unpublished: forgets it, so the next step makes a new one. */
+static void remake_container(sp_step_ctx *ctx, const char *why, sp_step_outcome *out) {
+    double remakes = sp_step_cp_number(ctx, "remakes", 0);
+    if (remakes >= IG_MAX_REMAKES) {
+        sp_step_set(out, SP_STEP_FAILED, "Instagram failed the upload %d times: %s",
+                    IG_MAX_REMAKES + 1, why);
+        return;
+    }
+    sp_step_cp_set_number(ctx, "remakes", remakes + 1);
+    sp_step_cp_set_string(ctx, "containerId", NULL);
+    sp_step_cp_set_string(ctx, "publishAnswer", NULL);
+    sp_step_cp_set_number(ctx, "polls", 0);
+    if (advance(ctx, SP_IG_REMADE, out) == 0)
+        sp_step_set(out, SP_STEP_RETRY, "Instagram asked for a new container (%s); making one",
+                    why);
 }
 
 /* Ends the step with a wait before the next look at the container. */
@@ -203,9 +347,13 @@ static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
     const char *id = sp_graph_string(&r, "id");
     if (r.failed && r.status != 0) /* refused, not lost: no need to wait for the status */
         sp_step_cp_set_string(ctx, "publishAnswer", "refused");
-    if (r.failed && r.code == 9007 && r.subcode == 2207027) {
+    if (r.failed && sp_instagram_error_action(&r) == SP_IG_UNREADY) {
         if (advance(ctx, SP_IG_NOT_READY, out) == 0)
             wait_for_processing(ctx, out); /* not ready after all */
+    } else if (r.failed && r.status != 0 && sp_instagram_error_action(&r) == SP_IG_NEW_CONTAINER) {
+        /* refused, and the container read FINISHED (not published) just
+         * before: nothing of it was published */
+        remake_container(ctx, r.message, out);
     } else if (r.failed && again && sp_graph_classify(&r) != SP_GRAPH_AUTH) {
         sp_step_set(out, SP_STEP_RETRY, "Instagram did not take the reel again (%s); checking it",
                     r.message);
@@ -254,6 +402,8 @@ static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
         publish(ctx, out);
     else if (!strcmp(code, "PUBLISHED")) /* our publish went through; its answer was lost */
         record_media(ctx, out);
+    else if (!strcmp(code, "ERROR") && status && strstr(status, "2207053"))
+        remake_container(ctx, status, out); /* an ERROR container was never published */
     else if (!strcmp(code, "ERROR"))
         sp_step_set(out, SP_STEP_FAILED, "Instagram could not process the video: %s",
                     status ? status : "ERROR");
@@ -287,7 +437,7 @@ static void instagram_step(sp_step_ctx *ctx, sp_step_outcome *out) {
     else if (phase == SP_IG_CONTAINER || !has_container) {
         if (!d->video_url || !*d->video_url)
             sp_step_set(out, SP_STEP_FAILED, "the video has no URL");
-        else if (create_container(ctx, out) == 0)
+        else if (check_quota(ctx, out) == 1 && create_container(ctx, out) == 0)
             wait_for_processing(ctx, out);
     } else
         check_container(ctx, out);

@@ -60,21 +60,111 @@ void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
         sp_step_set(out, SP_STEP_RETRY, "%s", err->msg);
 }
 
-int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out) {
-    sp_err err;
-    sp_err_clear(&err);
-    if (ctx->host->open_video(ctx->host->self, ctx->post, f, size, &err) == 0) return 0;
-    sp_step_from_err(out, &err);
+/* True when the checkpoint says the post may exist (the two phase names
+ * every adapter shares): the platform holds a whole video by then, and
+ * nothing about the video may stop the step from recording the post. */
+static bool may_have_posted(const sp_step_ctx *ctx) {
+    const char *phase = sp_step_cp_string(ctx, "phase");
+    return phase && (!strcmp(phase, "publishing") || !strcmp(phase, "published"));
+}
+
+/* The checkpoint's record of the video it uploads, or NULL. */
+static cJSON *video_record(const sp_step_ctx *ctx) {
+    cJSON *rec = cJSON_GetObjectItemCaseSensitive(ctx->post->checkpoint, "video");
+    return cJSON_IsObject(rec) ? rec : NULL;
+}
+
+/* Adds the checkpoint's record of the video f (in memory); -1 with out
+ * filled when it cannot. */
+static int record_version(sp_step_ctx *ctx, const char *validator, sp_step_outcome *out) {
+    cJSON *v = cJSON_CreateObject();
+    if (!v || !cJSON_AddStringToObject(v, "validator", validator) ||
+        !cJSON_AddNumberToObject(v, "size", (double)ctx->video_size)) {
+        cJSON_Delete(v);
+        sp_step_set(out, SP_STEP_RETRY, "out of memory");
+        return -1;
+    }
+    cJSON_AddItemToObject(ctx->post->checkpoint, "video", v);
+    return 0;
+}
+
+/* Compares the video f (size bytes) with the version the checkpoint
+ * recorded; notes it when none is and the checkpoint holds something (in
+ * memory: the adapter's next save, or the first sp_step_video_wait, saves
+ * it). 0: go on (with video_changed set when bytes of another version went
+ * out); -1: out filled. */
+static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outcome *out) {
+    if (!ctx->host->video_validator || may_have_posted(ctx)) return 0;
+    const char *now = ctx->host->video_validator(ctx->host->self, f);
+    if (!now) return 0; /* the host cannot say: nothing to compare */
+    cJSON *rec = video_record(ctx);
+    if (!rec) /* an empty checkpoint (nothing on the platform) stays so until a byte goes */
+        return cJSON_GetArraySize(ctx->post->checkpoint) > 0 ? record_version(ctx, now, out) : 0;
+    const char *was = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "validator"));
+    const cJSON *was_size = cJSON_GetObjectItemCaseSensitive(rec, "size");
+    if (was && !strcmp(was, now) && cJSON_IsNumber(was_size) && was_size->valuedouble == (double)size)
+        return 0;
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "sent"))) {
+        ctx->video_changed = true; /* no byte of it goes out (sp_step_video_wait) */
+        return 0;
+    }
+    /* nothing of the old version went out: the next step starts afresh */
+    cJSON *child;
+    while ((child = ctx->post->checkpoint->child) != NULL)
+        cJSON_Delete(cJSON_DetachItemViaPointer(ctx->post->checkpoint, child));
+    sp_step_set(out, SP_STEP_WAIT,
+                "the video at its URL changed before any of it was sent; starting afresh");
+    out->delay = 0;
     return -1;
 }
 
-int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out) {
+int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out) {
+    ctx->video_changed = false;
+    ctx->video_size = 0;
+    sp_err err;
+    sp_err_clear(&err);
+    if (ctx->host->open_video(ctx->host->self, ctx->post, f, size, &err) < 0) {
+        sp_step_from_err(out, &err);
+        return -1;
+    }
+    ctx->video_size = *size;
+    if (judge_version(ctx, *f, *size, out) == 0) return 0;
+    fclose(*f);
+    *f = NULL;
+    return -1;
+}
+
+/* Waits for the first end bytes of f, and nothing else. */
+static int wait_bytes(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out) {
     if (!ctx->host->wait_video) return 0;
     sp_err err;
     sp_err_clear(&err);
     if (ctx->host->wait_video(ctx->host->self, f, end, &err) == 0) return 0;
     sp_step_from_err(out, &err);
     return -1;
+}
+
+int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out) {
+    if (end > 0 && ctx->video_changed) {
+        sp_step_set(out, SP_STEP_FAILED,
+                    "the video at its URL changed while it was being uploaded (part of the "
+                    "old version went out); submit it again");
+        return -1;
+    }
+    if (wait_bytes(ctx, f, end, out) < 0) return -1;
+    if (end <= 0 || !ctx->host->video_validator || may_have_posted(ctx)) return 0;
+    cJSON *rec = video_record(ctx);
+    if (!rec) { /* the first byte of this post: its version first */
+        const char *now = ctx->host->video_validator(ctx->host->self, f);
+        if (!now) return 0;
+        if (record_version(ctx, now, out) < 0) return -1;
+        rec = video_record(ctx);
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(rec, "sent"))) return 0;
+    /* bytes may go out from now on: the version they belong to is saved first */
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "sent");
+    cJSON_AddItemToObject(rec, "sent", cJSON_CreateTrue());
+    return sp_step_save(ctx, out);
 }
 
 void sp_step_progress(sp_step_ctx *ctx, long long confirmed, long long total) {
@@ -155,7 +245,7 @@ int sp_step_video_info(sp_step_ctx *ctx, FILE *f, long long size, sp_mp4_info *i
                        sp_step_outcome *out) {
     long long available = size < VIDEO_INFO_FIRST_BYTES ? size : VIDEO_INFO_FIRST_BYTES;
     for (int rounds = 0; rounds < 64; rounds++) { /* each round is a box further on */
-        if (sp_step_video_wait(ctx, f, available, out) < 0) return -1;
+        if (wait_bytes(ctx, f, available, out) < 0) return -1; /* read here, not sent */
         long long need = 0;
         int rc = sp_mp4_probe(f, available, info, &need);
         if (rc == 1) return 1;

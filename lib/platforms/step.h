@@ -16,6 +16,21 @@
  * exists). A retried delivery keeps its checkpoint in those two phases, so it
  * records or finishes the post instead of making a second one.
  *
+ * The video an adapter uploads is named in the checkpoint as "video":
+ * {"validator", "size", "sent"}: what the host said names its bytes (a strong
+ * ETag or Last-Modified, else a hash of the whole file) and their size,
+ * saved with "sent" by the first sp_step_video_wait past byte 0, so it is in
+ * the database before the first byte can reach the platform (and noted by
+ * sp_step_video when the checkpoint already holds something, such as a
+ * session made for that version; an empty checkpoint, nothing on the
+ * platform, stays empty until then). Every later open compares: the same version
+ * goes on; another one, when bytes may have gone out, fails the post as
+ * changed at the first sp_step_video_wait (the platform would finish a video
+ * made of two versions; until then the adapter may still learn from its
+ * platform that the upload had finished), and when none had, starts it
+ * afresh (new session). The checkpoint lives with the
+ * delivery, so a worker on another host, with another spool, judges the same.
+ *
  * Progress is shown, not stored for resuming: after each checkpoint an
  * adapter that uploads bytes reports how many the platform has confirmed
  * (sp_step_progress), and every phase change is reported too; the host
@@ -107,6 +122,11 @@ typedef struct {
      * read of bytes not there yet would block inside a request. Fails with
      * the download's error when it failed. May be NULL (f is whole). */
     int (*wait_video)(void *self, FILE *f, long long end, sp_err *err);
+    /* What names the bytes of the video f (from open_video): the strong
+     * ETag or Last-Modified its server gave them, else a hash of them;
+     * borrowed while f is open, NULL when unknown. May be NULL (versions
+     * are not compared). */
+    const char *(*video_validator)(void *self, FILE *f);
     /* True when the worker is stopping: end the step at a safe point. */
     bool (*stopping)(void *self);
     /* Shows where the post stands on its job: the phase saved in the
@@ -122,6 +142,10 @@ typedef struct {
     const sp_step_host *host;
     double ig_poll_base; /* first wait for Instagram's processing, seconds */
     double ig_deadline;  /* give up on processing after this many seconds */
+    /* step.c's own: the video opened is not the version bytes went out of,
+     * so no byte of it may be sent (sp_step_video_wait fails the post) */
+    bool video_changed;
+    long long video_size; /* step.c's own: the size of the video opened */
 } sp_step_ctx;
 
 typedef struct {
@@ -138,11 +162,21 @@ bool sp_step_stopping(const sp_step_ctx *ctx);
 
 /* Opens the post's video. On failure fills out with RETRY or FAILED as the
  * cause deserves and returns -1. The video may still be arriving: call
- * sp_step_video_wait before sending a range of it. */
+ * sp_step_video_wait before sending a range of it. Compares the video with
+ * the version the checkpoint recorded (see the top): when a changed one finds
+ * no byte of the old one sent, empties the checkpoint and ends the step with
+ * WAIT (no delay, out filled, -1), so the next step starts afresh; when bytes
+ * may be on the platform, the first sp_step_video_wait fails the post. The
+ * first open records the version. */
 int sp_step_video(sp_step_ctx *ctx, FILE **f, long long *size, sp_step_outcome *out);
 
 /* Waits until the first end bytes of the video f are on this machine. On
- * failure (the download failed) fills out like sp_step_video and returns -1. */
+ * failure (the download failed) fills out like sp_step_video and returns -1.
+ * Call it before sending any range of the video: the first call past byte 0
+ * saves the checkpoint with the video's version marked "sent" before any
+ * byte can go out (on failure to save, out is RELEASED), and any call past
+ * byte 0 fails the post (FAILED) when the video is not the version whose
+ * bytes went out before. */
 int sp_step_video_wait(sp_step_ctx *ctx, FILE *f, long long end, sp_step_outcome *out);
 
 /* Reads the video's picture size and duration from its MP4 header, waiting

@@ -16,18 +16,11 @@
 
 /* Builds the form body; caller frees. */
 static char *refresh_form(const sp_config *cfg, const char *refresh_token) {
-    char *rt = sp_http_escape(refresh_token);
-    char *key = sp_http_escape(cfg->tiktok_client_key);
-    char *secret = sp_http_escape(cfg->tiktok_client_secret);
-    char *form = NULL;
-    if (rt && key && secret &&
-        asprintf(&form, "client_key=%s&client_secret=%s&grant_type=refresh_token&refresh_token=%s",
-                 key, secret, rt) < 0)
-        form = NULL;
-    free(rt);
-    free(key);
-    free(secret);
-    return form;
+    sp_http_field fields[] = {{"client_key", cfg->tiktok_client_key},
+                              {"client_secret", cfg->tiktok_client_secret},
+                              {"grant_type", "refresh_token"},
+                              {"refresh_token", refresh_token}};
+    return sp_http_form_encode(fields, 4);
 }
 
 int sp_tiktok_refresh(const sp_config *cfg, const char *refresh_token, char **access_token,

@@ -64,7 +64,17 @@ static void retry_or_give_up(const sp_step_outcome *o, int attempts, const sp_re
     if (o->delay > out->run_in) out->run_in = o->delay;
 }
 
-void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases,
+/* A release: back in the queue at once; free after progress, and for the
+ * first SP_FREE_RELEASES in a row without; a retry after that. */
+static void release(const sp_step_outcome *o, const sp_delivery_history *h,
+                    const sp_retry_policy *policy, double jitter, sp_transition *out) {
+    out->state = SP_DELIVERY_QUEUED;
+    if (h->progressed) return; /* the row of releases without progress starts again */
+    out->count_release = true;
+    if (h->releases + 1 > SP_FREE_RELEASES) retry_or_give_up(o, h->attempts, policy, jitter, out);
+}
+
+void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history *h,
                             const sp_retry_policy *policy, double jitter, sp_transition *out) {
     out->run_in = 0;
     out->count_attempt = false;
@@ -86,12 +96,10 @@ void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases
         out->quota = o->quota; /* no attempt counted: the platform said when */
         break;
     case SP_STEP_RELEASED:
-        out->state = SP_DELIVERY_QUEUED;
-        out->count_release = true;
-        if (releases + 1 > SP_FREE_RELEASES) retry_or_give_up(o, attempts, policy, jitter, out);
+        release(o, h, policy, jitter, out);
         break;
     case SP_STEP_RETRY:
-        retry_or_give_up(o, attempts, policy, jitter, out);
+        retry_or_give_up(o, h->attempts, policy, jitter, out);
         break;
     }
 }

@@ -3,16 +3,40 @@
  * function that decides how a step's outcome moves it to its next state.
  *
  * A platform adapter runs a "step" on a claimed delivery and answers with an
- * outcome; sp_delivery_transition turns (state, outcome, attempts) into the
- * next state and when to run again. queue.c writes exactly that to the
- * database, so the rules of retrying and giving up live here and nowhere else.
+ * outcome; sp_delivery_transition turns (outcome, attempts, releases in a row,
+ * whether the step checkpointed progress) into the next state and when to run
+ * again. queue.c writes exactly that to the database, so the rules of
+ * retrying and giving up live here and nowhere else. The arrows not drawn by
+ * this file (claim, lease lapse, cancel, user retry) are SQL: the claim
+ * (social_post_claim), social_post_cancel_job and social_post_retry_job
+ * (migrations/README.md says which migration holds each).
  *
- *   queued --claim--> running --done-------> succeeded
- *                        |    --failed-----> failed
- *                        |    --retry------> queued (run_at = now + backoff) | failed (too many)
- *                        |    --wait-------> queued (run_at = now + delay)
- *                        '    --released---> queued (run_at = now; after
- *                                            SP_FREE_RELEASES in a row, as a retry)
+ *                     claim (run_at due)
+ *   +--------+ --------------------------------------> +---------+  done   +-----------+
+ *   |        |                                         |         | ------> | succeeded |
+ *   |        | <--- retry: run_at = now + backoff ---- |         |         +-----------+
+ *   | queued | <--- wait: run_at = now + delay ------- | running |
+ *   |        | <--- release: run_at = now ------------ |         |  fail   +--------+
+ *   |        |                                         |         | ------> | failed |
+ *   +--------+                                         +---------+         +--------+
+ *     |    ^                                             |     ^               |
+ *     |    |                      lease lapse: claimed   '-----'               |
+ *     |    |                      again (takeovers + 1)                        |
+ *     |    '--------- user retry (attempts, takeovers, releases -> 0) ---------'
+ *     |
+ *     | cancel (only before it started: checkpoint {})
+ *     v
+ *   +-----------+
+ *   | cancelled |     fail: a permanent error, the last allowed attempt, more
+ *   +-----------+     than MAX_TAKEOVERS lapsed leases (worker/slot.c) since
+ *                     the last checkpoint that moved it on (queue.c)
+ *
+ * A release (the worker stopping, the lease lost, the database away) is not
+ * the platform's fault and costs nothing when the step checkpointed progress
+ * (its checkpoint changed): a long upload spread over many short worker runs
+ * (cron's --max-runtime) goes on for as long as it moves. Releases without
+ * progress are counted in a row; past SP_FREE_RELEASES each one is an
+ * attempt, so a delivery that never gets through still ends.
  */
 #ifndef SP_DELIVERY_H
 #define SP_DELIVERY_H
@@ -55,9 +79,9 @@ typedef struct {
     double backoff_max;  /* cap on one wait */
 } sp_retry_policy;
 
-/* Releases in a row that cost nothing; each one after counts as an attempt
- * (a worker stopping mid-step is normal; a delivery that never gets through
- * is not). */
+/* Releases without progress in a row that cost nothing; each one after
+ * counts as an attempt (a worker stopping mid-step is normal; a delivery that
+ * never gets through is not). */
 #define SP_FREE_RELEASES 3
 
 /* What the queue must write after a step. */
@@ -65,15 +89,21 @@ typedef struct {
     sp_delivery_state state;
     double run_in;      /* seconds from now, for queued */
     bool count_attempt; /* attempts + 1 */
-    bool count_release; /* releases + 1 (else back to 0) */
+    bool count_release; /* releases + 1 (else back to 0: an outcome, or progress) */
     bool quota;         /* queued until a platform quota allows it (run_in) */
     char message[600];  /* last_error / the result's error */
 } sp_transition;
 
-/* The one function that moves a delivery from running to its next state,
- * after attempts transient failures and releases releases in a row. jitter
- * is a number in [0, 1) (random in production, fixed in tests). */
-void sp_delivery_transition(const sp_step_outcome *o, int attempts, int releases,
+/* What a delivery has been through before the step's outcome. */
+typedef struct {
+    int attempts;    /* transient failures so far */
+    int releases;    /* releases without progress in a row */
+    bool progressed; /* the step saved a checkpoint other than the one it was claimed with */
+} sp_delivery_history;
+
+/* The one function that moves a delivery from running to its next state.
+ * jitter is a number in [0, 1) (random in production, fixed in tests). */
+void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history *h,
                             const sp_retry_policy *policy, double jitter, sp_transition *out);
 
 /* Checks what a claimed delivery's job asks for, as the API would have

@@ -34,9 +34,15 @@ static const sp_stmt claim_next = {
 static const sp_stmt refresh_job = {"queue_refresh_job",
                                     "SELECT public.social_post_refresh_job($1::uuid)", 1};
 
+/* A checkpoint that moves the delivery on also forgives the lapsed leases
+ * before it: takeovers count workers that died without progress, so a long
+ * upload whose workers are killed now and then still ends, and one that
+ * kills every worker before its next checkpoint still fails. */
 static const sp_stmt save_checkpoint = {
     "queue_checkpoint",
-    "UPDATE public.social_post_deliveries SET checkpoint = $3::jsonb, updated_at = now()"
+    "UPDATE public.social_post_deliveries SET checkpoint = $3::jsonb,"
+    " takeovers = CASE WHEN checkpoint IS DISTINCT FROM $3::jsonb THEN 0 ELSE takeovers END,"
+    " updated_at = now()"
     " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
     3};
 

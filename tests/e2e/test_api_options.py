@@ -103,7 +103,7 @@ def test_each_bad_form_written_directly_is_refused_naming_the_field():
         try:
             insert_as(user, video, case)
         except psycopg2.Error as e:
-            assert e.pgcode == "22023", (case["what"], e.pgcode, e)
+            assert e.pgcode == "23514", (case["what"], e.pgcode, e)
             assert names(e.diag.message_primary, case["field"]), (case["what"], str(e))
         else:
             raise AssertionError(case["what"] + ": the database took it")

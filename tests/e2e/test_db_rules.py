@@ -27,8 +27,14 @@ def refused(user_id, query, params=None, role="authenticated", **claims):
     raise AssertionError(f"accepted: {query} {params}")
 
 
+# A TikTok job names its privacy level (migration 0013), so the rules under test here
+# are the ones that refuse it.
 INSERT = ("INSERT INTO social_post_jobs (user_id, video_id, platforms, title, description,"
-          " callback_url) VALUES (%s, %s, %s::jsonb, %s, %s, %s) RETURNING id")
+          " callback_url, options)"
+          " SELECT u, v, p, t, d, c, CASE WHEN jsonb_typeof(p) = 'array' AND p ? 'tiktok'"
+          "   THEN '{\"tiktok\": {\"privacyLevel\": \"SELF_ONLY\"}}'::jsonb ELSE '{}'::jsonb END"
+          " FROM (SELECT %s::uuid AS u, %s::uuid AS v, %s::jsonb AS p, %s::text AS t,"
+          "              %s::text AS d, %s::text AS c) AS row_values RETURNING id")
 
 
 def jobs_of(user):
@@ -88,7 +94,8 @@ def test_the_api_answers_a_database_refusal_with_400_naming_the_field():
     and nothing is written."""
     user, video = user_and_video()
     r = sptest.http("POST", "/social-post", {"videoId": video, "platforms": ["tiktok"],
-                                             "title": "t", "description": "x" * 2300},
+                                             "title": "t", "description": "x" * 2300,
+                                             "options": {"tiktok": {"privacyLevel": "SELF_ONLY"}}},
                     token=sptest.token(user))
     assert r.status == 400 and "2200" in r.json["error"], (r.status, r.body)
     assert jobs_of(user) == 0

@@ -15,6 +15,7 @@ import traceback
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
 from fakectl import Fake  # noqa: E402
+import platform_docs  # noqa: E402
 
 MIB = 1 << 20
 YT = GRAPH = VIDEO = None
@@ -89,7 +90,7 @@ def stored_range(result):
 
 
 def graph(path, *args, method="POST"):
-    return curl("-X", method, *args, GRAPH.url + "/v21.0" + path)
+    return curl("-X", method, *args, GRAPH.url + "/v27.0" + path)
 
 
 def assert_graph_error(r, code, subcode=None, status=400):
@@ -330,18 +331,68 @@ def fb_transfer(session, a, data):
                  "-F", "video_file_chunk=@" + path)
 
 
-def test_facebook_transfer_at_wrong_offset_answers_server_offsets_and_stores_nothing():
+def test_facebook_transfer_at_wrong_offset_answers_as_documented_and_stores_nothing():
     GRAPH.config({"fb_chunk_bytes": 1000})
     data = os.urandom(2500)
     s = fb_start(len(data))["upload_session_id"]
     assert fb_transfer(s, 0, data[:1000]).json == {"start_offset": "1000", "end_offset": "2000"}
+    r = fb_transfer(s, 0, data[:1000])  # its answer was lost: sent again
+    assert_graph_error(r, 6001, 1363037)
+    doc = platform_docs.example("facebook", "videos_transfer_wrong_offset")["response"]["body"]["error"]
+    assert set(r.json["error"]) == set(doc), r
+    assert r.json["error"]["error_data"] == {"start_offset": 1000, "end_offset": 2000}, r
+    assert GRAPH.stats()["fb_videos"][0]["received"] == 1000
+    GRAPH.config({"fb_offset_mismatch": "offsets"})
     r = fb_transfer(s, 2000, data[2000:])
     assert r.status == 200 and r.json == {"start_offset": "1000", "end_offset": "2000"}, r
-    assert GRAPH.stats()["fb_videos"][0]["received"] == 1000
-    GRAPH.config({"fb_offset_mismatch": "error"})
-    r = fb_transfer(s, 0, data[:1000])
-    assert_graph_error(r, 6000, 1363037)
-    assert r.json["error"]["error_data"] == {"start_offset": "1000", "end_offset": "2000"}, r
+
+
+def test_graph_refuses_a_version_it_does_not_serve():
+    r = curl("-X", "GET", GRAPH.url + "/v99.0/1234?fields=id&access_token=t")
+    assert_graph_error(r, 2500, None)
+    assert r.json["error"]["message"] == "Unknown path components: /1234", r
+    r = curl("-X", "GET", GRAPH.url + "/1234?fields=id&access_token=t")  # no version at all
+    assert_graph_error(r, 2500, None)
+    assert GRAPH.stats()["refused_versions"] == ["v99.0", ""]
+
+
+def test_each_login_s_token_works_only_on_its_own_host():
+    r = curl("-X", "GET", GRAPH.url + "/instagram/v27.0/1784/content_publishing_limit"
+             "?fields=quota_usage,config&access_token=EAAB-page-token")
+    assert_graph_error(r, 190, None)
+    assert "Cannot parse access token" in r.json["error"]["message"], r
+    r = graph("/1784/content_publishing_limit?fields=quota_usage,config&access_token=IGAA-token", method="GET")
+    assert_graph_error(r, 190, None)
+    r = curl("-X", "GET", GRAPH.url + "/instagram/v27.0/1784/content_publishing_limit"
+             "?fields=quota_usage,config&access_token=IGAA-token")
+    assert r.status == 200 and r.json == {"data": [{"quota_usage": 0, "config": {
+        "quota_total": 50, "quota_duration": 86400}}]}, r
+
+
+def test_facebook_reel_bytes_go_to_rupload_and_resume_at_bytes_transferred():
+    data = os.urandom(70000)
+    start = graph("/1234/video_reels", "-d", "access_token=t", "-d", "upload_phase=start").json
+    vid = start["video_id"]
+    assert start["upload_url"] == GRAPH.url + "/video-upload/v27.0/" + vid, start
+    path = write_file("reel", data)
+    GRAPH.faults({"op": "fb_rupload", "drop_after_bytes": 30000})
+    r = curl("-X", "POST", "-H", "Authorization: OAuth t", "-H", "offset: 0", "-H", "file_size: 70000",
+             "--data-binary", "@" + path, start["upload_url"])
+    assert r.rc != 0, r
+    st = graph("/%s?fields=status&access_token=t" % vid, method="GET").json["status"]
+    held = st["uploading_phase"]["bytes_transferred"]
+    assert 0 < held <= 30000 and st["uploading_phase"]["status"] == "in_progress", st
+    path = write_file("reel-rest", data[held:])
+    r = curl("-X", "POST", "-H", "Authorization: OAuth t", "-H", "offset: %d" % held,
+             "-H", "file_size: 70000", "--data-binary", "@" + path, start["upload_url"])
+    assert r.status == 200 and r.json == {"success": True}, r
+    r = graph("/1234/video_reels", "-d", "access_token=t", "-d", "upload_phase=finish", "-d", "video_id=" + vid,
+              "-d", "video_state=PUBLISHED", "-d", "description=Reel")
+    assert r.json == {"success": True}, r
+    v = [v for v in GRAPH.stats()["fb_videos"] if v["video_id"] == vid][0]
+    assert v["reel"] and v["published"] and v["sha256"] == sha256(data), v
+    st = graph("/%s?fields=status&access_token=t" % vid, method="GET").json["status"]
+    assert st["publishing_phase"]["status"] == "complete", st
 
 
 def test_facebook_dropped_transfer_stores_nothing_and_the_retry_completes():

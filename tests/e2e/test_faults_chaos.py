@@ -42,8 +42,10 @@ def test_kill_9_at_random_moments_posts_every_job_exactly_once():
         size = 3 * MiB
         url, sha = p.video.add_video("chaos.mp4", size)
         p.youtube.config({"bandwidth_bytes_per_sec": 16 * MiB})
+        # every job posts to one Instagram account: lift Meta's 50 a day, this
+        # test is about kills, not the publishing limit
         p.graph.config({"bandwidth_bytes_per_sec": 16 * MiB, "fb_chunk_bytes": 1 * MiB,
-                        "ig_transcode_seconds": 1})
+                        "ig_transcode_seconds": 1, "ig_quota_total": 100000})
         users = [sptest.new_user() for _ in range(max(1, jobs_n // 10))]
         for u in users:
             wk.connect(u, "youtube")

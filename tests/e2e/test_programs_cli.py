@@ -23,6 +23,30 @@ def test_help_lists_the_options():
         assert code == 0 and flag in out, (name, code, out)
 
 
+WORKER_FLAGS = {  # DESIGN.md section 6 names the first five; deployments use the rest
+    "--concurrency", "--once", "--max-runtime", "--lease", "--help", "--per-user", "--grace",
+    "--poll", "--backoff-base", "--max-attempts", "--max-video-bytes", "--ig-poll",
+    "--ig-deadline", "--webhook-backoff", "--webhook-give-up", "--version"}
+
+
+def test_worker_help_lists_every_option_and_each_listed_option_is_accepted():
+    """The worker's options and its --help come from one table: every option
+    is listed with its argument, and each listed option is taken (a bad
+    number is refused naming the option, never as an unknown option)."""
+    code, out = run("social-post-worker", "--help")
+    assert code == 0, (code, out)
+    listed = dict(re.findall(r"^  (--[a-z-]+)( [A-Z]+)?", out, re.M))
+    assert set(listed) == WORKER_FLAGS, sorted(set(listed) ^ WORKER_FLAGS)
+    for flag, arg in listed.items():
+        if arg:
+            code, msg = run("social-post-worker", flag, "x")
+            assert code == 2 and f"{flag} must be a number" in msg, (flag, code, msg)
+            code, msg = run("social-post-worker", flag)
+            assert code == 2 and "requires an argument" in msg, (flag, code, msg)
+    code, msg = run("social-post-worker", "--once")  # taken: it gets as far as the configuration
+    assert code == 1 and "DATABASE_URL" in msg, (code, msg)
+
+
 def test_version_prints_the_version_cmake_knows():
     with open(os.path.join(sptest.state()["source_dir"], "CMakeLists.txt")) as f:
         version = re.search(r"project\(social_post VERSION ([0-9.]+)", f.read()).group(1)

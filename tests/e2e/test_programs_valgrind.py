@@ -152,5 +152,34 @@ def test_worker_tiktok_run_is_clean_under_valgrind():
         assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
 
 
+
+def test_worker_meta_run_is_clean_under_valgrind():
+    """A worker posting a vertical video as a Facebook Reel (its rupload cut
+    once and resumed, the processing waited for) and a reel with an Instagram
+    Login token (2207053 once: a new container): no valgrind error."""
+    if skipped():
+        return
+    with workerkit.Platforms() as p:
+        workerkit.clear_queue()
+        p.graph.config({"fb_reel_publish_seconds": 1, "ig_transcode_seconds": 0})
+        p.graph.faults([{"op": "fb_rupload", "drop_after_bytes": 1 << 20},
+                        {"op": "ig_publish", "status": 400, "code": -1, "error_subcode": 2207053}])
+        url, sha = p.video.add_video("valgrind-reel.mp4", 3 << 20,
+                                     mp4={"width": 720, "height": 1280, "duration": 8})
+        user, video = workerkit.user_with_video(url, title="Reel under valgrind")
+        workerkit.connect(user, "facebook", access_token="EAAB-page-token")
+        workerkit.connect(user, "instagram", access_token="IGAA-login-token")
+        sptest.sql("UPDATE social_accounts SET login = 'instagram' WHERE user_id = %s"
+                   " AND platform = 'instagram'", (user,))
+        job = workerkit.submit(user, video, ["facebook", "instagram"])
+        w = p.worker("--ig-poll", "0.5", "--lease", "60", prefix=VALGRIND)
+        s = workerkit.wait_job(user, job, timeout=240)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert stats["fb_videos"][0]["reel"] and stats["fb_videos"][0]["sha256"] == sha, stats
+        assert stats["ig_media_published"] == 1 and len(stats["ig_containers"]) == 2, stats
+        code = w.stop(timeout=120)
+        assert code == 0, f"the worker under valgrind exited {code}: see {w.log_path}"
+
 if __name__ == "__main__":
     sptest.run(globals())

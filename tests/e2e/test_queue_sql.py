@@ -264,6 +264,29 @@ def test_progress_shows_on_the_job_in_one_statement():
                       (delivery,))[0][0] == 0.3333  # total 0 keeps it
 
 
+def test_a_retried_delivery_starts_its_releases_afresh():
+    """A platform that failed after too many releases without progress, then
+    retried by its user (POST .../retry), gets the whole allowance again:
+    attempts, takeovers and releases all start at 0 (migration 0016). Before,
+    releases stayed at 11 and the first release after the retry cost an
+    attempt."""
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    job = sptest.sql("INSERT INTO social_post_jobs (user_id, video_id, platforms)"
+                     " VALUES (%s, %s, '[\"youtube\"]'::jsonb) RETURNING id::text",
+                     (user, video))[0][0]
+    sptest.sql("UPDATE social_post_deliveries SET state = 'failed', attempts = 8, takeovers = 2,"
+               " releases = 11, last_error = 'gave up after 8 attempts: worker stopping',"
+               " result = '{\"success\": false, \"error\": \"gave up\"}'::jsonb"
+               " WHERE job_id = %s", (job,))
+    sptest.sql("SELECT social_post_refresh_job(%s)", (job,))
+    r = sptest.http("POST", f"/social-post/{job}/retry", token=sptest.token(user))
+    assert r.status == 202, (r.status, r.body)
+    row = sptest.sql("SELECT state, attempts, takeovers, releases FROM social_post_deliveries"
+                     " WHERE job_id = %s", (job,))[0]
+    assert row == ("queued", 0, 0, 0), row
+
+
 def test_users_cannot_call_the_workers_functions():
     user = sptest.new_user()
     for call in ("SELECT * FROM social_post_claim('x', 30, '{}')",

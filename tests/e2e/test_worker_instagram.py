@@ -67,15 +67,115 @@ def test_processing_past_the_deadline_fails():
         assert w.stop() == 0
 
 
-def test_publishing_limit_fails_with_a_message_that_says_so():
+def test_publishing_limit_met_at_publish_waits_instead_of_failing():
     with wk.Platforms() as p:
         wk.clear_queue()
         p.graph.config({"ig_transcode_seconds": 0})
         user, job, _ = setup(p, title="Limited")
         p.graph.faults([{"op": "ig_publish", "status": 400, "code": 9, "error_subcode": 2207042}])
         w = worker(p)
+        wk.wait_for("the refused publish", lambda: p.graph.stats()["requests"].get("ig_publish") == 1)
+        time.sleep(2)
+        s = wk.status(user, job)
+        assert s["status"] not in ("completed", "failed"), s
+        assert p.graph.stats()["ig_media_published"] == 0
+        assert w.stop() == 0
+
+
+def set_login(user, login):
+    sptest.sql("UPDATE social_accounts SET login = %s WHERE user_id = %s AND platform = 'instagram'",
+               (login, user))
+
+
+def test_instagram_login_token_is_sent_to_graph_instagram_com():
+    """Issue 15 item 3: an Instagram Login token works only on graph.instagram.com
+    (before, it went to graph.facebook.com and failed as a dead token)."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        url, _ = p.video.add_video("iglogin.mp4", 100_000)
+        user, video = wk.user_with_video(url, title="Instagram Login")
+        wk.connect(user, "instagram", access_token="IGAA-login-token", account_id=IG_USER)
+        set_login(user, "instagram")
+        job = wk.submit(user, video, ["instagram"])
+        w = worker(p)
         s = wk.wait_job(user, job)
-        assert s["status"] == "failed" and "publishing limit" in s["error"], s
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        [container] = stats["ig_containers"]
+        assert container["host"] == "instagram" and stats["refused_hosts"] == 0, stats
+        assert stats["ig_media_published"] == 1 and stats["requests"]["ig_limit"] == 1, stats
+        assert w.stop() == 0
+
+
+def test_a_full_publishing_window_is_waited_for_not_failed():
+    """Issue 15 item 3: at 50 posts in the window no container is made; the
+    delivery waits (holding no slot) and posts once there is room."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0, "ig_quota_used": 50, "ig_quota_duration": 48})
+        user, job, _ = setup(p, title="Window full")
+        w = worker(p)
+        wk.wait_for("two looks at the limit", lambda: p.graph.stats()["requests"].get("ig_limit", 0) >= 2,
+                    timeout=20)
+        s = wk.status(user, job)
+        assert s["status"] not in ("completed", "failed"), s
+        assert "ig_create" not in p.graph.stats()["requests"]
+        p.graph.config({"ig_quota_used": 0})
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        assert p.graph.stats()["ig_media_published"] == 1
+        assert w.stop() == 0
+
+
+def test_anti_spam_restriction_fails_with_a_message_that_says_so():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Restricted")
+        p.graph.faults([{"op": "ig_publish", "status": 400, "code": 4, "error_subcode": 2207051}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "failed" and "restricted this account" in s["error"], s
+        assert s["results"]["instagram"]["attempts"] == 0, s  # not retried as a rate limit
+        assert p.graph.stats()["ig_media_published"] == 0
+        assert w.stop() == 0
+
+
+def test_unknown_upload_error_makes_a_new_container_and_posts_once():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        user, job, _ = setup(p, title="Remade")
+        p.graph.faults([{"op": "ig_publish", "status": 400, "code": -1, "error_subcode": 2207053},
+                        {"op": "ig_create", "status": 400, "code": -1, "error_subcode": 2207001},
+                        {"op": "ig_create", "status": 400, "code": -1, "error_subcode": 2207032, "skip": 1}])
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        stats = p.graph.stats()
+        assert len(stats["ig_containers"]) == 2 and stats["ig_media_published"] == 1, stats
+        [media] = stats["ig_media"]
+        assert s["results"]["instagram"]["postId"] == media["id"], s
+        assert w.stop() == 0
+
+
+def test_reels_options_reach_the_container():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"ig_transcode_seconds": 0})
+        options = {"coverUrl": "https://example.com/cover.jpg", "thumbOffsetMs": 2500, "shareToFeed": False,
+                   "collaborators": ["a_friend", "b_friend"], "locationId": "7640348500"}
+        url, _ = p.video.add_video("igopts.mp4", 100_000)
+        user, video = wk.user_with_video(url, title="Options")
+        wk.connect(user, "instagram", access_token="IGQ-token", account_id=IG_USER)
+        job = wk.submit(user, video, ["instagram"], options={"instagram": options})
+        w = worker(p)
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        [c] = p.graph.stats()["ig_containers"]
+        assert (c["cover_url"], c["thumb_offset"], c["share_to_feed"], c["collaborators"], c["location_id"]) == (
+            "https://example.com/cover.jpg", 2500, "false", ["a_friend", "b_friend"], "7640348500"), c
         assert w.stop() == 0
 
 

@@ -46,7 +46,7 @@ def test_sigterm_mid_upload_exits_0_within_grace_and_hands_over():
         wk.connect(user, "youtube")
         p.youtube.config({"bandwidth_bytes_per_sec": 4 * MiB})
         job = wk.submit(user, video, ["youtube"])
-        a = p.worker("--grace", "25")
+        a = p.worker("--grace", "3")  # too short for the upload to end first
         wk.wait_for("the upload to start", lambda: uploaded(p) >= 2 * MiB, timeout=30)
         started = time.time()
         a.signal(15)

@@ -15,10 +15,13 @@ are alike and a misplaced chunk changes the hash; 1 GiB takes seconds.
 
 Posting a video again under the same name (another "seed") replaces its content:
 its ETag and Last-Modified change, as when a user re-uploads a file to Storage.
+Each version is a file of its own, so an answer under way when the video is
+replaced goes on with the version its headers named (as a real server's does).
 An If-Range that no longer matches gets the whole new file (200), as RFC 9110 says.
 
 Config: bandwidth_bytes_per_sec (paces sending), validators (true: send ETag and
-Last-Modified). Faults on "get": "status" answers instead of the file (with the
+Last-Modified), if_range (false: ignore If-Range, answering a Range with a 206 of
+whatever the file is now, as some servers do). Faults on "get": "status" answers instead of the file (with the
 rule's "body", e.g. an HTML error page, and "headers"), "drop_after_bytes" closes
 the connection after sending K body bytes (a FIN, so the client gets exactly K
 bytes of the promised Content-Length), "delay_ms" waits before answering, and
@@ -44,6 +47,7 @@ import re
 import shutil
 import struct
 import tempfile
+import threading
 import time
 
 import fakebase
@@ -105,7 +109,7 @@ def parse_range(header, size):
 
 class VideoHandler(fakebase.FakeHandler):
     fake_name = "video"
-    default_config = {"bandwidth_bytes_per_sec": 0, "validators": True}
+    default_config = {"bandwidth_bytes_per_sec": 0, "validators": True, "if_range": True}
 
     @classmethod
     def on_start(cls, server):
@@ -163,12 +167,15 @@ class VideoHandler(fakebase.FakeHandler):
                 isinstance(mp4.get(k), (int, float)) for k in ("width", "height", "duration"))
                 or mp4.get("rotation", 0) not in (0, 90, 180, 270)):
             raise Reply(400, {"error": "mp4 must be {width, height, duration, rotation?, moov_at_end?}"})
-        path = os.path.join(self.server.video_dir, name)
-        tmp = path + ".tmp-%d" % os.getpid()
+        tmp = os.path.join(self.server.video_dir, "%s.tmp-%d-%d" % (name, os.getpid(), threading.get_ident()))
         try:
             sha = generate(tmp, size, seed, mp4)
         except ValueError as e:
             raise Reply(400, {"error": str(e)})
+        # each version has a file of its own, kept until reset: an answer
+        # under way (or about to open the file) sends the version its
+        # headers name, never the next one's bytes
+        path = os.path.join(self.server.video_dir, "%s.%s" % (name, sha[:32]))
         os.replace(tmp, path)
         video = {"name": name, "size": size, "sha256": sha, "path": path, "mtime": time.time(),
                  "content_type": spec.get("content_type") or "video/mp4"}
@@ -195,7 +202,8 @@ class VideoHandler(fakebase.FakeHandler):
         modified = email.utils.formatdate(v["mtime"], usegmt=True)
         rng = parse_range(self.headers.get("Range"), size)
         if_range = self.headers.get("If-Range")
-        if rng and if_range is not None and if_range.strip() not in (etag, modified):
+        if (rng and if_range is not None and if_range.strip() not in (etag, modified)
+                and self.cfg.get("if_range", True)):
             rng = None  # the file changed since the client's copy: send all of it
         headers = {"Content-Type": v["content_type"], "Accept-Ranges": "bytes"}
         if self.cfg.get("validators", True):

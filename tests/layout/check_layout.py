@@ -4,8 +4,12 @@
 - lib/ holds only folders, each with a README.md and a CMakeLists.txt;
 - nothing in lib/platforms/ includes a database header, calls libpq or holds SQL;
 - nothing in lib/auth/, lib/core/ or lib/webhooks/ touches the database or FastCGI;
+- lib/spool/ (a host's cache of videos) touches no database and holds no SQL,
+  links only sp_core, and nothing in lib/ but itself includes its headers
+  (only worker/ uses it);
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
-- the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines.
+- the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines;
+- HTTP goes out one way: libcurl's transfer calls only in lib/core/http_client.c.
 
 Run by ctest (layout.boundaries); prints each breach and exits 1 on any.
 """
@@ -18,6 +22,8 @@ DB_WORDS = re.compile(r'#include\s*[<"](db/|libpq|postgres)|\bPQ[a-z]+\w*\s*\(|\
 SQL_WORDS = re.compile(r'"[^"\n]*\b(SELECT|INSERT INTO|UPDATE\s+\w|DELETE FROM|SET LOCAL)\b')
 FCGI_WORDS = re.compile(r'#include\s*[<"]fcgi|\bFCGX_')
 MAIN_MAX_LINES = 200
+CURL_CALLS = re.compile(r'\bcurl_(easy|multi|share|mime|slist|url)_\w+\s*\(')
+HTTP_CLIENT = "lib/core/http_client.c"
 
 
 def sources(folder):
@@ -26,6 +32,24 @@ def sources(folder):
         if name.endswith((".c", ".h")):
             with open(os.path.join(path, name), encoding="utf-8") as f:
                 yield f"{folder}/{name}", f.read()
+
+
+def spool_breaches():
+    """lib/spool links sp_core alone, and only worker/ includes its headers."""
+    found = []
+    with open(os.path.join(ROOT, "lib", "spool", "CMakeLists.txt"), encoding="utf-8") as f:
+        for n, line in enumerate(f.read().splitlines(), 1):
+            m = re.match(r"\s*target_link_libraries\(sp_spool\s+\w+\s+(.*)\)", line)
+            if m and m.group(1).split() != ["sp_core"]:
+                found.append(f"lib/spool/CMakeLists.txt:{n}: links more than sp_core: {line.strip()}")
+    for folder in sorted(os.listdir(os.path.join(ROOT, "lib"))):
+        if folder == "spool" or not os.path.isdir(os.path.join(ROOT, "lib", folder)):
+            continue
+        for name, text in sources(f"lib/{folder}"):
+            for n, line in enumerate(text.splitlines(), 1):
+                if re.search(r'#include\s*"spool/', line):
+                    found.append(f"{name}:{n}: uses the spool (only worker/ may): {line.strip()}")
+    return found
 
 
 def main():
@@ -44,6 +68,9 @@ def main():
                                 ("lib/auth", DB_WORDS, "touches the database"),
                                 ("lib/core", DB_WORDS, "touches the database"),
                                 ("lib/webhooks", DB_WORDS, "touches the database"),
+                                ("lib/spool", DB_WORDS, "touches the database"),
+                                ("lib/spool", SQL_WORDS, "holds SQL"),
+                                ("lib/spool", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/webhooks", SQL_WORDS, "holds SQL"),
                                 ("lib/webhooks", FCGI_WORDS, "touches FastCGI"),
                                 ("lib/auth", FCGI_WORDS, "touches FastCGI"),
@@ -56,11 +83,19 @@ def main():
             for n, line in enumerate(text.splitlines(), 1):
                 if words.search(line):
                     breaches.append(f"{name}:{n}: {what}: {line.strip()}")
+    breaches += spool_breaches()
     for name, text in list(sources("cgi-bin")) + [("worker/main.c", open(
             os.path.join(ROOT, "worker", "main.c"), encoding="utf-8").read())]:
         lines = text.count("\n")
         if lines > MAIN_MAX_LINES:
             breaches.append(f"{name}: {lines} lines; a main stays under {MAIN_MAX_LINES}")
+    for folder in ["cgi-bin", "worker"] + [f"lib/{n}" for n in sorted(os.listdir(lib))
+                                           if os.path.isdir(os.path.join(lib, n))]:
+        for name, text in sources(folder):
+            for n, line in enumerate(text.splitlines(), 1):
+                if name != HTTP_CLIENT and CURL_CALLS.search(line):
+                    breaches.append(f"{name}:{n}: calls libcurl (HTTP goes through "
+                                    f"{HTTP_CLIENT}): {line.strip()}")
     for b in breaches:
         print(b)
     print(f"layout: {len(breaches)} breaches")

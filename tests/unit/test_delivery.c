@@ -15,7 +15,8 @@ static sp_transition after_releases(sp_step_kind kind, int attempts, int release
     o.delay = delay;
     strcpy(o.message, "HTTP 503");
     sp_transition t;
-    sp_delivery_transition(&o, attempts, releases, &policy, jitter, &t);
+    sp_delivery_history h = {.attempts = attempts, .releases = releases};
+    sp_delivery_transition(&o, &h, &policy, jitter, &t);
     return t;
 }
 
@@ -41,7 +42,8 @@ static void retries_back_off_exponentially_with_jitter_and_cap(void) {
     many.max_attempts = 100;
     sp_step_outcome o = {.kind = SP_STEP_RETRY, .delay = -1};
     sp_transition capped;
-    sp_delivery_transition(&o, 20, 0, &many, 0.5, &capped);
+    sp_delivery_history h = {.attempts = 20};
+    sp_delivery_transition(&o, &h, &many, 0.5, &capped);
     CHECK(capped.run_in == 60);
 }
 
@@ -69,7 +71,8 @@ static void quota_waits_are_shown_and_not_counted(void) {
     sp_step_outcome o;
     sp_step_quota(&o, 3600, "quota used up");
     sp_transition t;
-    sp_delivery_transition(&o, 7, 0, &policy, 0.5, &t);
+    sp_delivery_history h = {.attempts = 7};
+    sp_delivery_transition(&o, &h, &policy, 0.5, &t);
     CHECK(t.state == SP_DELIVERY_QUEUED && t.quota && !t.count_attempt && t.run_in == 3600);
     CHECK_STR(t.message, "quota used up");
     CHECK(!after(SP_STEP_WAIT, 0, 5, 0.5).quota); /* a transcoding wait is not a quota */
@@ -88,6 +91,48 @@ static void repeated_releases_count_toward_the_attempt_limit(void) {
     CHECK_STR(t.message, "gave up after 4 attempts: HTTP 503");
 }
 
+/* Applies t to a delivery's counters as social_post_record does. */
+static void apply(const sp_transition *t, sp_delivery_history *h) {
+    h->attempts += t->count_attempt ? 1 : 0;
+    h->releases = t->count_release ? h->releases + 1 : 0;
+}
+
+/* cron's --max-runtime 600 releases an upload every ten minutes: one that
+ * needs 100 minutes (ten releases, each after checkpointed progress) must
+ * go on to the end, not fail after three free releases and the attempts. */
+static void releases_after_checkpointed_progress_never_count(void) {
+    sp_step_outcome o;
+    sp_step_set(&o, SP_STEP_RELEASED, "worker stopping; upload resumes at byte 1");
+    sp_delivery_history h = {.attempts = 0, .releases = 0, .progressed = true};
+    for (int run = 0; run < 10 * policy.max_attempts; run++) {
+        sp_transition t;
+        sp_delivery_transition(&o, &h, &policy, 0.5, &t);
+        CHECK(t.state == SP_DELIVERY_QUEUED && t.run_in == 0 && !t.count_attempt);
+        apply(&t, &h);
+    }
+    CHECK(h.attempts == 0 && h.releases == 0);
+}
+
+/* Progress ends a row of releases without it: the next ones are free again. */
+static void progress_starts_the_row_of_releases_again(void) {
+    sp_step_outcome o;
+    sp_step_set(&o, SP_STEP_RELEASED, "the lease was lost");
+    sp_delivery_history h = {.attempts = 1, .releases = SP_FREE_RELEASES + 2, .progressed = true};
+    sp_transition t;
+    sp_delivery_transition(&o, &h, &policy, 0.5, &t);
+    CHECK(t.state == SP_DELIVERY_QUEUED && !t.count_attempt && !t.count_release);
+    apply(&t, &h);
+    h.progressed = false;
+    for (int i = 0; i < SP_FREE_RELEASES; i++) {
+        sp_delivery_transition(&o, &h, &policy, 0.5, &t);
+        CHECK(t.state == SP_DELIVERY_QUEUED && !t.count_attempt && t.count_release);
+        apply(&t, &h);
+    }
+    sp_delivery_transition(&o, &h, &policy, 0.5, &t); /* no progress, one too many */
+    CHECK(t.state == SP_DELIVERY_QUEUED && t.count_attempt && t.count_release);
+    CHECK(h.attempts == 1);
+}
+
 static void messages_stay_valid_utf8(void) {
     sp_step_outcome o;
     memset(&o, 0, sizeof o);
@@ -95,7 +140,8 @@ static void messages_stay_valid_utf8(void) {
     for (size_t i = 0; i + 3 < sizeof o.message; i += 3)
         memcpy(o.message + i, "\xe6\x97\xa5", 3);
     sp_transition t;
-    sp_delivery_transition(&o, 3, 0, &policy, 0.5, &t); /* "gave up after 4 attempts: " + text */
+    sp_delivery_history h = {.attempts = 3};
+    sp_delivery_transition(&o, &h, &policy, 0.5, &t); /* "gave up after 4 attempts: " + text */
     CHECK(t.state == SP_DELIVERY_FAILED && sp_utf8_valid(t.message, strlen(t.message)));
 }
 
@@ -138,6 +184,8 @@ int main(void) {
     waits_and_releases_do_not_count_as_attempts();
     quota_waits_are_shown_and_not_counted();
     repeated_releases_count_toward_the_attempt_limit();
+    releases_after_checkpointed_progress_never_count();
+    progress_starts_the_row_of_releases_again();
     messages_stay_valid_utf8();
     return check_done("test_delivery");
 }

@@ -2,7 +2,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "check.h"
+#include "platform_docs.h"
 #include "core/json.h"
 #include "platforms/graph.h"
 
@@ -29,7 +32,9 @@ static void offsets_are_whole_numbers_inside_the_file(void) {
                          "{\"start_offset\":\"20\",\"end_offset\":\"10\"}",
                          "{\"start_offset\":\"0\",\"end_offset\":\"1e3\"}",
                          "{\"start_offset\":\"0\",\"end_offset\":\" 10\"}",
-                         "{\"start_offset\":0,\"end_offset\":10}",
+                         "{\"start_offset\":-1,\"end_offset\":10}",
+                         "{\"start_offset\":0.5,\"end_offset\":10}",
+                         "{\"start_offset\":true,\"end_offset\":10}",
                          "{\"start_offset\":\"0\"}",
                          "{}"};
     a = b = -7;
@@ -40,6 +45,53 @@ static void offsets_are_whole_numbers_inside_the_file(void) {
     }
     CHECK(!sp_graph_parse_offsets(NULL, 100, &a, &b));
     CHECK(a == -7 && b == -7);
+}
+
+/* A transfer at the wrong offset carries the wanted range as JSON numbers
+ * in error_data (Video API error codes, 1363037); strings still read. */
+static void offsets_as_numbers_are_read_too(void) {
+    long long a = -7, b = -7;
+    cJSON *o = cJSON_Parse("{\"start_offset\":8388608,\"end_offset\":12582912}");
+    CHECK(sp_graph_parse_offsets(o, 20000000, &a, &b) && a == 8388608 && b == 12582912);
+    CHECK(sp_graph_parse_offsets(o, 10000000, &a, &b) && a == 8388608 && b == 10000000);
+    cJSON_Delete(o);
+    o = cJSON_Parse("{\"start_offset\":1e300,\"end_offset\":1e300}");
+    CHECK(!sp_graph_parse_offsets(o, 1000, &a, &b)); /* beyond any file */
+    cJSON_Delete(o);
+    o = cJSON_Parse("{\"start_offset\":\"0\",\"end_offset\":1e300}");
+    CHECK(sp_graph_parse_offsets(o, 1000, &a, &b) && a == 0 && b == 1000);
+    cJSON_Delete(o);
+}
+
+/* rupload answers a refusal with debug_info, not Graph's error object. */
+static void rupload_refusals_are_read(void) {
+    cJSON *doc = sp_doc_load("facebook", "reels_upload_refused");
+    char *body = sp_doc_body_text(doc);
+    sp_graph_resp r;
+    sp_graph_parse(sp_doc_status(doc), body, -1, &r);
+    CHECK(r.failed && !r.is_transient && sp_graph_classify(&r) == SP_GRAPH_PERMANENT);
+    CHECK(strstr(r.message, "Header Offset not convertable") != NULL);
+    sp_graph_resp_free(&r);
+    sp_graph_parse(503, "{\"debug_info\":{\"retriable\":true,\"message\":\"busy\"}}", -1, &r);
+    CHECK(r.failed && r.is_transient && sp_graph_classify(&r) == SP_GRAPH_TRANSIENT);
+    CHECK_STR(r.message, "busy (HTTP 503)");
+    sp_graph_resp_free(&r);
+    free(body);
+    cJSON_Delete(doc);
+}
+
+/* Graph's answer to a version it does not serve is a permanent error that
+ * names the path. */
+static void an_unknown_version_is_permanent(void) {
+    cJSON *doc = sp_doc_load("facebook", "unknown_version");
+    char *body = sp_doc_body_text(doc);
+    sp_graph_resp r;
+    sp_graph_parse(sp_doc_status(doc), body, -1, &r);
+    CHECK(r.failed && r.code == 2500 && sp_graph_classify(&r) == SP_GRAPH_PERMANENT);
+    CHECK(strstr(r.message, "Unknown path components") != NULL);
+    sp_graph_resp_free(&r);
+    free(body);
+    cJSON_Delete(doc);
 }
 
 static void errors_are_read_and_classified(void) {
@@ -101,6 +153,9 @@ static void a_call_without_an_object_fails_without_a_request(void) {
 int main(void) {
     offsets_are_whole_numbers_inside_the_file();
     errors_are_read_and_classified();
+    offsets_as_numbers_are_read_too();
+    rupload_refusals_are_read();
+    an_unknown_version_is_permanent();
     translated_messages_are_cut_on_a_character_boundary();
     a_call_without_an_object_fails_without_a_request();
     return check_done("test_graph");

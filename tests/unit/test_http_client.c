@@ -218,7 +218,33 @@ static void test_without_keeping_each_call_connects(void) {
     CHECK(atomic_load(&accepts) == before + 2);
 }
 
+/* A form body escapes every name and value, keeps their order, and is
+ * refused (NULL) when a value is missing: a token endpoint is never sent a
+ * form with a hole in it. */
+static void test_form_encoding_escapes_and_refuses_missing_values(void) {
+    sp_http_field fields[] = {{"grant_type", "refresh_token"},
+                              {"refresh_token", "1//a+b/c=d&e f"},
+                              {"client_id", "\xc3\xa9"}};
+    char *form = sp_http_form_encode(fields, 3);
+    CHECK_STR(form, "grant_type=refresh_token&refresh_token=1%2F%2Fa%2Bb%2Fc%3Dd%26e%20f"
+                    "&client_id=%C3%A9");
+    free(form);
+    char *empty = sp_http_form_encode(fields, 0);
+    CHECK_STR(empty, "");
+    free(empty);
+    sp_http_field missing[] = {{"client_secret", NULL}};
+    CHECK(sp_http_form_encode(missing, 1) == NULL);
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sp_http_field large[] = {{"a", big}, {"b", big}};
+    char *grown = sp_http_form_encode(large, 2);
+    CHECK(grown && strlen(grown) == 2 * (sizeof big - 1) + 5);
+    free(grown);
+}
+
 int main(void) {
+    test_form_encoding_escapes_and_refuses_missing_values();
     /* the environment's proxy would carry the API calls elsewhere */
     const char *proxies[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
                              "all_proxy",  "ALL_PROXY",  "no_proxy",    "NO_PROXY"};

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 /* Creates dir/name, dated age seconds ago. */
 static void touch(const char *dir, const char *name, long age) {

@@ -1,8 +1,9 @@
 /* Unit tests of spool_stream.c against a small HTTP server in a thread: a
  * video is read while it downloads (and never past what arrived), a cut
  * download fails its readers, and one without Content-Length is waited for;
- * after uploads read part of a file, a whole new answer is taken only when it
- * names the same bytes. */
+ * every open says which version it holds (its validator), a 206 of another
+ * version is never appended, a reader's wait ends when its abort says so,
+ * and a reader that comes after all others left starts a new download. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -11,18 +12,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
-#include "queue/spool.h"
-#include "queue/spool_stream.h"
+#include "spool/spool.h"
+#include "spool/spool_stream.h"
 
 #define N (256 * 1024)
 
 /* GATED_CUT: half, then the gate, then the cut; CHANGED: a new version (a
- * 200 with another ETag, whatever range was asked for) */
-typedef enum { GATED, CUT, NO_LENGTH, GATED_CUT, CHANGED } mode;
+ * 200 with another ETag, whatever range was asked for); IGNORES_IF_RANGE: a
+ * new version whose server answers a Range with a 206 whatever If-Range says;
+ * NO_VALIDATOR: a 200 with neither ETag nor Last-Modified */
+typedef enum { GATED, CUT, NO_LENGTH, GATED_CUT, CHANGED, IGNORES_IF_RANGE, NO_VALIDATOR } mode;
 
 static int listener, port, gets;
 static long last_from; /* where the last GET asked to start */
@@ -61,22 +67,28 @@ static void *server_main(void *arg) {
         if (range && serving != CHANGED) from = atol(range + 13);
         last_from = from;
         last_if_range = strstr(req, "If-Range: \"v1\"") != NULL;
+        const char *etag = serving == CHANGED || serving == IGNORES_IF_RANGE ? "v2" : "v1";
         char head[256];
-        int n = serving == NO_LENGTH ? snprintf(head, sizeof head,
+        int n = serving == NO_VALIDATOR
+                    ? snprintf(head, sizeof head,
+                               "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
+                               "Content-Length: %d\r\n\r\n", N)
+                : serving == NO_LENGTH ? snprintf(head, sizeof head,
                                                 "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
                                                 "ETag: \"v1\"\r\nConnection: close\r\n\r\n")
                 : from > 0
                     ? snprintf(head, sizeof head,
                                "HTTP/1.1 206 Partial Content\r\nContent-Type: video/mp4\r\n"
-                               "ETag: \"v1\"\r\n"
+                               "ETag: \"%s\"\r\n"
                                "Content-Range: bytes %ld-%d/%d\r\nContent-Length: %ld\r\n\r\n",
-                               from, N - 1, N, N - from)
+                               etag, from, N - 1, N, N - from)
                     : snprintf(head, sizeof head,
                                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
-                               "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n",
-                               serving == CHANGED ? "v2" : "v1", N);
+                               "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n", etag, N);
         send_all(c, head, (size_t)n);
-        if (from > 0) {
+        if (serving == NO_VALIDATOR) {
+            send_all(c, data, N);
+        } else if (from > 0) {
             send_all(c, data + from, (size_t)(N - from));
         } else {
             send_all(c, data, N / 2);
@@ -85,6 +97,46 @@ static void *server_main(void *arg) {
         }
         close(c);
     }
+}
+
+static volatile bool stop_reader;
+
+/* The reader's abort: what a lost lease or a hard stop would say. */
+static bool reader_stops(void *arg) {
+    (void)arg;
+    return stop_reader;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Opens the gate 3 s on: a wait that does not notice its abort returns then. */
+static void *open_gate_later(void *arg) {
+    (void)arg;
+    sleep(3);
+    sem_post(&gate);
+    return NULL;
+}
+
+static int held_lock = -1;
+
+/* Lets go of the job's lock 3 s on (what the other process would do). */
+static void *release_lock_later(void *arg) {
+    (void)arg;
+    sleep(3);
+    close(held_lock);
+    return NULL;
+}
+
+/* Says stop to the reader 0.3 s on. */
+static void *stop_reader_later(void *arg) {
+    (void)arg;
+    usleep(300 * 1000);
+    stop_reader = true;
+    return NULL;
 }
 
 static bool read_is(FILE *f, long long at, size_t n) {
@@ -111,12 +163,13 @@ int main(void) {
     sp_err err;
     FILE *f = NULL, *g = NULL;
     long long size = 0, size2 = 0;
+    char v[SP_SPOOL_VALIDATOR_MAX];
 
     /* read while it arrives: half is there, the rest waits for the gate */
     serving = GATED;
-    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
     CHECK(size == N);
-    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &g, &size2, &err) == 0);
+    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &g, &size2, v, &err) == 0);
     CHECK(size2 == N && gets == 1); /* one download for both readers */
     CHECK(f && read_is(f, 0, N / 2));
     CHECK(sp_spool_wait(f, N / 2, &err) == 0);
@@ -127,7 +180,7 @@ int main(void) {
     if (f) fclose(f);
     if (g) fclose(g);
     /* on disk now: a plain file, no GET */
-    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(sp_spool_open_stream(dir, "job1", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
     CHECK(size == N && gets == 1 && read_is(f, 0, N));
     if (f) fclose(f);
     sp_spool_remove(dir, "job1");
@@ -136,7 +189,7 @@ int main(void) {
     serving = CUT;
     gets = 0;
     f = NULL;
-    if (sp_spool_open_stream(dir, "job2", url, -1, false, NULL, NULL, &f, &size, &err) == 0) {
+    if (sp_spool_open_stream(dir, "job2", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0) {
         CHECK(size == N);
         CHECK(sp_spool_wait(f, N, &err) == -1);
         CHECK(!read_is(f, 0, N) && ferror(f)); /* never a whole file */
@@ -145,7 +198,7 @@ int main(void) {
     CHECK(err.kind == SP_ERR_TRANSIENT);
     /* the next open continues the .part file with a Range and completes */
     serving = GATED;
-    CHECK(sp_spool_open_stream(dir, "job2", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(sp_spool_open_stream(dir, "job2", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
     CHECK(size == N && f && read_is(f, 0, N) && gets == 2);
     CHECK(last_from > 0 && last_if_range); /* a 206 from where the cut left it */
     if (f) fclose(f);
@@ -153,48 +206,124 @@ int main(void) {
 
     /* no Content-Length: the open waits for the whole file */
     serving = NO_LENGTH;
-    CHECK(sp_spool_open_stream(dir, "job3", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(sp_spool_open_stream(dir, "job3", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
     CHECK(size == N && f && read_is(f, 0, N) && gets == 3);
     if (f) fclose(f);
     sp_spool_remove(dir, "job3");
 
-    /* a video that changes at its URL after uploads read part of it: no
-     * upload may go on with the new version, and no GET is tried again */
+    /* a video that changes at its URL after uploads read part of it: the
+     * next open holds the new version, and says so (its caller judges) */
     serving = GATED_CUT;
     gets = 0;
-    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == 0);
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK_STR(v, "\"v1\"");
     CHECK(f && read_is(f, 0, N / 2)); /* read while it arrives */
     sem_post(&gate);
     CHECK(f && sp_spool_wait(f, N, &err) == -1 && err.kind == SP_ERR_TRANSIENT);
     if (f) fclose(f);
     serving = CHANGED;
-    f = NULL;
-    if (sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == 0) {
-        CHECK(sp_spool_wait(f, N, &err) == -1); /* known once the new version is whole */
-        fclose(f);
-    }
-    CHECK(err.kind == SP_ERR_UNPROCESSABLE && !strcmp(err.code, "video_changed"));
-    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, &err) == -1);
-    CHECK(!strcmp(err.code, "video_changed") && gets == 2);
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK_STR(v, "\"v2\"");
+    CHECK(f && sp_spool_wait(f, N, &err) == 0 && read_is(f, 0, N) && gets == 2);
+    if (f) fclose(f);
+    CHECK(sp_spool_open_stream(dir, "job4", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK_STR(v, "\"v2\""); /* the whole file on disk keeps its validator */
+    if (f) fclose(f);
     sp_spool_remove(dir, "job4");
 
-    /* uploads read part of a file that was dropped since (a 416, a full
-     * disk): the marker keeps what named their bytes, and a whole answer is
-     * taken only when it names the same */
-    char marker[512];
-    FILE *m;
-    serving = CHANGED; /* a 200 with ETag "v2" */
+    /* a server that ignores If-Range: its 206 of a new version is not
+     * appended to the old bytes; the file starts over with a whole answer */
+    serving = CUT;
     gets = 0;
-    snprintf(marker, sizeof marker, "%s/job5.streamed", dir);
-    CHECK((m = fopen(marker, "w")) && fputs("\"v2\"\n", m) >= 0 && fclose(m) == 0);
-    CHECK(sp_spool_open(dir, "job5", url, -1, false, &f, &size, &err) == 0 && size == N);
+    if (sp_spool_open_stream(dir, "job5", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0) {
+        CHECK(sp_spool_wait(f, N, &err) == -1);
+        fclose(f);
+    }
+    serving = IGNORES_IF_RANGE;
+    CHECK(sp_spool_open_stream(dir, "job5", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK(f && sp_spool_wait(f, N, &err) == 0 && read_is(f, 0, N));
+    CHECK_STR(v, "\"v2\"");
+    CHECK(gets == 3 && last_from == 0); /* the 206 refused, then everything again */
     if (f) fclose(f);
     sp_spool_remove(dir, "job5");
-    snprintf(marker, sizeof marker, "%s/job6.streamed", dir);
-    CHECK((m = fopen(marker, "w")) && fputs("\"v1\"\n", m) >= 0 && fclose(m) == 0);
-    CHECK(sp_spool_open(dir, "job6", url, -1, false, &f, &size, &err) == -1);
-    CHECK(!strcmp(err.code, "video_changed") && gets == 2);
+
+    /* a reader whose abort says stop (the worker's hard stop, a lost lease)
+     * leaves its wait soon, although the download is stalled */
+    serving = GATED;
+    gets = 0;
+    stop_reader = false;
+    CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, reader_stops, NULL, &f, &size, v,
+                               &err) == 0);
+    CHECK(f && read_is(f, 0, N / 2));
+    pthread_t opener;
+    CHECK(pthread_create(&opener, NULL, open_gate_later, NULL) == 0); /* 3 s on */
+    stop_reader = true;
+    double t0 = now();
+    CHECK(f && sp_spool_wait(f, N, &err) == -1 && !strcmp(err.code, "interrupted"));
+    CHECK(now() - t0 < 1.5);
+    if (f) fclose(f); /* its only reader gone: the download stops */
+    pthread_join(opener, NULL);
+
+    /* a reader that comes after every other left starts a download of its
+     * own (continuing the file), never taking the stopped one's error */
+    stop_reader = false;
+    serving = GATED;
+    for (int i = 0; i < 4; i++) {
+        CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, NULL, NULL, &f, &size, v,
+                                   &err) == 0);
+        if (f) fclose(f); /* leaves at once, with the download still running */
+        usleep((useconds_t)i * 400000);
+        sem_post(&gate); /* the gate of the download just left */
+    }
+    CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    sem_post(&gate);
+    CHECK(f && sp_spool_wait(f, N, &err) == 0 && read_is(f, 0, N));
+    if (f) fclose(f);
     sp_spool_remove(dir, "job6");
+
+    /* another process downloads the job (it holds the lock): a reader that
+     * gives up leaves its download, which stops waiting for the lock too, so
+     * a worker that stops is not held by another's download */
+    char lock_path[512];
+    snprintf(lock_path, sizeof lock_path, "%s/job8.lock", dir);
+    held_lock = open(lock_path, O_CREAT | O_RDWR, 0600);
+    CHECK(held_lock >= 0 && flock(held_lock, LOCK_EX) == 0);
+    stop_reader = false;
+    pthread_t releaser;
+    CHECK(pthread_create(&releaser, NULL, release_lock_later, NULL) == 0); /* 3 s on */
+    pthread_t stopper;
+    CHECK(pthread_create(&stopper, NULL, stop_reader_later, NULL) == 0); /* 0.3 s on */
+    t0 = now();
+    CHECK(sp_spool_open_stream(dir, "job8", url, -1, false, reader_stops, NULL, &f, &size, v,
+                               &err) == -1 && !strcmp(err.code, "interrupted"));
+    sp_spool_stream_drain(); /* the download thread is gone */
+    CHECK(now() - t0 < 2.0);
+    pthread_join(stopper, NULL);
+    pthread_join(releaser, NULL);
+    stop_reader = false;
+
+    /* a server that names no version: the whole file is named by its bytes,
+     * so two versions are told apart on any host */
+    serving = NO_VALIDATOR;
+    char first[SP_SPOOL_VALIDATOR_MAX] = "";
+    for (int round = 0; round < 3; round++) {
+        if (round == 2) data[N / 2] ^= 1; /* another version, the same size */
+        CHECK(sp_spool_open_stream(dir, "job7", url, -1, false, NULL, NULL, &f, &size, v,
+                                   &err) == 0);
+        CHECK(f && size == N && read_is(f, 0, N) && !strncmp(v, "content:", 8));
+        if (round == 0) snprintf(first, sizeof first, "%s", v);
+        CHECK(round == 2 ? strcmp(v, first) != 0 : strcmp(v, first) == 0);
+        if (f) fclose(f);
+        if (round == 0) { /* whole on disk: the same name from the file beside it */
+            CHECK(sp_spool_open(dir, "job7", url, -1, false, &f, &size, &err) == 0);
+            if (f) fclose(f);
+            CHECK(sp_spool_open_stream(dir, "job7", url, -1, false, NULL, NULL, &f, &size, v,
+                                       &err) == 0 && !strcmp(v, first));
+            if (f) fclose(f);
+        }
+        sp_spool_remove(dir, "job7");
+    }
+    data[N / 2] ^= 1;
 
     sp_spool_stream_drain();
     shutdown(listener, SHUT_RDWR);
@@ -207,8 +336,10 @@ int main(void) {
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
     unlink(path);
-    snprintf(path, sizeof path, "%s/job4.lock", dir);
-    unlink(path);
+    for (int i = 4; i <= 8; i++) {
+        snprintf(path, sizeof path, "%s/job%d.lock", dir, i);
+        unlink(path);
+    }
     CHECK(rmdir(dir) == 0);
     sem_destroy(&gate);
     return check_done("test_spool_stream");

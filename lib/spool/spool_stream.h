@@ -15,7 +15,9 @@
  * fail (EIO) and sp_spool_wait return the download's error.
  *
  * Across processes nothing is shared but the spool's lock: a second process
- * waits for the first one's download to end, as before.
+ * waits for the first one's download to end, as before. A download stops
+ * when every reader has left it; a reader that comes later starts another,
+ * never inheriting the error of one stopped for others.
  */
 #ifndef SP_SPOOL_STREAM_H
 #define SP_SPOOL_STREAM_H
@@ -27,15 +29,19 @@
 #include "core/http_client.h"
 
 /* Opens the job's video like sp_spool_open, but returns as soon as its size
- * is known: *out (caller fcloses) reads bytes as they arrive. abort_fn (may
- * be NULL) is polled by the download, which ends when it returns true. */
+ * is known: *out (caller fcloses) reads bytes as they arrive; validator
+ * (room for SP_SPOOL_VALIDATOR_MAX) gets what names its bytes (spool.h).
+ * abort_fn (may be NULL) is this reader's: polled a few times a second while
+ * the open, a read or sp_spool_wait waits for bytes, and when it returns true
+ * the wait ends (SP_ERR_TRANSIENT "interrupted"; a read fails with EIO). The
+ * download itself stops once all its readers have closed their files. */
 int sp_spool_open_stream(const char *dir, const char *job_id, const char *url, long long max_bytes,
                          bool public_only, sp_http_abort_fn abort_fn, void *abort_arg, FILE **out,
-                         long long *size, sp_err *err);
+                         long long *size, char *validator, sp_err *err);
 
 /* Waits until the first end bytes of f (from sp_spool_open_stream; any
  * other FILE is whole already) can be read. -1 with the download's error
- * when it failed first. */
+ * when it failed first, or "interrupted" when f's abort said stop. */
 int sp_spool_wait(FILE *f, long long end, sp_err *err);
 
 /* Waits until no download thread of this process is running (at exit). */

@@ -1,26 +1,30 @@
 /*
  * spool: download once, under a lock, to a temporary name; rename when whole.
  *
- * An interrupted download keeps <job>.part and, beside it, <job>.validator:
- * the ETag (strong) or Last-Modified the server gave those bytes. The next
- * attempt asks for the rest with If-Range, so a file replaced meanwhile is
- * sent whole instead of stitched; without a validator it starts over. What
- * a download writes is judged by http_client.c before it reaches the file
- * (200/206 only, continuing the file exactly, a video's type and size).
+ * Beside <job>.part (and later <job>.video) lies <job>.validator: the ETag
+ * (strong) or Last-Modified of the answer whose bytes the file holds (empty
+ * while a download whose server gave neither runs; a hash of the whole file
+ * once it is complete, so that its versions are told apart too). It is written when an answer is accepted,
+ * before any byte of its body reaches the file (a 200 empties the file
+ * first), so a worker killed at any moment leaves a validator that names the
+ * bytes on disk, or a file with no validator, which is never trusted: a
+ * partial file without one starts over, a whole one is fetched again. The
+ * next attempt asks for the rest with If-Range, and http_client.c takes a 206
+ * only when it names the same validator (a server that ignores If-Range
+ * answers a 206 of its new version), so a file replaced meanwhile is sent
+ * whole instead of stitched. What a download writes is judged by
+ * http_client.c before it reaches the file (200/206 only, continuing the
+ * file exactly, a video's type and size).
  *
- * When uploads read a .part while it arrives (spool_stream.c), they mark it
- * <job>.streamed, with the validator of its bytes: platforms may hold bytes
- * of it, and the next attempt continues it with that validator even when a
- * killed worker saved no .validator. If a later attempt finds
- * the file changed at its URL (the server starts over, or cannot continue),
- * those bytes belong to the old version and no upload may continue on the
- * new one: the marker turns to "changed" and every open of the job's video
- * fails, permanently, until the job's spool files go.
+ * The validator goes back to the caller with the file: this host's spool is
+ * a cache, and whether a platform that holds part of a video may go on with
+ * this version is judged against the delivery's checkpoint (platforms/step.c),
+ * which every host sees. Nothing here is written so that uploads may read.
  *
  * The write-back of a download starts every 8 MiB as it arrives, so the
  * fsync that ends it (before any upload may send the last byte) is short.
  */
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -88,32 +92,18 @@ static long long file_size(FILE *f) {
     return fstat(fileno(f), &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* Reads the validator saved beside a partial file into out ("" when none);
- * true when the file exists. */
+/* Reads the validator beside a file into out; false when there is none to
+ * trust: absent, unreadable, or cut short by a crash while it was written
+ * (a whole one ends with a newline). */
 static bool read_validator(const char *path, char *out, size_t len) {
     out[0] = '\0';
     FILE *f = fopen(path, "r");
-    if (!f) return errno != ENOENT; /* unreadable: remove it all the same */
-    if (!fgets(out, (int)len, f)) out[0] = '\0';
-    out[strcspn(out, "\r\n")] = '\0';
+    if (!f) return false;
+    bool whole = fgets(out, (int)len, f) && strchr(out, '\n');
     fclose(f);
-    return true;
-}
-
-/* The validator of an answer's bytes: a strong ETag, else Last-Modified
- * ("" when it gave neither). */
-static const char *answer_validator(const sp_http_resp *resp) {
-    return resp->etag[0] && strncmp(resp->etag, "W/", 2) != 0 ? resp->etag : resp->last_modified;
-}
-
-/* Saves the validator of the file's bytes, as resp gave it: a strong ETag,
- * else Last-Modified; none removes the old one (the next try starts over). */
-static void save_validator(const char *path, const sp_http_resp *resp) {
-    const char *v = answer_validator(resp);
-    FILE *f = *v ? fopen(path, "w") : NULL;
-    bool saved = f && fprintf(f, "%s\n", v) > 0;
-    if (f && fclose(f) != 0) saved = false; /* closed either way (a full disk fails here) */
-    if (!saved) unlink(path);
+    out[strcspn(out, "\r\n")] = '\0';
+    if (!whole) out[0] = '\0';
+    return whole;
 }
 
 /* Turns a failed download into the error its cause deserves. */
@@ -141,18 +131,37 @@ static int download_failed(const sp_http_resp *resp, long long max_bytes, sp_err
 }
 
 /* What the download's observer needs: the file, how far its write-back was
- * started, and the watch to pass the news on to. */
+ * started, the validator of the file's bytes and where it lies, and the
+ * watch to pass the news on to. */
 typedef struct {
     int fd;
     long long flushed;
     const sp_spool_watch *watch;
+    const char *validator_path;
+    char validator[SP_SPOOL_VALIDATOR_MAX]; /* what names the bytes in the file */
+    bool known;                             /* validator_path holds validator */
+    bool named; /* the answer's validator is beside the file */
 } progress;
 
-/* Starts writing the file's new bytes to disk every SPOOL_WRITEBACK bytes,
- * so the fsync that judges the download good (and holds back the upload's
- * last byte) waits for the last few MiB only, not for the whole file. */
+static bool write_validator(const char *path, const char *validator);
+
+/* Called once the answer is accepted, before any of its body reaches the
+ * file: makes the validator beside the file the answer's (a 206 was
+ * accepted only with the same; a 200 emptied the file). */
+static void name_bytes(progress *p, const char *validator) {
+    p->named = true;
+    if (p->known && !strcmp(p->validator, validator)) return;
+    snprintf(p->validator, sizeof p->validator, "%s", validator);
+    p->known = p->named = write_validator(p->validator_path, validator);
+}
+
+/* Names the answer's bytes at its first call; then starts writing the
+ * file's new bytes to disk every SPOOL_WRITEBACK bytes, so the fsync that
+ * judges the download good (and holds back the upload's last byte) waits
+ * for the last few MiB only, not for the whole file. */
 static void on_progress(void *arg, long long total, long long have, const char *validator) {
     progress *p = arg;
+    if (!p->named) name_bytes(p, validator);
     if (have < p->flushed) p->flushed = 0; /* started over */
     if (have - p->flushed >= SPOOL_WRITEBACK) {
         sync_file_range(p->fd, p->flushed, have - p->flushed, SYNC_FILE_RANGE_WRITE);
@@ -161,26 +170,44 @@ static void on_progress(void *arg, long long total, long long have, const char *
     if (p->watch && p->watch->observe) p->watch->observe(p->watch->arg, total, have, validator);
 }
 
-/* True when the marker at path says the video changed while streamed. */
-static bool marked_changed(const char *path) {
-    char text[16];
-    read_validator(path, text, sizeof text);
-    return strcmp(text, "changed") == 0;
+/* Writes the validator of the file's bytes beside it (empty when the
+ * answer gave none); false when it could not (the validator is gone then). */
+static bool write_validator(const char *path, const char *validator) {
+    FILE *f = fopen(path, "w");
+    bool saved = f && fprintf(f, "%s\n", validator) >= 0;
+    if (f && fclose(f) != 0) saved = false; /* closed either way (a full disk fails here) */
+    if (!saved) unlink(path);
+    return saved;
 }
 
-static int video_changed(sp_err *err) {
-    return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_changed",
-                      "the video at its URL changed while it was being uploaded; submit it again");
+/* Names the bytes of a whole file whose server named none of its versions
+ * (no ETag, no Last-Modified) by a hash of them, "content:<16 hex digits>"
+ * (FNV-1a, 64 bits: it tells two versions of a user's video apart by
+ * accident, not against an adversary; only the user could make the two).
+ * false when the file could not be read. */
+static bool content_validator(const char *path, char *out, size_t len) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = malloc(1 << 20);
+    unsigned long long h = 1469598103934665603ULL;
+    size_t n = 0;
+    while (f && buf && (n = fread(buf, 1, 1 << 20, f)) > 0)
+        for (size_t i = 0; i < n; i++)
+            h = (h ^ buf[i]) * 1099511628211ULL;
+    bool ok = f && buf && !ferror(f);
+    if (f) fclose(f);
+    free(buf);
+    if (ok) snprintf(out, len, "content:%016llx", h);
+    return ok;
 }
 
 /* Downloads url into part_path, continuing what an interrupted download left
- * there; 0 when the file is a complete video. A transient failure keeps the
- * partial file for the next try (unless it cannot be continued, or the disk
- * is full); anything else removes it. A restart of a file uploads read from
- * (streamed_path exists) fails as video_changed. */
+ * there (named by the validator at validator_path); 0 when the file is a
+ * complete video, its validator in validator (SP_SPOOL_VALIDATOR_MAX). A
+ * transient failure keeps the partial file for the next try (unless it cannot
+ * be continued, or the disk is full); anything else removes it. */
 static int fetch(const char *url, const char *part_path, const char *validator_path,
-                 const char *streamed_path, long long max_bytes, bool public_only,
-                 const sp_spool_watch *watch, sp_err *err) {
+                 long long max_bytes, bool public_only, const sp_spool_watch *watch,
+                 char *validator, sp_err *err) {
     if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url",
                           "the video URL is not an http(s) URL");
@@ -189,73 +216,76 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     if (!f)
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
                           sp_strerror(errno, eb, sizeof eb));
-    char validator[160], marker[160] = "";
-    bool had_validator = read_validator(validator_path, validator, sizeof validator);
-    /* uploads read bytes of this video before (even if the partial file
-     * they read was dropped since): the marker holds the validator of what
-     * they read, which also continues the file when nothing else was saved
-     * (a worker killed mid-download saves nothing) */
-    bool streamed = access(streamed_path, F_OK) == 0;
-    if (streamed) read_validator(streamed_path, marker, sizeof marker);
-    if (!validator[0] && strcmp(marker, "changed") != 0)
-        snprintf(validator, sizeof validator, "%s", marker);
+    progress prog = {.fd = fileno(f), .watch = watch, .validator_path = validator_path};
+    prog.known = read_validator(validator_path, prog.validator, sizeof prog.validator);
     sp_http_download_req req = {.url = url,
-                                .resume_from = file_size(f),
-                                .validator = validator,
                                 .max_bytes = max_bytes,
                                 .public_only = public_only,
                                 .media_types = video_types,
                                 .min_rate = SPOOL_MIN_RATE,
-                                .observe = on_progress};
-    progress prog = {.fd = fileno(f), .flushed = req.resume_from, .watch = watch};
-    req.observe_arg = &prog;
+                                .observe = on_progress,
+                                .observe_arg = &prog};
     sp_http_resp resp;
-    int rc = sp_http_download(&req, f, &resp, err);
+    int rc;
+    for (int tries = 0;; tries++) { /* a 206 of other bytes: once more, from the start */
+        req.resume_from = prog.flushed = file_size(f);
+        req.validator = prog.known ? prog.validator : "";
+        rc = sp_http_download(&req, f, &resp, err);
+        if (rc == 0 || tries > 0 || strcmp(err->code, "range_mismatch") != 0) break;
+        sp_http_resp_free(&resp); /* the file was emptied */
+        sp_err_clear(err);
+    }
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
         rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool", "spool write failed: %s",
                         sp_strerror(errno, eb, sizeof eb));
     long long size = file_size(f);
     fclose(f);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
-    /* a whole answer is the same file only when it names the same bytes */
-    bool same = validator[0] && !strcmp(validator, answer_validator(&resp));
-    bool restarted =
-        (resp.status == 200 && !same) || (rc < 0 && !strcmp(err->code, "range_mismatch"));
-    if (streamed && restarted) { /* the bytes uploads had are not this file's */
-        FILE *m = fopen(streamed_path, "w");
-        if (m) {
-            fputs("changed\n", m);
-            fclose(m);
-        }
-        rc = video_changed(err);
-    }
-    if (rc == 0) unlink(streamed_path); /* what was read is the file's */
+    if (rc == 0 && prog.named && !prog.validator[0] && /* its server named no version */
+        (!content_validator(part_path, prog.validator, sizeof prog.validator) ||
+         !write_validator(validator_path, prog.validator)))
+        prog.named = false;
+    if (rc == 0 && !prog.named) /* the bytes are good, but nothing says which version */
+        rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool_write_failed",
+                        "the video's validator could not be spooled; will retry");
     bool keep = rc == 0 || (err->kind == SP_ERR_TRANSIENT && resp.status != 416 && size > 0 &&
                             strcmp(err->code, "spool_write_failed") != 0);
-    if (!keep) unlink(part_path);
-    /* the validator is for continuing a partial file: saved only when one is
-     * kept for the next try (not for every whole download, only to be
-     * removed again: creating and removing files is not free) */
-    if (rc != 0 && (keep || streamed)) { /* streamed: the next whole answer is judged by it */
-        if (resp.status == 200 || resp.status == 206) save_validator(validator_path, &resp);
-    } else if (had_validator) {
+    if (!keep) {
+        unlink(part_path);
         unlink(validator_path);
     }
+    if (rc == 0) snprintf(validator, SP_SPOOL_VALIDATOR_MAX, "%s", prog.validator);
     sp_http_resp_free(&resp);
     return rc;
 }
 
+/* Takes the lock on fd, blocking; with stop, polling it every 50 ms while
+ * another holds the lock (another process's download), EINTR when it says
+ * stop. */
+static int take_lock(int fd, const sp_spool_watch *watch) {
+    if (!watch || !watch->stop) return flock(fd, LOCK_EX);
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK) return -1;
+        if (watch->stop(watch->arg)) {
+            errno = EINTR;
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
 /* Opens and locks the job's lock file. The sweeper may remove a lock file
  * nobody holds: a lock taken on a file no longer at its path is taken again. */
-static int lock_job(const char *lock_path, sp_err *err) {
+static int lock_job(const char *lock_path, const sp_spool_watch *watch, sp_err *err) {
     for (int tries = 0; tries < 10; tries++) {
         int fd = open(lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-        if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        if (fd < 0 || take_lock(fd, watch) != 0) {
             char eb[128];
             int e = errno;
             if (fd >= 0) close(fd);
-            return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot lock the spool: %s",
-                              sp_strerror(e, eb, sizeof eb));
+            return sp_err_set(err, SP_ERR_TRANSIENT, e == EINTR ? "interrupted" : "spool",
+                              "cannot lock the spool: %s", sp_strerror(e, eb, sizeof eb));
         }
         struct stat held, now;
         if (fstat(fd, &held) == 0 && stat(lock_path, &now) == 0 && held.st_ino == now.st_ino &&
@@ -268,31 +298,37 @@ static int lock_job(const char *lock_path, sp_err *err) {
 
 int sp_spool_open(const char *dir, const char *job_id, const char *url, long long max_bytes,
                   bool public_only, FILE **out, long long *size, sp_err *err) {
-    return sp_spool_fetch(dir, job_id, url, max_bytes, public_only, NULL, out, size, err);
+    return sp_spool_fetch(dir, job_id, url, max_bytes, public_only, NULL, out, size, NULL, err);
+}
+
+/* Opens the job's whole video when it is on disk with its validator (copied
+ * to validator); a whole file nothing names is removed, to be fetched again. */
+static FILE *open_whole(const char *video_path, const char *validator_path, char *validator) {
+    FILE *f = fopen(video_path, "rb");
+    if (f && !read_validator(validator_path, validator, SP_SPOOL_VALIDATOR_MAX)) {
+        fclose(f);
+        unlink(video_path);
+        f = NULL;
+    }
+    return f;
 }
 
 int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
                    bool public_only, const sp_spool_watch *watch, FILE **out, long long *size,
-                   sp_err *err) {
-    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096],
-        streamed_path[4096];
+                   char *validator, sp_err *err) {
+    char lock_path[4096], video_path[4096], tmp_path[4096], validator_path[4096];
+    char named[SP_SPOOL_VALIDATOR_MAX];
     job_path(lock_path, sizeof lock_path, dir, job_id, ".lock");
-    job_path(streamed_path, sizeof streamed_path, dir, job_id, ".streamed");
     job_path(video_path, sizeof video_path, dir, job_id, ".video");
     job_path(tmp_path, sizeof tmp_path, dir, job_id, ".part"); /* one writer: the lock */
     job_path(validator_path, sizeof validator_path, dir, job_id, ".validator");
     *out = NULL;
     if (!url || !*url)
         return sp_err_set(err, SP_ERR_UNPROCESSABLE, "invalid_video_url", "the video has no URL");
-    int lock_fd = lock_job(lock_path, err);
+    int lock_fd = lock_job(lock_path, watch, err);
     if (lock_fd < 0) return -1;
     int rc = -1;
-    FILE *f = NULL;
-    if (marked_changed(streamed_path)) {
-        video_changed(err);
-        goto done;
-    }
-    f = fopen(video_path, "rb");
+    FILE *f = open_whole(video_path, validator_path, named);
     if (!f && watch && watch->on_part) { /* the file the download writes, for its readers */
         int part_fd = open(tmp_path, O_CREAT | O_RDONLY | O_CLOEXEC, 0600);
         if (part_fd < 0) {
@@ -304,8 +340,7 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
         watch->on_part(watch->arg, part_fd);
     }
     if (!f) {
-        if (fetch(url, tmp_path, validator_path, streamed_path, max_bytes, public_only, watch,
-                  err) < 0)
+        if (fetch(url, tmp_path, validator_path, max_bytes, public_only, watch, named, err) < 0)
             goto done;
         if (rename(tmp_path, video_path) != 0 || !(f = fopen(video_path, "rb"))) {
             char eb[128];
@@ -320,6 +355,7 @@ int sp_spool_fetch(const char *dir, const char *job_id, const char *url, long lo
         goto done;
     }
     *size = (long long)st.st_size;
+    if (validator) snprintf(validator, SP_SPOOL_VALIDATOR_MAX, "%s", named);
     *out = f;
     f = NULL;
     rc = 0;
@@ -330,33 +366,9 @@ done:
     return rc;
 }
 
-bool sp_spool_mark_streamed(const char *dir, const char *job_id, const char *validator) {
-    /* written whole under another name, then renamed: a worker killed while
-     * writing leaves no marker (and no platform got a byte), never an empty
-     * one that would lose the validator */
-    char path[4096], tmp[4096];
-    job_path(path, sizeof path, dir, job_id, ".streamed");
-    job_path(tmp, sizeof tmp, dir, job_id, ".streaming");
-    FILE *f = fopen(tmp, "w");
-    if (!f) return false;
-    bool ok = fprintf(f, "%s\n", validator) > 0;
-    if (fclose(f) != 0) ok = false;
-    if (ok && rename(tmp, path) == 0) return true;
-    unlink(tmp);
-    return false;
-}
-
-void sp_spool_clear_streamed(const char *dir, const char *job_id) {
-    char path[4096];
-    job_path(path, sizeof path, dir, job_id, ".streamed");
-    if (!marked_changed(path)) unlink(path);
-}
-
 void sp_spool_remove(const char *dir, const char *job_id) {
     char path[4096];
     job_path(path, sizeof path, dir, job_id, ".video");
-    unlink(path);
-    job_path(path, sizeof path, dir, job_id, ".streamed");
     unlink(path);
     /* The partial file, its validator and the lock file too, unless a slot
      * holds the lock (the sweep takes them a day later then): removed while
@@ -368,7 +380,7 @@ void sp_spool_remove(const char *dir, const char *job_id) {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) return;
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        static const char *const leftovers[] = {".part", ".validator", ".streaming", ".lock"};
+        static const char *const leftovers[] = {".part", ".validator", ".lock"};
         for (size_t i = 0; i < sizeof leftovers / sizeof *leftovers; i++) {
             job_path(path, sizeof path, dir, job_id, leftovers[i]);
             unlink(path);
@@ -380,6 +392,7 @@ void sp_spool_remove(const char *dir, const char *job_id) {
 /* Removes dir/name when it is one of ours, older than max_age, and its job
  * is not locked by a slot (fetching, or holding the lock file itself). */
 static bool sweep_one(const char *dir, const char *name, time_t now, double max_age) {
+    /* .streamed and .streaming: markers earlier versions left */
     static const char *const suffixes[] = {".video",     ".part",     ".lock",
                                            ".validator", ".streamed", ".streaming"};
     const char *dot = strchr(name, '.');

@@ -9,18 +9,27 @@
  * file below what it allows. An entry goes when its thread and its last
  * reader are done with it; a failed entry is never joined again (the next
  * open starts a new download, which continues the .part file).
+ *
+ * The download stops when every reader has left it (an upload failed for
+ * good, a lease was lost, the worker stops): it is then "deserted", and no
+ * new reader joins it, so one platform leaving never hands another the
+ * error of a download stopped for it; a new reader starts a new download,
+ * which continues the file once the old one let go of the lock. Each reader
+ * waits with its own abort check, polled a few times a second, so a hard
+ * stop or a lost lease ends its wait even when the download is stalled.
  */
-#include "queue/spool_stream.h"
+#include "spool/spool_stream.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
-#include "queue/spool.h"
+#include "spool/spool.h"
 
 typedef enum { FETCHING, FETCHED, FAILED } fetch_state;
 
@@ -29,14 +38,12 @@ typedef struct entry {
     char *dir, *job_id, *url;
     long long max_bytes;
     bool public_only;
-    sp_http_abort_fn abort_fn;
-    void *abort_arg;
     int fd;              /* read side of the file, -1 until the download opens it */
     long long total;     /* announced size, -1 until known */
     long long shown;     /* the size readers were given, -1 before the first */
     long long have;      /* bytes on disk */
-    bool exposed;        /* a reader had bytes before the download ended */
-    char validator[160]; /* what names the answer's bytes (the marker keeps it) */
+    bool deserted;       /* every reader left: the download stops, nobody joins */
+    char validator[SP_SPOOL_VALIDATOR_MAX]; /* what names the answer's bytes */
     fetch_state state;
     sp_err err; /* FAILED: why */
     int refs;
@@ -47,6 +54,8 @@ typedef struct reader {
     entry *e;
     FILE *f;
     long long pos;
+    sp_http_abort_fn abort_fn; /* the reader's own: ends its waits */
+    void *abort_arg;
 } reader;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,29 +101,52 @@ static void observe(void *arg, long long total, long long have, const char *vali
     pthread_mutex_unlock(&lock);
 }
 
-/* Stops the download when the worker stops, or when every reader it had has
- * gone (an upload failed for good, a lease was lost): nobody would read the
- * rest, and the job's files may be removed meanwhile. The .part stays for a
- * later attempt. */
+/* Stops the download once every reader has gone (each came with the
+ * open that started it): nobody would read the rest, and the job's files may
+ * be removed meanwhile. From then on no reader joins it. The .part stays for
+ * a later attempt. */
 static bool fetch_must_stop(void *arg) {
     entry *e = arg;
-    if (e->abort_fn && e->abort_fn(e->abort_arg)) return true;
     pthread_mutex_lock(&lock);
-    bool deserted = e->shown >= 0 && e->refs == 1; /* readers came, and went */
+    if (e->refs == 1) e->deserted = true;
+    bool deserted = e->deserted;
     pthread_mutex_unlock(&lock);
     return deserted;
+}
+
+/* Waits (lock held) for news of downloads, a fifth of a second at most, so
+ * that the waiting reader's abort is polled; false when it says stop. */
+static bool wait_news(sp_http_abort_fn abort_fn, void *abort_arg) {
+    if (abort_fn && abort_fn(abort_arg)) return false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&changed, &lock, &until);
+    return true;
+}
+
+/* The error of a wait its reader's abort ended. */
+static int interrupted(sp_err *err) {
+    return sp_err_set(err, SP_ERR_TRANSIENT, "interrupted",
+                      "waiting for the video was interrupted (the worker stops or lost the lease)");
 }
 
 static void *fetch_main(void *arg) {
     entry *e = arg;
     sp_http_client_set_abort(fetch_must_stop, e);
-    sp_spool_watch watch = {.on_part = on_part, .observe = observe, .arg = e};
+    sp_spool_watch watch = {
+        .on_part = on_part, .observe = observe, .stop = fetch_must_stop, .arg = e};
     FILE *f = NULL;
     long long size = 0;
     sp_err err;
     sp_err_clear(&err);
+    char validator[SP_SPOOL_VALIDATOR_MAX] = "";
     int rc = sp_spool_fetch(e->dir, e->job_id, e->url, e->max_bytes, e->public_only, &watch, &f,
-                            &size, &err);
+                            &size, validator, &err);
     pthread_mutex_lock(&lock);
     long long expected = e->shown >= 0 ? e->shown : e->total;
     if (rc == 0 && expected >= 0 && size != expected) {
@@ -130,10 +162,8 @@ static void *fetch_main(void *arg) {
     }
     if (rc == 0) {
         e->total = e->have = size;
+        snprintf(e->validator, sizeof e->validator, "%s", validator);
         e->state = FETCHED;
-        /* a reader's first read may have marked the file just after the
-         * download removed the marker; no reader marks it from now on */
-        sp_spool_clear_streamed(e->dir, e->job_id);
     } else {
         e->err = err;
         e->state = FAILED;
@@ -159,16 +189,11 @@ static ssize_t stream_read(void *cookie, char *buf, size_t n) {
     reader *r = cookie;
     entry *e = r->e;
     pthread_mutex_lock(&lock);
-    while (e->state == FETCHING && readable(e) <= r->pos)
-        pthread_cond_wait(&changed, &lock);
-    long long limit = e->state == FAILED ? -1 : readable(e);
+    bool go_on = true;
+    while (go_on && e->state == FETCHING && readable(e) <= r->pos)
+        go_on = wait_news(r->abort_fn, r->abort_arg);
+    long long limit = e->state == FAILED || !go_on ? -1 : readable(e);
     int fd = e->fd;
-    if (e->state == FETCHING && limit > r->pos && !e->exposed) {
-        /* marked before a platform has any byte, once per download; unmarked,
-         * no byte goes out (this read fails, the upload retries) */
-        e->exposed = sp_spool_mark_streamed(e->dir, e->job_id, e->validator);
-        if (!e->exposed) limit = -1;
-    }
     pthread_mutex_unlock(&lock);
     if (limit < 0) {
         errno = EIO;
@@ -212,16 +237,19 @@ static int stream_close(void *cookie) {
     return 0;
 }
 
-/* The job's entry to join (lock held): a running or finished download. */
+/* The job's entry to join (lock held): a running or finished download that
+ * its readers have not all left. */
 static entry *find(const char *dir, const char *job_id) {
     for (entry *e = entries; e; e = e->next)
-        if (e->state != FAILED && !strcmp(e->job_id, job_id) && !strcmp(e->dir, dir)) return e;
+        if (e->state != FAILED && !e->deserted && !strcmp(e->job_id, job_id) &&
+            !strcmp(e->dir, dir))
+            return e;
     return NULL;
 }
 
 /* Starts the job's download thread (lock held); NULL when it cannot. */
 static entry *start(const char *dir, const char *job_id, const char *url, long long max_bytes,
-                    bool public_only, sp_http_abort_fn abort_fn, void *abort_arg) {
+                    bool public_only) {
     entry *e = calloc(1, sizeof *e);
     if (!e) return NULL;
     *e = (entry){.dir = strdup(dir),
@@ -229,8 +257,6 @@ static entry *start(const char *dir, const char *job_id, const char *url, long l
                  .url = strdup(url),
                  .max_bytes = max_bytes,
                  .public_only = public_only,
-                 .abort_fn = abort_fn,
-                 .abort_arg = abort_arg,
                  .fd = -1,
                  .total = -1,
                  .shown = -1,
@@ -258,32 +284,36 @@ static entry *start(const char *dir, const char *job_id, const char *url, long l
 
 int sp_spool_open_stream(const char *dir, const char *job_id, const char *url, long long max_bytes,
                          bool public_only, sp_http_abort_fn abort_fn, void *abort_arg, FILE **out,
-                         long long *size, sp_err *err) {
+                         long long *size, char *validator, sp_err *err) {
     *out = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.video", dir, job_id);
     struct stat st;
     if (!url || !*url || stat(path, &st) == 0) /* nothing to wait for */
-        return sp_spool_open(dir, job_id, url, max_bytes, public_only, out, size, err);
+        return sp_spool_fetch(dir, job_id, url, max_bytes, public_only, NULL, out, size,
+                              validator, err);
     pthread_mutex_lock(&lock);
     entry *e = find(dir, job_id);
-    if (!e) e = start(dir, job_id, url, max_bytes, public_only, abort_fn, abort_arg);
+    if (!e) e = start(dir, job_id, url, max_bytes, public_only);
     if (!e) {
         pthread_mutex_unlock(&lock);
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot start the video's download");
     }
     e->refs++;
-    while (e->state == FETCHING && (e->total < 0 || e->fd < 0))
-        pthread_cond_wait(&changed, &lock);
+    bool go_on = true;
+    while (go_on && e->state == FETCHING && (e->total < 0 || e->fd < 0))
+        go_on = wait_news(abort_fn, abort_arg);
     int rc = 0;
     reader *r = NULL;
-    if (e->state == FAILED) {
+    if (!go_on) {
+        rc = interrupted(err);
+    } else if (e->state == FAILED) {
         *err = e->err;
         rc = -1;
     } else if (!(r = calloc(1, sizeof *r))) {
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     } else {
-        r->e = e;
+        *r = (reader){.e = e, .abort_fn = abort_fn, .abort_arg = abort_arg};
         r->f = fopencookie(r, "rb",
                            (cookie_io_functions_t){
                                .read = stream_read, .seek = stream_seek, .close = stream_close});
@@ -296,10 +326,11 @@ int sp_spool_open_stream(const char *dir, const char *job_id, const char *url, l
             *out = r->f;
             if (e->shown < 0) e->shown = e->total;
             *size = e->shown;
+            snprintf(validator, SP_SPOOL_VALIDATOR_MAX, "%s", e->validator);
             e = NULL; /* the reader holds the reference now */
         }
     }
-    if (e) unref(e);
+    if (e) unref(e); /* the last reader gone: the download is deserted */
     pthread_mutex_unlock(&lock);
     return rc;
 }
@@ -309,11 +340,13 @@ int sp_spool_wait(FILE *f, long long end, sp_err *err) {
     reader *r = readers;
     while (r && r->f != f)
         r = r->next;
-    if (r)
-        while (r->e->state == FETCHING && readable(r->e) < end)
-            pthread_cond_wait(&changed, &lock);
+    bool go_on = true;
+    while (go_on && r && r->e->state == FETCHING && readable(r->e) < end)
+        go_on = wait_news(r->abort_fn, r->abort_arg);
     int rc = 0;
-    if (r && r->e->state == FAILED) {
+    if (!go_on) {
+        rc = interrupted(err);
+    } else if (r && r->e->state == FAILED) {
         *err = r->e->err;
         rc = -1;
     }
