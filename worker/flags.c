@@ -83,6 +83,20 @@ static int set_once(const flag *f, const char *arg, sp_worker *w) {
     return 0;
 }
 
+/* --reseal-tokens: seal every account row with the current key, then exit. */
+static int set_reseal(const flag *f, const char *arg, sp_worker *w) {
+    (void)f, (void)arg;
+    w->reseal_tokens = true;
+    return 0;
+}
+
+/* --allow-plain-tokens: start beside plain rows although a key is set. */
+static int set_allow_plain(const flag *f, const char *arg, sp_worker *w) {
+    (void)f, (void)arg;
+    w->allow_plain_tokens = true;
+    return 0;
+}
+
 /* --help: the usage on stdout, then exit 0. */
 static int show_help(const flag *f, const char *arg, sp_worker *w);
 
@@ -132,6 +146,13 @@ static const flag flags[] = {
     {"webhook-give-up", "SECONDS",
      "start no attempt this long after the event\n(default 86400: a day)", set_seconds,
      FIELD(webhook_policy.give_up_age), 1, 30 * 86400},
+    {"reseal-tokens", NULL,
+     "seal every account's tokens with the first key of\nSOCIAL_POST_TOKEN_KEYS (plain rows "
+     "too), then exit",
+     set_reseal, 0, 0, 0},
+    {"allow-plain-tokens", NULL,
+     "start although SOCIAL_POST_TOKEN_KEYS is set and\nsome accounts' tokens are stored in clear",
+     set_allow_plain, 0, 0, 0},
     {"version", NULL, "print the version and exit", show_version, 0, 0, 0},
     {"help", NULL, "show this help", show_help, 0, 0, 0},
 };

@@ -120,6 +120,11 @@ int main(int argc, char **argv) {
         goto done;
     }
     use_config(&w, &cfg);
+    if (w.reseal_tokens) {
+        if (sp_worker_reseal_tokens(&w) == 0) status = 0;
+        goto done;
+    }
+    if (sp_worker_check_tokens(&w) < 0) goto done;
     /* long enough for a slow database (a renewal answered late still renews),
      * bounded for one that never answers; a hard stop abandons calls at once */
     w.db_deadline = w.lease_seconds;

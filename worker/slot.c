@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "queue/accounts.h"
 #include "db/db.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
@@ -119,6 +120,8 @@ static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp
                     sp_platform_name(d->post.platform));
     } else if (!may_have_posted(d) && sp_delivery_check(d, &err) < 0) {
         sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* what the API would have said */
+    } else if (sp_accounts_open_tokens(w->cfg->token_keys, d, &err) < 0) {
+        sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* no platform call without a token */
     } else {
         cJSON *claimed = cJSON_Duplicate(d->post.checkpoint, true); /* NULL: no progress seen */
         sp_slot_host slot_host = {.w = w,

@@ -32,10 +32,14 @@ static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     return 0;
 }
 
+/* post is h->d->post; the row is found by the refresh token it holds now
+ * (h->d->stored_refresh_token: old_refresh_token, as stored). */
 static int store_token(void *self, const sp_post *post, const char *old_refresh_token,
                        sp_err *err) {
     sp_slot_host *h = self;
-    return sp_accounts_store_token(h->db, h->d->user_id, post, old_refresh_token, err);
+    (void)post;
+    (void)old_refresh_token;
+    return sp_accounts_store_token(h->db, h->w->cfg->token_keys, h->d, err);
 }
 
 /* A wait for the video ends at the hard stop, or when the lease is lost. */

@@ -47,6 +47,8 @@ typedef struct {
     double poll_seconds;
     double max_runtime; /* 0 = no limit */
     bool once;
+    bool reseal_tokens;      /* --reseal-tokens: re-seal the accounts, exit */
+    bool allow_plain_tokens; /* --allow-plain-tokens: start beside plain rows */
     long long max_video_bytes;
     int per_user;        /* deliveries of one user this worker runs at once */
     double db_deadline;  /* seconds a database call may wait (the lease) */
@@ -114,6 +116,14 @@ typedef struct {
     const cJSON *claimed;
     bool progressed;
 } sp_slot_host;
+
+/* --reseal-tokens: seals every account row with the current key; 0 when
+ * every row is sealed with it (worker/tokens.c). */
+int sp_worker_reseal_tokens(const sp_worker *w);
+
+/* Refuses (-1, logged) to run while a key is set and plain rows exist,
+ * unless --allow-plain-tokens. */
+int sp_worker_check_tokens(const sp_worker *w);
 
 /* The step host of h's delivery, for sp_step_ctx.host. */
 sp_step_host sp_slot_step_host(sp_slot_host *h);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "core/err.h"
+#include "core/seal.h"
 
 typedef struct {
     char *database_url;            /* DATABASE_URL (required) */
@@ -40,6 +41,9 @@ typedef struct {
     size_t webhook_key_len;
     bool allow_private_callback_urls; /* SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS=1 */
     bool allow_anonymous_users;       /* SOCIAL_POST_ALLOW_ANONYMOUS_USERS=1 */
+    /* SOCIAL_POST_TOKEN_KEYS, parsed: seals the tokens written to
+     * social_accounts (core/seal.h); NULL when unset (tokens stored as given) */
+    sp_seal_keys *token_keys;
 } sp_config;
 
 /* Fills cfg from the environment. Fails with a message naming the variable
