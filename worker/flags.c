@@ -102,6 +102,10 @@ static const flag flags[] = {
     {"per-user", "N",
      "deliveries of one user worked on at once (default\nhalf the concurrency, at least 1)",
      set_int, FIELD(per_user), 1, SP_MAX_CONCURRENCY},
+    {"db-connections", "N",
+     "database connections the slots and the lease keeper\nshare, each borrowed for one call "
+     "(default 4)",
+     set_int, FIELD(db_connections), 1, SP_DB_POOL_MAX},
     {"once", NULL, "work off what is ready now, then exit (for cron)", set_once, 0, 0, 0},
     {"max-runtime", "SECONDS", "stop claiming after this long, finish, exit 0", set_seconds,
      FIELD(max_runtime), 1, 1e7},
@@ -201,6 +205,7 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
 void sp_worker_defaults(sp_worker *w) {
     memset(w, 0, sizeof *w);
     w->concurrency = 2;
+    w->db_connections = 4;
     w->lease_seconds = 30;
     w->grace_seconds = 25;
     w->poll_seconds = 30;

@@ -1,7 +1,8 @@
 /*
  * step_host: the storage a slot offers the adapter of its delivery (the
- * sp_step_host of platforms/step.h): checkpoints go to the delivery row under
- * the claim's lease, refreshed tokens to the account row the delivery used,
+ * sp_step_host of platforms/step.h), each call on a database connection
+ * borrowed from the worker's pool for that call only (never across a
+ * platform call): checkpoints go to the delivery row under the claim's lease, refreshed tokens to the account row the delivery used,
  * and the video comes from this machine's spool, readable while it is still
  * being downloaded (spool/spool_stream.h), with what names its bytes (the
  * adapter's checkpoint records it: platforms/step.h); its waits end when the
@@ -27,7 +28,10 @@
 static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
     sp_slot_host *h = self;
     (void)post; /* h->d->post */
-    if (sp_queue_checkpoint(h->db, h->owner, h->d, err) < 0) return -1;
+    sp_db *db = sp_db_pool_take(h->w->pool, false, err);
+    int rc = db ? sp_queue_checkpoint(db, h->owner, h->d, err) : -1;
+    sp_db_pool_give(h->w->pool, db);
+    if (rc < 0) return -1;
     if (h->claimed && !cJSON_Compare(h->claimed, h->d->post.checkpoint, true)) h->progressed = true;
     return 0;
 }
@@ -35,7 +39,10 @@ static int save_checkpoint(void *self, const sp_post *post, sp_err *err) {
 static int store_token(void *self, const sp_post *post, const char *old_refresh_token,
                        sp_err *err) {
     sp_slot_host *h = self;
-    return sp_accounts_store_token(h->db, h->d->user_id, post, old_refresh_token, err);
+    sp_db *db = sp_db_pool_take(h->w->pool, false, err);
+    int rc = db ? sp_accounts_store_token(db, h->d->user_id, post, old_refresh_token, err) : -1;
+    sp_db_pool_give(h->w->pool, db);
+    return rc;
 }
 
 /* A wait for the video ends at the hard stop, or when the lease is lost. */
@@ -80,7 +87,10 @@ static void report_progress(void *self, const sp_post *post, long long confirmed
     if (h->shown_at > 0 && now - h->shown_at < PROGRESS_EVERY) return;
     h->shown_at = now;
     sp_err err;
-    if (sp_queue_progress(h->db, h->owner, h->d, confirmed, total, &err) < 0)
+    sp_db *db = sp_db_pool_take(h->w->pool, false, &err);
+    int rc = db ? sp_queue_progress(db, h->owner, h->d, confirmed, total, &err) : -1;
+    sp_db_pool_give(h->w->pool, db);
+    if (rc < 0)
         sp_log(SP_LOG_DEBUG, "progress of delivery %lld not shown: %s", h->d->id, err.msg);
 }
 
