@@ -136,6 +136,13 @@ static const flag flags[] = {
     {"webhook-give-up", "SECONDS",
      "start no attempt this long after the event\n(default 86400: a day)", set_seconds,
      FIELD(webhook_policy.give_up_age), 1, 30 * 86400},
+    {"retention-days", "DAYS",
+     "remove finished deliveries' checkpoints and errors,\nand finished webhook events, this "
+     "long after\nthey ended (default 30; 0 keeps them)",
+     set_seconds, FIELD(retention_days), 0, 36500},
+    {"job-retention-days", "DAYS",
+     "remove finished jobs this long after they ended\n(default 0: jobs are kept)", set_seconds,
+     FIELD(job_retention_days), 0, 36500},
     {"version", NULL, "print the version and exit", show_version, 0, 0, 0},
     {"help", NULL, "show this help", show_help, 0, 0, 0},
 };
@@ -206,6 +213,7 @@ void sp_worker_defaults(sp_worker *w) {
     memset(w, 0, sizeof *w);
     w->concurrency = 2;
     w->db_connections = 4;
+    w->retention_days = 30;
     w->lease_seconds = 30;
     w->grace_seconds = 25;
     w->poll_seconds = 30;

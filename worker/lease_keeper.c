@@ -13,7 +13,8 @@
  * negative, however long a renewal took; a renewal that fails is tried again
  * a second later. It is also the worker's janitor: once an hour it sweeps
  * spool files older than a day (left by dead workers, or by jobs another
- * machine finished).
+ * machine finished), and between renewals it runs the pruner's short batches
+ * (pruner.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -127,8 +128,11 @@ void *sp_lease_keeper_main(void *arg) {
             last_sweep = sp_clock_monotonic();
         }
         renew_due(w, period);
+        double prune_in = sp_pruner_tick(w); /* one short batch at most */
+        renew_due(w, period);
+        double wait = next_wait(w, period);
         /* wakes for other reasons (a new claim, slots finishing) loop back here */
-        sp_worker_wait(w, next_wait(w, period));
+        sp_worker_wait(w, prune_in < wait ? prune_in : wait);
     }
     return NULL;
 }

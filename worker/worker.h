@@ -5,7 +5,8 @@
  * of a few shared database connections (db_pool.c) for each database call,
  * offering adapters storage through step_host.c), a lease keeper
  * (lease_keeper.c: renews all of this process's leases in one statement well
- * before they lapse, on a connection of the same pool), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
+ * before they lapse, on a connection of the same pool, and between renewals
+ * prunes old history: pruner.c), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
  * once instead of at their next poll), a stopper (stopper.c: signals, the
  * run-time limit, the grace period) and, when a webhook secret is set, a
  * webhook sender (webhooks.c: the outbox's events to their callbackUrls).
@@ -56,6 +57,8 @@ typedef struct {
     bool once;
     long long max_video_bytes;
     int per_user;        /* deliveries of one user this worker runs at once */
+    double retention_days;     /* finished deliveries' details and webhook events: 0 keeps them */
+    double job_retention_days; /* finished jobs: 0 keeps them (the default) */
     double db_deadline;  /* seconds a database call may wait (the lease) */
     double ig_poll_base; /* first wait for Instagram's processing */
     double ig_deadline;  /* how long Instagram may process a video */
@@ -93,6 +96,10 @@ void sp_worker_wait(sp_worker *w, double seconds);
 
 /* True once the grace period is over: transfers and database calls stop. */
 bool sp_worker_hard_stopped(void *w);
+
+/* Runs one batch of pruning when one is due (pruner.c; the lease keeper's
+ * thread only); seconds until it wants to run again. */
+double sp_pruner_tick(sp_worker *w);
 
 /* A slot thread's argument. */
 typedef struct {
