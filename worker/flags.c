@@ -214,6 +214,10 @@ void sp_worker_defaults(sp_worker *w) {
     w->concurrency = 2;
     w->db_connections = 4;
     w->retention_days = 30;
+    /* benchmarks compare with 0 (every report); not a flag: DESIGN.md's list */
+    const char *every = getenv("SOCIAL_POST_PROGRESS_EVERY");
+    w->progress_every = every && *every ? atof(every) : 1.0;
+    if (!(w->progress_every >= 0 && w->progress_every <= 3600)) w->progress_every = 1.0;
     w->lease_seconds = 30;
     w->grace_seconds = 25;
     w->poll_seconds = 30;

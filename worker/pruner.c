@@ -14,7 +14,7 @@
 
 #define PRUNE_EVERY 3600.0 /* seconds between two rounds */
 #define PRUNE_RETRY 60.0   /* after a failed batch */
-#define PRUNE_BATCH 1000   /* rows of each kind per batch: a few ms of locks */
+#define PRUNE_BATCH 500    /* rows of each kind per batch: tens of ms of row locks */
 #define PRUNE_PAUSE 0.05   /* seconds between two batches of a round */
 
 /* One round's progress; only the lease keeper's thread touches it. */

@@ -7,9 +7,11 @@
  * being downloaded (spool/spool_stream.h), with what names its bytes (the
  * adapter's checkpoint records it: platforms/step.h); its waits end when the
  * worker stops hard or the slot's lease is lost. Adapters never see the
- * database handle. Progress reports reach the job at most once a second
- * per delivery (the rest are dropped: the next one says more anyway), so a
- * fast upload does not turn into a stream of job updates. A saved checkpoint
+ * database handle. Progress reports reach the database at most once a second
+ * per delivery (SOCIAL_POST_PROGRESS_EVERY; the rest are dropped: the next
+ * one says more anyway), and the job at most once a second however many of
+ * its platforms report (migration 0021), so fast uploads do not turn into a
+ * stream of job updates and notifications. A saved checkpoint
  * that differs from the one the delivery was claimed with is the step's
  * progress, which makes a release after it free (queue/delivery.h). Adapters
  * are told to stop at a safe point only once the worker winds down, late in
@@ -78,13 +80,11 @@ static bool stopping(void *self) {
     return atomic_load(&h->w->winding_down) || (h->claim && atomic_load(&h->claim->lease_lost));
 }
 
-#define PROGRESS_EVERY 1.0 /* seconds between two reports the job shows */
-
 static void report_progress(void *self, const sp_post *post, long long confirmed, long long total) {
     sp_slot_host *h = self;
     (void)post; /* h->d->post */
     double now = sp_clock_monotonic();
-    if (h->shown_at > 0 && now - h->shown_at < PROGRESS_EVERY) return;
+    if (h->shown_at > 0 && now - h->shown_at < h->w->progress_every) return;
     h->shown_at = now;
     sp_err err;
     sp_db *db = sp_db_pool_take(h->w->pool, false, &err);

@@ -57,6 +57,7 @@ typedef struct {
     bool once;
     long long max_video_bytes;
     int per_user;        /* deliveries of one user this worker runs at once */
+    double progress_every;     /* seconds between two progress reports of a delivery */
     double retention_days;     /* finished deliveries' details and webhook events: 0 keeps them */
     double job_retention_days; /* finished jobs: 0 keeps them (the default) */
     double db_deadline;  /* seconds a database call may wait (the lease) */
