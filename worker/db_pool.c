@@ -5,12 +5,12 @@
  * that borrows first (the lease keeper) makes the others wait until it has
  * its handle.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "core/clock.h"
 #include "db_pool.h"
-#include "worker.h"
 
 struct sp_db_pool {
     pthread_mutex_t lock;
