@@ -101,7 +101,8 @@ static sp_db *take(sp_db_pool *p, bool first, bool past_abort, sp_err *err) {
     pthread_mutex_unlock(&p->lock);
     if (first) pthread_cond_broadcast(&p->freed); /* the others may go on */
     if (got < 0) {
-        sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable", "no database connection became free");
+        sp_err_set(err, SP_ERR_DB_UNAVAILABLE, "database_unavailable",
+                   "no database connection became free");
         return NULL;
     }
     return p->handles[got];

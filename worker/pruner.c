@@ -50,8 +50,8 @@ double sp_pruner_tick(sp_worker *w) {
     sp_err err;
     sp_pruned got = {0};
     sp_db *db = sp_db_pool_take(w->pool, false, &err);
-    int n = db ? sp_retention_prune(db, w->retention_days, w->job_retention_days, PRUNE_BATCH,
-                                    &got, &err)
+    int n = db ? sp_retention_prune(db, w->retention_days, w->job_retention_days, PRUNE_BATCH, &got,
+                                    &err)
                : -1;
     sp_db_pool_give(w->pool, db);
     if (n < 0) {

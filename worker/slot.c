@@ -132,11 +132,8 @@ static void step(sp_slot *slot, const char *owner, sp_delivery *d, sp_step_outco
         sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* what the API would have said */
     } else {
         cJSON *claimed = cJSON_Duplicate(d->post.checkpoint, true); /* NULL: no progress seen */
-        sp_slot_host slot_host = {.w = w,
-                                  .owner = owner,
-                                  .claim = &w->claims[slot->index],
-                                  .d = d,
-                                  .claimed = claimed};
+        sp_slot_host slot_host = {
+            .w = w, .owner = owner, .claim = &w->claims[slot->index], .d = d, .claimed = claimed};
         sp_step_host host = sp_slot_step_host(&slot_host);
         sp_step_ctx ctx = {.cfg = w->cfg,
                            .post = &d->post,

@@ -2,7 +2,8 @@
  * step_host: the storage a slot offers the adapter of its delivery (the
  * sp_step_host of platforms/step.h), each call on a database connection
  * borrowed from the worker's pool for that call only (never across a
- * platform call): checkpoints go to the delivery row under the claim's lease, refreshed tokens to the account row the delivery used,
+ * platform call): checkpoints go to the delivery row under the claim's
+ * lease, refreshed tokens to the account row the delivery used,
  * and the video comes from this machine's spool, readable while it is still
  * being downloaded (spool/spool_stream.h), with what names its bytes (the
  * adapter's checkpoint records it: platforms/step.h); its waits end when the
@@ -90,8 +91,7 @@ static void report_progress(void *self, const sp_post *post, long long confirmed
     sp_db *db = sp_db_pool_take(h->w->pool, false, &err);
     int rc = db ? sp_queue_progress(db, h->owner, h->d, confirmed, total, &err) : -1;
     sp_db_pool_give(h->w->pool, db);
-    if (rc < 0)
-        sp_log(SP_LOG_DEBUG, "progress of delivery %lld not shown: %s", h->d->id, err.msg);
+    if (rc < 0) sp_log(SP_LOG_DEBUG, "progress of delivery %lld not shown: %s", h->d->id, err.msg);
 }
 
 sp_step_host sp_slot_step_host(sp_slot_host *h) {

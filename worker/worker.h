@@ -56,13 +56,13 @@ typedef struct {
     double max_runtime; /* 0 = no limit */
     bool once;
     long long max_video_bytes;
-    int per_user;        /* deliveries of one user this worker runs at once */
+    int per_user;              /* deliveries of one user this worker runs at once */
     double progress_every;     /* seconds between two progress reports of a delivery */
     double retention_days;     /* finished deliveries' details and webhook events: 0 keeps them */
     double job_retention_days; /* finished jobs: 0 keeps them (the default) */
-    double db_deadline;  /* seconds a database call may wait (the lease) */
-    double ig_poll_base; /* first wait for Instagram's processing */
-    double ig_deadline;  /* how long Instagram may process a video */
+    double db_deadline;        /* seconds a database call may wait (the lease) */
+    double ig_poll_base;       /* first wait for Instagram's processing */
+    double ig_deadline;        /* how long Instagram may process a video */
     sp_retry_policy policy;
     sp_webhook_policy webhook_policy; /* the outbox's retry schedule */
 
