@@ -71,6 +71,10 @@ def test_pruning_removes_only_what_is_older_than_the_setting_and_keeps_every_job
     running = aged_job(user, video, 40, state="running", job_status="processing")
     sptest.sql("UPDATE social_post_deliveries SET lease_owner = 'test', lease_expires_at ="
                " now() + interval '1 hour' WHERE job_id = %s", (running,))
+    # an old event still waiting to be sent is not finished either
+    sptest.sql("INSERT INTO social_post_webhooks (job_id, url, status, body, state, updated_at)"
+               " VALUES (%s, 'https://example.invalid/hook', 'completed', '{}', 'pending',"
+               " now() - interval '40 days')", (young,))
     before = totals()
     removed = prune_all()
     assert removed[0] >= 3 and removed[1] >= 3 and removed[2] == 0, removed
@@ -78,7 +82,7 @@ def test_pruning_removes_only_what_is_older_than_the_setting_and_keeps_every_job
         assert details(job) == ({}, None), details(job)
         assert events(job) == 0
     assert details(young) == (CHECKPOINT, "the last try timed out")
-    assert events(young) == 1
+    assert events(young) == 2  # its delivered one (29 days) and the pending one
     assert details(running) == (CHECKPOINT, "the last try timed out")
     for job in old + [young, running]:
         assert job_exists(job), job
@@ -91,6 +95,8 @@ def test_pruning_removes_only_what_is_older_than_the_setting_and_keeps_every_job
     assert prune_all() == [0, 0, 0]  # nothing is removed twice
     sptest.sql("UPDATE social_post_deliveries SET state = 'cancelled', lease_owner = NULL"
                " WHERE job_id = %s", (running,))
+    sptest.sql("DELETE FROM social_post_webhooks WHERE job_id = %s AND state = 'pending'",
+               (young,))
 
 
 def test_a_job_retention_removes_only_older_finished_jobs():
