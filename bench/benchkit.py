@@ -480,6 +480,10 @@ local token = os.getenv("SP_BENCH_TOKEN")
 if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
 end
+local inm = os.getenv("SP_BENCH_IF_NONE_MATCH")
+if inm and inm ~= "" then
+  wrk.headers["If-None-Match"] = inm
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors
@@ -492,14 +496,16 @@ end
 """
 
 
-def wrk(workdir, url, seconds, connections, method="GET", body=None, token=None):
-    """One wrk run: {requests, rps, p50_ms, p99_ms, failed}."""
+def wrk(workdir, url, seconds, connections, method="GET", body=None, token=None,
+        if_none_match=None):
+    """One wrk run: {requests, rps, p50_ms, p99_ms, failed} (failed: socket
+    errors and answers >= 400)."""
     script = os.path.join(workdir, "bench-wrk.lua")
     if not os.path.exists(script):
         with open(script, "w") as f:
             f.write(WRK_LUA)
     env = dict(os.environ, SP_BENCH_METHOD=method, SP_BENCH_BODY=body or "",
-               SP_BENCH_TOKEN=token or "")
+               SP_BENCH_TOKEN=token or "", SP_BENCH_IF_NONE_MATCH=if_none_match or "")
     argv = ["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s",
             "--timeout", "5s", "-s", script, url]
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=seconds + 60,

@@ -6,8 +6,8 @@
 #
 #   bench/run.sh [options] [name ...]
 #
-#   names    static status submit longpoll drain upload profile (default: all,
-#            about 10 minutes on 2 cores), and sizes: bench/worker_upload.py
+#   names    static status submit unchanged scale notify longpoll drain upload
+#            profile (default: all, about 12 minutes on 2 cores), and sizes: bench/worker_upload.py
 #            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all"),
 #            pool: bench/worker_pool.py (100 uploads, at most 6 connections),
 #            progress: bench/progress_rate.py (3 workers x 50 uploads, commits

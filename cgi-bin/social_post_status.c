@@ -2,7 +2,8 @@
  * social-post-status: the FastCGI program behind GET /social-post-status.
  *
  * Reads a job as its owner sees it (RLS decides), with an ETag, 304 for an
- * unchanged If-None-Match, and a long-poll (wait=N seconds) that answers as
+ * unchanged If-None-Match (without the database when this process knows the
+ * version is current: api/long_poll.h), and a long-poll (wait=N seconds) that answers as
  * soon as the job changes (parked, holding no thread: api/long_poll.h); without jobId, the caller's
  * jobs, newest first. Also the operations endpoints /health and /metrics, which nginx only lets
  * local callers reach.
@@ -39,11 +40,19 @@ static void job_status(sp_ctx *ctx, sp_request *r, const sp_jwt_claims *claims, 
     /* the promise of a wait holds with a stalled database too: a read still
      * waiting half a second past it gives up (503 with Retry-After) */
     if (wait > 0) ctx->answer_by = r->started + wait + 0.5;
+    const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
+    char known[40];
+    if (wait == 0 && inm && ctx->long_poll &&
+        sp_long_poll_known(ctx->long_poll, job_id, r->user_id, known) &&
+        sp_etag_none_match_names(inm, known)) {
+        sp_response_send_versioned(r, "", known); /* 304: unchanged, no round trip */
+        goto done;
+    }
     uint64_t mark = ctx->long_poll ? sp_long_poll_mark(ctx->long_poll) : 0;
     if (sp_jobs_view_as(ctx->db, claims->claims_json, job_id, &view, &err) < 0) goto fail;
+    if (ctx->long_poll) sp_long_poll_remember(ctx->long_poll, job_id, r->user_id, view.etag, mark);
     /* the caller holds this version (If-None-Match names it, RFC 9110's
      * weak comparison) or asked without one: wait for the next */
-    const char *inm = sp_request_param(r, "HTTP_IF_NONE_MATCH");
     bool unchanged = !inm || sp_etag_none_match_names(inm, view.etag);
     if (wait > 0 && ctx->long_poll && !view.final && unchanged && !sp_server_stopping() &&
         sp_long_poll_park(ctx->long_poll, r, claims->claims_json, job_id, wait, view.etag, &view,

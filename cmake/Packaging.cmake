@@ -42,10 +42,10 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR social-post)
 set(CPACK_PACKAGE_CONTACT "social-post maintainers <social-post@example.com>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "post videos to YouTube, Facebook and Instagram in the background")
+    "post videos to YouTube, Facebook, Instagram and TikTok in the background")
 set(CPACK_PACKAGE_DESCRIPTION "\
 Two FastCGI programs behind nginx accept post jobs and report their status;
-a worker posts each job's video to YouTube, Facebook and Instagram from a
+a worker posts each job's video to YouTube, Facebook, Instagram and TikTok from a
 Postgres (or Supabase) queue, retrying and resuming each platform on its own.
 Includes systemd units, the database migrations and the nginx snippet.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

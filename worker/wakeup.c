@@ -8,13 +8,12 @@
  */
 #include <assert.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <unistd.h>
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "db/db.h"
+#include "db/listen.h"
 #include "worker.h"
 
 void sp_worker_wake(sp_worker *w) {
@@ -52,29 +51,14 @@ void sp_wakeup_stop(sp_worker *w) {
         sp_log(SP_LOG_DEBUG, "could not wake the listener; it ends within a second");
 }
 
-/* Waits up to one second for notifications; wakes slots on any. A stop
- * (sp_wakeup_stop) ends the wait at once, so a --once run exits as soon as
- * its slots have, not up to a second later. */
-static int pump(sp_worker *w, PGconn *conn) {
-    struct pollfd p[2] = {{.fd = PQsocket(conn), .events = POLLIN},
-                          {.fd = w->listener_stop_fd, .events = POLLIN}};
-    if (p[0].fd < 0) return -1;
-    if (poll(p, p[1].fd >= 0 ? 2 : 1, 1000) < 0) return 0;
-    if (p[1].fd >= 0 && (p[1].revents & POLLIN)) {
-        uint64_t n;
-        ssize_t got = read(p[1].fd, &n, sizeof n); /* may find it empty: nothing to do then */
-        (void)got;
-        return 0;
-    }
-    if (!PQconsumeInput(conn)) return -1;
-    bool any = false;
-    PGnotify *n;
-    while ((n = PQnotifies(conn)) != NULL) {
-        any = true;
-        PQfreemem(n);
-    }
-    if (any) sp_worker_wake(w);
-    return 0;
+/* Waits up to one second for notifications (db/listen.h); wakes slots on
+ * any. A stop (sp_wakeup_stop) ends the wait at once, so a --once run exits
+ * as soon as its slots have, not up to a second later. Returns -1 when the
+ * connection is lost. */
+static int pump(sp_worker *w, sp_db *db) {
+    int n = sp_db_wait_notifications(db, w->listener_stop_fd, 1.0, NULL, NULL);
+    if (n > 0) sp_worker_wake(w);
+    return n < 0 ? -1 : 0;
 }
 
 /* A connection for listening, with the worker's deadline on its calls. */
@@ -92,19 +76,16 @@ void *sp_wakeup_main(void *arg) {
     while (atomic_load(&w->slots_running) > 0 && !atomic_load(&w->stopping)) {
         sp_err err;
         if (!listening) {
-            listening = sp_db_simple(db, "LISTEN social_post_jobs", &err) == 0;
+            listening = sp_db_listen(db, "social_post_jobs", &err) == 0;
             if (!listening) {
                 sp_worker_wait(w, 5);
                 continue;
             }
             sp_worker_wake(w); /* anything submitted while we were not listening */
         }
-        if (pump(w, sp_db_conn(db)) < 0) {
+        if (pump(w, db) < 0) { /* the next sp_db_listen reconnects */
             sp_log(SP_LOG_WARN, "lost the LISTEN connection; polling until it is back");
             listening = false;
-            sp_db_free(db);
-            db = listen_db(w);
-            if (!db) return NULL;
         }
     }
     sp_db_free(db);

@@ -23,7 +23,6 @@
  * its one thread ends events that no worker sent within the give-up age as
  * 'expired', so they do not wait for ever.
  */
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +31,7 @@
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/log.h"
+#include "db/listen.h"
 #include "queue/outbox.h"
 #include "webhooks/callback_url.h"
 #include "webhooks/receivers.h"
@@ -139,18 +139,6 @@ static int send_next(sender *s, sp_db *db, const char *owner, unsigned *seed, sp
     return 1;
 }
 
-/* Reads the notifications that arrived; true when there were any. */
-static bool drain_notifications(PGconn *conn) {
-    bool any = false;
-    if (!PQconsumeInput(conn)) return true; /* broken: look at the outbox again */
-    PGnotify *n;
-    while ((n = PQnotifies(conn)) != NULL) {
-        any = true;
-        PQfreemem(n);
-    }
-    return any;
-}
-
 /* Sleeps until an event may be due: a notification, the next due time (of
  * a receiver below its limit) or the poll interval, waking each second to
  * notice a stop. */
@@ -161,25 +149,21 @@ static void wait_for_events(sender *s, sp_db *db) {
     char *busy = busy_receivers(s->pool);
     pthread_mutex_unlock(&s->pool->lock);
     /* again each time: the connection may be a new one since the last wait */
-    bool listening = sp_db_simple(db, "LISTEN social_post_webhooks", &err) == 0;
+    bool listening = sp_db_listen(db, "social_post_webhooks", &err) == 0;
     double due = sp_outbox_next_due(db, busy, &err);
     free(busy);
     if (due < 0) due = 2;               /* database trouble: look again soon */
     if (!listening && due > 2) due = 2; /* no notifications: poll instead */
     if (due > w->poll_seconds) due = w->poll_seconds;
     double until = sp_clock_monotonic() + due;
-    PGconn *conn = listening ? sp_db_conn(db) : NULL;
-    int fd = conn ? PQsocket(conn) : -1;
     while (!atomic_load(&w->stopping) && (!w->once || atomic_load(&w->slots_running) > 0)) {
-        if (fd >= 0 && drain_notifications(conn)) return; /* some may have come with a query */
         double left = until - sp_clock_monotonic();
         if (left <= 0) return;
-        int ms = left < 1 ? (int)(left * 1000) + 1 : 1000;
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (fd < 0)
-            sp_worker_wait(w, ms / 1000.0);
-        else
-            poll(&p, 1, ms);
+        if (left > 1) left = 1; /* notice a stop within a second */
+        if (!listening)
+            sp_worker_wait(w, left);
+        else if (sp_db_wait_notifications(db, -1, left, NULL, NULL) != 0)
+            return; /* notified (some may have come with a query), or the connection broke */
     }
 }
 

@@ -28,6 +28,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -169,6 +171,12 @@ static int accept_one(sp_dispatcher *d) {
     int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return errno;
     set_timeouts(fd, IO_TIMEOUT_SECONDS);
+    /* an answer is written in several records; without this, Nagle holds the
+     * last one until nginx ACKs the first, which it delays 40 ms (a list of
+     * 20 jobs took 44 ms); a Unix socket has no such option */
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 && errno != EOPNOTSUPP)
+        sp_log(SP_LOG_WARN, "cannot set TCP_NODELAY: %s", strerror(errno));
     conn *c = calloc(1, sizeof *c);
     if (!c) {
         close(fd);

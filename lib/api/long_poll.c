@@ -20,8 +20,10 @@
 #include "api/dispatcher.h"
 #include "api/metrics.h"
 #include "api/response.h"
+#include "api/version_cache.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "db/listen.h"
 
 #define TABLE_SIZE 1024 /* waiters' buckets, by job id */
 #define MARK_SLOTS 4096 /* last notification per job hash */
@@ -62,6 +64,7 @@ struct sp_long_poll {
     uint64_t seq;               /* notifications seen (and reconnects) */
     uint64_t marks[MARK_SLOTS]; /* seq of each job hash's last notification */
     uint64_t listening_since;   /* seq when LISTEN last began; 0: not listening */
+    sp_version_cache *versions; /* the jobs served, kept current by notifications */
     bool stopping;
     bool any_dirty;
     double next_reap; /* the waker's: when to look for waiters whose client has gone */
@@ -79,8 +82,10 @@ sp_long_poll *sp_long_poll_new(const char *conninfo, sp_long_poll_done done, voi
     if (!lp) return NULL;
     lp->conninfo = strdup(conninfo);
     lp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!lp->conninfo || lp->wake_fd < 0) {
+    lp->versions = sp_version_cache_new();
+    if (!lp->conninfo || lp->wake_fd < 0 || !lp->versions) {
         if (lp->wake_fd >= 0) close(lp->wake_fd);
+        sp_version_cache_free(lp->versions);
         free(lp->conninfo);
         free(lp);
         return NULL;
@@ -101,6 +106,7 @@ void sp_long_poll_free(sp_long_poll *lp) {
             free(u);
         }
     close(lp->wake_fd);
+    sp_version_cache_free(lp->versions);
     pthread_mutex_destroy(&lp->mu);
     free(lp->conninfo);
     free(lp);
@@ -130,6 +136,30 @@ static bool count_user(sp_long_poll *lp, const char *user_id, int delta) {
         free(gone);
     }
     return true;
+}
+
+/* True when a read that began at mark has missed no notification of the
+ * job hashing to h: LISTEN ran all along and the job was not notified since
+ * (caller holds mu). */
+static bool heard_all_since(const sp_long_poll *lp, uint32_t h, uint64_t mark) {
+    return lp->listening_since && lp->listening_since <= mark && lp->marks[h % MARK_SLOTS] <= mark;
+}
+
+void sp_long_poll_remember(sp_long_poll *lp, const char *job_id, const char *user_id,
+                           const char *etag, uint64_t mark) {
+    uint32_t h = hash_id(job_id);
+    pthread_mutex_lock(&lp->mu);
+    if (heard_all_since(lp, h, mark)) sp_version_cache_put(lp->versions, h, job_id, user_id, etag);
+    pthread_mutex_unlock(&lp->mu);
+}
+
+bool sp_long_poll_known(sp_long_poll *lp, const char *job_id, const char *user_id, char etag[40]) {
+    uint32_t h = hash_id(job_id);
+    pthread_mutex_lock(&lp->mu);
+    bool known =
+        lp->listening_since && sp_version_cache_get(lp->versions, h, job_id, user_id, etag);
+    pthread_mutex_unlock(&lp->mu);
+    return known;
 }
 
 uint64_t sp_long_poll_mark(sp_long_poll *lp) {
@@ -208,18 +238,16 @@ static void note_notification(sp_long_poll *lp, const char *job_id) {
     uint32_t h = hash_id(job_id);
     pthread_mutex_lock(&lp->mu);
     lp->marks[h % MARK_SLOTS] = ++lp->seq;
+    sp_version_cache_drop(lp->versions, h, job_id);
     for (waiter *w = lp->table[h % TABLE_SIZE]; w; w = w->next)
         if (!strcmp(w->job_id, job_id)) w->dirty = lp->any_dirty = true;
     pthread_mutex_unlock(&lp->mu);
 }
 
-/* Takes the notifications libpq has read. */
-static void drain_notifications(sp_long_poll *lp, PGconn *conn) {
-    PGnotify *n;
-    while ((n = PQnotifies(conn)) != NULL) {
-        note_notification(lp, n->extra);
-        PQfreemem(n);
-    }
+/* A notification's handler (db/listen.h): its payload is the job id. */
+static void on_notification(void *arg, const char *channel, const char *payload) {
+    (void)channel;
+    note_notification(arg, payload);
 }
 
 /* Marks every waiter to be re-read (after LISTEN restarted). */
@@ -235,8 +263,7 @@ static void mark_all(sp_long_poll *lp) {
  * changes made while the connection was down were not notified. */
 static bool listen_again(sp_long_poll *lp, sp_db *db) {
     sp_err err;
-    if (!db || sp_db_connect(db, &err) < 0 || sp_db_simple(db, "LISTEN " CHANNEL, &err) < 0)
-        return false;
+    if (!db || sp_db_listen(db, CHANNEL, &err) < 0) return false;
     pthread_mutex_lock(&lp->mu);
     lp->listening_since = ++lp->seq;
     pthread_mutex_unlock(&lp->mu);
@@ -249,6 +276,7 @@ static bool lost(sp_long_poll *lp) {
     sp_log(SP_LOG_WARN, "long-poll: the LISTEN connection was lost; reconnecting");
     pthread_mutex_lock(&lp->mu);
     lp->listening_since = 0;
+    sp_version_cache_clear(lp->versions); /* changes from now on go unheard */
     pthread_mutex_unlock(&lp->mu);
     return false;
 }
@@ -338,7 +366,7 @@ static int reread(sp_long_poll *lp, sp_db *db) {
             redirty(lp, batch[i]);
     }
     sp_db_pipeline_exit(db);
-    if (ok && sp_db_conn(db)) drain_notifications(lp, sp_db_conn(db));
+    if (ok) sp_db_notifications(db, on_notification, lp);
     return ok ? 0 : -1;
 }
 
@@ -430,20 +458,16 @@ static bool is_stopping(sp_long_poll *lp) {
     return stopping;
 }
 
-/* Waits for the wake-up eventfd or the LISTEN socket; returns false when
- * the connection failed. */
+/* Waits for the wake-up eventfd or a notification (or, when not listening,
+ * the eventfd alone); returns false when the connection failed. */
 static bool wait_events(sp_long_poll *lp, sp_db *db, bool listening, int ms) {
-    PGconn *conn = listening ? sp_db_conn(db) : NULL;
-    struct pollfd pfd[2] = {{.fd = lp->wake_fd, .events = POLLIN},
-                            {.fd = conn ? PQsocket(conn) : -1, .events = POLLIN}};
-    if (poll(pfd, 2, ms) < 0) return listening;
+    if (listening)
+        return sp_db_wait_notifications(db, lp->wake_fd, ms / 1000.0, on_notification, lp) >= 0;
+    struct pollfd pfd = {.fd = lp->wake_fd, .events = POLLIN};
     uint64_t count;
-    if (pfd[0].revents && read(lp->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+    if (poll(&pfd, 1, ms) > 0 && read(lp->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         sp_log(SP_LOG_ERROR, "long-poll wake-up: %s", strerror(errno));
-    if (!conn || !pfd[1].revents) return listening;
-    if (!PQconsumeInput(conn)) return false;
-    drain_notifications(lp, conn);
-    return true;
+    return false;
 }
 
 /* The waker's database calls' abort check: true when stopping, or when a

@@ -28,12 +28,22 @@
  * client has gone (nginx closed its connection) is dropped within a second,
  * so an abandoned long-poll neither costs re-reads nor counts toward the cap.
  *
+ * The same notifications keep the versions of the jobs this process has
+ * served (api/version_cache.h): a handler that read a job notes the version
+ * and its reader (sp_long_poll_remember, only when no notification of that
+ * job came since its mark and LISTEN ran all along); a notification drops
+ * the job's entry; a lost LISTEN connection drops them all. A conditional
+ * GET for a version known current (sp_long_poll_known) is answered 304
+ * without the database: a change is hidden no longer than its notification
+ * takes to arrive.
+ *
  * Not here: parsing the request (the status program's handler) and
  * finishing the FastCGI request (the server's done callback).
  */
 #ifndef SP_LONG_POLL_H
 #define SP_LONG_POLL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "api/jobs.h"
@@ -63,6 +73,15 @@ void sp_long_poll_free(sp_long_poll *lp);
 
 /* The mark to take before the first read of a request that may park. */
 uint64_t sp_long_poll_mark(sp_long_poll *lp);
+
+/* Notes that user_id read job_id at etag, in a read that began at mark;
+ * kept only when no notification can have been missed since. */
+void sp_long_poll_remember(sp_long_poll *lp, const char *job_id, const char *user_id,
+                           const char *etag, uint64_t mark);
+
+/* Copies into etag the version of job_id that user_id last read, when it is
+ * known to be current; false otherwise (read the database). */
+bool sp_long_poll_known(sp_long_poll *lp, const char *job_id, const char *user_id, char etag[40]);
 
 /* Parks r until job_id's ETag differs from baseline, for at most wait
  * seconds. Takes r (r->parked is set; the handler must not answer it) and

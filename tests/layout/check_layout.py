@@ -8,6 +8,8 @@
   links only sp_core, and nothing in lib/ but itself includes its headers
   (only worker/ uses it);
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
+- libpq stays in lib/db: elsewhere no libpq header and no libpq call but
+  reading a result (PQgetvalue and its kin); LISTEN goes through db/listen.h;
 - the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines;
 - HTTP goes out one way: libcurl's transfer calls only in lib/core/http_client.c.
 
@@ -32,6 +34,26 @@ def sources(folder):
         if name.endswith((".c", ".h")):
             with open(os.path.join(path, name), encoding="utf-8") as f:
                 yield f"{folder}/{name}", f.read()
+
+
+# libpq belongs to lib/db (connections, statements, LISTEN: db/db.h,
+# db/listen.h); elsewhere only the reading of a result lib/db handed back.
+LIBPQ_INCLUDE = re.compile(r'#include\s*[<"]libpq')
+LIBPQ_CALL = re.compile(r'\bPQ(\w+)\s*\(')
+LIBPQ_RESULT_READERS = {"ntuples", "getvalue", "getisnull", "clear", "cmdTuples", "resultStatus"}
+
+
+def libpq_outside_db():
+    found = []
+    folders = ["cgi-bin", "worker"] + [f"lib/{n}" for n in sorted(os.listdir(os.path.join(ROOT, "lib")))
+                                       if n != "db" and os.path.isdir(os.path.join(ROOT, "lib", n))]
+    for folder in folders:
+        for name, text in sources(folder):
+            for n, line in enumerate(text.splitlines(), 1):
+                calls = [c for c in LIBPQ_CALL.findall(line) if c not in LIBPQ_RESULT_READERS]
+                if LIBPQ_INCLUDE.search(line) or calls:
+                    found.append(f"{name}:{n}: libpq outside lib/db: {line.strip()}")
+    return found
 
 
 def spool_breaches():
@@ -83,6 +105,7 @@ def main():
             for n, line in enumerate(text.splitlines(), 1):
                 if words.search(line):
                     breaches.append(f"{name}:{n}: {what}: {line.strip()}")
+    breaches += libpq_outside_db()
     breaches += spool_breaches()
     for name, text in list(sources("cgi-bin")) + [("worker/main.c", open(
             os.path.join(ROOT, "worker", "main.c"), encoding="utf-8").read())]:
