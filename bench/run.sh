@@ -8,7 +8,12 @@
 #
 #   names    static status submit unchanged scale notify longpoll drain upload
 #            profile (default: all, about 12 minutes on 2 cores), and sizes: bench/worker_upload.py
-#            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all")
+#            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all"),
+#            pool: bench/worker_pool.py (100 uploads, at most 6 connections),
+#            progress: bench/progress_rate.py (3 workers x 50 uploads, commits
+#            with and without coalescing, next to pgbench), prune:
+#            bench/prune.py (retention on a million rows); none of them
+#            part of "all"
 #   options  passed to bench.py: --runs 3 --seconds 10 --connections 16
 #            --polls 1000 --wait 30 --drain-jobs 1000 --drain-concurrency 4
 #            --video-mib 1024 --link-mbps 100 (bench/bench.py --help says what each does)
@@ -34,13 +39,18 @@ py=/usr/bin/python3  # Debian's, with psycopg2, jwt and cryptography
 
 args=()
 sizes=
+extras=()
 for a in "$@"; do
     case "$a" in
-        -h|--help) sed -n '2,24s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
         sizes) sizes=1 ;;
+        pool) extras+=(worker_pool) ;;
+        progress) extras+=(progress_rate) ;;
+        prune) extras+=(prune) ;;
         *) args+=("$a") ;;
     esac
 done
+[ ${#extras[@]} -eq 0 ] || sizes=${sizes:-extras}
 # only "sizes" named: run nothing else
 only_sizes=
 if [ -n "$sizes" ]; then
@@ -120,9 +130,13 @@ status=0
 if [ -z "$only_sizes" ]; then
     step "$py" "$here/bench.py" --out "$SP_BUILD_DIR/bench-results" "${args[@]+"${args[@]}"}" || status=1
 fi
-if [ -n "$sizes" ]; then
+if [ "$sizes" = 1 ]; then
     echo "== worker upload by size (bench/worker_upload.py)"
     step "$py" "$here/worker_upload.py" || status=1
 fi
+for x in "${extras[@]+"${extras[@]}"}"; do
+    echo "== bench/$x.py"
+    step "$py" "$here/$x.py" || status=1
+done
 stop_stack
 exit $status

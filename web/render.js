@@ -141,6 +141,10 @@ export function stateWords(result) {
     case "running":
       return { icon: "⏳", text: result.phase ? capitalize(String(result.phase)) : "Posting" };
     default: /* queued: not started, waiting to retry, or between steps (Instagram processing) */
+      if (result.phase === "waiting_for_quota") /* the platform's quota is used up */
+        return { icon: "⏳", text: result.retryAt
+          ? `Waiting for the platform's quota until ${formatTime(result.retryAt)}`
+          : "Waiting for the platform's quota" };
       if (result.lastError) return { icon: "⏳", text: "Waiting to retry" };
       return { icon: "⏳", text: result.phase ? capitalize(String(result.phase)) : "Queued" };
   }

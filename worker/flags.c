@@ -83,6 +83,20 @@ static int set_once(const flag *f, const char *arg, sp_worker *w) {
     return 0;
 }
 
+/* --reseal-tokens: seal every account row with the current key, then exit. */
+static int set_reseal(const flag *f, const char *arg, sp_worker *w) {
+    (void)f, (void)arg;
+    w->reseal_tokens = true;
+    return 0;
+}
+
+/* --allow-plain-tokens: start beside plain rows although a key is set. */
+static int set_allow_plain(const flag *f, const char *arg, sp_worker *w) {
+    (void)f, (void)arg;
+    w->allow_plain_tokens = true;
+    return 0;
+}
+
 /* --help: the usage on stdout, then exit 0. */
 static int show_help(const flag *f, const char *arg, sp_worker *w);
 
@@ -102,6 +116,10 @@ static const flag flags[] = {
     {"per-user", "N",
      "deliveries of one user worked on at once (default\nhalf the concurrency, at least 1)",
      set_int, FIELD(per_user), 1, SP_MAX_CONCURRENCY},
+    {"db-connections", "N",
+     "database connections the slots and the lease keeper\nshare, each borrowed for one call "
+     "(default 4)",
+     set_int, FIELD(db_connections), 1, SP_DB_POOL_MAX},
     {"once", NULL, "work off what is ready now, then exit (for cron)", set_once, 0, 0, 0},
     {"max-runtime", "SECONDS", "stop claiming after this long, finish, exit 0", set_seconds,
      FIELD(max_runtime), 1, 1e7},
@@ -132,6 +150,20 @@ static const flag flags[] = {
     {"webhook-give-up", "SECONDS",
      "start no attempt this long after the event\n(default 86400: a day)", set_seconds,
      FIELD(webhook_policy.give_up_age), 1, 30 * 86400},
+    {"reseal-tokens", NULL,
+     "seal every account's tokens with the first key of\nSOCIAL_POST_TOKEN_KEYS (plain rows "
+     "too), then exit",
+     set_reseal, 0, 0, 0},
+    {"allow-plain-tokens", NULL,
+     "start although SOCIAL_POST_TOKEN_KEYS is set and\nsome accounts' tokens are stored in clear",
+     set_allow_plain, 0, 0, 0},
+    {"retention-days", "DAYS",
+     "remove finished deliveries' checkpoints and errors,\nand finished webhook events, this "
+     "long after\nthey ended (default 30; 0 keeps them)",
+     set_seconds, FIELD(retention_days), 0, 36500},
+    {"job-retention-days", "DAYS",
+     "remove finished jobs this long after they ended\n(default 0: jobs are kept)", set_seconds,
+     FIELD(job_retention_days), 0, 36500},
     {"version", NULL, "print the version and exit", show_version, 0, 0, 0},
     {"help", NULL, "show this help", show_help, 0, 0, 0},
 };
@@ -201,6 +233,12 @@ int sp_worker_parse_flags(int argc, char **argv, sp_worker *w) {
 void sp_worker_defaults(sp_worker *w) {
     memset(w, 0, sizeof *w);
     w->concurrency = 2;
+    w->db_connections = 4;
+    w->retention_days = 30;
+    /* benchmarks compare with 0 (every report); not a flag: DESIGN.md's list */
+    const char *every = getenv("SOCIAL_POST_PROGRESS_EVERY");
+    w->progress_every = every && *every ? atof(every) : 1.0;
+    if (!(w->progress_every >= 0 && w->progress_every <= 3600)) w->progress_every = 1.0;
     w->lease_seconds = 30;
     w->grace_seconds = 25;
     w->poll_seconds = 30;

@@ -1,6 +1,7 @@
 /*
- * lease_keeper: renews every lease this process holds, on its own
- * connection, each by its own deadline: a third of the lease after it was
+ * lease_keeper: renews every lease this process holds, all that are due in
+ * one statement, on a connection of the worker's pool that it borrows ahead
+ * of the slots (db_pool.h), each by its own deadline: a third of the lease after it was
  * claimed or last renewed. A lease therefore lapses only when the whole
  * process is gone (or cut off from the database for longer than two thirds
  * of a lease), or when a slot gave up on a claim: exactly when another
@@ -12,7 +13,8 @@
  * negative, however long a renewal took; a renewal that fails is tried again
  * a second later. It is also the worker's janitor: once an hour it sweeps
  * spool files older than a day (left by dead workers, or by jobs another
- * machine finished).
+ * machine finished), and between renewals it runs the pruner's short batches
+ * (pruner.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -101,22 +103,22 @@ static double next_wait(sp_worker *w, double period) {
 }
 
 /* Renews the claims that are due. */
-static void renew_due(sp_worker *w, sp_db *db, double period) {
-    char owners[SP_MAX_CONCURRENCY * 204 + 4];
+static void renew_due(sp_worker *w, double period) {
+    static char owners[SP_MAX_CONCURRENCY * 204 + 4]; /* the keeper's thread only */
+    static renewal r;
     double now = sp_clock_monotonic();
     if (due_claims(w, now, period, owners, sizeof owners) == 0) return;
     sp_err err;
-    renewal r = {.w = w, .next = now + period};
-    bool ok = sp_queue_renew(db, owners, w->lease_seconds, note_renewed, &r, &err) >= 0;
+    r = (renewal){.w = w, .next = now + period};
+    sp_db *db = sp_db_pool_take_first(w->pool, &err); /* ahead of the slots */
+    bool ok = db && sp_queue_renew(db, owners, w->lease_seconds, note_renewed, &r, &err) >= 0;
+    sp_db_pool_give(w->pool, db);
     if (!ok) sp_log(SP_LOG_WARN, "renewing leases failed: %s", err.msg);
     settle(w, &r, owners, ok);
 }
 
 void *sp_lease_keeper_main(void *arg) {
     sp_worker *w = arg;
-    sp_db *db = sp_db_new(w->cfg->database_url);
-    if (!db) return NULL;
-    sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     double period = w->lease_seconds / 3.0;
     double last_sweep = -SPOOL_SWEEP_EVERY;
     while (atomic_load(&w->slots_running) > 0) {
@@ -125,10 +127,12 @@ void *sp_lease_keeper_main(void *arg) {
             if (n > 0) sp_log(SP_LOG_INFO, "removed %d stale spool files", n);
             last_sweep = sp_clock_monotonic();
         }
-        renew_due(w, db, period);
+        renew_due(w, period);
+        double prune_in = sp_pruner_tick(w); /* one short batch at most */
+        renew_due(w, period);
+        double wait = next_wait(w, period);
         /* wakes for other reasons (a new claim, slots finishing) loop back here */
-        sp_worker_wait(w, next_wait(w, period));
+        sp_worker_wait(w, prune_in < wait ? prune_in : wait);
     }
-    sp_db_free(db);
     return NULL;
 }

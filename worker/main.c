@@ -1,8 +1,9 @@
 /*
  * social-post-worker: drains the delivery queue.
  *
- * main reads the flags (flags.c) and the configuration, starts the slots
- * (slot.c), the lease keeper, the listener (wakeup.c) and the stopper
+ * main reads the flags (flags.c) and the configuration, makes the database
+ * connection pool the slots and the lease keeper share (db_pool.c), starts
+ * the slots (slot.c), the lease keeper, the listener (wakeup.c) and the stopper
  * (stopper.c), and waits for the slots. SIGTERM/SIGINT or --max-runtime stop
  * claiming and let transfers go on for most of the grace period, then end
  * steps at a safe point (uploads checkpoint between chunks); after the
@@ -92,16 +93,16 @@ static int run(sp_worker *w, sigset_t *signals) {
 
 /* Puts back whatever this process still holds, so nobody waits for a lease. */
 static void release_leases(sp_worker *w) {
-    sp_db *db = sp_db_new(w->cfg->database_url);
     sp_err err;
-    if (db) sp_db_set_deadline(db, 3, NULL, NULL); /* exiting: not worth waiting long */
+    sp_db *db = sp_db_pool_take(w->pool, true, &err); /* every slot has ended: one is free */
+    if (db) sp_db_set_deadline(db, 3, NULL, NULL);    /* exiting: not worth waiting long */
     int n = db ? sp_queue_release_all(db, w->owner, &err) : -1;
+    sp_db_pool_give(w->pool, db);
     if (n < 0)
         sp_log(SP_LOG_WARN, "could not release leases (they lapse in %d s): %s", w->lease_seconds,
-               db ? err.msg : "out of memory");
+               err.msg);
     else if (n > 0)
         sp_log(SP_LOG_INFO, "released %d deliveries for other workers", n);
-    sp_db_free(db);
 }
 
 int main(int argc, char **argv) {
@@ -120,6 +121,11 @@ int main(int argc, char **argv) {
         goto done;
     }
     use_config(&w, &cfg);
+    if (w.reseal_tokens) {
+        if (sp_worker_reseal_tokens(&w) == 0) status = 0;
+        goto done;
+    }
+    if (sp_worker_check_tokens(&w) < 0) goto done;
     /* long enough for a slow database (a renewal answered late still renews),
      * bounded for one that never answers; a hard stop abandons calls at once */
     w.db_deadline = w.lease_seconds;
@@ -127,8 +133,17 @@ int main(int argc, char **argv) {
         sp_log(SP_LOG_ERROR, "%s", err.msg);
         goto done;
     }
-    sp_log(SP_LOG_INFO, "worker %s starting: concurrency %d (%d per user), lease %d s%s%s", w.owner,
-           w.concurrency, w.per_user, w.lease_seconds, w.once ? ", once" : "",
+    w.pool = sp_db_pool_new(cfg.database_url, w.db_connections, w.db_deadline,
+                            sp_worker_hard_stopped, &w);
+    if (!w.pool) {
+        sp_log(SP_LOG_ERROR, "out of memory");
+        goto done;
+    }
+    sp_log(SP_LOG_INFO,
+           "worker %s starting: concurrency %d (%d per user), %d database connections, lease %d "
+           "s%s%s",
+           w.owner, w.concurrency, w.per_user, w.db_connections, w.lease_seconds,
+           w.once ? ", once" : "",
            cfg.webhook_key ? "" : "; no webhooks (SOCIAL_POST_WEBHOOK_SECRET is not set)");
     if (run(&w, &signals) == w.concurrency) status = 0;
     atomic_store(&w.hard_stop, true); /* downloads nobody reads any more end (.part stays) */
@@ -136,6 +151,7 @@ int main(int argc, char **argv) {
     release_leases(&w);
     sp_log(SP_LOG_INFO, "worker stopped");
 done:
+    sp_db_pool_free(w.pool);
     if (w.listener_stop_fd >= 0) close(w.listener_stop_fd);
     sp_config_free(&cfg);
     curl_global_cleanup();

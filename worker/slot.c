@@ -2,7 +2,10 @@
  * slot: one unit of the worker's concurrency. Claim a delivery, run one step
  * of its platform's adapter, record the outcome (delivery.c decides the next
  * state), repeat. The database is touched only between steps, never held
- * across a platform call, so a slow upload costs one slot and one lease.
+ * across a platform call, so a slow upload costs one slot and one lease: each
+ * database call borrows a connection of the worker's pool (db_pool.h) and
+ * gives it back at once, so a worker's connections do not grow with its
+ * concurrency.
  *
  * Fairness: claims are made one at a time per process, each skipping the
  * users who already have --per-user deliveries running here, so one user's
@@ -21,6 +24,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/rand.h"
+#include "queue/accounts.h"
 #include "db/db.h"
 #include "queue/queue.h"
 #include "spool/spool.h"
@@ -67,13 +71,19 @@ static void log_outcome(const sp_delivery *d, const sp_step_outcome *o, const sp
  * delivery back for a minute later (or fails it once the attempts are used
  * up), so it is never left running under a forgotten claim, and never
  * calls its platform for ever without counting. */
-static void record(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d,
-                   const sp_step_outcome *o, const sp_transition *t) {
+static void record(sp_worker *w, const char *owner, sp_delivery *d, const sp_step_outcome *o,
+                   const sp_transition *t) {
     sp_err err;
     bool finished = false;
+    bool stopping = atomic_load(&w->stopping);
     for (double pause = 1;; pause = pause < 30 ? pause * 2 : 30) {
         sp_err_clear(&err);
-        if (sp_queue_record(db, owner, d, o, t, &finished, &err) == 0) {
+        /* the last record of a stopping worker: worth a short wait past the hard stop */
+        sp_db *db = sp_db_pool_take(w->pool, stopping, &err);
+        if (db && stopping) sp_db_set_deadline(db, RECORD_WHILE_STOPPING, NULL, NULL);
+        int rc = db ? sp_queue_record(db, owner, d, o, t, &finished, &err) : -1;
+        sp_db_pool_give(w->pool, db);
+        if (rc == 0) {
             if (finished) sp_spool_remove(w->spool_dir, d->job_id);
             return;
         }
@@ -88,8 +98,10 @@ static void record(sp_worker *w, sp_db *db, const char *owner, sp_delivery *d,
     char why[320];
     snprintf(why, sizeof why, "the outcome could not be recorded (%s); will retry", err.msg);
     sp_utf8_truncate(why, sizeof why - 1);
-    if (sp_queue_abandon(db, owner, d, 60, w->policy.max_attempts, why, &err) < 0)
+    sp_db *db = sp_db_pool_take(w->pool, false, &err);
+    if (!db || sp_queue_abandon(db, owner, d, 60, w->policy.max_attempts, why, &err) < 0)
         sp_log(SP_LOG_WARN, "delivery %lld is left to its lease: %s", d->id, err.msg);
+    sp_db_pool_give(w->pool, db);
 }
 
 /* True when the checkpoint says a post may already exist (the same two
@@ -103,7 +115,7 @@ static bool may_have_posted(const sp_delivery *d) {
 
 /* Runs the delivery's adapter, unless the delivery must fail first; sets
  * *progressed when the step saved a checkpoint other than the claimed one. */
-static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp_step_outcome *o,
+static void step(sp_slot *slot, const char *owner, sp_delivery *d, sp_step_outcome *o,
                  bool *progressed) {
     sp_worker *w = slot->w;
     const sp_adapter *adapter = sp_adapter_for(d->post.platform);
@@ -119,14 +131,12 @@ static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp
                     sp_platform_name(d->post.platform));
     } else if (!may_have_posted(d) && sp_delivery_check(d, &err) < 0) {
         sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* what the API would have said */
+    } else if (sp_accounts_open_tokens(w->cfg->token_keys, d, &err) < 0) {
+        sp_step_set(o, SP_STEP_FAILED, "%s", err.msg); /* no platform call without a token */
     } else {
         cJSON *claimed = cJSON_Duplicate(d->post.checkpoint, true); /* NULL: no progress seen */
-        sp_slot_host slot_host = {.w = w,
-                                  .db = db,
-                                  .owner = owner,
-                                  .claim = &w->claims[slot->index],
-                                  .d = d,
-                                  .claimed = claimed};
+        sp_slot_host slot_host = {
+            .w = w, .owner = owner, .claim = &w->claims[slot->index], .d = d, .claimed = claimed};
         sp_step_host host = sp_slot_step_host(&slot_host);
         sp_step_ctx ctx = {.cfg = w->cfg,
                            .post = &d->post,
@@ -140,30 +150,30 @@ static void step(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d, sp
 }
 
 /* Runs one step of a claimed delivery and records it. */
-static void run_delivery(sp_slot *slot, sp_db *db, const char *owner, sp_delivery *d) {
+static void run_delivery(sp_slot *slot, const char *owner, sp_delivery *d) {
     sp_worker *w = slot->w;
     double start = sp_clock_monotonic();
     sp_step_outcome o;
     sp_delivery_history h = {.attempts = d->post.attempts, .releases = d->releases};
-    step(slot, db, owner, d, &o, &h.progressed);
+    step(slot, owner, d, &o, &h.progressed);
     bool lost = atomic_load(&w->claims[slot->index].lease_lost);
     if (o.kind == SP_STEP_RETRY && lost)
         sp_step_set(&o, SP_STEP_RELEASED, "the lease was lost; another worker continues");
     else if (o.kind == SP_STEP_RETRY && atomic_load(&w->hard_stop))
         o.kind = SP_STEP_RELEASED; /* our own abort, not the platform's fault */
-    if (atomic_load(&w->stopping)) /* the last record: worth a short wait past the hard stop */
-        sp_db_set_deadline(db, RECORD_WHILE_STOPPING, NULL, NULL);
     sp_transition t;
     sp_delivery_transition(&o, &h, &w->policy, sp_rand_unit(), &t);
-    record(w, db, owner, d, &o, &t);
+    record(w, owner, d, &o, &t);
     log_outcome(d, &o, &t, sp_clock_monotonic() - start);
     sp_worker_wake(w); /* the schedule changed: idle slots recompute */
 }
 
 /* Sleeps until the next delivery is due, a wake-up, or the poll interval. */
-static void wait_for_work(sp_worker *w, sp_db *db) {
+static void wait_for_work(sp_worker *w) {
     sp_err err;
-    double due = sp_queue_next_due(db, &err);
+    sp_db *db = sp_db_pool_take(w->pool, false, &err);
+    double due = db ? sp_queue_next_due(db, &err) : -1;
+    sp_db_pool_give(w->pool, db);
     if (due < 0) due = 2; /* database trouble: try again soon */
     if (due > w->poll_seconds) due = w->poll_seconds;
     if (due < 0.02) due = 0.02;
@@ -193,7 +203,7 @@ static void busy_users(sp_worker *w, char *out, size_t len) {
 /* Claims the slot's next delivery, one slot of the process at a time so the
  * per-user limit holds: makes the claim's lease owner (unique to it), skips
  * busy users, and shows the claim to the lease keeper. */
-static int claim(sp_slot *slot, sp_db *db, char *owner, size_t len, sp_delivery *d, sp_err *err) {
+static int claim(sp_slot *slot, char *owner, size_t len, sp_delivery *d, sp_err *err) {
     sp_worker *w = slot->w;
     sp_claim *c = &w->claims[slot->index];
     char busy[SP_MAX_CONCURRENCY * 40 + 4];
@@ -206,7 +216,9 @@ static int claim(sp_slot *slot, sp_db *db, char *owner, size_t len, sp_delivery 
     atomic_store(&c->lease_lost, false);
     busy_users(w, busy, sizeof busy);
     pthread_mutex_unlock(&w->lock);
-    int claimed = sp_queue_claim(db, owner, w->lease_seconds, busy, d, err);
+    sp_db *db = sp_db_pool_take(w->pool, false, err);
+    int claimed = db ? sp_queue_claim(db, owner, w->lease_seconds, busy, d, err) : -1;
+    sp_db_pool_give(w->pool, db);
     pthread_mutex_lock(&w->lock);
     if (claimed > 0) {
         snprintf(c->user_id, sizeof c->user_id, "%s", d->user_id);
@@ -231,20 +243,18 @@ static void end_claim(sp_worker *w, int index) {
 void *sp_slot_main(void *arg) {
     sp_slot *slot = arg;
     sp_worker *w = slot->w;
-    sp_db *db = sp_db_new(w->cfg->database_url);
-    if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     sp_http_client_set_abort(transfer_must_stop, slot);
     /* the platforms' hosts, job after job; not the videos' hosts: each job's
      * download runs on a thread of its own that lives for that download
      * (queue/spool_stream.c), with a connection of its own */
     sp_http_client_keep_connections(true);
-    while (db && !atomic_load(&w->stopping)) {
+    while (!atomic_load(&w->stopping)) {
         sp_delivery d;
         sp_err err;
         char owner[200];
-        int claimed = claim(slot, db, owner, sizeof owner, &d, &err);
+        int claimed = claim(slot, owner, sizeof owner, &d, &err);
         if (claimed > 0) {
-            run_delivery(slot, db, owner, &d);
+            run_delivery(slot, owner, &d);
             sp_delivery_free(&d);
         }
         end_claim(w, slot->index);
@@ -253,11 +263,10 @@ void *sp_slot_main(void *arg) {
             sp_worker_wait(w, 2);
         } else if (claimed == 0) {
             if (w->once) break;
-            wait_for_work(w, db);
+            wait_for_work(w);
         }
     }
     sp_http_client_keep_connections(false);
-    sp_db_free(db);
     atomic_fetch_sub(&w->slots_running, 1);
     sp_worker_wake(w);
     return NULL;

@@ -1,10 +1,12 @@
 /*
  * worker: what the threads of social-post-worker share.
  *
- * Threads: N slots (slot.c: claim, step, record, repeat; each with its own
- * database connection, offering adapters storage through step_host.c), a
- * lease keeper (lease_keeper.c: renews this process's leases well before they
- * lapse), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
+ * Threads: N slots (slot.c: claim, step, record, repeat; each borrowing one
+ * of a few shared database connections (db_pool.c) for each database call,
+ * offering adapters storage through step_host.c), a lease keeper
+ * (lease_keeper.c: renews all of this process's leases in one statement well
+ * before they lapse, on a connection of the same pool, and between renewals
+ * prunes old history: pruner.c), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
  * once instead of at their next poll), a stopper (stopper.c: signals, the
  * run-time limit, the grace period) and, when a webhook secret is set, a
  * webhook sender (webhooks.c: the outbox's events to their callbackUrls).
@@ -20,11 +22,15 @@
 
 #include "core/config.h"
 #include "db/db.h"
+#include "db_pool.h"
 #include "queue/delivery.h"
 #include "spool/spool.h"
 #include "webhooks/webhook.h"
 
-#define SP_MAX_CONCURRENCY 64
+/* Slots cost a thread and a lease each, no database connection (they share
+ * --db-connections): 256 leaves room for a host's worth of uploads, which
+ * wait on the network, not on the CPU. */
+#define SP_MAX_CONCURRENCY 256
 
 /* One slot's current claim, as the lease keeper and the fairness limit see
  * it; guarded by sp_worker.lock, except lease_lost (atomic: the slot's
@@ -42,16 +48,23 @@ typedef struct {
     char owner[160]; /* this process: host:pid:random; claims are owner:n */
     char spool_dir[1024];
     int concurrency;
+    int db_connections; /* the pool's size: connections shared by the slots and the keeper */
+    sp_db_pool *pool;   /* made by main before the threads start */
     int lease_seconds;
     double grace_seconds;
     double poll_seconds;
     double max_runtime; /* 0 = no limit */
     bool once;
+    bool reseal_tokens;      /* --reseal-tokens: re-seal the accounts, exit */
+    bool allow_plain_tokens; /* --allow-plain-tokens: start beside plain rows */
     long long max_video_bytes;
-    int per_user;        /* deliveries of one user this worker runs at once */
-    double db_deadline;  /* seconds a database call may wait (the lease) */
-    double ig_poll_base; /* first wait for Instagram's processing */
-    double ig_deadline;  /* how long Instagram may process a video */
+    int per_user;              /* deliveries of one user this worker runs at once */
+    double progress_every;     /* seconds between two progress reports of a delivery */
+    double retention_days;     /* finished deliveries' details and webhook events: 0 keeps them */
+    double job_retention_days; /* finished jobs: 0 keeps them (the default) */
+    double db_deadline;        /* seconds a database call may wait (the lease) */
+    double ig_poll_base;       /* first wait for Instagram's processing */
+    double ig_deadline;        /* how long Instagram may process a video */
     sp_retry_policy policy;
     sp_webhook_policy webhook_policy; /* the outbox's retry schedule */
 
@@ -87,6 +100,10 @@ void sp_worker_wait(sp_worker *w, double seconds);
 /* True once the grace period is over: transfers and database calls stop. */
 bool sp_worker_hard_stopped(void *w);
 
+/* Runs one batch of pruning when one is due (pruner.c; the lease keeper's
+ * thread only); seconds until it wants to run again. */
+double sp_pruner_tick(sp_worker *w);
+
 /* A slot thread's argument. */
 typedef struct {
     sp_worker *w;
@@ -102,7 +119,6 @@ typedef struct {
 /* What a slot offers the adapter of the delivery it runs (step_host.c). */
 typedef struct {
     sp_worker *w;
-    sp_db *db;
     const char *owner; /* the claim's lease owner */
     sp_claim *claim;   /* the slot's claim: its lease may be lost */
     sp_delivery *d;
@@ -114,6 +130,14 @@ typedef struct {
     const cJSON *claimed;
     bool progressed;
 } sp_slot_host;
+
+/* --reseal-tokens: seals every account row with the current key; 0 when
+ * every row is sealed with it (worker/tokens.c). */
+int sp_worker_reseal_tokens(const sp_worker *w);
+
+/* Refuses (-1, logged) to run while a key is set and plain rows exist,
+ * unless --allow-plain-tokens. */
+int sp_worker_check_tokens(const sp_worker *w);
 
 /* The step host of h's delivery, for sp_step_ctx.host. */
 sp_step_host sp_slot_step_host(sp_slot_host *h);

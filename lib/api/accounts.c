@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "core/json.h"
+#include "core/log.h"
+#include "core/seal.h"
 
 static const sp_stmt begin_stmt = {
     "accounts_begin", "SELECT public.social_post_account_begin($1, $2, $3, $4, $5)", 5};
@@ -44,23 +46,32 @@ static const sp_stmt remove_stmt = {
     "accounts_remove",
     "SELECT access_token, refresh_token FROM public.social_post_account_remove($1)", 1};
 
-/* The one point where a token goes towards the database: what is written
- * for the token of user_id's platform account (sealing plugs in here).
- * Caller frees; NULL stays NULL. */
+/* The one point where a token goes towards the database: the token of
+ * user_id's platform account sealed with SOCIAL_POST_TOKEN_KEYS (as given
+ * when no keys are set). Caller frees; NULL stays NULL; *failed set when it
+ * could not be sealed (nothing is then written). */
 static char *store_token(const sp_config *cfg, const char *user_id, const char *platform,
-                         const char *token, bool *oom) {
-    (void)cfg, (void)user_id, (void)platform;
+                         const char *token, bool *failed) {
+    sp_err err;
     if (!token) return NULL;
-    char *out = strdup(token);
-    if (!out) *oom = true;
+    char *out = sp_seal(cfg->token_keys, user_id, platform, token, &err);
+    if (!out) {
+        sp_log(SP_LOG_ERROR, "sealing a %s token failed: %s", platform, err.msg);
+        *failed = true;
+    }
     return out;
 }
 
-/* Its counterpart: the token a stored text holds (opening sealed ones
- * plugs in here). Caller frees; NULL stays NULL. */
+/* Its counterpart: the token a stored text holds, opened. Caller frees;
+ * NULL when absent or when it does not open (then it is only not revoked). */
 static char *open_token(const sp_config *cfg, const char *user_id, const char *platform,
-                        const char *stored, bool *oom) {
-    return store_token(cfg, user_id, platform, stored, oom);
+                        const char *stored) {
+    sp_err err;
+    if (!stored) return NULL;
+    char *out = sp_unseal(cfg->token_keys, user_id, platform, stored, &err);
+    if (!out)
+        sp_log(SP_LOG_WARN, "the removed %s account's token did not open: %s", platform, err.msg);
+    return out;
 }
 
 /* Frees and wipes a stored token's text. */
@@ -139,7 +150,8 @@ int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const 
     if (a->choices) {
         char *options = sealed_choices(cfg, user_id, platform, a->choices, &oom);
         const char *params[] = {state, options};
-        rc = oom ? sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory")
+        rc = oom ? sp_err_set(err, SP_ERR_INTERNAL, "token_not_stored",
+                              "a token could not be stored")
                  : exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &offer_stmt, params, NULL, err);
         if (options) explicit_bzero(options, strlen(options));
         free(options);
@@ -152,7 +164,7 @@ int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const 
     const char *params[] = {state,   a->account_id, a->display_name,
                             access,  refresh,       a->expires_in >= 0 ? expires : NULL,
                             a->login};
-    rc = oom ? sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory")
+    rc = oom ? sp_err_set(err, SP_ERR_INTERNAL, "token_not_stored", "a token could not be stored")
              : exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &store_stmt, params, NULL, err);
     drop_token(access);
     drop_token(refresh);
@@ -194,12 +206,11 @@ int sp_accounts_remove_as(sp_db *db, const sp_config *cfg, const char *claims_js
     *access_token = *refresh_token = NULL;
     if (exec_as(db, claims_json, &remove_stmt, params, &res, err) < 0) return -1;
     int rc = PQntuples(res) > 0 ? 1 : 0;
-    bool oom = false;
     if (rc == 1) {
         *access_token = open_token(cfg, user_id, platform,
-                                   PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0), &oom);
+                                   PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
         *refresh_token = open_token(cfg, user_id, platform,
-                                    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1), &oom);
+                                    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
     }
     PQclear(res);
     /* the row is gone either way; a token not opened is only not revoked */

@@ -198,5 +198,17 @@ int sp_metrics_render_queue(const sp_queue_stats *stats, char *buf, size_t len) 
         if (!strcmp(stats->rows[i].state, "queued"))
             emit(&o, "social_post_oldest_due_seconds{platform=\"%s\"} %.3f\n",
                  stats->rows[i].platform, stats->rows[i].oldest_due_seconds);
+    emit(&o, "# HELP social_post_deliveries_waiting_for_quota Deliveries waiting until a "
+             "platform's quota allows them.\n"
+             "# TYPE social_post_deliveries_waiting_for_quota gauge\n");
+    for (int i = 0; i < stats->nquota; i++)
+        emit(&o, "social_post_deliveries_waiting_for_quota{platform=\"%s\"} %lld\n",
+             stats->quota[i].platform, stats->quota[i].deliveries);
+    emit(&o,
+         "# HELP social_post_account_tokens Connected accounts by how their tokens are stored.\n"
+         "# TYPE social_post_account_tokens gauge\n"
+         "social_post_account_tokens{stored=\"sealed\"} %lld\n"
+         "social_post_account_tokens{stored=\"plain\"} %lld\n",
+         stats->tokens_sealed, stats->tokens_plain);
     return o.overflow ? -1 : (int)o.off;
 }

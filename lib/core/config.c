@@ -175,6 +175,7 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
                           "DATABASE_URL is not set (a libpq connection string or URI)");
     if (load_tiktok(cfg, err) < 0) return -1;
     if (load_connect(cfg, err) < 0) return -1;
+    if (sp_seal_keys_parse(getenv("SOCIAL_POST_TOKEN_KEYS"), &cfg->token_keys, err) < 0) return -1;
     return load_webhook_key(cfg, err);
 }
 
@@ -206,4 +207,6 @@ void sp_config_free(sp_config *cfg) {
     free(cfg->webhook_key);
     cfg->webhook_key = NULL;
     cfg->webhook_key_len = 0;
+    sp_seal_keys_free(cfg->token_keys);
+    cfg->token_keys = NULL;
 }

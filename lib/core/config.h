@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "core/err.h"
+#include "core/seal.h"
 
 typedef struct {
     char *database_url;            /* DATABASE_URL (required) */
@@ -53,6 +54,9 @@ typedef struct {
     char *instagram_auth_url;  /* INSTAGRAM_AUTH_URL */
     char *instagram_token_url; /* INSTAGRAM_TOKEN_URL */
     char *tiktok_auth_url;     /* TIKTOK_AUTH_URL */
+    /* SOCIAL_POST_TOKEN_KEYS, parsed: seals the tokens written to
+     * social_accounts (core/seal.h); NULL when unset (tokens stored as given) */
+    sp_seal_keys *token_keys;
 } sp_config;
 
 /* Fills cfg from the environment. Fails with a message naming the variable

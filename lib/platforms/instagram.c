@@ -124,11 +124,10 @@ bool sp_instagram_read_quota(const cJSON *body, long long *usage, long long *tot
 static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome *out) {
     sp_ig_error_action action = sp_instagram_error_action(r);
     if (action == SP_IG_LIMIT) { /* the window frees in its own time: wait, do not fail */
-        sp_step_set(out, SP_STEP_WAIT,
-                    "Instagram's publishing limit for this account is reached; waiting for "
-                    "room (%s)",
-                    r->message);
-        out->delay = IG_QUOTA_WAIT_MAX;
+        sp_step_quota(out, IG_QUOTA_WAIT_MAX,
+                      "Instagram's publishing limit for this account is reached; waiting for "
+                      "room (%s)",
+                      r->message);
         return;
     }
     if (action == SP_IG_RESTRICTED) {
@@ -255,11 +254,10 @@ static int check_quota(sp_step_ctx *ctx, sp_step_outcome *out) {
         double delay = (double)window / 24;
         if (delay > IG_QUOTA_WAIT_MAX) delay = IG_QUOTA_WAIT_MAX;
         if (delay < ctx->ig_poll_base) delay = ctx->ig_poll_base;
-        sp_step_set(out, SP_STEP_WAIT,
-                    "Instagram's publishing limit is reached (%lld of %lld posts in %lld hours); "
-                    "waiting for room",
-                    usage, total, window / 3600);
-        out->delay = delay;
+        sp_step_quota(out, delay,
+                      "Instagram's publishing limit is reached (%lld of %lld posts in %lld "
+                      "hours); waiting for room",
+                      usage, total, window / 3600);
         rc = 0;
     }
     sp_graph_resp_free(&r);

@@ -39,6 +39,18 @@ void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...) 
     sp_utf8_truncate(out->message, sizeof out->message - 1);
 }
 
+void sp_step_quota(sp_step_outcome *out, double delay, const char *fmt, ...) {
+    memset(out, 0, sizeof *out);
+    out->kind = SP_STEP_WAIT;
+    out->delay = delay;
+    out->quota = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    va_end(ap);
+    sp_utf8_truncate(out->message, sizeof out->message - 1);
+}
+
 void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
     if (err->kind == SP_ERR_CONFLICT || err->kind == SP_ERR_DB_UNAVAILABLE)
         sp_step_set(out, SP_STEP_RELEASED, "%s", err->msg);

@@ -63,6 +63,11 @@ typedef struct {
     sp_step_kind kind;
     char message[512]; /* FAILED/RETRY: what went wrong, safe to show the user */
     double delay;      /* WAIT: seconds; RETRY: the platform's Retry-After, or < 0 */
+    /* WAIT: the platform's quota for this account (or app) is used up, and
+     * delay is when it allows the call again: the job shows the delivery as
+     * phase "waiting_for_quota" with that time, no attempt is counted, and
+     * nothing is sent to the platform meanwhile (sp_step_quota sets it). */
+    bool quota;
     char url[512];     /* DONE */
     char post_id[128]; /* DONE */
     /* DONE: how the platform really published the post, in its own words
@@ -233,6 +238,11 @@ void sp_step_cp_set_number(sp_step_ctx *ctx, const char *name, double value);
 /* Saves the checkpoint; on failure fills out (RELEASED when the lease was
  * lost or the database is away: the step must end) and returns -1. */
 int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out);
+
+/* Fills out as a WAIT of delay seconds for a platform quota, with a
+ * printf-style message for the user (as sp_step_set). */
+void sp_step_quota(sp_step_outcome *out, double delay, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Fills out as DONE with the post's url and id. */
 void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);

@@ -559,10 +559,9 @@ static int post_failed(tt_run *run, const sp_tt_status *st, sp_step_outcome *out
             sp_step_set(out, SP_STEP_RETRY, "TikTok failed the post (internal); posting again");
     } else if (!strcmp(why, "spam_risk_too_many_posts")) {
         if (start_over(run, out) == 0) {
-            sp_step_set(out, SP_STEP_WAIT,
-                        "TikTok's daily post cap for this account is reached; it is tried again "
-                        "in 24 hours (spam_risk_too_many_posts)");
-            out->delay = SP_TT_DAILY_WAIT;
+            sp_step_quota(out, SP_TT_DAILY_WAIT,
+                          "TikTok's daily post cap for this account is reached; it is tried "
+                          "again in 24 hours (spam_risk_too_many_posts)");
         }
     } else {
         sp_step_set(out, SP_STEP_FAILED, "TikTok could not post the video: %s", why);

@@ -92,16 +92,17 @@ static const struct {
 /* Fills out for action, with TikTok's message and log id for support. */
 static void act(tt_action action, const char *say, const sp_tt_resp *r, const char *doing,
                 sp_step_outcome *out) {
-    sp_step_kind kind = action == ACT_FAIL ? SP_STEP_FAILED : SP_STEP_RETRY;
-    if (action == ACT_DAILY || (action == ACT_RATE && r->retry_after < 0)) kind = SP_STEP_WAIT;
-    sp_step_set(out, kind, "%s while %s (%s%s%s)", say, doing, r->code[0] ? r->code : r->message,
-                r->log_id[0] ? ", log id " : "", r->log_id);
-    if (action == ACT_DAILY)
-        out->delay = SP_TT_DAILY_WAIT;
-    else if (action == ACT_RATE)
-        out->delay = r->retry_after >= 0 ? (double)r->retry_after : SP_TT_RATE_WAIT;
-    else if (action == ACT_RETRY)
-        out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
+    const char *what = r->code[0] ? r->code : r->message, *log = r->log_id[0] ? ", log id " : "";
+    if (action == ACT_DAILY || action == ACT_RATE) { /* quotas: waited out, never failed */
+        double delay = action == ACT_DAILY   ? SP_TT_DAILY_WAIT
+                       : r->retry_after >= 0 ? (double)r->retry_after
+                                             : SP_TT_RATE_WAIT;
+        sp_step_quota(out, delay, "%s while %s (%s%s%s)", say, doing, what, log, r->log_id);
+        return;
+    }
+    sp_step_set(out, action == ACT_FAIL ? SP_STEP_FAILED : SP_STEP_RETRY, "%s while %s (%s%s%s)",
+                say, doing, what, log, r->log_id);
+    if (action == ACT_RETRY) out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
 }
 
 sp_tt_class sp_tiktok_classify(const sp_tt_resp *r, const char *doing, sp_step_outcome *out) {

@@ -46,17 +46,15 @@ static bool busy(long status, const char *reason) {
 /* The quotas: a WAIT until they reset, holding nothing, counting no attempt. */
 static bool quota(const char *reason, time_t now, sp_step_outcome *out) {
     if (!strcmp(reason, "quotaExceeded")) {
-        sp_step_set(out, SP_STEP_WAIT,
-                    "YouTube's daily API quota is used up; the upload waits until it resets at "
-                    "midnight Pacific time");
-        out->delay = (double)sp_youtube_quota_reset_in(now);
+        sp_step_quota(out, (double)sp_youtube_quota_reset_in(now),
+                      "YouTube's daily API quota is used up; the upload waits until it resets "
+                      "at midnight Pacific time");
         return true;
     }
     if (!strcmp(reason, "uploadLimitExceeded")) {
-        sp_step_set(out, SP_STEP_WAIT,
-                    "this YouTube channel reached its daily upload limit; trying again in 24 "
-                    "hours");
-        out->delay = YT_UPLOAD_LIMIT_WAIT;
+        sp_step_quota(out, YT_UPLOAD_LIMIT_WAIT,
+                      "this YouTube channel reached its daily upload limit; trying again in 24 "
+                      "hours");
         return true;
     }
     return false;

@@ -29,12 +29,16 @@ void sp_delivery_free(sp_delivery *d) {
     free(p->description);
     free(p->video_url);
     free(p->account_id);
+    if (p->access_token) explicit_bzero(p->access_token, strlen(p->access_token));
+    if (p->refresh_token) explicit_bzero(p->refresh_token, strlen(p->refresh_token));
     free(p->access_token);
     free(p->refresh_token);
     p->checkpoint = p->options = NULL;
     p->account_login = NULL;
     p->title = p->description = p->video_url = NULL;
     p->account_id = p->access_token = p->refresh_token = NULL;
+    free(d->stored_refresh_token);
+    d->stored_refresh_token = NULL;
 }
 
 /* Seconds to wait before retry number attempts+1. */
@@ -75,6 +79,7 @@ void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history 
     out->run_in = 0;
     out->count_attempt = false;
     out->count_release = false;
+    out->quota = false;
     snprintf(out->message, sizeof out->message, "%s", o->message);
     sp_utf8_truncate(out->message, sizeof out->message - 1);
     switch (o->kind) {
@@ -88,6 +93,7 @@ void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history 
     case SP_STEP_WAIT:
         out->state = SP_DELIVERY_QUEUED;
         out->run_in = o->delay > 0 ? o->delay : 0;
+        out->quota = o->quota; /* no attempt counted: the platform said when */
         break;
     case SP_STEP_RELEASED:
         release(o, h, policy, jitter, out);

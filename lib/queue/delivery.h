@@ -65,6 +65,9 @@ typedef struct {
     bool video_owned;  /* the job's video exists and is its user's */
     char refusal[300]; /* why its user may not post (an anonymous sign-in); "" when they may */
     sp_post post;      /* post.attempts: transient failures so far */
+    /* the account's refresh token as social_accounts holds it (sealed or
+     * plain; NULL for none): how the row is found again (queue/accounts.h) */
+    char *stored_refresh_token;
 } sp_delivery;
 
 void sp_delivery_free(sp_delivery *d);
@@ -87,6 +90,7 @@ typedef struct {
     double run_in;      /* seconds from now, for queued */
     bool count_attempt; /* attempts + 1 */
     bool count_release; /* releases + 1 (else back to 0: an outcome, or progress) */
+    bool quota;         /* queued until a platform quota allows it (run_in) */
     char message[600];  /* last_error / the result's error */
 } sp_transition;
 

@@ -62,6 +62,15 @@ static const sp_stmt record_outcome = {
     " $14)",
     14};
 
+/* The step ended on a platform quota (migration 0017): recorded in the same
+ * transaction as the outcome, so the job's refresh shows the wait; the next
+ * claim ends it. */
+static const sp_stmt mark_quota = {
+    "queue_mark_quota",
+    "UPDATE public.social_post_deliveries SET waiting_for_quota = true"
+    " WHERE id = $1::bigint AND lease_owner = $2 AND state = 'running'",
+    2};
+
 static const sp_stmt renew_leases = {
     "queue_renew",
     "UPDATE public.social_post_deliveries"
@@ -252,6 +261,30 @@ static int read_record(const PGresult *res, const sp_delivery *d, bool *job_fini
     return 0;
 }
 
+/* Runs the record statement with params and reads its row. */
+static int record_statement(sp_db *db, const sp_delivery *d, const char *const *params,
+                            bool *job_finished, sp_err *err) {
+    PGresult *res = sp_db_exec(db, &record_outcome, params, err);
+    int rc = res ? read_record(res, d, job_finished, err) : -1;
+    PQclear(res);
+    return rc;
+}
+
+/* Marks the delivery as waiting for a quota and records the outcome, in one
+ * transaction (quota waits are rare: the extra round trips cost nothing). */
+static int record_quota_wait(sp_db *db, const char *owner, const sp_delivery *d,
+                             const char *const *params, bool *job_finished, sp_err *err) {
+    delivery_id id = id_param(d);
+    const char *mark[] = {id.text, owner};
+    if (sp_db_begin(db, err) < 0) return -1;
+    if (exec_owned(db, &mark_quota, mark, err) < 0 ||
+        record_statement(db, d, params, job_finished, err) < 0 || sp_db_commit(db, err) < 0) {
+        sp_db_rollback(db);
+        return -1;
+    }
+    return 0;
+}
+
 int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp_step_outcome *o,
                     const sp_transition *t, bool *job_finished, sp_err *err) {
     delivery_id id = id_param(d);
@@ -280,10 +313,9 @@ int sp_queue_record(sp_db *db, const char *owner, const sp_delivery *d, const sp
                             d->video_id[0] ? d->video_id : NULL,
                             ok ? o->url : "",
                             ok ? o->post_id : ""};
-    /* one statement, its own transaction */
-    PGresult *res = sp_db_exec(db, &record_outcome, params, err);
-    int rc = res ? read_record(res, d, job_finished, err) : -1;
-    PQclear(res);
+    int rc = t->quota
+                 ? record_quota_wait(db, owner, d, params, job_finished, err)
+                 : record_statement(db, d, params, job_finished, err); /* its own transaction */
     free(checkpoint);
     free(result);
     return rc;

@@ -274,6 +274,22 @@ scenarios.partial_failure_then_retry = async (browser) => {
   return t;
 };
 
+// A platform over its quota waits: the page says so, with when it tries again,
+// and the platform's words.
+scenarios.quota_wait_is_shown = async (browser) => {
+  const t = await openPage(browser);
+  await signIn(t.page);
+  const jobId = await post(t.page, { platforms: ["YouTube"], title: fx.title });
+  const yt = platformItem(t.page, "youtube");
+  await waitFor("the quota wait on the page", async () =>
+    /Waiting for the platform's quota until/.test(await yt.textContent()), JOB_TIMEOUT_MS);
+  const job = await apiStatus(jobId);
+  assert.equal(job.results.youtube.phase, "waiting_for_quota");
+  assert.ok((await yt.textContent()).includes("quota"), "the platform's words");
+  await screenshot(t.page, "status-page-quota-wait.png");
+  return t;
+};
+
 // Titles, descriptions and messages are data: shown as the characters sent.
 scenarios.html_is_shown_as_text = async (browser) => {
   const t = await openPage(browser);

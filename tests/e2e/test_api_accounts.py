@@ -354,4 +354,43 @@ def test_the_api_role_cannot_read_states_or_choices():
             raise AssertionError(f"authenticated may read {table}")
 
 
+def test_with_token_keys_connected_tokens_are_sealed_and_disconnect_still_revokes():
+    import base64
+    import fcgikit
+    st = sptest.state()
+    keys = "conn1:" + base64.b64encode(bytes(range(32))).decode()
+    env = dict(sptest._stack_module().connect_env(st), SOCIAL_POST_TOKEN_KEYS=keys)
+    user, tok = new_user()
+    auth = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+    with fcgikit.Program(["social-post", "--threads", "1"], env=env) as prog:
+        c = fcgikit.Connection(prog.port, timeout=30)
+        for platform in ("tiktok", "facebook"):
+            r = c.request("POST", f"/accounts/{platform}/connect", headers=auth, keep=True)
+            assert r.status == 200, r
+            cookie = r.headers["set-cookie"].split(";", 1)[0]
+            location = consent(r.json["authorizeUrl"])
+            query = urllib.parse.urlsplit(location).query
+            back = c.request("GET", "/accounts/callback", query=query, headers={"Cookie": cookie},
+                             keep=True)
+            assert back.status == 303, back
+        # the Page offered waits sealed too; chosen, it is the account's token as it was
+        assert c.request("POST", "/accounts/facebook/choose", headers=auth,
+                         body=b'{"accountId": "102927594431953"}', keep=True).status == 200
+        tokens = sptest.sql("SELECT platform, access_token, refresh_token FROM social_accounts "
+                            "WHERE user_id = %s ORDER BY platform", (user,))
+        assert [t[0] for t in tokens] == ["facebook", "tiktok"], tokens
+        for platform, access, refresh in tokens:
+            assert access.startswith("sp1:conn1:"), (platform, access[:12])
+            assert refresh is None or refresh.startswith("sp1:conn1:"), (platform, refresh[:12])
+        dump = json.dumps(sptest.sql("SELECT * FROM social_accounts WHERE user_id = %s", (user,)),
+                          default=str)
+        assert "act." not in dump and "EAA" not in dump, dump[:300]
+        before = len(fake().stats()["revoked"])
+        r = c.request("DELETE", "/accounts/tiktok", headers=auth, keep=True)
+        assert r.status == 200 and r.json["revoked"] is True, r
+        revoked = fake().stats()["revoked"][before:]
+        assert [(x["platform"], x["known"]) for x in revoked] == [("tiktok", True)], revoked
+        assert prog.stop(timeout=30) == 0
+
+
 sptest.run(globals())

@@ -11,6 +11,7 @@ role names made unique (the stack has its own social_post_api). Then:
 import json
 import os
 import re
+import subprocess
 import uuid
 
 import psycopg2
@@ -46,6 +47,11 @@ def roles():
             sql = re.sub(rf"\b{n}\b", here, sql)
         sptest.sql(sql)
     return _roles
+
+
+def pg_env():
+    bindir = sptest.state()["pg"]["bin_dir"]
+    return dict(os.environ, PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
 
 
 def url_as(role):
@@ -97,6 +103,50 @@ def test_api_login_sees_only_what_a_caller_may():
         conn.rollback()
     finally:
         conn.close()
+
+
+def test_api_login_is_refused_the_token_columns_even_where_the_app_grants_select():
+    """An app's own social_accounts on Supabase grants anon and authenticated
+    SELECT on every column by default: migration 0017 leaves them the other
+    columns and takes the tokens away; the worker's login still reads them."""
+    api, worker = roles()["social_post_api"], roles()["social_post_worker"]
+    owner = sptest.new_user()
+    workerkit.connect(owner, "youtube", access_token="ya29.column-" + owner)
+    sptest.sql("GRANT SELECT ON social_accounts TO authenticated, anon")  # as Supabase does
+    try:
+        out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                              sptest.state()["database_url"], "-f",
+                              os.path.join(sptest.state()["source_dir"], "migrations",
+                                           "0017_sealed_tokens_quota_waits.sql")],
+                             capture_output=True, text=True, timeout=120, env=pg_env())
+        assert out.returncode == 0, out.stderr
+        conn = psycopg2.connect(url_as(api))
+        try:
+            assert as_caller(conn, owner, "SELECT platform FROM social_accounts") == []  # RLS: none
+            for column in ("access_token", "refresh_token", "*"):
+                try:
+                    as_caller(conn, owner, f"SELECT {column} FROM social_accounts")
+                    raise AssertionError(f"the API login reads social_accounts {column}")
+                except psycopg2.errors.InsufficientPrivilege:
+                    conn.rollback()
+            with conn.cursor() as cur:
+                cur.execute("SET LOCAL ROLE social_post_metrics")
+                try:
+                    cur.execute("SELECT access_token FROM social_accounts")
+                    raise AssertionError("the metrics role reads tokens")
+                except psycopg2.errors.InsufficientPrivilege:
+                    conn.rollback()
+        finally:
+            conn.close()
+        conn = psycopg2.connect(url_as(worker))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT access_token FROM social_accounts WHERE user_id = %s", (owner,))
+                assert cur.fetchall() == [("ya29.column-" + owner,)]
+        finally:
+            conn.close()
+    finally:
+        sptest.sql("REVOKE SELECT ON social_accounts FROM authenticated, anon")
 
 
 def test_worker_login_posts_a_job():

@@ -26,7 +26,8 @@ def test_help_lists_the_options():
 WORKER_FLAGS = {  # DESIGN.md section 6 names the first five; deployments use the rest
     "--concurrency", "--once", "--max-runtime", "--lease", "--help", "--per-user", "--grace",
     "--poll", "--backoff-base", "--max-attempts", "--max-video-bytes", "--ig-poll",
-    "--ig-deadline", "--webhook-backoff", "--webhook-give-up", "--version"}
+    "--ig-deadline", "--webhook-backoff", "--webhook-give-up", "--version", "--reseal-tokens",
+    "--allow-plain-tokens", "--db-connections", "--retention-days", "--job-retention-days"}
 
 
 def test_worker_help_lists_every_option_and_each_listed_option_is_accepted():

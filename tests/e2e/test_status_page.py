@@ -66,6 +66,12 @@ def test_partial_failure_then_retry_reaches_completed():
     assert stats["graph"]["fb_videos_published"] == 1
 
 
+def test_a_quota_wait_is_shown_with_its_retry_time():
+    stats = run_with_worker("quota_wait_is_shown", setup=lambda p: p.youtube.faults(
+        [{"op": "init", "status": 403, "reason": "quotaExceeded"}]))
+    assert stats["youtube"]["videos_created"] == 0
+
+
 def test_html_in_title_is_shown_as_text():
     run_with_worker("html_is_shown_as_text", extra={
         "htmlTitle": '<img src=x onerror="window.__pwned=1;alert(1)">Launch',

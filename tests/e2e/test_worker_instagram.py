@@ -120,6 +120,8 @@ def test_a_full_publishing_window_is_waited_for_not_failed():
                     timeout=20)
         s = wk.status(user, job)
         assert s["status"] not in ("completed", "failed"), s
+        ig = s["results"]["instagram"]  # a quota wait shows as one (issue 17), no attempt counted
+        assert ig["phase"] == "waiting_for_quota" and "retryAt" in ig and ig["attempts"] == 0, ig
         assert "ig_create" not in p.graph.stats()["requests"]
         p.graph.config({"ig_quota_used": 0})
         s = wk.wait_job(user, job)

@@ -139,6 +139,41 @@ def test_progress_reaches_the_job_at_most_about_once_a_second():
                    " DROP TABLE IF EXISTS test_progress_audit")
 
 
+def test_a_job_uploading_to_two_platforms_changes_at_most_about_once_a_second():
+    """Two platforms of one job report progress at once: the job (its row, its
+    NOTIFY) still changes about once a second, not once per platform; each
+    platform's progress still shows, and the final state shows at once."""
+    sptest.sql(AUDIT)
+    try:
+        with wk.Platforms() as p:
+            wk.clear_queue()
+            url, _ = p.video.add_video("progress-two.mp4", 24 * MiB)
+            user, video = wk.user_with_video(url)
+            wk.connect(user, "facebook", access_token="EAAB-page-token")
+            wk.connect(user, "youtube")
+            # Facebook: 192 transfers over about 6 s; YouTube: 8 MiB chunks, 2 s each
+            p.graph.config({"fb_chunk_bytes": 128 << 10, "bandwidth_bytes_per_sec": 4 * MiB})
+            p.youtube.config({"bandwidth_bytes_per_sec": 4 * MiB})
+            job = wk.submit(user, video, ["facebook", "youtube"])
+            w = p.worker("--concurrency", "2", "--per-user", "2")
+            s = wk.wait_job(user, job, timeout=120)
+            assert s["status"] == "completed", s
+            assert w.stop() == 0
+        rows = sptest.sql("SELECT extract(epoch FROM at), results FROM test_progress_audit"
+                          " WHERE job_id = %s ORDER BY at", (job,))
+        with_progress = [(float(at), r) for at, r in rows
+                         if any("progress" in (r.get(pl) or {}) for pl in ("facebook", "youtube"))]
+        assert len(with_progress) >= 2, rows
+        for pl in ("facebook", "youtube"):
+            assert any("progress" in (r.get(pl) or {}) for _, r in with_progress), (pl, rows)
+        span = with_progress[-1][0] - with_progress[0][0]
+        assert len(with_progress) <= span + 2, (len(with_progress), span)
+    finally:
+        sptest.sql("DROP TRIGGER IF EXISTS test_progress_audit ON social_post_jobs;"
+                   " DROP FUNCTION IF EXISTS test_progress_audit();"
+                   " DROP TABLE IF EXISTS test_progress_audit")
+
+
 def test_a_retry_from_scratch_forgets_the_old_progress():
     user = sptest.new_user()
     video = sptest.new_video(user)

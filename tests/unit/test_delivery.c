@@ -66,6 +66,19 @@ static void waits_and_releases_do_not_count_as_attempts(void) {
     CHECK(!after(SP_STEP_RETRY, 0, -1, 0.5).count_release); /* anything else ends the row */
 }
 
+/* A platform quota: queued until it allows the call, shown as such, no attempt. */
+static void quota_waits_are_shown_and_not_counted(void) {
+    sp_step_outcome o;
+    sp_step_quota(&o, 3600, "quota used up");
+    sp_transition t;
+    sp_delivery_history h = {.attempts = 7};
+    sp_delivery_transition(&o, &h, &policy, 0.5, &t);
+    CHECK(t.state == SP_DELIVERY_QUEUED && t.quota && !t.count_attempt && t.run_in == 3600);
+    CHECK_STR(t.message, "quota used up");
+    CHECK(!after(SP_STEP_WAIT, 0, 5, 0.5).quota); /* a transcoding wait is not a quota */
+    CHECK(!after(SP_STEP_RETRY, 0, 5, 0.5).quota);
+}
+
 /* A delivery that keeps being put back (claim, abort, requeue) must not cycle
  * for ever: past SP_FREE_RELEASES in a row, each release is an attempt. */
 static void repeated_releases_count_toward_the_attempt_limit(void) {
@@ -169,6 +182,7 @@ int main(void) {
     retry_after_wins_when_longer();
     too_many_retries_fail_with_the_last_error();
     waits_and_releases_do_not_count_as_attempts();
+    quota_waits_are_shown_and_not_counted();
     repeated_releases_count_toward_the_attempt_limit();
     releases_after_checkpointed_progress_never_count();
     progress_starts_the_row_of_releases_again();

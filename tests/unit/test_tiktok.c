@@ -119,10 +119,13 @@ static void documented_errors_are_classified(void) {
     CHECK(classify_doc("video_init", -1, &out) == SP_TT_OK);
     CHECK(classify_doc("video_init_rate_limited", -1, &out) == SP_TT_STOP);
     CHECK(out.kind == SP_STEP_WAIT && out.delay == SP_TT_RATE_WAIT); /* about a minute */
+    CHECK(out.quota); /* waited out as a quota: no attempt counted */
     CHECK(classify_doc("video_init_rate_limited", 7, &out) == SP_TT_STOP);
-    CHECK(out.kind == SP_STEP_RETRY && out.delay == 7); /* Retry-After honoured */
+    CHECK(out.kind == SP_STEP_WAIT && out.quota && out.delay == 7); /* Retry-After honoured */
     CHECK(classify_doc("video_init_spam_risk_too_many_posts", -1, &out) == SP_TT_STOP);
-    CHECK(out.kind == SP_STEP_WAIT && out.delay == SP_TT_DAILY_WAIT);
+    CHECK(out.kind == SP_STEP_WAIT && out.quota && out.delay == SP_TT_DAILY_WAIT);
+    CHECK(classify_doc("video_init_unaudited", -1, &out) == SP_TT_STOP);
+    CHECK(!out.quota);
     CHECK(classify_doc("video_init_unaudited", -1, &out) == SP_TT_STOP);
     CHECK(out.kind == SP_STEP_FAILED && strstr(out.message, "SELF_ONLY") &&
           strstr(out.message, "audited"));

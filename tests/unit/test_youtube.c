@@ -151,10 +151,11 @@ static void quotas_wait_for_their_reset_instead_of_failing(void) {
     /* quotaExceeded once failed the post at once */
     CHECK(doc_class("quota_exceeded", DEC_6_2026_0400Z, &out) == SP_YT_WAIT);
     CHECK(out.kind == SP_STEP_WAIT && out.delay == 4 * 3600); /* midnight PST = 08:00Z */
+    CHECK(out.quota); /* the job shows it waiting for the quota, no attempt counted */
     CHECK(strstr(out.message, "midnight Pacific time") != NULL);
     /* uploadLimitExceeded once failed as "rejected the upload" */
     CHECK(doc_class("upload_limit_exceeded", DEC_6_2026_0400Z, &out) == SP_YT_WAIT);
-    CHECK(out.kind == SP_STEP_WAIT && out.delay == 86400);
+    CHECK(out.kind == SP_STEP_WAIT && out.delay == 86400 && out.quota);
     CHECK(strstr(out.message, "24 hours") != NULL);
 }
 

@@ -1,0 +1,133 @@
+"""Platform quotas are waited out, not failed, and the wait shows.
+
+A delivery whose platform says its quota is used up (YouTube quotaExceeded,
+TikTok rate_limit_exceeded) shows phase "waiting_for_quota" and retryAt, the
+time the worker asks again; it counts no attempt, makes no platform call
+until then, holds up no other account, and completes once the quota allows
+it. /metrics counts the deliveries waiting, by platform.
+"""
+import datetime
+import re
+import time
+import zoneinfo
+
+import sptest
+import workerkit as wk
+
+
+def parse_iso(text):
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text), text
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
+
+
+def next_pacific_midnight():
+    la = zoneinfo.ZoneInfo("America/Los_Angeles")
+    now = datetime.datetime.now(la)
+    return datetime.datetime.combine(now.date() + datetime.timedelta(days=1), datetime.time(), la)
+
+
+def waiting(user, job, platform):
+    """The platform's result while the delivery waits for its quota, else None."""
+    r = wk.status(user, job)["results"].get(platform, {})
+    return r if r.get("phase") == "waiting_for_quota" else None
+
+
+def quota_metric(platform):
+    r = sptest.http("GET", "/social-post-status/metrics")
+    assert r.status == 200, r.status
+    m = re.search(r'^social_post_deliveries_waiting_for_quota\{platform="%s"\} (\d+)$' % platform,
+                  r.body.decode(), re.M)
+    assert m, r.body.decode()[-1500:]
+    return int(m.group(1))
+
+
+def test_youtube_quota_wait_shows_its_retry_time_and_completes_after_the_reset():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, sha = p.video.add_video("quota-wait.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Quota wait")
+        wk.connect(user, "youtube")
+        p.youtube.faults([{"op": "init", "status": 403, "reason": "quotaExceeded"}])
+        job = wk.submit(user, video, ["youtube"])
+        w = p.worker("--concurrency", "1")
+        wk.wait_for("the quota wait to show", lambda: waiting(user, job, "youtube"))
+        r = waiting(user, job, "youtube")
+        assert r["state"] == "queued" and r["attempts"] == 0, r  # not an attempt
+        assert "quota" in r["lastError"], r
+        retry_at = parse_iso(r["retryAt"])
+        assert abs((retry_at - next_pacific_midnight()).total_seconds()) < 30, (r, next_pacific_midnight())
+        assert quota_metric("youtube") >= 1
+        # another account goes through meanwhile, on the one slot
+        url2, _ = p.video.add_video("quota-other.mp4", 256 * 1024)
+        user2, video2 = wk.user_with_video(url2, title="Other account")
+        wk.connect(user2, "youtube")
+        assert wk.wait_job(user2, wk.submit(user2, video2, ["youtube"]))["status"] == "completed"
+        time.sleep(2)  # two polls: nothing is asked of YouTube for the waiting one
+        assert p.youtube.stats()["requests"].get("init") == 2, p.youtube.stats()["requests"]
+        assert waiting(user, job, "youtube"), wk.status(user, job)
+        # midnight Pacific time comes: the quota is back
+        sptest.sql("UPDATE social_post_deliveries SET run_at = now() WHERE job_id = %s", (job,))
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        y = s["results"]["youtube"]
+        assert y["attempts"] == 0 and "phase" not in y and "retryAt" not in y, y
+        assert sha in [v["sha256"] for v in p.youtube.stats()["videos"]]
+        assert quota_metric("youtube") == 0
+        assert w.stop() == 0
+
+
+def test_a_quota_wait_can_be_cancelled_and_then_shows_no_wait():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("quota-cancel.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Quota cancelled")
+        wk.connect(user, "youtube")
+        p.youtube.faults([{"op": "init", "status": 403, "reason": "quotaExceeded"}])
+        job = wk.submit(user, video, ["youtube"])
+        w = p.worker("--concurrency", "1")
+        wk.wait_for("the quota wait to show", lambda: waiting(user, job, "youtube"))
+        assert w.stop() == 0
+        before = quota_metric("youtube")
+        r = sptest.http("POST", f"/social-post/{job}/cancel", token=sptest.token(user))
+        assert r.status == 200, (r.status, r.body)
+        s = wk.status(user, job)
+        y = s["results"]["youtube"]
+        assert s["status"] == "failed" and y["state"] == "cancelled", s
+        assert "retryAt" not in y and "phase" not in y, y
+        assert quota_metric("youtube") == before - 1
+        assert sptest.sql("SELECT waiting_for_quota FROM social_post_deliveries WHERE job_id = %s",
+                          (job,)) == [(False,)]
+
+
+def test_tiktok_rate_limit_waits_for_retry_after_and_posts_when_it_lifts():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.tiktok.config({"init_rate_per_minute": 1, "rate_limit_retry_after": 4})
+        user = sptest.new_user()
+        wk.connect(user, "tiktok", access_token="act.quota-" + user)
+        jobs = []
+        for n in range(2):
+            url, _ = p.video.add_video(f"tt-quota-{n}.mp4", 256 * 1024)
+            video = sptest.new_video(user, title=f"Rate {n}", video_url=url)
+            jobs.append(wk.submit_options(user, video, ["tiktok"],
+                                          {"tiktok": {"privacyLevel": "SELF_ONLY"}}))
+        w = p.worker("--concurrency", "1")
+        wk.wait_for("one post to wait for TikTok's rate limit",
+                    lambda: any(waiting(user, j, "tiktok") for j in jobs), timeout=60)
+        [job] = [j for j in jobs if waiting(user, j, "tiktok")]
+        r = waiting(user, job, "tiktok")
+        assert r["attempts"] == 0 and "rate_limit_exceeded" in r["lastError"], r
+        in_s = (parse_iso(r["retryAt"]) - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        assert -2 < in_s <= 5, r  # TikTok's Retry-After: 4
+        assert quota_metric("tiktok") >= 1
+        p.tiktok.config({"init_rate_per_minute": 0})  # the minute is over
+        for j in jobs:
+            s = wk.wait_job(user, j, timeout=60)
+            assert s["status"] == "completed", s
+            assert s["results"]["tiktok"]["attempts"] == 0, s
+        assert len(p.tiktok.stats()["posts"]) == 2
+        assert w.stop() == 0
+
+
+if __name__ == "__main__":
+    sptest.run(globals())
