@@ -6,13 +6,15 @@
  * theirs (a trigger queues one delivery per platform and wakes the
  * workers). Nothing is posted from here, so nothing is lost when this process
  * is stopped after answering. Also: POST /social-post/{jobId}/retry (failed
- * platforms again) and /cancel (platforms not started yet).
+ * platforms again) and /cancel (platforms not started yet), and the
+ * connected accounts of /social-post-accounts (api/account_routes.h).
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/account_routes.h"
 #include "api/jobs.h"
 #include "api/server.h"
 #include "core/json.h"
@@ -120,6 +122,12 @@ static const sp_route routes[] = {
     {"", "POST", submit},
     {"/*/retry", "POST", retry},
     {"/*/cancel", "POST", cancel},
+    /* /social-post-accounts: nginx passes its PATH_INFO as "/accounts..." */
+    {"/accounts", "GET", sp_account_routes_list},
+    {"/accounts/callback", "GET", sp_account_routes_callback},
+    {"/accounts/*/connect", "POST", sp_account_routes_connect},
+    {"/accounts/*/choose", "POST", sp_account_routes_choose},
+    {"/accounts/*", "DELETE", sp_account_routes_disconnect},
     {NULL, NULL, NULL},
 };
 
@@ -127,7 +135,8 @@ int main(int argc, char **argv) {
     static const sp_server_spec spec = {
         .program = "social-post",
         .summary = "FastCGI responder: accepts post jobs (POST /social-post), retries and "
-                   "cancels them (POST /social-post/{jobId}/retry, /cancel).",
+                   "cancels them (POST /social-post/{jobId}/retry, /cancel); connects accounts "
+                   "(/social-post-accounts).",
         .default_threads = 4,
         .routes = routes,
     };

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/account_stats.h"
 #include "api/etag.h"
 #include "api/jobs.h"
 #include "api/list_query.h"
@@ -109,7 +110,8 @@ static void health(sp_ctx *ctx, sp_request *r) {
     sp_response_send_json(r, 200, "{\"status\":\"ok\",\"database\":\"ok\"}");
 }
 
-/* GET /metrics: Prometheus text: this process's requests, then the queue. */
+/* GET /metrics: Prometheus text: this process's requests, the queue, then
+ * how connections of accounts ended. */
 static void metrics(sp_ctx *ctx, sp_request *r) {
     char buf[16384];
     sp_err err;
@@ -118,6 +120,8 @@ static void metrics(sp_ctx *ctx, sp_request *r) {
     int n = sp_metrics_render("social-post-status", buf, sizeof buf);
     size_t off = n > 0 ? (size_t)n : 0;
     n = sp_metrics_render_queue(have_stats ? &stats : NULL, buf + off, sizeof buf - off);
+    off += n > 0 ? (size_t)n : 0;
+    n = have_stats ? sp_account_stats_render(ctx->db, buf + off, sizeof buf - off) : 0;
     off += n > 0 ? (size_t)n : 0;
     sp_response resp;
     sp_response_init(&resp, 200);

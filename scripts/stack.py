@@ -74,6 +74,9 @@ PROGRAM_CONFIG_VARS = (
     "SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS",
     "TIKTOK_API_URL", "TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_SECRET",
     "FACEBOOK_GRAPH_VERSION", "FACEBOOK_RUPLOAD_URL", "INSTAGRAM_GRAPH_URL",
+    "SOCIAL_POST_PUBLIC_URL", "GOOGLE_AUTH_URL", "GOOGLE_REVOKE_URL", "FACEBOOK_APP_ID",
+    "FACEBOOK_APP_SECRET", "FACEBOOK_AUTH_URL", "INSTAGRAM_APP_ID", "INSTAGRAM_APP_SECRET",
+    "INSTAGRAM_AUTH_URL", "INSTAGRAM_TOKEN_URL", "TIKTOK_AUTH_URL",
 )
 
 
@@ -120,12 +123,45 @@ def api_env(st):
     }
 
 
-# The stack's programs, in start order (stopped in reverse).
+def connect_env(st):
+    """The submit program's settings for connecting accounts: the public URL
+    (nginx), and in the sandbox the OAuth fake as every platform's consent
+    page, token endpoint and account lookup; with real credentials, those of
+    the caller's environment."""
+    env = {"SOCIAL_POST_PUBLIC_URL": st["public_url"]}
+    if not st.get("sandbox"):
+        env.update({k: os.environ[k] for k in PROGRAM_CONFIG_VARS
+                    if os.environ.get(k) and k not in ("DATABASE_URL", "SOCIAL_POST_PUBLIC_URL")})
+        return env
+    url = sandbox_url(st, "sandbox-oauth")
+    env.update({
+        "GOOGLE_AUTH_URL": url + "/google/o/oauth2/v2/auth", "GOOGLE_TOKEN_URL": url + "/google/token",
+        "GOOGLE_REVOKE_URL": url + "/google/revoke", "YOUTUBE_UPLOAD_URL": url + "/upload/youtube/v3/videos",
+        "GOOGLE_CLIENT_ID": "sandbox-client", "GOOGLE_CLIENT_SECRET": "sandbox-secret",
+        "FACEBOOK_AUTH_URL": url + "/facebook/dialog/oauth", "FACEBOOK_GRAPH_URL": url + "/graph",
+        "FACEBOOK_APP_ID": "sandbox-app", "FACEBOOK_APP_SECRET": "sandbox-secret",
+        "INSTAGRAM_AUTH_URL": url + "/instagram/oauth/authorize",
+        "INSTAGRAM_TOKEN_URL": url + "/instagram/oauth/access_token",
+        "INSTAGRAM_GRAPH_URL": url + "/iggraph",
+        "INSTAGRAM_APP_ID": "sandbox-ig-app", "INSTAGRAM_APP_SECRET": "sandbox-secret",
+        "TIKTOK_AUTH_URL": url + "/tiktok/v2/auth/authorize/", "TIKTOK_API_URL": url,
+        "TIKTOK_CLIENT_KEY": "sandbox-client-key", "TIKTOK_CLIENT_SECRET": "sandbox-secret",
+    })
+    return env
+
+
+# The stack's programs, in start order (stopped in reverse). The OAuth fake
+# comes first: the submit program's settings name its port.
 PROGRAMS = [
+    Program("sandbox-oauth",
+            lambda st, port: [sys.executable,
+                              os.path.join(st["source_dir"], "tests", "fakes", "fake_oauth.py"),
+                              "--port", port]),
     Program("social-post",
             lambda st, port: [build_binary(st, "social-post"),
                               "--listen", f"127.0.0.1:{port}", "--threads",
-                              os.environ.get("SP_SUBMIT_THREADS", "4")]),
+                              os.environ.get("SP_SUBMIT_THREADS", "4")],
+            env=connect_env),
     Program("social-post-status",
             lambda st, port: [build_binary(st, "social-post-status"),
                               "--listen", f"127.0.0.1:{port}", "--threads",
@@ -861,9 +897,13 @@ def start(skip_missing=False):
         create_api_role(st)
         make_keys(st)
         save_state(st)
+        nginx_port = cfg["nginx_port"] or free_port()
+        st["public_url"] = f"http://127.0.0.1:{nginx_port}"  # where OAuth sends browsers back
         for prog in programs(st):
+            if prog.name == "sandbox-oauth" and not st.get("sandbox"):
+                continue
             start_program(st, prog, skip_missing)
-        start_nginx(st, cfg["nginx_port"] or free_port())
+        start_nginx(st, nginx_port)
         save_state(st)
     except BaseException:
         stop_everything(st)
@@ -1034,6 +1074,7 @@ A demo user with one video, and a token valid for an hour:
   TOKEN={demo['token']}
 
 Status page: {url}/social-post-ui/  (Access token: $TOKEN, Video ID: {demo['videoId']})
+  Its Accounts area connects accounts through the sandbox's consent pages.
 
   curl -s -X POST {url}/social-post -H "Authorization: Bearer $TOKEN" \\
        -H 'Content-Type: application/json' \\

@@ -88,7 +88,7 @@ async function errorOf(res) {
  * throws ApiError otherwise (status 0 for a network failure or an abort by
  * the caller's signal, which is rethrown as it is).
  */
-async function request(method, path, { body, headers = {}, signal } = {}) {
+async function request(method, path, { body, headers = {}, signal, credentials = "omit" } = {}) {
   const token = getToken();
   const h = { ...headers };
   if (token) h.Authorization = "Bearer " + token;
@@ -100,7 +100,7 @@ async function request(method, path, { body, headers = {}, signal } = {}) {
       headers: h,
       body: body === undefined ? undefined : JSON.stringify(body),
       cache: "no-store",
-      credentials: "omit",
+      credentials,
       signal,
     });
   } catch (e) {
@@ -124,6 +124,36 @@ export async function submitPost(post, idempotencyKey) {
     body: post,
     headers: idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {},
   });
+  return res.json();
+}
+
+/** GET /social-post-accounts: {accounts: [...], choices: [...]}. */
+export async function listAccounts() {
+  const res = await request("GET", "/social-post-accounts");
+  return res.json();
+}
+
+/**
+ * POST /social-post-accounts/{platform}/connect: {authorizeUrl}. The answer
+ * sets the cookie that binds the connection to this browser, so this one
+ * request carries credentials (same origin only).
+ */
+export async function connectAccount(platform) {
+  const res = await request("POST", `/social-post-accounts/${encodeURIComponent(platform)}/connect`,
+    { credentials: "same-origin" });
+  return res.json();
+}
+
+/** POST /social-post-accounts/{platform}/choose {accountId}. */
+export async function chooseAccount(platform, accountId) {
+  const res = await request("POST", `/social-post-accounts/${encodeURIComponent(platform)}/choose`,
+    { body: { accountId } });
+  return res.json();
+}
+
+/** DELETE /social-post-accounts/{platform}: {disconnected, revoked}. */
+export async function disconnectAccount(platform) {
+  const res = await request("DELETE", `/social-post-accounts/${encodeURIComponent(platform)}`);
   return res.json();
 }
 

@@ -8,6 +8,7 @@
 // keeps it. Changes people should hear go to one polite live region; focus
 // moves only when the user acted (signed in, posted, opened a job, retried).
 
+import * as accounts from "./accounts.js";
 import * as api from "./api.js";
 import * as ui from "./render.js";
 
@@ -123,6 +124,7 @@ async function signIn(event) {
   const ok = await loadJobs();
   if (!ok) return;
   showApp();
+  accounts.load();
   announce("Signed in.");
   view.videoId.focus();
   const id = jobIdFromHash();
@@ -466,6 +468,7 @@ function start() {
     const id = jobIdFromHash();
     if (id && api.getToken() && (!state.job || state.job.jobId !== id)) openJob(id);
   });
+  accounts.start({ announce, showError, onAuthError: signedOutBecause });
   document.documentElement.classList.add("js");
 
   if (!api.getToken()) {
@@ -474,6 +477,7 @@ function start() {
   }
   showApp();
   loadJobs();
+  accounts.load();
   const id = jobIdFromHash();
   if (id) openJob(id);
 }

@@ -58,6 +58,19 @@ const char *sp_request_path_in_uri(const char *uri) {
     return "";
 }
 
+bool sp_request_accounts_path(const char *uri, char *out, size_t outlen) {
+    static const char name[] = "social-post-accounts";
+    for (const char *seg = uri; seg && *seg; seg = strchr(seg + 1, '/')) {
+        const char *after = seg + 1 + strlen(name);
+        if (*seg != '/' || strncmp(seg + 1, name, strlen(name)) != 0 ||
+            (*after != '/' && *after != '\0'))
+            continue;
+        int n = snprintf(out, outlen, "/accounts%s", after);
+        return n >= 0 && (size_t)n < outlen;
+    }
+    return false;
+}
+
 void sp_request_init(sp_request *r, FCGX_Request *fcgx, const char *allowed_origins) {
     memset(r, 0, sizeof *r);
     r->fcgx = fcgx;
@@ -69,6 +82,8 @@ void sp_request_init(sp_request *r, FCGX_Request *fcgx, const char *allowed_orig
     if (!r->query) r->query = "";
     if (!r->document_uri) r->document_uri = "";
     /* a stock location (include fastcgi_params) sets no PATH_INFO at all */
+    if (!r->path && sp_request_accounts_path(r->document_uri, r->path_buf, sizeof r->path_buf))
+        r->path = r->path_buf;
     if (!r->path) r->path = sp_request_path_in_uri(r->document_uri);
     const char *origin = sp_request_param(r, "HTTP_ORIGIN");
     if (origin && header_safe(origin)) r->cors_origin = cors_match(allowed_origins, origin);

@@ -26,6 +26,7 @@ typedef struct {
     const char *document_uri; /* DOCUMENT_URI, for building links */
     const char *allow;        /* methods for Allow on 405/OPTIONS, set by routing */
     char allow_buf[48];
+    char path_buf[256]; /* the path when it is made from DOCUMENT_URI (accounts) */
     const char *cors_origin; /* the Origin to echo, or NULL: no CORS headers */
     char *body;
     size_t body_len;
@@ -46,6 +47,11 @@ void sp_request_init(sp_request *r, FCGX_Request *fcgx, const char *allowed_orig
  * fastcgi_pass ...) sets none, so routing falls back to DOCUMENT_URI through
  * this. "" when uri names neither program. Points into uri. */
 const char *sp_request_path_in_uri(const char *uri);
+
+/* The path the submit program routes a /social-post-accounts[/...] URI by,
+ * when nginx sets no PATH_INFO (the snippet passes "/accounts[/...]"): into
+ * out, true; false when uri names no accounts route or out is too small. */
+bool sp_request_accounts_path(const char *uri, char *out, size_t outlen);
 
 /* Frees the body. */
 void sp_request_done(sp_request *r);

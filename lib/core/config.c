@@ -94,6 +94,35 @@ static int load_tiktok(sp_config *cfg, sp_err *err) {
     return 0;
 }
 
+/* The consent pages, token endpoints and app credentials of connecting
+ * accounts; SOCIAL_POST_PUBLIC_URL (where the platforms send the browser
+ * back) turns it on. */
+static int load_connect(sp_config *cfg, sp_err *err) {
+    cfg->public_url = env_or("SOCIAL_POST_PUBLIC_URL", NULL);
+    cfg->google_auth_url = env_or("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth");
+    cfg->google_revoke_url = env_or("GOOGLE_REVOKE_URL", "https://oauth2.googleapis.com/revoke");
+    cfg->facebook_app_id = env_or("FACEBOOK_APP_ID", NULL);
+    cfg->facebook_app_secret = env_or("FACEBOOK_APP_SECRET", NULL);
+    cfg->facebook_auth_url = env_or_versioned("FACEBOOK_AUTH_URL", "https://www.facebook.com",
+                                              cfg->graph_version, "/dialog/oauth");
+    cfg->instagram_app_id = env_or("INSTAGRAM_APP_ID", NULL);
+    cfg->instagram_app_secret = env_or("INSTAGRAM_APP_SECRET", NULL);
+    cfg->instagram_auth_url = env_or("INSTAGRAM_AUTH_URL", "https://www.instagram.com/oauth/authorize");
+    cfg->instagram_token_url =
+        env_or("INSTAGRAM_TOKEN_URL", "https://api.instagram.com/oauth/access_token");
+    cfg->tiktok_auth_url = env_or("TIKTOK_AUTH_URL", "https://www.tiktok.com/v2/auth/authorize/");
+    trim_slashes(cfg->public_url);
+    if (!cfg->google_auth_url || !cfg->google_revoke_url || !cfg->facebook_auth_url ||
+        !cfg->instagram_auth_url || !cfg->instagram_token_url || !cfg->tiktok_auth_url)
+        return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory reading config");
+    if (cfg->public_url && strncmp(cfg->public_url, "https://", 8) != 0 &&
+        strncmp(cfg->public_url, "http://", 7) != 0)
+        return sp_err_set(err, SP_ERR_INTERNAL, "config",
+                          "SOCIAL_POST_PUBLIC_URL must be an http(s) URL (the service's public "
+                          "base, e.g. https://example.com)");
+    return 0;
+}
+
 int sp_config_load(sp_config *cfg, sp_err *err) {
     memset(cfg, 0, sizeof *cfg);
     cfg->database_url = env_or("DATABASE_URL", NULL);
@@ -145,6 +174,7 @@ int sp_config_load(sp_config *cfg, sp_err *err) {
         return sp_err_set(err, SP_ERR_INTERNAL, "config",
                           "DATABASE_URL is not set (a libpq connection string or URI)");
     if (load_tiktok(cfg, err) < 0) return -1;
+    if (load_connect(cfg, err) < 0) return -1;
     if (sp_seal_keys_parse(getenv("SOCIAL_POST_TOKEN_KEYS"), &cfg->token_keys, err) < 0) return -1;
     return load_webhook_key(cfg, err);
 }
@@ -158,7 +188,12 @@ void sp_config_free(sp_config *cfg) {
                        &cfg->facebook_graph_url, &cfg->facebook_video_url,
                        &cfg->spool_dir,          &cfg->youtube_thumbnails_url,
                        &cfg->tiktok_api_url,     &cfg->tiktok_client_key,
-                       &cfg->tiktok_client_secret};
+                       &cfg->tiktok_client_secret, &cfg->public_url,
+                       &cfg->google_auth_url,    &cfg->google_revoke_url,
+                       &cfg->facebook_app_id,    &cfg->facebook_app_secret,
+                       &cfg->facebook_auth_url,  &cfg->instagram_app_id,
+                       &cfg->instagram_app_secret, &cfg->instagram_auth_url,
+                       &cfg->instagram_token_url, &cfg->tiktok_auth_url};
     char **meta[] = {&cfg->graph_version, &cfg->facebook_rupload_url, &cfg->instagram_graph_url};
     for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
         free(*meta[i]);

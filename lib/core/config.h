@@ -41,6 +41,19 @@ typedef struct {
     size_t webhook_key_len;
     bool allow_private_callback_urls; /* SOCIAL_POST_ALLOW_PRIVATE_CALLBACK_URLS=1 */
     bool allow_anonymous_users;       /* SOCIAL_POST_ALLOW_ANONYMOUS_USERS=1 */
+    /* Connecting accounts (the HTTP programs' OAuth flows); off while
+     * public_url is NULL. */
+    char *public_url;          /* SOCIAL_POST_PUBLIC_URL, without a trailing slash */
+    char *google_auth_url;     /* GOOGLE_AUTH_URL */
+    char *google_revoke_url;   /* GOOGLE_REVOKE_URL */
+    char *facebook_app_id;     /* FACEBOOK_APP_ID */
+    char *facebook_app_secret; /* FACEBOOK_APP_SECRET */
+    char *facebook_auth_url;   /* FACEBOOK_AUTH_URL */
+    char *instagram_app_id;    /* INSTAGRAM_APP_ID */
+    char *instagram_app_secret; /* INSTAGRAM_APP_SECRET */
+    char *instagram_auth_url;  /* INSTAGRAM_AUTH_URL */
+    char *instagram_token_url; /* INSTAGRAM_TOKEN_URL */
+    char *tiktok_auth_url;     /* TIKTOK_AUTH_URL */
     /* SOCIAL_POST_TOKEN_KEYS, parsed: seals the tokens written to
      * social_accounts (core/seal.h); NULL when unset (tokens stored as given) */
     sp_seal_keys *token_keys;

@@ -642,6 +642,80 @@ scenarios.options_and_tiktok = async (browser) => {
   return t;
 };
 
+// Connecting accounts through the consent pages (fx.oauthUrl is the stack's
+// OAuth fake): YouTube, Facebook (two Pages: choosing the second), Instagram
+// and TikTok, each listed with its name; a video posted to all four; TikTok
+// disconnected; a cancelled consent shown as such.
+async function connectThroughConsent(page, name, decision = "Allow") {
+  await page.getByRole("button", { name: `Connect ${name}` }).click();
+  await page.waitForURL((u) => u.toString().startsWith(fx.oauthUrl));
+  await page.getByRole("link", { name: decision }).click();
+  await page.waitForURL((u) => new URL(u).pathname === "/social-post-ui/");
+  await page.locator("#account-list li").first().waitFor();
+}
+
+const accountItem = (page, id) => page.locator(`#account-list li[data-platform="${id}"]`);
+
+scenarios.connect_accounts_then_post = async (browser) => {
+  const t = await openPage(browser);
+  await signIn(t.page);
+  for (const id of ["youtube", "facebook", "instagram", "tiktok"]) {
+    assert.match(await accountItem(t.page, id).textContent(), /not connected/);
+  }
+  await connectThroughConsent(t.page, "YouTube");
+  await waitFor("YouTube connected", async () =>
+    /YouTube is connected/.test(await t.page.locator("#accounts-message").textContent()));
+  assert.match(await accountItem(t.page, "youtube").textContent(), /Sandbox Channel/);
+  assert.equal(new URL(t.page.url()).search, "", "the outcome is taken out of the address");
+
+  await connectThroughConsent(t.page, "Facebook");
+  await waitFor("the Page choice", async () =>
+    /Choose which Facebook Page/.test(await t.page.locator("#accounts-message").textContent()));
+  const choice = t.page.locator('form.account-choice[data-platform="facebook"]');
+  await choice.getByLabel("Second Page").check();
+  await screenshot(t.page, "status-page-accounts-choice.png");
+  await choice.getByRole("button", { name: "Use this Page" }).click();
+  await waitFor("the chosen Page listed", async () =>
+    /Second Page/.test(await accountItem(t.page, "facebook").textContent()));
+  assert.equal(await choice.count(), 0, "the choice is gone once made");
+
+  await connectThroughConsent(t.page, "Instagram");
+  await waitFor("Instagram listed", async () =>
+    /sandbox_creator/.test(await accountItem(t.page, "instagram").textContent()));
+  await connectThroughConsent(t.page, "TikTok");
+  await waitFor("TikTok listed", async () =>
+    /Sandbox Toker/.test(await accountItem(t.page, "tiktok").textContent()));
+  await screenshot(t.page, "status-page-accounts.png");
+
+  await fillPost(t.page, { platforms: ["YouTube", "Facebook", "Instagram", "TikTok"],
+    title: fx.title, description: "Posted to accounts connected on this page." });
+  await t.page.getByLabel("TikTok Who can see it").selectOption("SELF_ONLY");
+  const answer = t.page.waitForResponse((r) => r.request().method() === "POST" &&
+    new URL(r.url()).pathname === "/social-post");
+  await t.page.getByRole("button", { name: "Post", exact: true }).click();
+  const res = await answer;
+  assert.equal(res.status(), 202, await res.text());
+  const { jobId } = await res.json();
+  await waitForBadge(t.page, "Completed");
+  const job = await apiStatus(jobId);
+  for (const p of ["youtube", "facebook", "instagram", "tiktok"]) {
+    assert.equal(job.results[p].success, true, `${p}: ${JSON.stringify(job.results[p])}`);
+  }
+
+  await accountItem(t.page, "tiktok").getByRole("button", { name: "Disconnect TikTok" }).click();
+  await waitFor("TikTok disconnected", async () =>
+    /not connected/.test(await accountItem(t.page, "tiktok").textContent()));
+  assert.match(await t.page.locator("#accounts-message").textContent(), /TikTok is disconnected/);
+
+  await connectThroughConsent(t.page, "TikTok", "Cancel");
+  await waitFor("the cancelled consent's message", async () =>
+    /Connecting TikTok was cancelled/.test(await t.page.locator("#accounts-error").textContent()));
+  assert.equal(await t.page.locator("#accounts-error").getAttribute("data-outcome"), "access_denied");
+  assert.match(await accountItem(t.page, "tiktok").textContent(), /not connected/);
+  await screenshot(t.page, "status-page-accounts-denied.png");
+  return t;
+};
+
 // ------------------------------------------------------------------ main
 
 async function main() {

@@ -25,6 +25,9 @@ def test_stock_location_without_path_info_routes_every_endpoint():
             if not checks.check(r.status == 202, f"{base}/social-post submit: {r.status} {r.body[:200]}"):
                 continue
             job = r.json["jobId"]
+            r = nginx.http("GET", f"{base}/social-post-accounts", token=tok)
+            checks.check(r.status == 200 and r.json == {"accounts": [], "choices": []},
+                         f"{base}/social-post-accounts: {r.status} {r.body[:200]}")
             r = nginx.http("GET", f"{base}/social-post-status?jobId={job}", token=tok)
             checks.check(r.status == 200 and r.json.get("jobId") == job,
                          f"{base}/social-post-status?jobId: {r.status} {r.body[:200]}")

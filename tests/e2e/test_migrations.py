@@ -341,6 +341,13 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
                      "social_post_platform_names", "social_post_platforms_problem",
                      "social_post_refuse", "social_post_request_hash", "social_post_text_problem"]
             assert cur.fetchall() == sorted([(f, r) for f in rules for r in ("anon", "authenticated")]
+                                            + [(f, "authenticated") for f in (
+                                                # 0018: users connect their accounts as themselves
+                                                "social_post_account_begin", "social_post_account_choose",
+                                                "social_post_account_fail", "social_post_account_offer",
+                                                "social_post_account_remove", "social_post_account_store",
+                                                "social_post_account_take",
+                                                "social_post_accounts_of_caller")]
                                             + [("social_post_cancel_job", "authenticated"),
                                                ("social_post_check_options", "authenticated"),
                                                ("social_post_retry_job", "authenticated")])

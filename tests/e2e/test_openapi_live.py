@@ -161,7 +161,10 @@ def test_document_lists_every_endpoint_and_code_shape():
     paths = spec()["paths"]
     assert set(paths) == {"/social-post", "/social-post/{jobId}/retry",
                           "/social-post/{jobId}/cancel", "/social-post-status",
-                          "/social-post-status/health", "/social-post-status/metrics"}, list(paths)
+                          "/social-post-status/health", "/social-post-status/metrics",
+                          "/social-post-accounts", "/social-post-accounts/{platform}/connect",
+                          "/social-post-accounts/callback", "/social-post-accounts/{platform}/choose",
+                          "/social-post-accounts/{platform}"}, list(paths)
     urls = [s["url"] for s in spec()["servers"]]
     assert any(u.endswith("/.netlify/functions") for u in urls), urls
     ids = [op["operationId"] for item in paths.values() for m, op in item.items() if m in METHODS]
@@ -411,7 +414,7 @@ def test_health_metrics_and_preflights():
     check_other_method(call("POST", "/social-post-status/health", body={}),
                        "/social-post-status/health", "POST")
     for template in spec()["paths"]:
-        values = {"jobId": NIL}
+        values = {"jobId": NIL, "platform": "youtube"}
         for headers in ({"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}, {}):
             r = check(call("OPTIONS", template, values=values, headers=headers), template,
                       "OPTIONS")
@@ -454,6 +457,50 @@ def test_outage_answers_are_documented():
     assert r.status == 200, r.body
 
 
+def test_account_routes_are_documented():
+    import http.client
+    import urllib.parse
+    oauth = sptest.state()["programs"]["sandbox-oauth"]["port"]
+
+    def consent(url, decision):
+        u = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection("127.0.0.1", oauth, timeout=30)
+        conn.request("GET", u.path + "?" + u.query + "&decision=" + decision)
+        location = conn.getresponse().getheader("Location")
+        conn.close()
+        u = urllib.parse.urlsplit(location)
+        return u.path + "?" + u.query
+
+    for prefix in PREFIXES:
+        user = sptest.new_user()
+        tok = sptest.token(user)
+        check(call("GET", "/social-post-accounts", prefix, token=tok), "/social-post-accounts", "GET")
+        check(call("GET", "/social-post-accounts", prefix), "/social-post-accounts", "GET")
+        tpl = "/social-post-accounts/{platform}/connect"
+        r = check(call("POST", tpl, prefix, {"platform": "facebook"}, token=tok), tpl, "POST")
+        cookie = r.headers["set-cookie"].split(";", 1)[0]
+        r = check(call("GET", consent(r.json["authorizeUrl"], "allow"), prefix,
+                       headers={"Cookie": cookie}), "/social-post-accounts/callback", "GET")
+        assert "accounts=choose" in r.headers["location"], r.headers
+        check(call("POST", tpl, prefix, {"platform": "myspace"}, token=tok), tpl, "POST")
+        check(call("POST", tpl, prefix, {"platform": "tiktok"}), tpl, "POST")
+        tpl = "/social-post-accounts/{platform}/choose"
+        check(call("GET", "/social-post-accounts", prefix, token=tok), "/social-post-accounts", "GET")
+        check(call("POST", tpl, prefix, {"platform": "facebook"}, body={"accountId": "0"}, token=tok),
+              tpl, "POST")
+        check(call("POST", tpl, prefix, {"platform": "facebook"}, body={}, token=tok), tpl, "POST")
+        check(call("POST", tpl, prefix, {"platform": "facebook"}, body="x", token=tok,
+                   headers={"Content-Type": "image/png"}), tpl, "POST")
+        check(call("POST", tpl, prefix, {"platform": "facebook"}, body={"accountId": "102927594431953"},
+                   token=tok), tpl, "POST")
+        tpl = "/social-post-accounts/{platform}"
+        check(call("DELETE", tpl, prefix, {"platform": "facebook"}, token=tok), tpl, "DELETE")
+        check(call("DELETE", tpl, prefix, {"platform": "facebook"}, token=tok), tpl, "DELETE")
+        check(call("DELETE", tpl, prefix, {"platform": "facebook"}), tpl, "DELETE")
+        check(call("GET", "/social-post-accounts/callback", prefix, query="?state=nope&code=x"),
+              "/social-post-accounts/callback", "GET")
+
+
 # ---------------------------------------------------------------- coverage
 
 def test_every_operation_answered_its_success():
@@ -461,7 +508,8 @@ def test_every_operation_answered_its_success():
         for method, op in item.items():
             if method not in METHODS:
                 continue
-            ok = [int(c) for c in op["responses"] if re.fullmatch(r"2\d\d", c)]
+            # a success, or the redirect of a callback that sends the browser on
+            ok = [int(c) for c in op["responses"] if re.fullmatch(r"[23]\d\d", c)]
             assert any((op["operationId"], c) in seen for c in ok), \
                 f"{method.upper()} {template}: no success answer was checked"
     documented = sum(len(op["responses"]) for item in spec()["paths"].values()

@@ -108,6 +108,50 @@ def test_submit_program_is_clean_under_valgrind():
         assert prog.stop(timeout=120) == 0, prog.log_text()[-3000:]
 
 
+def test_connecting_accounts_is_clean_under_valgrind():
+    if skipped():
+        return
+    import http.client
+    import urllib.parse
+    st = sptest.state()
+    oauth_port = st["programs"]["sandbox-oauth"]["port"]
+
+    def consent(url, decision="allow"):
+        u = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection("127.0.0.1", oauth_port, timeout=30)
+        conn.request("GET", u.path + "?" + u.query + "&decision=" + decision)
+        location = conn.getresponse().getheader("Location")
+        conn.close()
+        return urllib.parse.urlsplit(location).query
+
+    user = sptest.new_user()
+    auth = {"Authorization": "Bearer " + sptest.token(user), "Content-Type": "application/json"}
+    env = sptest._stack_module().connect_env(st)
+    with fcgikit.Program(["social-post", "--threads", "2"], prefix=VALGRIND, env=env) as prog:
+        c = fcgikit.Connection(prog.port, timeout=120)
+        for platform, decision in (("facebook", "allow"), ("youtube", "allow"), ("tiktok", "deny"),
+                                   ("instagram", "allow")):
+            r = c.request("POST", f"/accounts/{platform}/connect", headers=auth, keep=True)
+            assert r.status == 200, r
+            cookie = r.headers["set-cookie"].split(";", 1)[0]
+            query = consent(r.json["authorizeUrl"], decision)
+            back = c.request("GET", "/accounts/callback", query=query, headers={"Cookie": cookie},
+                             keep=True)
+            assert back.status == 303, back
+            again = c.request("GET", "/accounts/callback", query=query, headers={"Cookie": cookie},
+                              keep=True)
+            assert "accounts=used_state" in again.headers["location"], again.headers
+        body = b'{"accountId": "102927594431953"}'
+        assert c.request("POST", "/accounts/facebook/choose", headers=auth, body=body,
+                         keep=True).status == 200
+        listed = c.request("GET", "/accounts", headers=auth, keep=True)
+        assert listed.status == 200 and len(listed.json["accounts"]) == 3, listed
+        assert c.request("DELETE", "/accounts/youtube", headers=auth, keep=True).status == 200
+        assert c.request("DELETE", "/accounts/youtube", headers=auth, keep=True).status == 404
+        assert c.request("POST", "/accounts/myspace/connect", headers=auth).status == 404
+        assert prog.stop(timeout=120) == 0, prog.log_text()[-3000:]
+
+
 def test_worker_run_is_clean_under_valgrind():
     """A worker posting one job to all three platforms, through a refreshed
     YouTube token, a retried chunk and Instagram's processing wait, then

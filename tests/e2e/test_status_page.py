@@ -129,5 +129,22 @@ def test_tiktok_and_options_with_the_apis_messages_next_to_the_fields():
     assert jobs[0][0]["tiktok"]["privacyLevel"] == "SELF_ONLY", jobs
 
 
+def test_connect_four_accounts_on_the_page_post_to_them_disconnect_one_and_cancel_a_consent():
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video(f"ui-{uuid.uuid4().hex[:8]}.mp4", MiB)
+        user, video = wk.user_with_video(url, title=TITLE)
+        w = p.worker("--ig-poll", "0.5")
+        oauth = "http://127.0.0.1:%d" % sptest.state()["programs"]["sandbox-oauth"]["port"]
+        browserkit.run("connect_accounts_then_post",
+                       {"token": sptest.token(user), "videoId": video, "title": TITLE,
+                        "oauthUrl": oauth})
+        assert w.stop() == 0
+    rows = sptest.sql("SELECT platform, account_id FROM social_accounts WHERE user_id = %s "
+                      "ORDER BY platform", (user,))
+    assert rows == [("facebook", "102927594431954"), ("instagram", "17841405822304914"),
+                    ("youtube", "UC_x5XG1OV2P6uZZ5FSM9Ttw")], rows
+
+
 if __name__ == "__main__":
     sptest.run(globals())

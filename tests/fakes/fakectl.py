@@ -34,9 +34,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
 SCRIPTS = {"youtube": "fake_youtube.py", "graph": "fake_graph.py", "video": "video_server.py",
-           "tcp_proxy": "tcp_proxy.py", "http_proxy": "http_proxy.py", "tiktok": "fake_tiktok.py"}
+           "tcp_proxy": "tcp_proxy.py", "http_proxy": "http_proxy.py", "tiktok": "fake_tiktok.py",
+           "oauth": "fake_oauth.py"}
 ALIASES = {"fake_youtube": "youtube", "google": "youtube", "fake_graph": "graph", "facebook": "graph",
-           "instagram": "graph", "video_server": "video", "videos": "video", "fake_tiktok": "tiktok"}
+           "instagram": "graph", "video_server": "video", "videos": "video", "fake_tiktok": "tiktok",
+           "fake_oauth": "oauth"}
 _running = []
 
 

@@ -4,6 +4,15 @@
 #include "check.h"
 
 static void path_follows_the_program_name_in_both_styles(void) {
+    char buf[64];
+    CHECK(sp_request_accounts_path("/social-post-accounts", buf, sizeof buf));
+    CHECK_STR(buf, "/accounts");
+    CHECK(sp_request_accounts_path("/.netlify/functions/social-post-accounts/youtube/connect", buf,
+                                   sizeof buf));
+    CHECK_STR(buf, "/accounts/youtube/connect");
+    CHECK(!sp_request_accounts_path("/social-post-accountsx", buf, sizeof buf));
+    CHECK(!sp_request_accounts_path("/social-post/accounts", buf, sizeof buf));
+    CHECK(!sp_request_accounts_path("/social-post-accounts/x", buf, 8)); /* does not fit */
     CHECK_STR(sp_request_path_in_uri("/social-post"), "");
     CHECK_STR(sp_request_path_in_uri("/social-post/"), "/");
     CHECK_STR(sp_request_path_in_uri("/social-post/abc/retry"), "/abc/retry");
