@@ -251,17 +251,23 @@ def test_record_and_progress_change_nothing_once_the_lease_is_lost():
 
 
 def test_progress_shows_on_the_job_in_one_statement():
+    """A report lands on its delivery at once and on the job at most about once a
+    second (migration 0021): a report a second after the job last changed shows the
+    latest progress and phase on the job."""
     _, _, job = queued_job()
     delivery = claim("queue-sql:prog")[0]
     sptest.sql("UPDATE social_post_deliveries SET checkpoint = '{\"phase\": \"uploading\"}'"
                " WHERE id = %s", (delivery,))
     assert sptest.sql("SELECT social_post_progress(%s, 'queue-sql:prog', 1, 3)",
                       (delivery,))[0][0] is True
+    time.sleep(1.1)  # the claim changed the job: the next report a second later shows
+    assert sptest.sql("SELECT social_post_progress(%s, 'queue-sql:prog', 2, 3)",
+                      (delivery,))[0][0] is True
     results = sptest.sql("SELECT results FROM social_post_jobs WHERE id = %s", (job,))[0][0]
-    assert results["youtube"]["progress"] == 0.3333 and results["youtube"]["phase"] == "uploading"
+    assert results["youtube"]["progress"] == 0.6667 and results["youtube"]["phase"] == "uploading"
     sptest.sql("SELECT social_post_progress(%s, 'queue-sql:prog', 0, 0)", (delivery,))
     assert sptest.sql("SELECT progress FROM social_post_deliveries WHERE id = %s",
-                      (delivery,))[0][0] == 0.3333  # total 0 keeps it
+                      (delivery,))[0][0] == 0.6667  # total 0 keeps it
 
 
 def test_a_retried_delivery_starts_its_releases_afresh():
