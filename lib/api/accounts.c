@@ -82,13 +82,13 @@ static void drop_token(char *t) {
 
 /* Runs a statement whose only answer is "done", as claims. */
 static int exec_as(sp_db *db, const char *claims, const sp_stmt *stmt, const char *const *params,
-                   PGresult **out, sp_err *err) {
-    PGresult *res = sp_db_exec1_as(db, claims, stmt, params, err);
+                   sp_rows **out, sp_err *err) {
+    sp_rows *res = sp_db_exec1_as(db, claims, stmt, params, err);
     if (!res) return -1;
     if (out)
         *out = res;
     else
-        PQclear(res);
+        sp_rows_free(res);
     return 0;
 }
 
@@ -103,21 +103,21 @@ int sp_accounts_take(sp_db *db, const char *state, const char *browser, char out
                      char platform[16], char login[16], char user_id[37], char **verifier,
                      sp_err *err) {
     const char *params[] = {state, browser};
-    PGresult *res;
+    sp_rows *res;
     *verifier = NULL;
     if (exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &take_stmt, params, &res, err) < 0) return -1;
     int rc = 0;
-    if (PQntuples(res) != 1) {
+    if (sp_rows_count(res) != 1) {
         rc = sp_err_set(err, SP_ERR_INTERNAL, "internal", "no answer taking a state");
     } else {
-        snprintf(outcome, 32, "%s", PQgetvalue(res, 0, 0));
-        snprintf(platform, 16, "%s", PQgetvalue(res, 0, 1));
-        snprintf(login, 16, "%s", PQgetvalue(res, 0, 3));
-        snprintf(user_id, 37, "%s", PQgetvalue(res, 0, 4));
-        if (!PQgetisnull(res, 0, 2) && !(*verifier = strdup(PQgetvalue(res, 0, 2))))
+        snprintf(outcome, 32, "%s", sp_rows_value(res, 0, 0));
+        snprintf(platform, 16, "%s", sp_rows_value(res, 0, 1));
+        snprintf(login, 16, "%s", sp_rows_value(res, 0, 3));
+        snprintf(user_id, 37, "%s", sp_rows_value(res, 0, 4));
+        if (!sp_rows_is_null(res, 0, 2) && !(*verifier = strdup(sp_rows_value(res, 0, 2))))
             rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
-    PQclear(res);
+    sp_rows_free(res);
     return rc;
 }
 
@@ -179,10 +179,10 @@ int sp_accounts_fail(sp_db *db, const char *state, const char *reason, sp_err *e
 int sp_accounts_choose_as(sp_db *db, const char *claims_json, const char *platform,
                           const char *account_id, sp_err *err) {
     const char *params[] = {platform, account_id};
-    PGresult *res;
+    sp_rows *res;
     if (exec_as(db, claims_json, &choose_stmt, params, &res, err) < 0) return -1;
-    bool chosen = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
+    bool chosen = sp_rows_count(res) == 1 && sp_rows_value(res, 0, 0)[0] == 't';
+    sp_rows_free(res);
     if (!chosen)
         return sp_err_set(err, SP_ERR_NOT_FOUND, "choice_not_found",
                           "no such %s account to choose: connect again", platform);
@@ -190,10 +190,10 @@ int sp_accounts_choose_as(sp_db *db, const char *claims_json, const char *platfo
 }
 
 char *sp_accounts_list_json_as(sp_db *db, const char *claims_json, sp_err *err) {
-    PGresult *res;
+    sp_rows *res;
     if (exec_as(db, claims_json, &list_stmt, NULL, &res, err) < 0) return NULL;
-    char *json = PQntuples(res) == 1 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
-    PQclear(res);
+    char *json = sp_rows_count(res) == 1 ? strdup(sp_rows_value(res, 0, 0)) : NULL;
+    sp_rows_free(res);
     if (!json) sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     return json;
 }
@@ -202,17 +202,17 @@ int sp_accounts_remove_as(sp_db *db, const sp_config *cfg, const char *claims_js
                           const char *user_id, const char *platform, char **access_token,
                           char **refresh_token, sp_err *err) {
     const char *params[] = {platform};
-    PGresult *res;
+    sp_rows *res;
     *access_token = *refresh_token = NULL;
     if (exec_as(db, claims_json, &remove_stmt, params, &res, err) < 0) return -1;
-    int rc = PQntuples(res) > 0 ? 1 : 0;
+    int rc = sp_rows_count(res) > 0 ? 1 : 0;
     if (rc == 1) {
         *access_token = open_token(cfg, user_id, platform,
-                                   PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0));
+                                   sp_rows_is_null(res, 0, 0) ? NULL : sp_rows_value(res, 0, 0));
         *refresh_token = open_token(cfg, user_id, platform,
-                                    PQgetisnull(res, 0, 1) ? NULL : PQgetvalue(res, 0, 1));
+                                    sp_rows_is_null(res, 0, 1) ? NULL : sp_rows_value(res, 0, 1));
     }
-    PQclear(res);
+    sp_rows_free(res);
     /* the row is gone either way; a token not opened is only not revoked */
     return rc;
 }

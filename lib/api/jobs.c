@@ -98,13 +98,13 @@ static const sp_stmt job_cancel = {
 
 /* A copy of the one value of res (caller frees), or NULL with err set
  * (SP_ERR_NOT_FOUND with missing when there is no row). Clears res. */
-static char *single_value(PGresult *res, const char *missing, sp_err *err) {
+static char *single_value(sp_rows *res, const char *missing, sp_err *err) {
     char *value = NULL;
-    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+    if (sp_rows_count(res) != 1 || sp_rows_is_null(res, 0, 0))
         sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "%s", missing);
-    else if (!(value = strdup(PQgetvalue(res, 0, 0))))
+    else if (!(value = strdup(sp_rows_value(res, 0, 0))))
         sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    PQclear(res);
+    sp_rows_free(res);
     return value;
 }
 
@@ -146,14 +146,14 @@ static int effective_title(sp_db *db, const char *claims_json, const char *user_
     *title = req->title;
     if (!req->title) {
         const char *params[] = {req->video_id, user_id};
-        PGresult *res = sp_db_exec1_as(db, claims_json, &video_title, params, err);
+        sp_rows *res = sp_db_exec1_as(db, claims_json, &video_title, params, err);
         if (!res) return -1;
-        bool found = PQntuples(res) == 1;
-        if (found && *PQgetvalue(res, 0, 0) && !(*owned = strdup(PQgetvalue(res, 0, 0)))) {
-            PQclear(res);
+        bool found = sp_rows_count(res) == 1;
+        if (found && *sp_rows_value(res, 0, 0) && !(*owned = strdup(sp_rows_value(res, 0, 0)))) {
+            sp_rows_free(res);
             return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
         }
-        PQclear(res);
+        sp_rows_free(res);
         if (!found) return 0;
         *title = *owned;
     }
@@ -161,21 +161,21 @@ static int effective_title(sp_db *db, const char *claims_json, const char *user_
 }
 
 /* Reads the insert's answer: 1 done, 0 no row (see job_insert), -1 error. */
-static int insert_answer(PGresult *res, const char *hash, sp_jobs_created *out, sp_err *err) {
+static int insert_answer(sp_rows *res, const char *hash, sp_jobs_created *out, sp_err *err) {
     int rc = 0;
-    if (PQntuples(res) == 1) {
-        bool earlier = !PQgetisnull(res, 0, 2);
-        if (earlier && strcmp(PQgetvalue(res, 0, 2), hash) != 0) {
+    if (sp_rows_count(res) == 1) {
+        bool earlier = !sp_rows_is_null(res, 0, 2);
+        if (earlier && strcmp(sp_rows_value(res, 0, 2), hash) != 0) {
             rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "idempotency_key_reused",
                             "this Idempotency-Key was used for a different request");
         } else {
-            snprintf(out->job_id, sizeof out->job_id, "%s", PQgetvalue(res, 0, 0));
-            snprintf(out->status, sizeof out->status, "%s", PQgetvalue(res, 0, 1));
+            snprintf(out->job_id, sizeof out->job_id, "%s", sp_rows_value(res, 0, 0));
+            snprintf(out->status, sizeof out->status, "%s", sp_rows_value(res, 0, 1));
             out->replayed = earlier;
             rc = 1;
         }
     }
-    PQclear(res);
+    sp_rows_free(res);
     return rc;
 }
 
@@ -207,7 +207,7 @@ int sp_jobs_create_as(sp_db *db, const char *claims_json, const char *user_id,
                             options};
     /* a second run only when a twin with the same key raced this one */
     for (int attempt = 0; rc < 0 && attempt < (idempotency_key ? 2 : 1); attempt++) {
-        PGresult *res = sp_db_exec1_as(db, claims_json, &job_insert, params, err);
+        sp_rows *res = sp_db_exec1_as(db, claims_json, &job_insert, params, err);
         int found = res ? insert_answer(res, hash, out, err) : -1;
         if (found < 0) goto done;
         if (found) rc = 0;
@@ -224,19 +224,19 @@ sp_db_step sp_jobs_view_step(const char *const params[1]) {
     return (sp_db_step){&job_view, params};
 }
 
-int sp_jobs_view_from(PGresult *res, sp_job_view *out, sp_err *err) {
+int sp_jobs_view_from(sp_rows *res, sp_job_view *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     int rc = -1;
-    if (PQntuples(res) != 1) {
+    if (sp_rows_count(res) != 1) {
         sp_err_set(err, SP_ERR_NOT_FOUND, "job_not_found", "job not found");
-    } else if (!(out->json = strdup(PQgetvalue(res, 0, 0)))) {
+    } else if (!(out->json = strdup(sp_rows_value(res, 0, 0)))) {
         sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     } else {
-        snprintf(out->etag, sizeof out->etag, "\"%s\"", PQgetvalue(res, 0, 1));
-        out->final = PQgetvalue(res, 0, 2)[0] == 't';
+        snprintf(out->etag, sizeof out->etag, "\"%s\"", sp_rows_value(res, 0, 1));
+        out->final = sp_rows_value(res, 0, 2)[0] == 't';
         rc = 0;
     }
-    PQclear(res);
+    sp_rows_free(res);
     return rc;
 }
 
@@ -244,7 +244,7 @@ int sp_jobs_view_as(sp_db *db, const char *claims_json, const char *job_id, sp_j
                     sp_err *err) {
     memset(out, 0, sizeof *out);
     const char *params[] = {job_id};
-    PGresult *res = sp_db_exec1_as(db, claims_json, &job_view, params, err);
+    sp_rows *res = sp_db_exec1_as(db, claims_json, &job_view, params, err);
     return res ? sp_jobs_view_from(res, out, err) : -1;
 }
 
@@ -253,7 +253,7 @@ char *sp_jobs_list_json_as(sp_db *db, const char *claims_json, int limit, const 
     char n[16];
     snprintf(n, sizeof n, "%d", limit);
     const char *first[] = {status, n}, *after[] = {before, status, n};
-    PGresult *res = before ? sp_db_exec1_as(db, claims_json, &job_list_after, after, err)
+    sp_rows *res = before ? sp_db_exec1_as(db, claims_json, &job_list_after, after, err)
                            : sp_db_exec1_as(db, claims_json, &job_list, first, err);
     return res ? single_value(res, "no jobs", err) : NULL;
 }
@@ -263,9 +263,9 @@ char *sp_jobs_act_as(sp_db *db, const char *claims_json, const char *job_id, sp_
     const char *params[] = {job_id};
     sp_db_step steps[] = {{action == SP_JOBS_RETRY ? &job_retry : &job_cancel, params},
                           {&job_status, params}};
-    PGresult *res[2];
+    sp_rows *res[2];
     if (sp_db_exec_as(db, claims_json, steps, 2, res, err) < 0) return NULL;
-    snprintf(status, 16, "%s", PQntuples(res[1]) == 1 ? PQgetvalue(res[1], 0, 0) : "pending");
-    PQclear(res[1]);
+    snprintf(status, 16, "%s", sp_rows_count(res[1]) == 1 ? sp_rows_value(res[1], 0, 0) : "pending");
+    sp_rows_free(res[1]);
     return single_value(res[0], "job not found", err);
 }

@@ -53,7 +53,7 @@ int sp_jobs_view_as(sp_db *db, const char *claims_json, const char *job_id, sp_j
  * borrowed until the result is read), and the reading of its result (which
  * it clears). */
 sp_db_step sp_jobs_view_step(const char *const params[1]);
-int sp_jobs_view_from(PGresult *res, sp_job_view *out, sp_err *err);
+int sp_jobs_view_from(sp_rows *res, sp_job_view *out, sp_err *err);
 
 /* The caller's jobs, newest first: {"jobs": [...], "next": cursor|null}.
  * before is a cursor from an earlier page (or NULL), status a filter (or

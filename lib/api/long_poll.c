@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -326,7 +327,7 @@ static void settle(sp_long_poll *lp, waiter *w, sp_job_view *view) {
  * the connection failed. */
 static bool take_reread(sp_long_poll *lp, sp_db *db, waiter *w, const sp_db_step *step) {
     sp_err err;
-    PGresult *res = NULL;
+    sp_rows *res = NULL;
     sp_job_view view;
     if (sp_db_pipeline_receive(db, step, 1, &res, &err) == 0 &&
         sp_jobs_view_from(res, &view, &err) == 0) {

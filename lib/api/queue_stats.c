@@ -25,15 +25,15 @@ static const sp_stmt token_stats = {"status_token_stats",
                                     "SELECT sealed, plain FROM social_post_token_stats()", 0};
 
 /* Copies the quota and token counts from their results. */
-static void read_extra(const PGresult *quota, const PGresult *tokens, sp_queue_stats *out) {
-    for (int row = 0; row < PQntuples(quota) && out->nquota < SP_QUEUE_MAX_PLATFORMS; row++) {
+static void read_extra(const sp_rows *quota, const sp_rows *tokens, sp_queue_stats *out) {
+    for (int row = 0; row < sp_rows_count(quota) && out->nquota < SP_QUEUE_MAX_PLATFORMS; row++) {
         sp_quota_row *q = &out->quota[out->nquota++];
-        snprintf(q->platform, sizeof q->platform, "%s", PQgetvalue(quota, row, 0));
-        q->deliveries = atoll(PQgetvalue(quota, row, 1));
+        snprintf(q->platform, sizeof q->platform, "%s", sp_rows_value(quota, row, 0));
+        q->deliveries = atoll(sp_rows_value(quota, row, 1));
     }
-    if (PQntuples(tokens) == 1) {
-        out->tokens_sealed = atoll(PQgetvalue(tokens, 0, 0));
-        out->tokens_plain = atoll(PQgetvalue(tokens, 0, 1));
+    if (sp_rows_count(tokens) == 1) {
+        out->tokens_sealed = atoll(sp_rows_value(tokens, 0, 0));
+        out->tokens_plain = atoll(sp_rows_value(tokens, 0, 1));
     }
 }
 
@@ -41,18 +41,18 @@ int sp_queue_stats_read(sp_db *db, sp_queue_stats *out, sp_err *err) {
     memset(out, 0, sizeof *out);
     sp_db_step steps[] = {
         {&become_metrics, NULL}, {&stats, NULL}, {&quota_waits, NULL}, {&token_stats, NULL}};
-    PGresult *res[4];
+    sp_rows *res[4];
     /* claims are irrelevant here: the metrics role replaces authenticated */
     if (sp_db_exec_as(db, "{}", steps, 4, res, err) < 0) return -1;
-    for (int row = 0; row < PQntuples(res[1]) && out->nrows < SP_QUEUE_MAX_ROWS; row++) {
+    for (int row = 0; row < sp_rows_count(res[1]) && out->nrows < SP_QUEUE_MAX_ROWS; row++) {
         sp_queue_row *r = &out->rows[out->nrows++];
-        snprintf(r->platform, sizeof r->platform, "%s", PQgetvalue(res[1], row, 0));
-        snprintf(r->state, sizeof r->state, "%s", PQgetvalue(res[1], row, 1));
-        r->deliveries = atoll(PQgetvalue(res[1], row, 2));
-        r->oldest_due_seconds = atof(PQgetvalue(res[1], row, 3));
+        snprintf(r->platform, sizeof r->platform, "%s", sp_rows_value(res[1], row, 0));
+        snprintf(r->state, sizeof r->state, "%s", sp_rows_value(res[1], row, 1));
+        r->deliveries = atoll(sp_rows_value(res[1], row, 2));
+        r->oldest_due_seconds = atof(sp_rows_value(res[1], row, 3));
     }
     read_extra(res[2], res[3], out);
     for (int i = 0; i < 4; i++)
-        PQclear(res[i]);
+        sp_rows_free(res[i]);
     return 0;
 }

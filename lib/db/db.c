@@ -16,6 +16,7 @@
  * Not here: the SQL of any feature (each module owns its statements).
  */
 #include "db/db.h"
+#include "db/db_conn.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -16,12 +16,32 @@
 #ifndef SP_DB_H
 #define SP_DB_H
 
-#include <libpq-fe.h>
 #include <stdbool.h>
 
 #include "core/err.h"
 
 typedef struct sp_db sp_db;
+
+/* A statement's answer: rows of text fields, read with sp_rows_* below and
+ * freed with sp_rows_free. It is libpq's result (the same struct), but only
+ * lib/db knows that: no libpq header or call is needed to read one. */
+typedef struct pg_result sp_rows;
+
+/* Rows in r (0 for a command that returns none). */
+int sp_rows_count(const sp_rows *r);
+
+/* Field col of row as text ("" for NULL; never NULL itself). Valid until
+ * sp_rows_free(r). */
+const char *sp_rows_value(const sp_rows *r, int row, int col);
+
+/* True when field col of row is SQL NULL. */
+bool sp_rows_is_null(const sp_rows *r, int row, int col);
+
+/* Rows an INSERT, UPDATE or DELETE touched (0 when it says none). */
+long sp_rows_affected(const sp_rows *r);
+
+/* Frees r; NULL is allowed. */
+void sp_rows_free(sp_rows *r);
 
 /* A named statement; define each one `static const` next to the code using it. */
 typedef struct {
@@ -47,9 +67,6 @@ void sp_db_set_deadline(sp_db *db, double seconds, bool (*abort_fn)(void *arg), 
  * SP_ERR_DB_UNAVAILABLE when the server cannot be reached. */
 int sp_db_connect(sp_db *db, sp_err *err);
 
-/* The underlying connection (borrowed; NULL when not connected). */
-PGconn *sp_db_conn(sp_db *db);
-
 /* BEGIN, then become the caller for the rest of the transaction: role
  * authenticated and request.jwt.claims = claims_json, as PostgREST does. */
 int sp_db_begin_as(sp_db *db, const char *claims_json, sp_err *err);
@@ -62,9 +79,9 @@ int sp_db_commit(sp_db *db, sp_err *err);
 /* Rolls back any open transaction; safe to call when none is open. */
 void sp_db_rollback(sp_db *db);
 
-/* Runs stmt with params (NULL entries are SQL NULL). Returns a result the
- * caller PQclears, or NULL with err set. */
-PGresult *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, sp_err *err);
+/* Runs stmt with params (NULL entries are SQL NULL). Returns rows the
+ * caller frees (sp_rows_free), or NULL with err set. */
+sp_rows *sp_db_exec(sp_db *db, const sp_stmt *stmt, const char *const *params, sp_err *err);
 
 /* Runs a statement without parameters that is not worth preparing (LISTEN,
  * SET). Returns 0 or -1 with err set. */
@@ -87,15 +104,15 @@ typedef struct {
  * request.jwt.claims = claims_json) in one round trip: libpq's pipeline mode
  * sends the caller's setup, the statements (prepared on first use, in the
  * same pipeline) and a Sync, which ends the implicit transaction. On success
- * results[i] holds each statement's result (caller PQclears each). On failure
+ * results[i] holds each statement's result (caller frees each with sp_rows_free). On failure
  * every results[i] is NULL and err says why; when the connection turned out
  * dead before the setup ran, it is tried once more on a new connection. */
 int sp_db_exec_as(sp_db *db, const char *claims_json, const sp_db_step *steps, int n,
-                  PGresult **results, sp_err *err);
+                  sp_rows **results, sp_err *err);
 
 /* One statement as the caller, one round trip: the result (caller
- * PQclears), or NULL with err set. */
-PGresult *sp_db_exec1_as(sp_db *db, const char *claims_json, const sp_stmt *stmt,
+ * frees it), or NULL with err set. */
+sp_rows *sp_db_exec1_as(sp_db *db, const char *claims_json, const sp_stmt *stmt,
                          const char *const *params, sp_err *err);
 
 /* Batches of transactions in one pipeline (the long-poll waker re-reads
@@ -107,7 +124,7 @@ PGresult *sp_db_exec1_as(sp_db *db, const char *claims_json, const sp_stmt *stmt
 int sp_db_pipeline_enter(sp_db *db, sp_err *err);
 int sp_db_pipeline_send_as(sp_db *db, const char *claims_json, const sp_db_step *steps, int n,
                            sp_err *err);
-int sp_db_pipeline_receive(sp_db *db, const sp_db_step *steps, int n, PGresult **results,
+int sp_db_pipeline_receive(sp_db *db, const sp_db_step *steps, int n, sp_rows **results,
                            sp_err *err);
 void sp_db_pipeline_exit(sp_db *db);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "db/db_conn.h"
 
 int sp_db_listen(sp_db *db, const char *channel, sp_err *err) {
     char sql[128];

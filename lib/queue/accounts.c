@@ -101,9 +101,9 @@ int sp_accounts_store_token(sp_db *db, const sp_seal_keys *keys, sp_delivery *d,
     if (err->kind == SP_OK) {
         const char *params[] = {d->user_id, platform, post->account_id, d->stored_refresh_token,
                                 access,     expires,  refresh};
-        PGresult *res = sp_db_exec(db, &store_token, params, err);
+        sp_rows *res = sp_db_exec(db, &store_token, params, err);
         if (res) {
-            PQclear(res);
+            sp_rows_free(res);
             free(d->stored_refresh_token);
             d->stored_refresh_token = refresh;
             refresh = NULL;
@@ -116,21 +116,21 @@ int sp_accounts_store_token(sp_db *db, const sp_seal_keys *keys, sp_delivery *d,
 }
 
 int sp_accounts_count_tokens(sp_db *db, long long *sealed, long long *plain, sp_err *err) {
-    PGresult *res = sp_db_exec(db, &count_tokens, NULL, err);
+    sp_rows *res = sp_db_exec(db, &count_tokens, NULL, err);
     if (!res) return -1;
-    *sealed = atoll(PQgetvalue(res, 0, 0));
-    *plain = atoll(PQgetvalue(res, 0, 1));
-    PQclear(res);
+    *sealed = atoll(sp_rows_value(res, 0, 0));
+    *plain = atoll(sp_rows_value(res, 0, 1));
+    sp_rows_free(res);
     return 0;
 }
 
 /* Re-seals row of res; 1 done (or changed meanwhile), 0 did not open, -1 error. */
-static int reseal_one(sp_db *db, const sp_seal_keys *keys, const PGresult *res, int row,
+static int reseal_one(sp_db *db, const sp_seal_keys *keys, const sp_rows *res, int row,
                       sp_err *err) {
-    const char *user = PQgetvalue(res, row, 0), *platform = PQgetvalue(res, row, 1);
-    const char *account = PQgetisnull(res, row, 2) ? NULL : PQgetvalue(res, row, 2);
-    const char *old_access = PQgetisnull(res, row, 3) ? NULL : PQgetvalue(res, row, 3);
-    const char *old_refresh = PQgetisnull(res, row, 4) ? NULL : PQgetvalue(res, row, 4);
+    const char *user = sp_rows_value(res, row, 0), *platform = sp_rows_value(res, row, 1);
+    const char *account = sp_rows_is_null(res, row, 2) ? NULL : sp_rows_value(res, row, 2);
+    const char *old_access = sp_rows_is_null(res, row, 3) ? NULL : sp_rows_value(res, row, 3);
+    const char *old_refresh = sp_rows_is_null(res, row, 4) ? NULL : sp_rows_value(res, row, 4);
     sp_err why;
     sp_err_clear(&why);
     char *access = sp_seal(keys, user, platform, old_access, &why);
@@ -144,9 +144,9 @@ static int reseal_one(sp_db *db, const sp_seal_keys *keys, const PGresult *res, 
                account ? account : "(no account id)", user, why.msg);
     } else {
         const char *params[] = {user, platform, account, old_access, old_refresh, access, refresh};
-        PGresult *up = sp_db_exec(db, &reseal_row, params, err);
+        sp_rows *up = sp_db_exec(db, &reseal_row, params, err);
         rc = up ? 1 : -1;
-        PQclear(up);
+        sp_rows_free(up);
     }
     free(access);
     free(refresh);
@@ -161,10 +161,10 @@ int sp_accounts_reseal(sp_db *db, const sp_seal_keys *keys, sp_reseal_report *ou
     char prefix[64];
     snprintf(prefix, sizeof prefix, SP_SEAL_PREFIX "%s:", sp_seal_current_kid(keys));
     const char *params[] = {prefix};
-    PGresult *res = sp_db_exec(db, &not_current, params, err);
+    sp_rows *res = sp_db_exec(db, &not_current, params, err);
     if (!res) return -1;
     int rc = 0;
-    for (int row = 0; row < PQntuples(res) && rc == 0; row++) {
+    for (int row = 0; row < sp_rows_count(res) && rc == 0; row++) {
         int done = reseal_one(db, keys, res, row, err);
         if (done < 0)
             rc = -1;
@@ -173,6 +173,6 @@ int sp_accounts_reseal(sp_db *db, const sp_seal_keys *keys, sp_reseal_report *ou
         else
             out->failed++;
     }
-    PQclear(res);
+    sp_rows_free(res);
     return rc;
 }

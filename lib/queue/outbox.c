@@ -80,23 +80,23 @@ int sp_outbox_claim(sp_db *db, const char *owner, int lease_seconds, const char 
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *params[] = {owner, lease, busy ? busy : "[]"};
-    PGresult *res = sp_db_exec(db, &claim_next, params, err);
+    sp_rows *res = sp_db_exec(db, &claim_next, params, err);
     if (!res) return -1;
     int rc = 0;
-    if (PQntuples(res) == 1) {
-        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
-        snprintf(out->job_id, sizeof out->job_id, "%s", PQgetvalue(res, 0, 1));
-        out->url = strdup(PQgetvalue(res, 0, 2));
-        out->body = strdup(PQgetvalue(res, 0, 3));
-        out->attempts = atoi(PQgetvalue(res, 0, 4));
-        out->age = atof(PQgetvalue(res, 0, 5));
+    if (sp_rows_count(res) == 1) {
+        snprintf(out->id, sizeof out->id, "%s", sp_rows_value(res, 0, 0));
+        snprintf(out->job_id, sizeof out->job_id, "%s", sp_rows_value(res, 0, 1));
+        out->url = strdup(sp_rows_value(res, 0, 2));
+        out->body = strdup(sp_rows_value(res, 0, 3));
+        out->attempts = atoi(sp_rows_value(res, 0, 4));
+        out->age = atof(sp_rows_value(res, 0, 5));
         rc = 1;
         if (!out->url || !out->body) {
             sp_outbox_event_free(out);
             rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
         }
     }
-    PQclear(res);
+    sp_rows_free(res);
     return rc;
 }
 
@@ -110,10 +110,10 @@ int sp_outbox_record(sp_db *db, const char *owner, const sp_outbox_event *ev, bo
                             failed ? "true" : "false",
                             delay,
                             error && *error ? error : NULL};
-    PGresult *res = sp_db_exec(db, &record_attempt, params, err);
+    sp_rows *res = sp_db_exec(db, &record_attempt, params, err);
     if (!res) return -1;
-    bool held = atoi(PQcmdTuples(res)) == 1;
-    PQclear(res);
+    bool held = (int)sp_rows_affected(res) == 1;
+    sp_rows_free(res);
     if (!held)
         return sp_err_set(err, SP_ERR_CONFLICT, "lease_lost",
                           "the webhook event's lease was lost to another worker");
@@ -122,10 +122,10 @@ int sp_outbox_record(sp_db *db, const char *owner, const sp_outbox_event *ev, bo
 
 double sp_outbox_next_due(sp_db *db, const char *busy, sp_err *err) {
     const char *params[] = {busy ? busy : "[]"};
-    PGresult *res = sp_db_exec(db, &next_due, params, err);
+    sp_rows *res = sp_db_exec(db, &next_due, params, err);
     if (!res) return -1;
-    double seconds = atof(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    double seconds = atof(sp_rows_value(res, 0, 0));
+    sp_rows_free(res);
     return seconds < 0 ? 0 : seconds;
 }
 
@@ -133,9 +133,9 @@ int sp_outbox_expire(sp_db *db, double older_than, const char *why, sp_err *err)
     char age[32];
     snprintf(age, sizeof age, "%.3f", older_than);
     const char *params[] = {age, why};
-    PGresult *res = sp_db_exec(db, &expire_unsent, params, err);
+    sp_rows *res = sp_db_exec(db, &expire_unsent, params, err);
     if (!res) return -1;
-    int n = atoi(PQcmdTuples(res));
-    PQclear(res);
+    int n = (int)sp_rows_affected(res);
+    sp_rows_free(res);
     return n;
 }

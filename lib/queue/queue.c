@@ -129,48 +129,48 @@ static int lease_lost(sp_err *err) {
 }
 
 /* A copy of a result field, NULL for SQL NULL. */
-static char *field_dup(const PGresult *res, int col) {
-    return PQgetisnull(res, 0, col) ? NULL : strdup(PQgetvalue(res, 0, col));
+static char *field_dup(const sp_rows *res, int col) {
+    return sp_rows_is_null(res, 0, col) ? NULL : strdup(sp_rows_value(res, 0, col));
 }
 
 /* Runs the job refresh for job_id inside the open transaction. */
 static int refresh(sp_db *db, const char *job_id, sp_err *err) {
     const char *params[] = {job_id};
-    PGresult *res = sp_db_exec(db, &refresh_job, params, err);
-    PQclear(res);
+    sp_rows *res = sp_db_exec(db, &refresh_job, params, err);
+    sp_rows_free(res);
     return res ? 0 : -1;
 }
 
 /* Fills d from the claim's row: the delivery (columns 0-6), then its job,
  * video and account (7-16), the platform's options and the account's login
  * (17-18, migration 0012), and why its user may not post (19, migration 0015). */
-static int fill_delivery(const PGresult *res, sp_delivery *d, sp_err *err) {
-    d->id = atoll(PQgetvalue(res, 0, 0));
-    snprintf(d->job_id, sizeof d->job_id, "%s", PQgetvalue(res, 0, 1));
-    if (!sp_platform_from_name(PQgetvalue(res, 0, 2), &d->post.platform))
+static int fill_delivery(const sp_rows *res, sp_delivery *d, sp_err *err) {
+    d->id = atoll(sp_rows_value(res, 0, 0));
+    snprintf(d->job_id, sizeof d->job_id, "%s", sp_rows_value(res, 0, 1));
+    if (!sp_platform_from_name(sp_rows_value(res, 0, 2), &d->post.platform))
         d->post.platform = SP_YOUTUBE;
-    d->post.attempts = atoi(PQgetvalue(res, 0, 3));
-    d->takeovers = atoi(PQgetvalue(res, 0, 5));
-    d->releases = atoi(PQgetvalue(res, 0, 6));
-    snprintf(d->user_id, sizeof d->user_id, "%s", PQgetvalue(res, 0, 7));
-    snprintf(d->video_id, sizeof d->video_id, "%s", PQgetvalue(res, 0, 8));
+    d->post.attempts = atoi(sp_rows_value(res, 0, 3));
+    d->takeovers = atoi(sp_rows_value(res, 0, 5));
+    d->releases = atoi(sp_rows_value(res, 0, 6));
+    snprintf(d->user_id, sizeof d->user_id, "%s", sp_rows_value(res, 0, 7));
+    snprintf(d->video_id, sizeof d->video_id, "%s", sp_rows_value(res, 0, 8));
     d->post.title = field_dup(res, 9);
     d->post.description = field_dup(res, 10);
     d->post.video_url = field_dup(res, 11);
     d->post.account_id = field_dup(res, 12);
     d->post.access_token = field_dup(res, 13);
     d->post.refresh_token = field_dup(res, 14);
-    d->post.token_expires_at = atoll(PQgetvalue(res, 0, 15));
-    d->video_owned = PQgetvalue(res, 0, 16)[0] == 't';
-    snprintf(d->refusal, sizeof d->refusal, "%s", PQgetvalue(res, 0, 19));
+    d->post.token_expires_at = atoll(sp_rows_value(res, 0, 15));
+    d->video_owned = sp_rows_value(res, 0, 16)[0] == 't';
+    snprintf(d->refusal, sizeof d->refusal, "%s", sp_rows_value(res, 0, 19));
     d->post.account_login = field_dup(res, 18);
-    d->post.options = cJSON_Parse(PQgetvalue(res, 0, 17));
+    d->post.options = cJSON_Parse(sp_rows_value(res, 0, 17));
     if (!d->post.options || !cJSON_IsObject(d->post.options)) {
         cJSON_Delete(d->post.options); /* the database checks them: only SQL NULL is left */
         d->post.options = cJSON_CreateObject();
     }
     if (!d->post.options) return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    d->post.checkpoint = cJSON_Parse(PQgetvalue(res, 0, 4));
+    d->post.checkpoint = cJSON_Parse(sp_rows_value(res, 0, 4));
     if (!d->post.checkpoint || !cJSON_IsObject(d->post.checkpoint)) {
         cJSON_Delete(d->post.checkpoint);
         d->post.checkpoint = cJSON_CreateObject();
@@ -185,10 +185,10 @@ int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, const char *
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *params[] = {owner, lease, busy_users ? busy_users : "{}"};
     /* one statement, its own transaction: the claim, the details, the refresh */
-    PGresult *res = sp_db_exec(db, &claim_next, params, err);
+    sp_rows *res = sp_db_exec(db, &claim_next, params, err);
     if (!res) return -1;
-    int claimed = PQntuples(res) == 1 ? fill_delivery(res, out, err) : 0;
-    PQclear(res);
+    int claimed = sp_rows_count(res) == 1 ? fill_delivery(res, out, err) : 0;
+    sp_rows_free(res);
     /* a claim we cannot work on (out of memory) lapses with its lease */
     if (claimed <= 0) sp_delivery_free(out);
     return claimed;
@@ -196,10 +196,10 @@ int sp_queue_claim(sp_db *db, const char *owner, int lease_seconds, const char *
 
 /* Runs an UPDATE that must touch the delivery while owner holds it. */
 static int exec_owned(sp_db *db, const sp_stmt *stmt, const char *const *params, sp_err *err) {
-    PGresult *res = sp_db_exec(db, stmt, params, err);
+    sp_rows *res = sp_db_exec(db, stmt, params, err);
     if (!res) return -1;
-    bool held = atoi(PQcmdTuples(res)) == 1;
-    PQclear(res);
+    bool held = (int)sp_rows_affected(res) == 1;
+    sp_rows_free(res);
     if (!held) return lease_lost(err);
     return 0;
 }
@@ -221,10 +221,10 @@ int sp_queue_progress(sp_db *db, const char *owner, const sp_delivery *d, long l
     snprintf(done, sizeof done, "%lld", confirmed);
     snprintf(size, sizeof size, "%lld", total);
     const char *params[] = {id.text, owner, done, size};
-    PGresult *res = sp_db_exec(db, &save_progress, params, err);
+    sp_rows *res = sp_db_exec(db, &save_progress, params, err);
     if (!res) return -1;
-    bool held = PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
-    PQclear(res);
+    bool held = sp_rows_count(res) == 1 && sp_rows_value(res, 0, 0)[0] == 't';
+    sp_rows_free(res);
     return held ? 0 : lease_lost(err);
 }
 
@@ -252,21 +252,21 @@ static char *result_json(const sp_step_outcome *o, const sp_transition *t) {
  * the history row's fate (a failed insert is logged: scheduled_posts may be
  * the app's own table, with other columns; it never loses the outcome), and
  * whether the job has no open delivery left. */
-static int read_record(const PGresult *res, const sp_delivery *d, bool *job_finished, sp_err *err) {
-    if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') return lease_lost(err);
-    if (!PQgetisnull(res, 0, 2))
+static int read_record(const sp_rows *res, const sp_delivery *d, bool *job_finished, sp_err *err) {
+    if (sp_rows_count(res) != 1 || sp_rows_value(res, 0, 0)[0] != 't') return lease_lost(err);
+    if (!sp_rows_is_null(res, 0, 2))
         sp_log(SP_LOG_WARN, "scheduled_posts row not written for job %s: %s", d->job_id,
-               PQgetvalue(res, 0, 2));
-    *job_finished = atoi(PQgetvalue(res, 0, 1)) == 0;
+               sp_rows_value(res, 0, 2));
+    *job_finished = atoi(sp_rows_value(res, 0, 1)) == 0;
     return 0;
 }
 
 /* Runs the record statement with params and reads its row. */
 static int record_statement(sp_db *db, const sp_delivery *d, const char *const *params,
                             bool *job_finished, sp_err *err) {
-    PGresult *res = sp_db_exec(db, &record_outcome, params, err);
+    sp_rows *res = sp_db_exec(db, &record_outcome, params, err);
     int rc = res ? read_record(res, d, job_finished, err) : -1;
-    PQclear(res);
+    sp_rows_free(res);
     return rc;
 }
 
@@ -342,39 +342,39 @@ int sp_queue_renew(sp_db *db, const char *owners, int lease_seconds,
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_seconds);
     const char *params[] = {owners, lease};
-    PGresult *res = sp_db_exec(db, &renew_leases, params, err);
+    sp_rows *res = sp_db_exec(db, &renew_leases, params, err);
     if (!res) return -1;
-    int n = PQntuples(res);
+    int n = sp_rows_count(res);
     for (int i = 0; renewed && i < n; i++)
-        renewed(PQgetvalue(res, i, 0), arg);
-    PQclear(res);
+        renewed(sp_rows_value(res, i, 0), arg);
+    sp_rows_free(res);
     return n;
 }
 
 int sp_queue_release_all(sp_db *db, const char *process, sp_err *err) {
     if (sp_db_begin(db, err) < 0) return -1;
     const char *params[] = {process};
-    PGresult *res = sp_db_exec(db, &release_all, params, err);
+    sp_rows *res = sp_db_exec(db, &release_all, params, err);
     if (!res) {
         sp_db_rollback(db);
         return -1;
     }
-    int n = PQntuples(res);
+    int n = sp_rows_count(res);
     for (int i = 0; i < n; i++) {
-        if (refresh(db, PQgetvalue(res, i, 0), err) < 0) {
-            PQclear(res);
+        if (refresh(db, sp_rows_value(res, i, 0), err) < 0) {
+            sp_rows_free(res);
             sp_db_rollback(db);
             return -1;
         }
     }
-    PQclear(res);
+    sp_rows_free(res);
     return sp_db_commit(db, err) < 0 ? -1 : n;
 }
 
 double sp_queue_next_due(sp_db *db, sp_err *err) {
-    PGresult *res = sp_db_exec(db, &next_due, NULL, err);
+    sp_rows *res = sp_db_exec(db, &next_due, NULL, err);
     if (!res) return -1;
-    double seconds = atof(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    double seconds = atof(sp_rows_value(res, 0, 0));
+    sp_rows_free(res);
     return seconds < 0 ? 0 : seconds;
 }

@@ -22,11 +22,11 @@ int sp_retention_prune(sp_db *db, double days, double job_days, int batch, sp_pr
     snprintf(job_age, sizeof job_age, "%.0f", job_days * 86400);
     snprintf(limit, sizeof limit, "%d", batch);
     const char *params[] = {age, job_days > 0 ? job_age : NULL, limit};
-    PGresult *res = sp_db_exec(db, &prune, params, err);
+    sp_rows *res = sp_db_exec(db, &prune, params, err);
     if (!res) return -1;
-    *out = (sp_pruned){.delivery_details = atoi(PQgetvalue(res, 0, 0)),
-                       .webhook_events = atoi(PQgetvalue(res, 0, 1)),
-                       .jobs = atoi(PQgetvalue(res, 0, 2))};
-    PQclear(res);
+    *out = (sp_pruned){.delivery_details = atoi(sp_rows_value(res, 0, 0)),
+                       .webhook_events = atoi(sp_rows_value(res, 0, 1)),
+                       .jobs = atoi(sp_rows_value(res, 0, 2))};
+    sp_rows_free(res);
     return out->delivery_details + out->webhook_events + out->jobs;
 }

@@ -8,8 +8,9 @@
   links only sp_core, and nothing in lib/ but itself includes its headers
   (only worker/ uses it);
 - cgi-bin/ holds no SQL and no database calls (lib/api does);
-- libpq stays in lib/db: elsewhere no libpq header and no libpq call but
-  reading a result (PQgetvalue and its kin); LISTEN goes through db/listen.h;
+- libpq stays in lib/db: elsewhere no libpq header, no libpq call and no
+  libpq type (results are read with db.h's sp_rows_*); LISTEN goes through
+  db/listen.h; lib/db's own db_conn.h is included only inside lib/db;
 - the mains stay thin: each cgi-bin file and worker/main.c at most 200 lines;
 - HTTP goes out one way: libcurl's transfer calls only in lib/core/http_client.c.
 
@@ -37,10 +38,8 @@ def sources(folder):
 
 
 # libpq belongs to lib/db (connections, statements, LISTEN: db/db.h,
-# db/listen.h); elsewhere only the reading of a result lib/db handed back.
-LIBPQ_INCLUDE = re.compile(r'#include\s*[<"]libpq')
-LIBPQ_CALL = re.compile(r'\bPQ(\w+)\s*\(')
-LIBPQ_RESULT_READERS = {"ntuples", "getvalue", "getisnull", "clear", "cmdTuples", "resultStatus"}
+# db/listen.h); a result is read through db.h's sp_rows_* functions.
+LIBPQ_WORDS = re.compile(r'#include\s*[<"](libpq|db/db_conn\.h)|\bPQ\w+\s*\(|\bPG(result|conn|notify)\b|\bPGRES_')
 
 
 def libpq_outside_db():
@@ -50,8 +49,7 @@ def libpq_outside_db():
     for folder in folders:
         for name, text in sources(folder):
             for n, line in enumerate(text.splitlines(), 1):
-                calls = [c for c in LIBPQ_CALL.findall(line) if c not in LIBPQ_RESULT_READERS]
-                if LIBPQ_INCLUDE.search(line) or calls:
+                if LIBPQ_WORDS.search(line):
                     found.append(f"{name}:{n}: libpq outside lib/db: {line.strip()}")
     return found
 
