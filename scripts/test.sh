@@ -2,7 +2,7 @@
 # Runs every test: installs what is missing (Debian 12), builds the normal and
 # the sanitizer (ASan+UBSan) builds, and runs ctest in each, then runs every
 # fuzz target for a bounded time (scripts/fuzz.sh, SP_FUZZ_SECONDS each,
-# default 20). Each ctest run starts its own Postgres and nginx on 127.0.0.1
+# default 10). Each ctest run starts its own Postgres and nginx on 127.0.0.1
 # and stops them at the end. Exits non-zero when anything fails; the last
 # line is "N passed, N failed" (each fuzz target counts as one test).
 set -uo pipefail
@@ -30,12 +30,18 @@ build_one() {
     cmake --build "$dir" -j "$jobs"
 }
 
-# Runs ctest in a built configuration and adds its counts.
+# Runs ctest in a built configuration, its output in $dir/ctest.log.
 test_one() {
     local dir=$1
-    echo "=== $dir: ctest"
+    (cd "$dir" && ctest --output-on-failure -j "$jobs") >"$dir/ctest.log" 2>&1
+}
+
+# Adds the counts of a finished ctest run (its log printed first).
+count_one() {
+    local dir=$1
     local log="$dir/ctest.log"
-    (cd "$dir" && ctest --output-on-failure -j "$jobs") 2>&1 | tee "$log"
+    echo "=== $dir: ctest"
+    cat "$log"
     local total fails
     total=$(sed -n 's/.*tests passed, [0-9]* tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
     fails=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -n 1)
@@ -49,10 +55,10 @@ test_one() {
 
 # Runs the fuzz targets (tests/fuzz) for SP_FUZZ_SECONDS each.
 run_fuzz() {
-    echo "=== build-fuzz: fuzz targets, ${SP_FUZZ_SECONDS:-20} s each"
+    echo "=== build-fuzz: fuzz targets, ${SP_FUZZ_SECONDS:-10} s each"
     local log=build-fuzz/fuzz.log
     mkdir -p build-fuzz
-    SP_FUZZ_BUILD_JOBS=$jobs scripts/fuzz.sh "${SP_FUZZ_SECONDS:-20}" 2>&1 | tee "$log"
+    SP_FUZZ_BUILD_JOBS=$jobs scripts/fuzz.sh "${SP_FUZZ_SECONDS:-10}" 2>&1 | tee "$log"
     local ok bad
     ok=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -n 1)
     bad=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -n 1)
@@ -60,30 +66,42 @@ run_fuzz() {
     failed=$((failed + ${bad:-1}))
 }
 
-# The two builds compile one after the other: compiling beside the
-# end-to-end tests slowed them more than it saved (the chaos test took 150 s
-# instead of 23).
-if build_one build -DCMAKE_BUILD_TYPE=RelWithDebInfo; then
-    test_one build
-else
-    failed=$((failed + 1))
-fi
-build_one build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON
-asan_status=$?
-if [ "$asan_status" -eq 0 ]; then
-    # The fuzz targets (a short build) compile while the sanitizer build's
-    # unit tests run.
-    mkdir -p build-fuzz
-    (
-        renice -n 5 "$BASHPID" >/dev/null 2>&1
-        SP_FUZZ_BUILD_JOBS=$jobs scripts/fuzz.sh --build-only
-    ) >build-fuzz/build.log 2>&1 &
-    fuzz_build=$!
-    test_one build-asan
-    wait "$fuzz_build" || cat build-fuzz/build.log
-else
-    failed=$((failed + 1))
-fi
+# The builds compile first, one after the other (compiling beside the
+# end-to-end tests slowed them more than it saved: the chaos test took 150 s
+# instead of 23). Then the two ctest runs go side by side: each starts its
+# own Postgres and nginx on free ports, and their end-to-end tests spend most
+# of their time waiting on the worker, the fakes and the clock, so together
+# they take little longer than the longer one alone. The fuzz targets build
+# beside them at a lower priority and run last.
+built=()
+for config in "build -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
+              "build-asan -DCMAKE_BUILD_TYPE=Debug -DSP_SANITIZE=ON"; do
+    # shellcheck disable=SC2086 # the words are the directory and its options
+    if build_one $config; then
+        built+=("${config%% *}")
+    else
+        failed=$((failed + 1))
+    fi
+done
+pids=()
+for dir in "${built[@]}"; do
+    echo "=== $dir: ctest started (log: $dir/ctest.log)"
+    test_one "$dir" &
+    pids+=($!)
+done
+mkdir -p build-fuzz
+(
+    renice -n 10 "$BASHPID" >/dev/null 2>&1
+    SP_FUZZ_BUILD_JOBS=1 scripts/fuzz.sh --build-only
+) >build-fuzz/build.log 2>&1 &
+fuzz_build=$!
+for pid in "${pids[@]}"; do
+    wait "$pid"
+done
+for dir in "${built[@]}"; do
+    count_one "$dir"
+done
+wait "$fuzz_build" || cat build-fuzz/build.log
 run_fuzz
 
 echo "$passed passed, $failed failed"
