@@ -105,8 +105,9 @@ bool sp_graph_throttled(const sp_graph_resp *r);
  * {"<id>": [{"type", "call_count", "total_cputime", "total_time",
  * "estimated_time_to_regain_access" (minutes)}, ...], ...}. Raises
  * r->usage_percent and r->regain_after to what the header says when that is
- * more; anything else in it (not JSON, wrong types, negative or absurd
- * numbers) is ignored, so a bad header never shortens a wait. */
+ * more; anything else in it (not JSON, wrong types, negative numbers,
+ * percentages past 10000) is ignored, so a bad header never shortens a
+ * wait, and an estimate past a day reads as a day (Instagram's window). */
 void sp_graph_read_usage(sp_graph_resp *r, const char *header);
 
 /* How long a throttled call (SP_GRAPH_QUOTA) waits, in seconds: Meta's
