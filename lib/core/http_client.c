@@ -369,6 +369,8 @@ static void keep_headers(const transfer *t) {
     snprintf(r->last_modified, sizeof r->last_modified, "%s", t->hdr.last_modified);
     r->retry_after = t->hdr.retry_after;
     r->content_length = t->hdr.content_length;
+    snprintf(r->app_usage, sizeof r->app_usage, "%s", t->hdr.app_usage);
+    snprintf(r->business_usage, sizeof r->business_usage, "%s", t->hdr.business_usage);
 }
 
 /* Turns a finished API call's outcome into resp/err. */

@@ -3,8 +3,9 @@
  *
  * A request is a method, a URL, header lines and a body that comes from
  * memory, from a byte range of a file, or is a multipart form whose file part
- * is such a range (so uploads stream from the spool and memory stays flat). The response keeps its
- * status, the headers the platform adapters read (Location, Range, Retry-After, Content-Type) and a
+ * is such a range (so uploads stream from the spool and memory stays flat).
+ * The response keeps its status, the headers the platform adapters read
+ * (Location, Range, Retry-After, Content-Type, Meta's rate-limit usage) and a
  * body capped in size; a download streams into a file instead.
  *
  * Transport failures (refused, reset, timed out) are reported as status 0 with
@@ -68,6 +69,8 @@ typedef struct {
     char last_modified[64];
     long retry_after;          /* seconds, -1 when absent */
     long long content_length;  /* -1 when absent */
+    char app_usage[256];       /* Meta's X-App-Usage JSON text, "" when absent */
+    char business_usage[2048]; /* Meta's X-Business-Use-Case-Usage, "" when absent */
     char transport_error[256]; /* set when status == 0 */
 } sp_http_resp;
 

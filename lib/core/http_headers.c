@@ -81,6 +81,13 @@ static void header_value(const char *line, size_t len, size_t name_len, char *ou
     out[n] = '\0';
 }
 
+/* Copies a header value like header_value, or "" when it does not fit
+ * whole: for values whose end matters (a JSON text). */
+static void whole_value(const char *line, size_t len, size_t name_len, char *out, size_t outlen) {
+    header_value(line, len, name_len, out, outlen);
+    if (strlen(out) == outlen - 1) out[0] = '\0'; /* maybe cut */
+}
+
 /* The status of a status line "HTTP/x[.y] NNN ...", or 0. */
 static long status_code(const char *line, size_t len) {
     const char *sp = memchr(line, ' ', len);
@@ -132,6 +139,10 @@ bool sp_http_headers_line(sp_http_headers *h, const char *line, size_t len) {
     } else if (named(line, len, "Retry-After:")) {
         header_value(line, len, 12, value, sizeof value);
         h->retry_after = retry_after(value);
+    } else if (named(line, len, "X-App-Usage:")) {
+        whole_value(line, len, 12, h->app_usage, sizeof h->app_usage);
+    } else if (named(line, len, "X-Business-Use-Case-Usage:")) {
+        whole_value(line, len, 26, h->business_usage, sizeof h->business_usage);
     } else if (named(line, len, "Content-Length:")) {
         header_value(line, len, 15, value, sizeof value);
         h->content_length = sp_http_parse_count(value, strlen(value), &n) ? n : -1;

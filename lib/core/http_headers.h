@@ -27,6 +27,11 @@ typedef struct {
     char last_modified[64];   /* Last-Modified */
     long retry_after;         /* Retry-After seconds (0..3600; a date counts 60), -1 absent */
     long long content_length; /* Content-Length, -1 when absent or malformed */
+    /* Meta's rate-limit usage, JSON text as sent (X-App-Usage,
+     * X-Business-Use-Case-Usage); "" when absent or longer than the buffer
+     * (a cut JSON text could only mislead) */
+    char app_usage[256];
+    char business_usage[2048];
 } sp_http_headers;
 
 /* Empties h (no status, every header absent). */

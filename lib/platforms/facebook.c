@@ -157,6 +157,9 @@ typedef struct {
 /* The one place a Facebook answer is classified; fills out. */
 static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome *out) {
     switch (sp_graph_classify(r)) {
+    case SP_GRAPH_QUOTA: /* waited out, holding nothing: no attempt, no call meanwhile */
+        sp_graph_quota_outcome(r, "Facebook", doing, out);
+        break;
     case SP_GRAPH_TRANSIENT:
         sp_step_set(out, SP_STEP_RETRY, "Facebook %s failed: %s", doing, r->message);
         out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;

@@ -89,6 +89,8 @@ void sp_graph_parse(long status, const char *body, long retry_after, sp_graph_re
     memset(out, 0, sizeof *out);
     out->status = status;
     out->retry_after = retry_after;
+    out->regain_after = -1;
+    out->usage_percent = -1;
     out->body = body ? cJSON_Parse(body) : NULL;
     out->failed = status < 200 || status >= 300;
     read_error(out);
@@ -97,6 +99,8 @@ void sp_graph_parse(long status, const char *body, long retry_after, sp_graph_re
 void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
     memset(out, 0, sizeof *out);
     out->retry_after = -1;
+    out->regain_after = -1;
+    out->usage_percent = -1;
     if (!c->path || !*c->path || !c->base) { /* a checkpoint without the id it needs */
         snprintf(out->message, sizeof out->message, "no Graph object to ask for");
         out->failed = true;
@@ -136,6 +140,8 @@ void sp_graph_request(const sp_graph_call *c, sp_graph_resp *out) {
         snprintf(out->message, sizeof out->message, "network error: %.280s", resp.transport_error);
     } else {
         sp_graph_parse(resp.status, resp.body, resp.retry_after, out);
+        sp_graph_read_usage(out, resp.app_usage);
+        sp_graph_read_usage(out, resp.business_usage);
     }
     sp_http_resp_free(&resp);
     free(url);
@@ -188,9 +194,10 @@ const char *sp_graph_string(const sp_graph_resp *r, const char *name) {
 }
 
 sp_graph_class sp_graph_classify(const sp_graph_resp *r) {
-    static const int transient_codes[] = {1, 2, 4, 17, 32, 341, 368, 613, 80001, 6000};
-    if (r->status == 0 || r->status >= 500 || r->status == 429 || r->is_transient)
-        return SP_GRAPH_TRANSIENT;
+    static const int transient_codes[] = {1, 2, 368, 6000};
+    if (r->status == 0) return SP_GRAPH_TRANSIENT;
+    if (sp_graph_throttled(r)) return SP_GRAPH_QUOTA;
+    if (r->status >= 500 || r->status == 429 || r->is_transient) return SP_GRAPH_TRANSIENT;
     if (r->code == 190) return SP_GRAPH_AUTH;
     for (size_t i = 0; i < sizeof transient_codes / sizeof transient_codes[0]; i++)
         if (r->code == transient_codes[i]) return SP_GRAPH_TRANSIENT;

@@ -142,7 +142,9 @@ static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome 
     sp_graph_class c = action == SP_IG_TRY_AGAIN || action == SP_IG_NEW_CONTAINER
                            ? SP_GRAPH_TRANSIENT
                            : sp_graph_classify(r);
-    if (c == SP_GRAPH_TRANSIENT) {
+    if (c == SP_GRAPH_QUOTA) { /* Meta's rate limit: waited out, no call meanwhile */
+        sp_graph_quota_outcome(r, "Instagram", doing, out);
+    } else if (c == SP_GRAPH_TRANSIENT) {
         sp_step_set(out, SP_STEP_RETRY, "Instagram %s failed: %s", doing, r->message);
         out->delay = r->retry_after >= 0 ? (double)r->retry_after : -1;
     } else if (c == SP_GRAPH_AUTH) {
@@ -152,6 +154,12 @@ static void classify(const sp_graph_resp *r, const char *doing, sp_step_outcome 
     } else {
         sp_step_set(out, SP_STEP_FAILED, "Instagram rejected the reel: %s", r->message);
     }
+}
+
+/* True when Meta's rate limit refused the call (and no Instagram rule
+ * reads the code otherwise, such as 4 with subcode 2207051). */
+static bool throttled(const sp_graph_resp *r) {
+    return sp_instagram_error_action(r) == SP_IG_CLASSIFY && sp_graph_classify(r) == SP_GRAPH_QUOTA;
 }
 
 /* The Graph host of the account's token: graph.instagram.com for an
@@ -352,7 +360,7 @@ static void publish(sp_step_ctx *ctx, sp_step_outcome *out) {
         /* refused, and the container read FINISHED (not published) just
          * before: nothing of it was published */
         remake_container(ctx, r.message, out);
-    } else if (r.failed && again && sp_graph_classify(&r) != SP_GRAPH_AUTH) {
+    } else if (r.failed && again && sp_graph_classify(&r) != SP_GRAPH_AUTH && !throttled(&r)) {
         sp_step_set(out, SP_STEP_RETRY, "Instagram did not take the reel again (%s); checking it",
                     r.message);
     } else if (r.failed) {
@@ -387,7 +395,8 @@ static void check_container(sp_step_ctx *ctx, sp_step_outcome *out) {
     const char *status = sp_graph_string(&r, "status");
     double age = (double)time(NULL) - sp_step_cp_number(ctx, "createdAt", (double)time(NULL));
     if (r.failed && current_phase(ctx) == SP_IG_PUBLISHING &&
-        sp_graph_classify(&r) != SP_GRAPH_AUTH) /* maybe published: never give up on a look */
+        sp_graph_classify(&r) != SP_GRAPH_AUTH &&
+        !throttled(&r)) /* maybe published: never give up on a look */
         sp_step_set(out, SP_STEP_RETRY, "checking whether Instagram published the reel failed: %s",
                     r.message);
     else if (r.failed)

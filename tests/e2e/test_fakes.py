@@ -431,6 +431,30 @@ def test_graph_injected_errors_have_graph_shape():
     assert_graph_error(r, 9, 2207042)
 
 
+def test_graph_throttle_faults_answer_meta_s_documented_throttling():
+    """A "throttle" fault answers the documented body and usage header, keyed by
+    the Page, with the rule's estimate; only for the Page it names, until cleared."""
+    GRAPH.faults([{"op": "*", "throttle": "page_80001", "regain_minutes": 3, "times": 0,
+                   "path_contains": "/1234/"}, {"op": "fb_start", "throttle": "app_4"}])
+    start = ("-d", "access_token=t", "-d", "upload_phase=start", "-d", "file_size=10")
+    for _ in range(2):
+        r = graph("/1234/videos", *start)
+        assert r.status == 400 and r.json["error"]["code"] == 80001, r
+        doc = platform_docs.example("facebook", "throttle_page_80001")["response"]["body"]["error"]
+        assert r.json["error"]["message"] == doc["message"], r.json
+        usage = json.loads(r.headers["x-business-use-case-usage"])
+        assert list(usage) == ["1234"] and usage["1234"][0]["estimated_time_to_regain_access"] == 3, usage
+        assert usage["1234"][0]["type"] == "pages" and usage["1234"][0]["call_count"] == 100, usage
+    r = graph("/5678/videos", *start)  # another Page: the app-level fault
+    assert r.status == 400 and r.json["error"]["code"] == 4, r
+    assert json.loads(r.headers["x-app-usage"])["call_count"] == 100, r.headers
+    r = graph("/5678/videos", *start)
+    assert r.status == 200 and r.json["video_id"], r
+    GRAPH.clear_faults()
+    r = graph("/1234/videos", *start)
+    assert r.status == 200 and r.json["video_id"], r
+
+
 # ---- Instagram -------------------------------------------------------------------
 def ig_create(video_url="http://127.0.0.1:9/v.mp4", caption="Nice #reel"):
     return graph("/555/media", "-d", "access_token=t", "-d", "media_type=REELS",

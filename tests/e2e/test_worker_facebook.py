@@ -264,10 +264,11 @@ def test_transient_graph_errors_are_retried():
     with wk.Platforms() as p:
         wk.clear_queue()
         user, video, sha = setup(p, "fbt.mp4", MiB, title="FB transient")
-        p.graph.faults([{"op": "fb_start", "status": 400, "code": 4},
+        # throttling codes (4, 17, ...) are quota waits: test_worker_quota_waits
+        p.graph.faults([{"op": "fb_start", "status": 400, "code": 2},
                         {"op": "fb_transfer", "status": 500, "is_transient": True},
                         {"op": "fb_transfer", "status": 400, "code": 6000, "error_subcode": 1363030},
-                        {"op": "fb_finish", "status": 400, "code": 17},
+                        {"op": "fb_finish", "status": 400, "code": 1},
                         {"op": "fb_finish", "status": 400, "code": 100, "is_transient": True}])
         job = wk.submit(user, video, ["facebook"])
         w = p.worker()

@@ -1,7 +1,8 @@
 """Platform quotas are waited out, not failed, and the wait shows.
 
 A delivery whose platform says its quota is used up (YouTube quotaExceeded,
-TikTok rate_limit_exceeded) shows phase "waiting_for_quota" and retryAt, the
+TikTok rate_limit_exceeded, Meta's throttling codes on Facebook and
+Instagram) shows phase "waiting_for_quota" and retryAt, the
 time the worker asks again; it counts no attempt, makes no platform call
 until then, holds up no other account, and completes once the quota allows
 it. /metrics counts the deliveries waiting, by platform.
@@ -126,6 +127,81 @@ def test_tiktok_rate_limit_waits_for_retry_after_and_posts_when_it_lifts():
             assert s["status"] == "completed", s
             assert s["results"]["tiktok"]["attempts"] == 0, s
         assert len(p.tiktok.stats()["posts"]) == 2
+        assert w.stop() == 0
+
+
+def seconds_until(text):
+    return (parse_iso(text) - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+
+
+def test_facebook_throttling_waits_as_long_as_meta_estimates_and_posts_when_it_lifts():
+    """Issue 17: Meta's Page rate limit (80001, X-Business-Use-Case-Usage
+    saying 19 minutes) is waited out: no attempt, no call until then, other
+    Pages go on, and the post goes out once Meta lets calls through."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, sha = p.video.add_video("fb-throttled.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Throttled Page")
+        wk.connect(user, "facebook", access_token="EAAG-page-throttled", account_id="1000001")
+        # Meta throttles this Page (and only it) until the test says it lifts
+        p.graph.faults([{"op": "*", "throttle": "page_80001", "regain_minutes": 19, "times": 0,
+                         "path_contains": "/1000001/"}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker("--concurrency", "1")
+        wk.wait_for("the quota wait to show", lambda: waiting(user, job, "facebook"))
+        r = waiting(user, job, "facebook")
+        assert r["state"] == "queued" and r["attempts"] == 0, r  # not an attempt
+        assert "rate limit" in r["lastError"] and "80001" in r["lastError"], r
+        assert 19 * 60 - 30 < seconds_until(r["retryAt"]) <= 19 * 60 + 2, r  # Meta's estimate
+        assert quota_metric("facebook") >= 1
+        assert p.graph.stats()["requests"].get("fb_start") == 1, p.graph.stats()["requests"]
+        # another Page goes through meanwhile, on the one slot
+        url2, sha2 = p.video.add_video("fb-other-page.mp4", 256 * 1024)
+        user2, video2 = wk.user_with_video(url2, title="Other Page")
+        wk.connect(user2, "facebook", access_token="EAAG-page-other", account_id="1000002")
+        assert wk.wait_job(user2, wk.submit(user2, video2, ["facebook"]))["status"] == "completed"
+        time.sleep(2)  # two polls: nothing is asked of Facebook for the waiting one
+        assert p.graph.stats()["requests"].get("fb_start") == 2, p.graph.stats()["requests"]
+        assert waiting(user, job, "facebook"), wk.status(user, job)
+        # the 19 minutes pass and Meta lets the Page's calls through again
+        p.graph.clear_faults()
+        sptest.sql("UPDATE social_post_deliveries SET run_at = now() WHERE job_id = %s", (job,))
+        s = wk.wait_job(user, job)
+        assert s["status"] == "completed", s
+        f = s["results"]["facebook"]
+        assert f["attempts"] == 0 and "phase" not in f and "retryAt" not in f, f
+        published = {v["sha256"]: v["page_id"] for v in p.graph.stats()["fb_videos"] if v["published"]}
+        assert published == {sha: "1000001", sha2: "1000002"}, published
+        assert quota_metric("facebook") == 0
+        assert w.stop() == 0
+
+
+def test_app_and_instagram_throttling_wait_too_and_post_after():
+    """Code 4 (X-App-Usage: percentages, no estimate) waits Meta's default
+    quarter hour; Instagram's 80002 waits as its usage header says."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("throttled-app.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Throttled app")
+        wk.connect(user, "facebook", access_token="EAAG-app-throttled")
+        wk.connect(user, "instagram", access_token="EAAG-ig-throttled")
+        p.graph.faults([{"op": "fb_start", "throttle": "app_4"},
+                        {"op": "ig_limit", "throttle": "instagram_80002", "regain_minutes": 7}])
+        job = wk.submit(user, video, ["facebook", "instagram"])
+        w = p.worker("--concurrency", "2")
+        wk.wait_for("both quota waits to show",
+                    lambda: waiting(user, job, "facebook") and waiting(user, job, "instagram"))
+        f, i = waiting(user, job, "facebook"), waiting(user, job, "instagram")
+        assert f["attempts"] == 0 and "100% of the limit" in f["lastError"], f
+        assert 15 * 60 - 30 < seconds_until(f["retryAt"]) <= 15 * 60 + 2, f  # no estimate: default
+        assert i["attempts"] == 0 and "80002" in i["lastError"], i
+        assert 7 * 60 - 30 < seconds_until(i["retryAt"]) <= 7 * 60 + 2, i
+        assert not p.graph.stats()["requests"].get("ig_create"), p.graph.stats()["requests"]
+        sptest.sql("UPDATE social_post_deliveries SET run_at = now() WHERE job_id = %s", (job,))
+        s = wk.wait_job(user, job, timeout=120)
+        assert s["status"] == "completed", s
+        for platform in ("facebook", "instagram"):
+            assert s["results"][platform]["attempts"] == 0, s
         assert w.stop() == 0
 
 

@@ -66,9 +66,15 @@ container names, 2207026), ig_fetch_video (false; true: download video_url,
 Faults without a body get Graph's error JSON built from the rule's "code",
 "error_subcode", "is_transient", "message", "type", "error_user_msg"; a subcode with
 a documented example answers that example's body.
+A fault {"op", "throttle": name} answers Meta's documented throttling answer name
+(THROTTLE_DOCS: "page_80001", "page_32", "app_4", "instagram_80002"), its body and
+its usage header, the header's entry keyed by the object the path names and, with
+"regain_minutes": N, saying estimated_time_to_regain_access N; with "times": 0 and
+"path_contains": "/{page-id}/" it throttles one account until the test clears it
+(DELETE /_control/faults), letting other accounts through.
 
 It does not keep video bytes (count and sha256 only), serve media, or model
-permissions, pages, comments, or rate-limit headers.
+permissions, pages, comments, or usage counting (throttling is a fault).
 """
 import hashlib
 import http.client
@@ -105,6 +111,11 @@ DOC_ERRORS = {1363037: ("facebook", "videos_transfer_wrong_offset"),
               2207020: ("instagram", "error_2207020"),
               463: ("facebook", "expired_token"),
               2207027: ("instagram", "media_publish_not_ready")}
+# Meta's throttling answers (Rate Limits page) a "throttle" fault names
+THROTTLE_DOCS = {"page_80001": ("facebook", "throttle_page_80001"),
+                 "page_32": ("facebook", "throttle_page_32"),
+                 "app_4": ("facebook", "throttle_app_4"),
+                 "instagram_80002": ("instagram", "throttle_80002")}
 CODE_MESSAGE = {
     -2: "It takes too long to download the media.",
     -1: "An unknown error occurred.",
@@ -310,6 +321,31 @@ class GraphHandler(fakebase.FakeHandler):
         if parts:
             return "graph_unknown", self.refuse_path, (rest,)
         return None
+
+    def set_op(self, op):
+        """As fakebase, and a "throttle" fault answers Meta's throttling."""
+        super().set_op(op)
+        if self._rule and self._rule.get("throttle"):
+            raise self.throttle_reply(self._rule)
+
+    def throttle_reply(self, rule):
+        """The documented throttling answer the rule names, its usage header's
+        entries keyed by the path's object and, with "regain_minutes", saying
+        that estimated_time_to_regain_access (only where the example has one)."""
+        platform, name = THROTTLE_DOCS[rule["throttle"]]
+        status, body = doc_answer(platform, name)
+        headers = dict(platform_docs.example(platform, name)["response"].get("headers") or {})
+        m = VERSION_PATH.match(self.path.split("?", 1)[0])
+        node = next((p for p in ((m.group(3) if m else "") or "").split("/") if p), "")
+        for header, value in headers.items():
+            usage = json.loads(value)
+            if header.lower() == "x-business-use-case-usage":
+                usage = {(node if key.startswith("{") else key): [
+                    dict(e, estimated_time_to_regain_access=rule["regain_minutes"])
+                    if "regain_minutes" in rule and "estimated_time_to_regain_access" in e else e
+                    for e in entries] for key, entries in usage.items()}
+            headers[header] = json.dumps(usage, separators=(",", ":"))
+        return Reply(status, body, headers)
 
     def refuse_version(self, version, rest):
         """A version Graph does not serve (or none): 2500 Unknown path components."""

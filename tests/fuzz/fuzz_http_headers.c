@@ -1,7 +1,8 @@
 /*
  * fuzz_http_headers: response header lines as libcurl hands them over (each
  * in a buffer of exactly its length, no NUL after it), split at newlines,
- * and the Content-Range of what was read.
+ * and the Content-Range of what was read (Meta's usage headers are kept
+ * as text here; fuzz_graph_usage reads them).
  */
 #include "core/http_headers.h"
 #include "fuzz.h"

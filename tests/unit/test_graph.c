@@ -138,6 +138,98 @@ static void translated_messages_are_cut_on_a_character_boundary(void) {
     }
 }
 
+/* The documented answer platform/name read as sp_graph_request reads it:
+ * the body, then both usage headers. */
+static void parse_doc_with_headers(const char *platform, const char *name, sp_graph_resp *r) {
+    cJSON *doc = sp_doc_load(platform, name);
+    char *body = sp_doc_body_text(doc);
+    sp_graph_parse(sp_doc_status(doc), body, -1, r);
+    sp_graph_read_usage(r, sp_doc_header(doc, "X-App-Usage"));
+    sp_graph_read_usage(r, sp_doc_header(doc, "X-Business-Use-Case-Usage"));
+    free(body);
+    cJSON_Delete(doc);
+}
+
+/* Issue 17: Meta's throttling is a quota to wait out, as long as its
+ * X-Business-Use-Case-Usage estimates, else a quarter of its hour window. */
+static void throttling_is_a_quota_wait_as_long_as_meta_estimates(void) {
+    static const struct {
+        const char *platform, *name;
+        int code;
+        double wait;
+    } cases[] = {{"facebook", "throttle_page_80001", 80001, 19 * 60},
+                 {"instagram", "throttle_80002", 80002, 19 * 60},
+                 {"facebook", "throttle_page_32", 32, 15 * 60},
+                 {"facebook", "throttle_app_4", 4, 15 * 60}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_graph_resp r;
+        parse_doc_with_headers(cases[i].platform, cases[i].name, &r);
+        CHECK(r.failed && r.code == cases[i].code);
+        CHECK(sp_graph_throttled(&r) && sp_graph_classify(&r) == SP_GRAPH_QUOTA);
+        CHECK(sp_graph_quota_wait(&r) == cases[i].wait);
+        CHECK(r.usage_percent == (cases[i].code == 32 ? -1 : 100));
+        sp_step_outcome out;
+        sp_graph_quota_outcome(&r, "Facebook", "starting the upload", &out);
+        CHECK(out.kind == SP_STEP_WAIT && out.quota && out.delay == cases[i].wait);
+        CHECK(strstr(out.message, "rate limit") && strstr(out.message, "starting the upload"));
+        CHECK(strstr(out.message, r.message) != NULL);
+        sp_graph_resp_free(&r);
+    }
+    /* 613, 17 and 341 too; unknown and service errors (1, 2) stay transient */
+    const char *quota[] = {"{\"error\":{\"code\":613}}",
+                           "{\"error\":{\"code\":17,"
+                           "\"error_subcode\":2446079}}",
+                           "{\"error\":{\"code\":341,\"is_transient\":true}}"};
+    for (size_t i = 0; i < sizeof quota / sizeof quota[0]; i++) {
+        sp_graph_resp r;
+        sp_graph_parse(400, quota[i], -1, &r);
+        CHECK(sp_graph_classify(&r) == SP_GRAPH_QUOTA && sp_graph_quota_wait(&r) == 15 * 60);
+        sp_graph_resp_free(&r);
+    }
+    const char *transient[] = {"{\"error\":{\"code\":1}}", "{\"error\":{\"code\":2}}",
+                               "{\"error\":{\"code\":368}}"};
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
+        sp_graph_resp r;
+        sp_graph_parse(400, transient[i], -1, &r);
+        CHECK(sp_graph_classify(&r) == SP_GRAPH_TRANSIENT);
+        sp_graph_resp_free(&r);
+    }
+}
+
+/* The longest estimate of any entry is the wait; a header that cannot be
+ * read, or a number that makes no sense, changes nothing. */
+static void usage_headers_give_the_longest_estimate_and_nothing_else(void) {
+    sp_graph_resp r;
+    sp_graph_parse(400, "{\"error\":{\"code\":80001}}", -1, &r);
+    sp_graph_read_usage(&r, "{\"1\":[{\"type\":\"pages\",\"call_count\":97,"
+                            "\"estimated_time_to_regain_access\":0}],"
+                            "\"2\":[{\"type\":\"pages\",\"estimated_time_to_regain_access\":7},"
+                            "{\"estimated_time_to_regain_access\":3.5}]}");
+    CHECK(r.regain_after == 7 * 60 && r.usage_percent == 97);
+    CHECK(sp_graph_quota_wait(&r) == 7 * 60);
+    const char *ignored[] = {NULL,
+                             "",
+                             "not json",
+                             "[1,2]",
+                             "{\"1\":[{\"estimated_time_to_regain_access\":-5}]}",
+                             "{\"1\":[{\"estimated_time_to_regain_access\":\"60\"}]}",
+                             "{\"1\":{\"estimated_time_to_regain_access\":60}}",
+                             "{\"1\":[7,null,\"x\",[{\"estimated_time_to_regain_access\":60}]]}",
+                             "{\"call_count\":-1,\"total_time\":1e300}",
+                             "{\"1\":[{\"estimated_time_to_regain_access\":2}]"};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+        sp_graph_read_usage(&r, ignored[i]);
+    CHECK(r.regain_after == 7 * 60 && r.usage_percent == 97);
+    sp_graph_read_usage(&r, "{\"1\":[{\"estimated_time_to_regain_access\":1e300}]}");
+    CHECK(r.regain_after == 24 * 3600); /* at most Instagram's day */
+    sp_graph_resp_free(&r);
+    /* an estimate of 0 while refused: the default wait, not none */
+    sp_graph_parse(400, "{\"error\":{\"code\":80001}}", -1, &r);
+    sp_graph_read_usage(&r, "{\"1\":[{\"estimated_time_to_regain_access\":0}]}");
+    CHECK(sp_graph_quota_wait(&r) == 15 * 60);
+    sp_graph_resp_free(&r);
+}
+
 static void a_call_without_an_object_fails_without_a_request(void) {
     sp_graph_call call = {.method = "GET", .base = "http://127.0.0.1:1", .path = NULL};
     sp_graph_resp r;
@@ -158,5 +250,7 @@ int main(void) {
     an_unknown_version_is_permanent();
     translated_messages_are_cut_on_a_character_boundary();
     a_call_without_an_object_fails_without_a_request();
+    throttling_is_a_quota_wait_as_long_as_meta_estimates();
+    usage_headers_give_the_longest_estimate_and_nothing_else();
     return check_done("test_graph");
 }

@@ -63,6 +63,24 @@ static void values_are_trimmed_and_cut_to_their_buffers(void) {
     CHECK_STR(h.content_type, "video/webm");
 }
 
+/* Meta's usage headers are JSON text: kept whole, or not at all. */
+static void meta_usage_headers_are_kept_whole_or_not_at_all(void) {
+    sp_http_headers h;
+    sp_http_headers_reset(&h);
+    feed(&h, "x-app-usage: {\"call_count\":28,\"total_time\":25,\"total_cputime\":25}\r\n");
+    CHECK_STR(h.app_usage, "{\"call_count\":28,\"total_time\":25,\"total_cputime\":25}");
+    feed(&h, "X-Business-Use-Case-Usage: {\"1\":[{\"type\":\"pages\"}]}\r\n");
+    CHECK_STR(h.business_usage, "{\"1\":[{\"type\":\"pages\"}]}");
+    char long_line[3000] = "X-Business-Use-Case-Usage: ";
+    size_t n = strlen(long_line);
+    memset(long_line + n, 'x', 2500);
+    long_line[n + 2500] = '\0';
+    feed(&h, long_line);
+    CHECK_STR(h.business_usage, ""); /* a cut JSON text is none */
+    feed(&h, "HTTP/1.1 200 OK\r\n"); /* a new response forgets them */
+    CHECK_STR(h.app_usage, "");
+}
+
 static void numbers_are_range_checked(void) {
     sp_http_headers h;
     sp_http_headers_reset(&h);
@@ -134,6 +152,7 @@ static void counts_are_digits_below_two_to_the_62(void) {
 int main(void) {
     status_lines_start_a_response();
     values_are_trimmed_and_cut_to_their_buffers();
+    meta_usage_headers_are_kept_whole_or_not_at_all();
     numbers_are_range_checked();
     content_range_is_parsed_strictly();
     counts_are_digits_below_two_to_the_62();
