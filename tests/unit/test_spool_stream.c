@@ -91,8 +91,15 @@ static void *server_main(void *arg) {
                     : snprintf(head, sizeof head,
                                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
                                "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n", etag, N);
+        if (from >= N) /* past the end: what servers answer (RFC 9110, 15.5.17) */
+            n = snprintf(head, sizeof head,
+                         "HTTP/1.1 416 Range Not Satisfiable\r\n"
+                         "Content-Range: bytes */%d\r\nContent-Length: 0\r\n\r\n",
+                         N);
         send_all(c, head, (size_t)n);
-        if (serving == NO_VALIDATOR) {
+        if (from >= N) {
+            /* nothing to send (a 416 above) */
+        } else if (serving == NO_VALIDATOR) {
             send_all(c, data, N);
         } else if (from > 0) {
             send_all(c, data + from, (size_t)(N - from));
@@ -191,6 +198,37 @@ int __wrap_sp_spool_fetch(const char *dir, const char *job_id, const char *url, 
     return rc;
 }
 
+/* The spool's sp_http_download (linked with --wrap too): once armed, the
+ * download whose observer hears of its last byte is held there, inside the
+ * transfer, until let go. */
+static atomic_bool hold_last_byte;
+static sem_t last_byte_held, last_byte_let_go;
+static _Atomic(sp_http_download_observer) spool_observer; /* the spool's (the same for all) */
+
+static void observe_then_hold(void *arg, long long total, long long have, const char *validator) {
+    atomic_load(&spool_observer)(arg, total, have, validator);
+    if (total > 0 && have == total && atomic_exchange(&hold_last_byte, false)) {
+        sem_post(&last_byte_held);
+        sem_wait(&last_byte_let_go);
+    }
+}
+
+int __real_sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp,
+                            sp_err *err);
+
+int __wrap_sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp,
+                            sp_err *err);
+
+int __wrap_sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp,
+                            sp_err *err) {
+    sp_http_download_req held = *req;
+    if (held.observe) {
+        atomic_store(&spool_observer, held.observe);
+        held.observe = observe_then_hold;
+    }
+    return __real_sp_http_download(&held, out, resp, err);
+}
+
 static bool read_is(FILE *f, long long at, size_t n) {
     static unsigned char buf[N];
     return fseeko(f, at, SEEK_SET) == 0 && fread(buf, 1, n, f) == n &&
@@ -203,6 +241,8 @@ int main(void) {
     sem_init(&gate, 0, 0);
     sem_init(&fetch_held, 0, 0);
     sem_init(&fetch_let_go, 0, 0);
+    sem_init(&last_byte_held, 0, 0);
+    sem_init(&last_byte_let_go, 0, 0);
     listener = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof a;
@@ -353,6 +393,28 @@ int main(void) {
     sp_spool_stream_drain();
     sp_spool_remove(dir, "job9");
 
+    /* the last reader leaves once every byte is in, the transfer not yet
+     * ended: the download is let finish, so the whole file is the video
+     * (stopped, it stayed a .part whose next Range, past its end, got a
+     * 416: the next platform to open it lost an attempt) */
+    serving = GATED;
+    gets = 0;
+    CHECK(sp_spool_open_stream(dir, "job10", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK(f && read_is(f, 0, N / 2));
+    atomic_store(&hold_last_byte, true);
+    sem_post(&gate);
+    CHECK(ends_within(&last_byte_held, 20.0)); /* every byte in, the transfer held */
+    atomic_store(&hold_last_byte, false);
+    if (f) fclose(f); /* the last reader leaves */
+    sem_post(&last_byte_let_go);
+    sp_spool_stream_drain();
+    g = NULL;
+    CHECK(sp_spool_open_stream(dir, "job10", url, -1, false, NULL, NULL, &g, &size2, v, &err) ==
+          0); /* failed before: the 416 */
+    CHECK(g && size2 == N && read_is(g, 0, N) && gets == 1);
+    if (g) fclose(g);
+    sp_spool_remove(dir, "job10");
+
     /* another process downloads the job (it holds the lock): a reader that
      * gives up leaves its download, which stops waiting for the lock too, so
      * a worker that stops is not held by another's download */
@@ -408,7 +470,7 @@ int main(void) {
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
     unlink(path);
-    for (int i = 4; i <= 9; i++) {
+    for (int i = 4; i <= 10; i++) {
         snprintf(path, sizeof path, "%s/job%d.lock", dir, i);
         unlink(path);
     }
@@ -416,5 +478,7 @@ int main(void) {
     sem_destroy(&gate);
     sem_destroy(&fetch_held);
     sem_destroy(&fetch_let_go);
+    sem_destroy(&last_byte_held);
+    sem_destroy(&last_byte_let_go);
     return check_done("test_spool_stream");
 }
