@@ -14,7 +14,8 @@
  * good, a lease was lost, the worker stops): it is then "deserted", and no
  * new reader joins it, so one platform leaving never hands another the
  * error of a download stopped for it; a new reader starts a new download,
- * which continues the file once the old one let go of the lock. Each reader
+ * which continues the file once the old one let go of the lock (one that
+ * has every byte is let finish instead: its file is whole). Each reader
  * waits with its own abort check, polled a few times a second, so a hard
  * stop or a lost lease ends its wait even when the download is stalled.
  */
@@ -42,6 +43,7 @@ typedef struct entry {
     long long total;     /* announced size, -1 until known */
     long long shown;     /* the size readers were given, -1 before the first */
     long long have;      /* bytes on disk */
+    long long announced; /* the answer's size (whatever its validator), -1 until known */
     bool deserted;       /* every reader left: the download stops, nobody joins */
     char validator[SP_SPOOL_VALIDATOR_MAX]; /* what names the answer's bytes */
     fetch_state state;
@@ -95,6 +97,7 @@ static void observe(void *arg, long long total, long long have, const char *vali
      * download starts over, and platforms holding bytes of the first try
      * would fail the job as changed; they wait for the whole file instead. */
     e->total = validator[0] ? total : -1;
+    e->announced = total;
     snprintf(e->validator, sizeof e->validator, "%s", validator);
     e->have = have;
     pthread_cond_broadcast(&changed);
@@ -104,11 +107,14 @@ static void observe(void *arg, long long total, long long have, const char *vali
 /* Stops the download once every reader has gone (each came with the
  * open that started it): nobody would read the rest, and the job's files may
  * be removed meanwhile. From then on no reader joins it. The .part stays for
- * a later attempt. */
+ * a later attempt. A download whose every byte is in is let finish: stopped
+ * there, the whole file would stay a .part, and the next open's Range past
+ * its end would get a 416 (an attempt lost, the file fetched again). */
 static bool fetch_must_stop(void *arg) {
     entry *e = arg;
     pthread_mutex_lock(&lock);
-    if (e->refs == 1) e->deserted = true;
+    bool all_in = e->announced >= 0 && e->have >= e->announced;
+    if (e->refs == 1 && !all_in) e->deserted = true;
     bool deserted = e->deserted;
     pthread_mutex_unlock(&lock);
     return deserted;
@@ -259,6 +265,7 @@ static entry *start(const char *dir, const char *job_id, const char *url, long l
                  .public_only = public_only,
                  .fd = -1,
                  .total = -1,
+                 .announced = -1,
                  .shown = -1,
                  .refs = 1};
     pthread_t t;

@@ -16,8 +16,9 @@
  *
  * Across processes nothing is shared but the spool's lock: a second process
  * waits for the first one's download to end, as before. A download stops
- * when every reader has left it; a reader that comes later starts another,
- * never inheriting the error of one stopped for others.
+ * when every reader has left it (unless every byte is in: it finishes, and
+ * the file is whole); a reader that comes later starts another, never
+ * inheriting the error of one stopped for others.
  */
 #ifndef SP_SPOOL_STREAM_H
 #define SP_SPOOL_STREAM_H
@@ -34,7 +35,8 @@
  * abort_fn (may be NULL) is this reader's: polled a few times a second while
  * the open, a read or sp_spool_wait waits for bytes, and when it returns true
  * the wait ends (SP_ERR_TRANSIENT "interrupted"; a read fails with EIO). The
- * download itself stops once all its readers have closed their files. */
+ * download itself stops once all its readers have closed their files,
+ * unless every byte is in. */
 int sp_spool_open_stream(const char *dir, const char *job_id, const char *url, long long max_bytes,
                          bool public_only, sp_http_abort_fn abort_fn, void *abort_arg, FILE **out,
                          long long *size, char *validator, sp_err *err);

@@ -4,7 +4,9 @@ original bytes; a download cut one byte short fails its uploads without either
 platform finishing a wrong video, and the next attempt continues the download
 (a Range for the rest) and the uploads where they stopped; a video replaced at its URL after an
 upload had read part of it fails as changed instead of being stitched; a video
-whose server names no version of it is not read before it is whole.
+whose server names no version of it is not read before it is whole; a
+platform whose lease is lost stops waiting for the video at once, and the
+other platform reading the same download goes on with no attempt spent.
 
 The assertions are orderings, not timings: the video server holds its answer
 a byte short of the end (or at the cut) until the test releases it, so "the
@@ -12,6 +14,7 @@ platform has bytes while the server holds" means the upload began before the
 download ended, however slow the machine is."""
 import time
 
+import faultkit
 import sptest
 import workerkit as wk
 
@@ -109,6 +112,52 @@ def test_video_replaced_after_an_upload_read_part_of_it_fails_unstitched():
         assert w.stop() == 0
 
 
+def test_a_platform_whose_lease_is_lost_leaves_the_shared_download_and_the_other_goes_on():
+    """Two platforms of a job read one download that the video server holds
+    part-way; YouTube's delivery is taken over by another worker (its lease
+    lost). Its slot must stop waiting for the video's next bytes at its next
+    renewal, not when the server goes on, so the slot serves other work while
+    the server still holds; and Facebook, still reading, goes on unharmed:
+    the same one GET, no attempt spent. Orderings, not timings: the server
+    holds until the test releases it (the fake gives up holding after 60 s).
+    Failed before the fix: the slot waited on the spool until the release."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        p.graph.config({"fb_chunk_bytes": MiB})
+        url, sha = p.video.add_video("overlap-lease.mp4", 16 * MiB)
+        user, video = wk.user_with_video(url, title="Overlap lease")
+        wk.connect(user, "youtube")
+        wk.connect(user, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        p.video.faults([{"op": "get", "path_contains": "overlap-lease", "hold_at_bytes": 12 * MiB}])
+        job = wk.submit(user, video, ["youtube", "facebook"])
+        w = p.worker("--lease", "6", "--concurrency", "2", "--per-user", "2")
+        # YouTube sent its first 8 MiB chunk and waits on the spool for the
+        # second; Facebook has bytes and waits for more
+        wk.wait_for("both uploads under way", lambda: p.youtube.stats()["bytes_received"] >= 8 * MiB
+                    and p.graph.stats()["fb_bytes_received"] > 0, timeout=60)
+        other = "elsewhere:1:00000000:1"
+        sptest.sql("UPDATE social_post_deliveries SET lease_owner = %s,"
+                   " lease_expires_at = now() + interval '1 hour'"
+                   " WHERE job_id = %s AND platform = 'youtube'", (other, job))
+        wk.wait_for("the lost lease noticed", lambda: "was lost" in w.output(), timeout=15)
+        # the freed slot takes another job while the server still holds
+        url2, _ = p.video.add_video("overlap-next.mp4", 256 * 1024)
+        user2, video2 = wk.user_with_video(url2, title="Overlap next")
+        wk.connect(user2, "facebook", access_token="EAAB-page-token", account_id=PAGE)
+        job2 = wk.submit(user2, video2, ["facebook"])
+        s2 = wk.wait_job(user2, job2, timeout=20)
+        assert s2["status"] == "completed", s2
+        held = faultkit.delivery(job, "facebook")
+        assert held["state"] == "running", held  # still reading the held download
+        p.video.config({"release_holds": True})
+        row, _ = faultkit.wait_final(job, "facebook", timeout=60)
+        assert row["state"] == "succeeded" and row["attempts"] == 0, row  # no attempt spent
+        fbs = [v for v in p.graph.stats()["fb_videos"] if v["sha256"] == sha]
+        assert len(fbs) == 1 and fbs[0]["published"], p.graph.stats()["fb_videos"]
+        assert p.video.stats()["gets"]["overlap-lease.mp4"] == 1, p.video.stats()["gets"]
+        yt = faultkit.delivery(job, "youtube")
+        assert yt["state"] == "running" and yt["lease_owner"] == other, yt  # not written over
+        assert w.stop() == 0
 
 
 def test_video_without_a_validator_is_not_streamed_so_a_cut_only_retries():

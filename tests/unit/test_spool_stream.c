@@ -2,12 +2,18 @@
  * video is read while it downloads (and never past what arrived), a cut
  * download fails its readers, and one without Content-Length is waited for;
  * every open says which version it holds (its validator), a 206 of another
- * version is never appended, a reader's wait ends when its abort says so,
- * and a reader that comes after all others left starts a new download. */
+ * version is never appended, a reader's wait ends when its abort says so
+ * (and not the others'), and a reader that comes after all others left
+ * starts a new download. The moments that matter are forced, not waited
+ * for: the server holds the second half until the test opens its gate, and
+ * a failed download can be held before its readers learn of it (a wrap of
+ * sp_spool_fetch). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +91,15 @@ static void *server_main(void *arg) {
                     : snprintf(head, sizeof head,
                                "HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n"
                                "ETag: \"%s\"\r\nContent-Length: %d\r\n\r\n", etag, N);
+        if (from >= N) /* past the end: what servers answer (RFC 9110, 15.5.17) */
+            n = snprintf(head, sizeof head,
+                         "HTTP/1.1 416 Range Not Satisfiable\r\n"
+                         "Content-Range: bytes */%d\r\nContent-Length: 0\r\n\r\n",
+                         N);
         send_all(c, head, (size_t)n);
-        if (serving == NO_VALIDATOR) {
+        if (from >= N) {
+            /* nothing to send (a 416 above) */
+        } else if (serving == NO_VALIDATOR) {
             send_all(c, data, N);
         } else if (from > 0) {
             send_all(c, data + from, (size_t)(N - from));
@@ -99,7 +112,7 @@ static void *server_main(void *arg) {
     }
 }
 
-static volatile bool stop_reader;
+static atomic_bool stop_reader;
 
 /* The reader's abort: what a lost lease or a hard stop would say. */
 static bool reader_stops(void *arg) {
@@ -111,14 +124,6 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* Opens the gate 3 s on: a wait that does not notice its abort returns then. */
-static void *open_gate_later(void *arg) {
-    (void)arg;
-    sleep(3);
-    sem_post(&gate);
-    return NULL;
 }
 
 static int held_lock = -1;
@@ -139,6 +144,91 @@ static void *stop_reader_later(void *arg) {
     return NULL;
 }
 
+/* A reader's sp_spool_wait run in a thread, so the test can bound it. */
+typedef struct {
+    FILE *f;
+    long long end;
+    int rc;
+    sp_err err;
+    sem_t done;
+} waiting;
+
+static void *wait_for_bytes(void *arg) {
+    waiting *w = arg;
+    w->rc = sp_spool_wait(w->f, w->end, &w->err);
+    sem_post(&w->done);
+    return NULL;
+}
+
+/* True when done is posted within seconds. */
+static bool ends_within(sem_t *done, double seconds) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    long long ns = until.tv_nsec + (long long)(seconds * 1e9);
+    until.tv_sec += (time_t)(ns / 1000000000LL);
+    until.tv_nsec = (long)(ns % 1000000000LL);
+    while (sem_timedwait(done, &until) != 0)
+        if (errno != EINTR) return false;
+    return true;
+}
+
+/* The download threads' sp_spool_fetch (linked with --wrap, see
+ * tests/CMakeLists.txt): once armed, the next one that fails is held after
+ * its transfer ended and before spool_stream learns of it, until let go. */
+static atomic_bool hold_failed_fetch;
+static sem_t fetch_held, fetch_let_go;
+
+int __real_sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                          bool public_only, const sp_spool_watch *watch, FILE **out,
+                          long long *size, char *validator, sp_err *err);
+
+int __wrap_sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                          bool public_only, const sp_spool_watch *watch, FILE **out,
+                          long long *size, char *validator, sp_err *err);
+
+int __wrap_sp_spool_fetch(const char *dir, const char *job_id, const char *url, long long max_bytes,
+                          bool public_only, const sp_spool_watch *watch, FILE **out,
+                          long long *size, char *validator, sp_err *err) {
+    int rc = __real_sp_spool_fetch(dir, job_id, url, max_bytes, public_only, watch, out, size,
+                                   validator, err);
+    if (rc != 0 && atomic_exchange(&hold_failed_fetch, false)) {
+        sem_post(&fetch_held);
+        sem_wait(&fetch_let_go);
+    }
+    return rc;
+}
+
+/* The spool's sp_http_download (linked with --wrap too): once armed, the
+ * download whose observer hears of its last byte is held there, inside the
+ * transfer, until let go. */
+static atomic_bool hold_last_byte;
+static sem_t last_byte_held, last_byte_let_go;
+static _Atomic(sp_http_download_observer) spool_observer; /* the spool's (the same for all) */
+
+static void observe_then_hold(void *arg, long long total, long long have, const char *validator) {
+    atomic_load(&spool_observer)(arg, total, have, validator);
+    if (total > 0 && have == total && atomic_exchange(&hold_last_byte, false)) {
+        sem_post(&last_byte_held);
+        sem_wait(&last_byte_let_go);
+    }
+}
+
+int __real_sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp,
+                            sp_err *err);
+
+int __wrap_sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp,
+                            sp_err *err);
+
+int __wrap_sp_http_download(const sp_http_download_req *req, FILE *out, sp_http_resp *resp,
+                            sp_err *err) {
+    sp_http_download_req held = *req;
+    if (held.observe) {
+        atomic_store(&spool_observer, held.observe);
+        held.observe = observe_then_hold;
+    }
+    return __real_sp_http_download(&held, out, resp, err);
+}
+
 static bool read_is(FILE *f, long long at, size_t n) {
     static unsigned char buf[N];
     return fseeko(f, at, SEEK_SET) == 0 && fread(buf, 1, n, f) == n &&
@@ -149,6 +239,10 @@ int main(void) {
     for (int i = 0; i < N; i++)
         data[i] = (unsigned char)(i * 7 + i / 4096);
     sem_init(&gate, 0, 0);
+    sem_init(&fetch_held, 0, 0);
+    sem_init(&fetch_let_go, 0, 0);
+    sem_init(&last_byte_held, 0, 0);
+    sem_init(&last_byte_let_go, 0, 0);
     listener = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t alen = sizeof a;
@@ -247,39 +341,79 @@ int main(void) {
     if (f) fclose(f);
     sp_spool_remove(dir, "job5");
 
-    /* a reader whose abort says stop (the worker's hard stop, a lost lease)
-     * leaves its wait soon, although the download is stalled */
+    /* two platforms read a stalled download; one's abort says stop (its lease
+     * was lost, or the worker stops hard): its wait ends within a bounded
+     * time although no byte comes, and the other's reads go on unharmed */
     serving = GATED;
     gets = 0;
     stop_reader = false;
-    CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, reader_stops, NULL, &f, &size, v,
-                               &err) == 0);
-    CHECK(f && read_is(f, 0, N / 2));
-    pthread_t opener;
-    CHECK(pthread_create(&opener, NULL, open_gate_later, NULL) == 0); /* 3 s on */
-    stop_reader = true;
-    double t0 = now();
-    CHECK(f && sp_spool_wait(f, N, &err) == -1 && !strcmp(err.code, "interrupted"));
-    CHECK(now() - t0 < 1.5);
-    if (f) fclose(f); /* its only reader gone: the download stops */
-    pthread_join(opener, NULL);
-
-    /* a reader that comes after every other left starts a download of its
-     * own (continuing the file), never taking the stopped one's error */
-    stop_reader = false;
-    serving = GATED;
-    for (int i = 0; i < 4; i++) {
-        CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, NULL, NULL, &f, &size, v,
-                                   &err) == 0);
-        if (f) fclose(f); /* leaves at once, with the download still running */
-        usleep((useconds_t)i * 400000);
-        sem_post(&gate); /* the gate of the download just left */
-    }
+    g = NULL;
     CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
-    sem_post(&gate);
+    CHECK(sp_spool_open_stream(dir, "job6", url, -1, false, reader_stops, NULL, &g, &size2, v,
+                               &err) == 0);
+    CHECK(f && g && gets == 1 && read_is(g, 0, N / 2));
+    waiting w = {.f = g, .end = N};
+    sem_init(&w.done, 0, 0);
+    pthread_t waiter;
+    CHECK(g && pthread_create(&waiter, NULL, wait_for_bytes, &w) == 0);
+    stop_reader = true; /* the server holds the second half until the gate opens */
+    bool ended = ends_within(&w.done, 5.0);
+    CHECK(ended);    /* failed before: the wait went on until the download moved */
+    sem_post(&gate); /* the other reader's half (and the waiter's, had it not ended) */
+    if (g) pthread_join(waiter, NULL);
+    CHECK(ended && w.rc == -1 && !strcmp(w.err.code, "interrupted"));
     CHECK(f && sp_spool_wait(f, N, &err) == 0 && read_is(f, 0, N));
+    if (g) fclose(g);
     if (f) fclose(f);
+    sem_destroy(&w.done);
+    stop_reader = false;
     sp_spool_remove(dir, "job6");
+
+    /* the last reader leaves, and the download it stopped is held between
+     * its transfer's end and its failure being known (the moment another
+     * platform may arrive): the newcomer starts a download of its own that
+     * continues the file, never taking the stopped one's error */
+    serving = GATED;
+    gets = 0;
+    CHECK(sp_spool_open_stream(dir, "job9", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK(f && read_is(f, 0, N / 2));
+    atomic_store(&hold_failed_fetch, true);
+    if (f) fclose(f);                      /* every reader left: the download stops */
+    CHECK(ends_within(&fetch_held, 20.0)); /* curl polls its abort once a second at least */
+    atomic_store(&hold_failed_fetch, false);
+    sem_post(&gate); /* the server is done with the stopped answer */
+    g = NULL;
+    int opened = sp_spool_open_stream(dir, "job9", url, -1, false, NULL, NULL, &g, &size2, v, &err);
+    sem_post(&fetch_let_go); /* the stopped download says it failed */
+    CHECK(opened == 0 && g && size2 == N);
+    CHECK(g && sp_spool_wait(g, N, &err) == 0); /* failed before: the stopped one's error */
+    CHECK(g && read_is(g, 0, N));
+    CHECK(gets == 2 && last_from > 0 && last_if_range); /* the file continued */
+    if (g) fclose(g);
+    sp_spool_stream_drain();
+    sp_spool_remove(dir, "job9");
+
+    /* the last reader leaves once every byte is in, the transfer not yet
+     * ended: the download is let finish, so the whole file is the video
+     * (stopped, it stayed a .part whose next Range, past its end, got a
+     * 416: the next platform to open it lost an attempt) */
+    serving = GATED;
+    gets = 0;
+    CHECK(sp_spool_open_stream(dir, "job10", url, -1, false, NULL, NULL, &f, &size, v, &err) == 0);
+    CHECK(f && read_is(f, 0, N / 2));
+    atomic_store(&hold_last_byte, true);
+    sem_post(&gate);
+    CHECK(ends_within(&last_byte_held, 20.0)); /* every byte in, the transfer held */
+    atomic_store(&hold_last_byte, false);
+    if (f) fclose(f); /* the last reader leaves */
+    sem_post(&last_byte_let_go);
+    sp_spool_stream_drain();
+    g = NULL;
+    CHECK(sp_spool_open_stream(dir, "job10", url, -1, false, NULL, NULL, &g, &size2, v, &err) ==
+          0); /* failed before: the 416 */
+    CHECK(g && size2 == N && read_is(g, 0, N) && gets == 1);
+    if (g) fclose(g);
+    sp_spool_remove(dir, "job10");
 
     /* another process downloads the job (it holds the lock): a reader that
      * gives up leaves its download, which stops waiting for the lock too, so
@@ -293,7 +427,7 @@ int main(void) {
     CHECK(pthread_create(&releaser, NULL, release_lock_later, NULL) == 0); /* 3 s on */
     pthread_t stopper;
     CHECK(pthread_create(&stopper, NULL, stop_reader_later, NULL) == 0); /* 0.3 s on */
-    t0 = now();
+    double t0 = now();
     CHECK(sp_spool_open_stream(dir, "job8", url, -1, false, reader_stops, NULL, &f, &size, v,
                                &err) == -1 && !strcmp(err.code, "interrupted"));
     sp_spool_stream_drain(); /* the download thread is gone */
@@ -336,11 +470,15 @@ int main(void) {
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
     unlink(path);
-    for (int i = 4; i <= 8; i++) {
+    for (int i = 4; i <= 10; i++) {
         snprintf(path, sizeof path, "%s/job%d.lock", dir, i);
         unlink(path);
     }
     CHECK(rmdir(dir) == 0);
     sem_destroy(&gate);
+    sem_destroy(&fetch_held);
+    sem_destroy(&fetch_let_go);
+    sem_destroy(&last_byte_held);
+    sem_destroy(&last_byte_let_go);
     return check_done("test_spool_stream");
 }
