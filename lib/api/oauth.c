@@ -424,8 +424,7 @@ static int connect_facebook(const sp_config *cfg, bool instagram, const char *co
             out->choices = choices;
         }
     }
-    explicit_bzero(user, strlen(user));
-    free(user);
+    out->user_token = user; /* kept for revoking the grant */
     cJSON_Delete(json);
     free(url);
     return rc;
@@ -553,12 +552,14 @@ int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *log
 }
 
 int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *access_token,
-                    const char *refresh_token, sp_err *err) {
+                    const char *refresh_token, const char *user_token, sp_err *err) {
     cJSON *json = NULL;
     char *url = NULL;
     long status = 0;
     int rc = 0;
-    if (!strcmp(platform, "instagram") || !access_token) return 0;
+    bool meta = !strcmp(platform, "facebook") || !strcmp(platform, "instagram");
+    /* Meta: only a User token revokes (Instagram Login keeps none) */
+    if (meta ? !user_token : !access_token) return 0;
     if (!strcmp(platform, "youtube")) {
         /* revoking the refresh token ends the whole grant */
         const char *pairs[] = {"token", refresh_token ? refresh_token : access_token, NULL};
@@ -575,7 +576,8 @@ int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *acce
                  ? post_status("TikTok", "revocation", url, pairs, &json, err)
                  : (url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
     } else {
-        const char *pairs[] = {"access_token", access_token, NULL};
+        /* DELETE /{user-id}/permissions, /me being the token's user */
+        const char *pairs[] = {"access_token", user_token, NULL};
         rc = (url = url_with(cfg->facebook_graph_url, "/me/permissions", pairs))
                  ? call("DELETE", url, NULL, NULL, &status, &json, err)
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
@@ -591,8 +593,10 @@ void sp_oauth_account_free(sp_oauth_account *a) {
     free(a->display_name);
     if (a->access_token) explicit_bzero(a->access_token, strlen(a->access_token));
     if (a->refresh_token) explicit_bzero(a->refresh_token, strlen(a->refresh_token));
+    if (a->user_token) explicit_bzero(a->user_token, strlen(a->user_token));
     free(a->access_token);
     free(a->refresh_token);
+    free(a->user_token);
     cJSON_Delete(a->choices);
     memset(a, 0, sizeof *a);
     a->expires_in = -1;
