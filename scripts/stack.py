@@ -531,7 +531,7 @@ def create_api_role(st):
     """The login the HTTP programs use: no rights of its own, may become authenticated."""
     psql(st, st["database_url"],
          "CREATE ROLE social_post_api LOGIN NOINHERIT; GRANT authenticated TO social_post_api;"
-         " GRANT social_post_metrics TO social_post_api;")
+         " GRANT social_post_metrics TO social_post_api; GRANT social_post_accounts TO social_post_api;")
 
 
 # ---------------------------------------------------------------- keys

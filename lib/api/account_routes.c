@@ -244,12 +244,12 @@ void sp_account_routes_disconnect(sp_ctx *ctx, sp_request *r) {
     sp_err err, revoke_err;
     sp_jwt_claims claims;
     char platform[16];
-    char *access = NULL, *refresh = NULL;
+    sp_removed_account gone = {0};
     int found;
     if (sp_request_authenticate(r, ctx->jwt, &claims, &err) < 0) goto fail;
     if (path_platform(r, platform, &err) < 0) goto fail;
     if ((found = sp_accounts_remove_as(ctx->db, ctx->cfg, claims.claims_json, claims.sub, platform,
-                                       &access, &refresh, &err)) < 0)
+                                       &gone, &err)) < 0)
         goto fail;
     if (!found) {
         sp_err_set(&err, SP_ERR_NOT_FOUND, "account_not_found", "no %s account is connected",
@@ -258,7 +258,8 @@ void sp_account_routes_disconnect(sp_ctx *ctx, sp_request *r) {
     }
     /* the row is gone already: a platform that refuses only leaves the grant
      * for the user to remove in its settings, which the answer says */
-    int revoked = sp_oauth_revoke(ctx->cfg, platform, access, refresh, &revoke_err);
+    int revoked = sp_oauth_revoke(ctx->cfg, platform, gone.access_token, gone.refresh_token,
+                                  gone.user_token, &revoke_err);
     if (revoked < 0) sp_log(SP_LOG_WARN, "revoking %s failed: %s", platform, revoke_err.msg);
     sp_response_send_json(r, 200,
                           revoked > 0    ? "{\"disconnected\":true,\"revoked\":true}"
@@ -270,9 +271,6 @@ void sp_account_routes_disconnect(sp_ctx *ctx, sp_request *r) {
 fail:
     sp_response_send_error(r, &err);
 done:
-    if (access) explicit_bzero(access, strlen(access));
-    if (refresh) explicit_bzero(refresh, strlen(refresh));
-    free(access);
-    free(refresh);
+    sp_removed_account_clear(&gone);
     sp_jwt_claims_clear(&claims);
 }

@@ -22,8 +22,8 @@ static const sp_stmt take_stmt = {"accounts_take",
 static const sp_stmt store_stmt = {"accounts_store",
                                    "SELECT public.social_post_account_store($1, $2, $3, $4, $5, "
                                    "CASE WHEN $6::bigint IS NULL THEN NULL ELSE now() + "
-                                   "make_interval(secs => $6::bigint) END, $7)",
-                                   7};
+                                   "make_interval(secs => $6::bigint) END, $7, $8)",
+                                   8};
 static const sp_stmt offer_stmt = {"accounts_offer",
                                    "SELECT public.social_post_account_offer($1, $2::jsonb)", 2};
 static const sp_stmt fail_stmt = {"accounts_fail", "SELECT public.social_post_account_fail($1, $2)",
@@ -42,9 +42,15 @@ static const sp_stmt list_stmt = {
     "   FILTER (WHERE choices IS NOT NULL), '[]'))::text "
     "FROM public.social_post_accounts_of_caller()",
     0};
-static const sp_stmt remove_stmt = {
-    "accounts_remove",
-    "SELECT access_token, refresh_token FROM public.social_post_account_remove($1)", 1};
+/* Removal reads the tokens, which only the accounts role may: the caller's
+ * transaction becomes it for the one call (as /metrics becomes
+ * social_post_metrics); auth.uid() is still the caller. */
+static const sp_stmt become_accounts = {
+    "accounts_become_accounts", "SELECT set_config('role', 'social_post_accounts', true)", 0};
+static const sp_stmt revoke_take_stmt = {"accounts_revoke_take",
+                                         "SELECT access_token, refresh_token, user_token "
+                                         "FROM public.social_post_account_revoke_take($1)",
+                                         1};
 
 /* The one point where a token goes towards the database: the token of
  * user_id's platform account sealed with SOCIAL_POST_TOKEN_KEYS (as given
@@ -121,9 +127,10 @@ int sp_accounts_take(sp_db *db, const char *state, const char *browser, char out
     return rc;
 }
 
-/* The choices with each token passed through store_token; caller frees. */
+/* The choices with each token passed through store_token, each with the
+ * User token too (NULL: none); caller frees. */
 static char *sealed_choices(const sp_config *cfg, const char *user_id, const char *platform,
-                            const cJSON *choices, bool *oom) {
+                            const cJSON *choices, const char *user_token, bool *oom) {
     cJSON *copy = cJSON_Duplicate(choices, true), *o;
     if (!copy) {
         *oom = true;
@@ -135,6 +142,11 @@ static char *sealed_choices(const sp_config *cfg, const char *user_id, const cha
             cJSON_IsString(t) ? store_token(cfg, user_id, platform, t->valuestring, oom) : NULL;
         if (stored)
             cJSON_ReplaceItemInObjectCaseSensitive(o, "access_token", cJSON_CreateString(stored));
+        drop_token(stored);
+        /* the User token the Pages were read with goes with whichever is chosen */
+        if ((stored = store_token(cfg, user_id, platform, user_token, oom)) &&
+            !cJSON_AddStringToObject(o, "user_token", stored))
+            *oom = true;
         drop_token(stored);
     }
     char *text = sp_json_print(copy);
@@ -148,7 +160,7 @@ int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const 
     bool oom = false;
     int rc;
     if (a->choices) {
-        char *options = sealed_choices(cfg, user_id, platform, a->choices, &oom);
+        char *options = sealed_choices(cfg, user_id, platform, a->choices, a->user_token, &oom);
         const char *params[] = {state, options};
         rc = oom ? sp_err_set(err, SP_ERR_INTERNAL, "token_not_stored",
                               "a token could not be stored")
@@ -159,15 +171,17 @@ int sp_accounts_store(sp_db *db, const sp_config *cfg, const char *state, const 
     }
     char *access = store_token(cfg, user_id, platform, a->access_token, &oom);
     char *refresh = store_token(cfg, user_id, platform, a->refresh_token, &oom);
+    char *user_token = store_token(cfg, user_id, platform, a->user_token, &oom);
     char expires[24];
     snprintf(expires, sizeof expires, "%ld", a->expires_in);
-    const char *params[] = {state,   a->account_id, a->display_name,
-                            access,  refresh,       a->expires_in >= 0 ? expires : NULL,
-                            a->login};
+    const char *params[] = {state,    a->account_id, a->display_name,
+                            access,   refresh,       a->expires_in >= 0 ? expires : NULL,
+                            a->login, user_token};
     rc = oom ? sp_err_set(err, SP_ERR_INTERNAL, "token_not_stored", "a token could not be stored")
              : exec_as(db, SP_ACCOUNTS_NO_USER_CLAIMS, &store_stmt, params, NULL, err);
     drop_token(access);
     drop_token(refresh);
+    drop_token(user_token);
     return rc;
 }
 
@@ -198,21 +212,36 @@ char *sp_accounts_list_json_as(sp_db *db, const char *claims_json, sp_err *err) 
     return json;
 }
 
+/* Column col of the removed row, opened; NULL when absent or unopened. */
+static char *removed_token(const sp_config *cfg, const char *user_id, const char *platform,
+                           sp_rows *res, int col) {
+    return open_token(cfg, user_id, platform,
+                      sp_rows_is_null(res, 0, col) ? NULL : sp_rows_value(res, 0, col));
+}
+
 int sp_accounts_remove_as(sp_db *db, const sp_config *cfg, const char *claims_json,
-                          const char *user_id, const char *platform, char **access_token,
-                          char **refresh_token, sp_err *err) {
+                          const char *user_id, const char *platform, sp_removed_account *out,
+                          sp_err *err) {
     const char *params[] = {platform};
-    sp_rows *res;
-    *access_token = *refresh_token = NULL;
-    if (exec_as(db, claims_json, &remove_stmt, params, &res, err) < 0) return -1;
-    int rc = sp_rows_count(res) > 0 ? 1 : 0;
+    sp_db_step steps[] = {{&become_accounts, NULL}, {&revoke_take_stmt, params}};
+    sp_rows *res[2];
+    memset(out, 0, sizeof *out);
+    if (sp_db_exec_as(db, claims_json, steps, 2, res, err) < 0) return -1;
+    int rc = sp_rows_count(res[1]) > 0 ? 1 : 0;
     if (rc == 1) {
-        *access_token = open_token(cfg, user_id, platform,
-                                   sp_rows_is_null(res, 0, 0) ? NULL : sp_rows_value(res, 0, 0));
-        *refresh_token = open_token(cfg, user_id, platform,
-                                    sp_rows_is_null(res, 0, 1) ? NULL : sp_rows_value(res, 0, 1));
+        out->access_token = removed_token(cfg, user_id, platform, res[1], 0);
+        out->refresh_token = removed_token(cfg, user_id, platform, res[1], 1);
+        out->user_token = removed_token(cfg, user_id, platform, res[1], 2);
     }
-    sp_rows_free(res);
+    sp_rows_free(res[0]);
+    sp_rows_free(res[1]);
     /* the row is gone either way; a token not opened is only not revoked */
     return rc;
+}
+
+void sp_removed_account_clear(sp_removed_account *a) {
+    drop_token(a->access_token);
+    drop_token(a->refresh_token);
+    drop_token(a->user_token);
+    memset(a, 0, sizeof *a);
 }

@@ -6,8 +6,8 @@
  * The statements call 0018's SECURITY DEFINER functions: as the caller
  * (their own rows), or, for a callback that carries no bearer token, as a
  * caller with no user whom the state names. None reads a token back,
- * except a removal, which hands the removed row's tokens over once for
- * revocation.
+ * except a removal, which runs as the role social_post_accounts (0022) and
+ * hands the removed row's tokens over once for revocation.
  */
 #ifndef SP_ACCOUNTS_H
 #define SP_ACCOUNTS_H
@@ -51,11 +51,22 @@ int sp_accounts_choose_as(sp_db *db, const char *claims_json, const char *platfo
  * ({"accounts": [...], "choices": [...]}); caller frees. */
 char *sp_accounts_list_json_as(sp_db *db, const char *claims_json, sp_err *err);
 
-/* Removes the caller's (user_id's) account of platform. Returns 1 with its
- * tokens in clear (caller frees; NULL when absent or not readable: then
- * they are only not revoked) when there was one, 0 when none. */
+/* A removed account's tokens in clear, for revoking them (each NULL when
+ * absent or not readable: then it is only not revoked). Owned;
+ * sp_removed_account_clear wipes and frees them. */
+typedef struct {
+    char *access_token;
+    char *refresh_token;
+    char *user_token; /* Facebook Login's User token */
+} sp_removed_account;
+
+/* Removes the caller's (user_id's) account of platform as the accounts role
+ * (the one role that may read a removed row's tokens). Returns 1 with its
+ * tokens in *out when there was one, 0 when none. */
 int sp_accounts_remove_as(sp_db *db, const sp_config *cfg, const char *claims_json,
-                          const char *user_id, const char *platform, char **access_token,
-                          char **refresh_token, sp_err *err);
+                          const char *user_id, const char *platform, sp_removed_account *out,
+                          sp_err *err);
+
+void sp_removed_account_clear(sp_removed_account *a);
 
 #endif

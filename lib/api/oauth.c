@@ -19,7 +19,8 @@
  *              from /v2/user/info/
  *
  * A platform's refusal becomes "exchange_failed" with the platform's own
- * error code in the message; nothing here keeps or logs a token.
+ * error code in the message; the answers are read by oauth_answers.c.
+ * Nothing here logs a token.
  */
 #include "api/oauth.h"
 
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/oauth_answers.h"
 #include "core/base64url.h"
 #include "core/http_client.h"
 #include "core/json.h"
@@ -190,36 +192,14 @@ static int call(const char *method, const char *url, const char *form, const cha
     return 0;
 }
 
-/* A string member (nested with a second name), or NULL. */
+/* A non-empty string member, or NULL. */
 static const char *str(const cJSON *obj, const char *name) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+    return sp_oauth_answer_string(obj, name);
 }
 
-/* The platform's own error code in an answer, for the message. */
-static const char *error_code(const cJSON *json) {
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(json, "error");
-    if (cJSON_IsString(e)) return e->valuestring; /* OAuth 2.0, TikTok */
-    if (cJSON_IsObject(e)) {
-        const char *type = str(e, "type"); /* Graph */
-        if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "code"))) return str(e, "code");
-        return type ? type : "error";
-    }
-    const char *t = str(json, "error_type"); /* Instagram */
-    return t ? t : "no answer";
-}
-
-/* Fails the connection with what the platform said. */
 static int refused(const char *platform, const char *step, long status, const cJSON *json,
                    sp_err *err) {
-    return sp_err_set(err, SP_ERR_UNPROCESSABLE, "exchange_failed",
-                      "%s refused the %s (HTTP %ld, %s)", platform, step, status, error_code(json));
-}
-
-/* Copies s into *dst; false on out of memory. */
-static bool take(char **dst, const char *s) {
-    *dst = s ? strdup(s) : NULL;
-    return !s || *dst;
+    return sp_oauth_refused(platform, step, status, json, err);
 }
 
 /* The urlencoded form of name/value pairs (NULL-terminated; at most 10
@@ -275,18 +255,6 @@ static int get_json(const char *platform, const char *step, const char *url, con
     return rc;
 }
 
-/* Reads access_token, refresh_token and expires_in of a token answer. */
-static int read_tokens(const char *platform, const cJSON *json, sp_oauth_account *out,
-                       sp_err *err) {
-    if (!str(json, "access_token")) return refused(platform, "code", 200, json, err);
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(json, "expires_in");
-    out->expires_in = cJSON_IsNumber(exp) ? (long)exp->valuedouble : -1;
-    if (!take(&out->access_token, str(json, "access_token")) ||
-        !take(&out->refresh_token, str(json, "refresh_token")))
-        return sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    return 0;
-}
-
 /* The YouTube Data API's base, from YOUTUBE_UPLOAD_URL (its upload path
  * taken off); caller frees. */
 static char *youtube_api_base(const sp_config *cfg) {
@@ -316,7 +284,7 @@ static int connect_youtube(const sp_config *cfg, const char *code, const char *v
     cJSON *json = NULL;
     char *base = youtube_api_base(cfg), *url = NULL;
     int rc = post_form("Google", "code", cfg->google_token_url, pairs, &json, err);
-    if (rc == 0) rc = read_tokens("Google", json, out, err);
+    if (rc == 0) rc = sp_oauth_read_tokens("Google", json, out, err);
     cJSON_Delete(json);
     json = NULL;
     if (rc == 0 &&
@@ -325,32 +293,11 @@ static int connect_youtube(const sp_config *cfg, const char *code, const char *v
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
     if (rc == 0) rc = get_json("YouTube", "channel lookup", url, out->access_token, &json, err);
-    const cJSON *item = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json, "items"), 0);
-    if (rc == 0 && !str(item, "id"))
-        rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_account",
-                        "this Google account has no YouTube channel: create one, then connect");
-    if (rc == 0 && (!take(&out->account_id, str(item, "id")) ||
-                    !take(&out->display_name,
-                          str(cJSON_GetObjectItemCaseSensitive(item, "snippet"), "title"))))
-        rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    if (rc == 0) rc = sp_oauth_read_channel(json, out, err);
     cJSON_Delete(json);
     free(base);
     free(url);
     return rc;
-}
-
-/* Appends the account a Page offers to choices: the Page itself, or (for
- * Instagram) its linked professional account, with the Page's token. */
-static void offer_page(cJSON *choices, const cJSON *page, bool instagram) {
-    const cJSON *ig = cJSON_GetObjectItemCaseSensitive(page, "instagram_business_account");
-    const char *id = instagram ? str(ig, "id") : str(page, "id");
-    if (!id || !str(page, "access_token")) return;
-    const char *name = instagram ? str(ig, "username") : str(page, "name");
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "name", name ? name : id);
-    cJSON_AddStringToObject(o, "access_token", str(page, "access_token"));
-    cJSON_AddItemToArray(choices, o);
 }
 
 /* GETs base + path?pairs and requires a 200 JSON object with an
@@ -409,23 +356,8 @@ static int connect_facebook(const sp_config *cfg, bool instagram, const char *co
     url = url_with(cfg->facebook_graph_url, "/me/accounts", pages);
     int rc = url ? get_json("Facebook", "Page lookup", url, NULL, &json, err)
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    if (rc == 0) {
-        cJSON *choices = cJSON_CreateArray(), *p;
-        cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(json, "data"))
-            offer_page(choices, p, instagram);
-        if (cJSON_GetArraySize(choices) == 0) {
-            rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_account", "%s",
-                            instagram ? "no Page of this Facebook account has a linked Instagram "
-                                        "professional account (or none was allowed)"
-                                      : "this Facebook account manages no Page (or none was "
-                                        "allowed)");
-            cJSON_Delete(choices);
-        } else {
-            out->choices = choices;
-        }
-    }
-    explicit_bzero(user, strlen(user));
-    free(user);
+    if (rc == 0) rc = sp_oauth_read_pages(json, instagram, out, err);
+    out->user_token = user; /* kept for revoking the grant */
     cJSON_Delete(json);
     free(url);
     return rc;
@@ -449,9 +381,7 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
     cJSON *json = NULL;
     char *url = NULL;
     int rc = post_form("Instagram", "code", cfg->instagram_token_url, pairs, &json, err);
-    /* the answer is {"data": [{...}]}, or the object itself in older answers */
-    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(json, "data"), 0);
-    const char *short_token = str(first ? first : json, "access_token");
+    const char *short_token = sp_oauth_read_instagram_code(json);
     if (rc == 0 && !short_token) rc = refused("Instagram", "code", 200, json, err);
     if (rc == 0) {
         const char *trade[] = {"grant_type",
@@ -467,7 +397,7 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
     cJSON_Delete(json);
     json = NULL;
     if (rc == 0) rc = get_json("Instagram", "long-lived token", url, NULL, &json, err);
-    if (rc == 0) rc = read_tokens("Instagram", json, out, err);
+    if (rc == 0) rc = sp_oauth_read_tokens("Instagram", json, out, err);
     cJSON_Delete(json);
     json = NULL;
     free(url);
@@ -477,12 +407,7 @@ static int connect_instagram(const sp_config *cfg, const char *code, const char 
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
     if (rc == 0) rc = get_json("Instagram", "user lookup", url, out->access_token, &json, err);
-    if (rc == 0 && !str(json, "user_id"))
-        rc = sp_err_set(err, SP_ERR_UNPROCESSABLE, "no_account",
-                        "Instagram did not say which account was connected");
-    if (rc == 0 && (!take(&out->account_id, str(json, "user_id")) ||
-                    !take(&out->display_name, str(json, "username"))))
-        rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    if (rc == 0) rc = sp_oauth_read_instagram_user(json, out, err);
     out->login = "instagram";
     cJSON_Delete(json);
     free(url);
@@ -510,10 +435,7 @@ static int connect_tiktok(const sp_config *cfg, const char *code, const char *re
             ? 0
             : (token_url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
     if (rc == 0) rc = post_form("TikTok", "code", token_url, pairs, &json, err);
-    if (rc == 0) rc = read_tokens("TikTok", json, out, err);
-    if (rc == 0 && !take(&out->account_id, str(json, "open_id")))
-        rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
-    if (rc == 0 && !out->account_id) rc = refused("TikTok", "code", 200, json, err);
+    if (rc == 0) rc = sp_oauth_read_tiktok_token(json, out, err);
     cJSON_Delete(json);
     json = NULL;
     if (rc == 0 &&
@@ -522,10 +444,7 @@ static int connect_tiktok(const sp_config *cfg, const char *code, const char *re
         rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
     }
     if (rc == 0) rc = get_json("TikTok", "user lookup", url, out->access_token, &json, err);
-    const cJSON *user =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(json, "data"), "user");
-    if (rc == 0 && !take(&out->display_name, str(user, "display_name")))
-        rc = sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+    if (rc == 0) rc = sp_oauth_read_tiktok_user(json, out, err);
     cJSON_Delete(json);
     free(url);
     free(token_url);
@@ -553,12 +472,14 @@ int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *log
 }
 
 int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *access_token,
-                    const char *refresh_token, sp_err *err) {
+                    const char *refresh_token, const char *user_token, sp_err *err) {
     cJSON *json = NULL;
     char *url = NULL;
     long status = 0;
     int rc = 0;
-    if (!strcmp(platform, "instagram") || !access_token) return 0;
+    bool meta = !strcmp(platform, "facebook") || !strcmp(platform, "instagram");
+    /* Meta: only a User token revokes (Instagram Login keeps none) */
+    if (meta ? !user_token : !access_token) return 0;
     if (!strcmp(platform, "youtube")) {
         /* revoking the refresh token ends the whole grant */
         const char *pairs[] = {"token", refresh_token ? refresh_token : access_token, NULL};
@@ -575,7 +496,8 @@ int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *acce
                  ? post_status("TikTok", "revocation", url, pairs, &json, err)
                  : (url = NULL, sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory"));
     } else {
-        const char *pairs[] = {"access_token", access_token, NULL};
+        /* DELETE /{user-id}/permissions, /me being the token's user */
+        const char *pairs[] = {"access_token", user_token, NULL};
         rc = (url = url_with(cfg->facebook_graph_url, "/me/permissions", pairs))
                  ? call("DELETE", url, NULL, NULL, &status, &json, err)
                  : sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
@@ -591,8 +513,10 @@ void sp_oauth_account_free(sp_oauth_account *a) {
     free(a->display_name);
     if (a->access_token) explicit_bzero(a->access_token, strlen(a->access_token));
     if (a->refresh_token) explicit_bzero(a->refresh_token, strlen(a->refresh_token));
+    if (a->user_token) explicit_bzero(a->user_token, strlen(a->user_token));
     free(a->access_token);
     free(a->refresh_token);
+    free(a->user_token);
     cJSON_Delete(a->choices);
     memset(a, 0, sizeof *a);
     a->expires_in = -1;

@@ -25,6 +25,9 @@ typedef struct {
     char *refresh_token; /* NULL when the platform gives none */
     long expires_in;     /* seconds the access token lasts; -1 when not said */
     const char *login;   /* "instagram" for Instagram Login tokens, else NULL */
+    /* Facebook Login's long-lived User token (a Page's or a linked Instagram
+     * account's connection): the one Meta revokes the app's grant with */
+    char *user_token;
     /* several accounts the user must choose from (Facebook Pages):
      * [{"id", "name", "access_token", "login"}]; the fields above are then
      * unset */
@@ -67,11 +70,14 @@ int sp_oauth_connect(const sp_config *cfg, const char *platform, const char *log
                      const char *code, const char *verifier, sp_oauth_account *out, sp_err *err);
 
 /* Tells the platform to revoke the tokens (Google's revoke endpoint,
- * Facebook's DELETE /me/permissions, TikTok's /v2/oauth/revoke/). Returns 1
- * revoked, 0 when the platform has no revocation (Instagram Login), -1 when
- * it refused or could not be reached (err says why). */
+ * TikTok's /v2/oauth/revoke/, and for a Facebook Login (a Page, or an
+ * Instagram account linked to one) DELETE /me/permissions with the User
+ * token: Graph refuses it with the Page token). Returns 1 revoked, 0 when
+ * there is nothing to revoke with (Instagram Login has no revocation; an
+ * account connected before user tokens were kept has none), -1 when the
+ * platform refused or could not be reached (err says why). */
 int sp_oauth_revoke(const sp_config *cfg, const char *platform, const char *access_token,
-                    const char *refresh_token, sp_err *err);
+                    const char *refresh_token, const char *user_token, sp_err *err);
 
 void sp_oauth_account_free(sp_oauth_account *a);
 

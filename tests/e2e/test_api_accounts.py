@@ -196,6 +196,77 @@ def test_disconnecting_revokes_at_the_platform_and_removes_the_row():
     assert r.status == 404 and r.json["code"] == "account_not_found", r
 
 
+def disconnect_revokes_with_a_user_token(tok, platform):
+    """DELETE the account: Meta took the grant back with the Facebook User token
+    (Graph refuses a Page token on the permissions edge)."""
+    before = len(fake().stats()["revoked"])
+    refused = len(fake().stats()["revocations_refused"])
+    r = sptest.http("DELETE", f"/social-post-accounts/{platform}", token=tok)
+    assert r.status == 200 and r.json == {"disconnected": True, "revoked": True}, r
+    revoked = fake().stats()["revoked"][before:]
+    assert [(x["platform"], x["known"]) for x in revoked] == [("facebook", True)], revoked
+    assert revoked[0]["token"].startswith("EAAfbuser-"), revoked[0]["token"][:12]
+    assert fake().stats()["revocations_refused"][refused:] == []
+
+
+def test_disconnecting_a_facebook_page_revokes_with_the_users_token():
+    user, tok = new_user()
+    assert full_connect(tok, "facebook") == {"accounts": "choose", "platform": "facebook"}
+    r = sptest.http("POST", "/social-post-accounts/facebook/choose", {"accountId": "102927594431954"},
+                    token=tok)
+    assert r.status == 200, r
+    disconnect_revokes_with_a_user_token(tok, "facebook")
+    assert rows(user) == []
+
+
+def test_disconnecting_instagram_linked_to_a_page_revokes_with_the_users_token():
+    user, tok = new_user()
+    r = sptest.http("POST", "/social-post-accounts/instagram/connect?login=facebook", token=tok)
+    assert r.status == 200, r
+    outcome, _ = callback(consent(r.json["authorizeUrl"]), r.headers["set-cookie"].split(";", 1)[0])
+    assert outcome == {"accounts": "connected", "platform": "instagram"}, outcome
+    disconnect_revokes_with_a_user_token(tok, "instagram")
+    assert rows(user) == []
+
+
+def test_the_user_token_column_is_not_readable_by_the_api_roles():
+    for role in ("authenticated", "anon"):
+        try:
+            sptest.sql_as(str(uuid.uuid4()), "SELECT user_token FROM social_accounts", role=role)
+        except Exception as e:  # noqa: BLE001 (psycopg2's error classes)
+            assert "permission denied" in str(e), e
+        else:
+            raise AssertionError(f"{role} may read social_accounts.user_token")
+
+
+def test_removing_an_account_over_sql_returns_no_token():
+    """A user removing an account as themselves (Supabase's PostgREST, psql as
+    authenticated) gets only whether there was one; the call that hands tokens
+    back for revocation is the accounts role's alone, and 0018's removal, which
+    handed them to the caller, is gone."""
+    for platform in ("tiktok", "facebook"):
+        user, tok = new_user()
+        full_connect(tok, platform)
+        if platform == "facebook":
+            assert sptest.http("POST", "/social-post-accounts/facebook/choose",
+                               {"accountId": "102927594431953"}, token=tok).status == 200
+        stored = sptest.sql("SELECT access_token, refresh_token, user_token FROM social_accounts"
+                            " WHERE user_id = %s", (user,))[0]
+        assert stored[0], stored
+        got = sptest.sql_as(user, "SELECT * FROM social_post_account_disconnect(%s)", (platform,))
+        assert got == [(True,)], got
+        assert not any(t and t in json.dumps(got) for t in stored), got
+        assert rows(user) == []
+        assert sptest.sql_as(user, "SELECT * FROM social_post_account_disconnect(%s)", (platform,)) == [(False,)]
+    assert sptest.sql("SELECT to_regprocedure('public.social_post_account_remove(text)')") == [(None,)]
+    try:
+        sptest.sql_as(user, "SELECT * FROM social_post_account_revoke_take('tiktok')")
+    except Exception as e:  # noqa: BLE001 (psycopg2's error classes)
+        assert "permission denied" in str(e), e
+    else:
+        raise AssertionError("authenticated may call social_post_account_revoke_take")
+
+
 def test_cancelled_consent_says_access_denied_and_stores_nothing():
     for platform in ("youtube", "facebook", "instagram", "tiktok"):
         user, tok = new_user()
@@ -382,6 +453,11 @@ def test_with_token_keys_connected_tokens_are_sealed_and_disconnect_still_revoke
         for platform, access, refresh in tokens:
             assert access.startswith("sp1:conn1:"), (platform, access[:12])
             assert refresh is None or refresh.startswith("sp1:conn1:"), (platform, refresh[:12])
+        # the Facebook User token, kept for revoking, is sealed the same way
+        users = sptest.sql("SELECT platform, user_token FROM social_accounts WHERE user_id = %s"
+                           " ORDER BY platform", (user,))
+        assert users[0][0] == "facebook" and users[0][1].startswith("sp1:conn1:"), users
+        assert users[1] == ("tiktok", None), users
         dump = json.dumps(sptest.sql("SELECT * FROM social_accounts WHERE user_id = %s", (user,)),
                           default=str)
         assert "act." not in dump and "EAA" not in dump, dump[:300]
@@ -390,6 +466,11 @@ def test_with_token_keys_connected_tokens_are_sealed_and_disconnect_still_revoke
         assert r.status == 200 and r.json["revoked"] is True, r
         revoked = fake().stats()["revoked"][before:]
         assert [(x["platform"], x["known"]) for x in revoked] == [("tiktok", True)], revoked
+        r = c.request("DELETE", "/accounts/facebook", headers=auth, keep=True)
+        assert r.status == 200 and r.json["revoked"] is True, r
+        revoked = fake().stats()["revoked"][before:]
+        assert [x["platform"] for x in revoked] == ["tiktok", "facebook"], revoked
+        assert revoked[1]["token"].startswith("EAAfbuser-"), revoked[1]["token"][:12]
         assert prog.stop(timeout=30) == 0
 
 

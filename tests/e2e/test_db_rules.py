@@ -267,11 +267,12 @@ CALLABLE["anon"] |= {"social_post_check_options"}
 CALLABLE["authenticated"] = CALLABLE["anon"] | {"social_post_retry_job", "social_post_cancel_job"}
 # migration 0018 (connecting accounts): the accounts routes run as the caller; each
 # function touches only the caller's rows (or those of the user a single-use state
-# names) and none returns a token, except remove, which hands the removed row's
-# tokens back once for revoking (sealed when SOCIAL_POST_TOKEN_KEYS is set)
+# names) and none returns a token (0022: disconnect says only whether there was
+# an account; revoke_take, which hands tokens back for revoking, is the role
+# social_post_accounts' alone)
 CALLABLE["authenticated"] |= {"social_post_account_begin", "social_post_account_choose",
                               "social_post_account_fail", "social_post_account_offer",
-                              "social_post_account_remove", "social_post_account_store",
+                              "social_post_account_disconnect", "social_post_account_store",
                               "social_post_account_take", "social_post_accounts_of_caller"}
 
 

@@ -107,23 +107,24 @@ def test_api_login_sees_only_what_a_caller_may():
 
 def test_api_login_is_refused_the_token_columns_even_where_the_app_grants_select():
     """An app's own social_accounts on Supabase grants anon and authenticated
-    SELECT on every column by default: migration 0017 leaves them the other
-    columns and takes the tokens away; the worker's login still reads them."""
+    SELECT on every column by default: migrations 0017 and 0022 (run again, in
+    order) leave them the other columns and take the tokens away (0022's
+    user_token too); the worker's login still reads them."""
     api, worker = roles()["social_post_api"], roles()["social_post_worker"]
     owner = sptest.new_user()
     workerkit.connect(owner, "youtube", access_token="ya29.column-" + owner)
     sptest.sql("GRANT SELECT ON social_accounts TO authenticated, anon")  # as Supabase does
     try:
-        out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
-                              sptest.state()["database_url"], "-f",
-                              os.path.join(sptest.state()["source_dir"], "migrations",
-                                           "0017_sealed_tokens_quota_waits.sql")],
-                             capture_output=True, text=True, timeout=120, env=pg_env())
-        assert out.returncode == 0, out.stderr
+        for migration in ("0017_sealed_tokens_quota_waits.sql", "0022_revocation_tokens.sql"):
+            out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                                  sptest.state()["database_url"], "-f",
+                                  os.path.join(sptest.state()["source_dir"], "migrations", migration)],
+                                 capture_output=True, text=True, timeout=120, env=pg_env())
+            assert out.returncode == 0, out.stderr
         conn = psycopg2.connect(url_as(api))
         try:
             assert as_caller(conn, owner, "SELECT platform FROM social_accounts") == []  # RLS: none
-            for column in ("access_token", "refresh_token", "*"):
+            for column in ("access_token", "refresh_token", "user_token", "*"):
                 try:
                     as_caller(conn, owner, f"SELECT {column} FROM social_accounts")
                     raise AssertionError(f"the API login reads social_accounts {column}")
@@ -134,6 +135,13 @@ def test_api_login_is_refused_the_token_columns_even_where_the_app_grants_select
                 try:
                     cur.execute("SELECT access_token FROM social_accounts")
                     raise AssertionError("the metrics role reads tokens")
+                except psycopg2.errors.InsufficientPrivilege:
+                    conn.rollback()
+            with conn.cursor() as cur:
+                cur.execute("SET LOCAL ROLE social_post_metrics")
+                try:
+                    cur.execute("SELECT user_token FROM social_accounts")
+                    raise AssertionError("the metrics role reads user tokens")
                 except psycopg2.errors.InsufficientPrivilege:
                     conn.rollback()
         finally:
@@ -147,6 +155,32 @@ def test_api_login_is_refused_the_token_columns_even_where_the_app_grants_select
             conn.close()
     finally:
         sptest.sql("REVOKE SELECT ON social_accounts FROM authenticated, anon")
+
+
+def test_api_login_revokes_as_the_accounts_role_and_users_cannot():
+    """The document's grant lets the API login hand a removed account's tokens
+    back as social_post_accounts (what DELETE /social-post-accounts/{p} does);
+    as the caller alone (authenticated) the same call is refused."""
+    api = roles()["social_post_api"]
+    owner = sptest.new_user()
+    workerkit.connect(owner, "youtube", access_token="ya29.revoke-" + owner)
+    conn = psycopg2.connect(url_as(api))
+    try:
+        try:
+            as_caller(conn, owner, "SELECT * FROM social_post_account_revoke_take('youtube')")
+            raise AssertionError("authenticated may take tokens back")
+        except psycopg2.errors.InsufficientPrivilege:
+            conn.rollback()
+        claims = json.dumps({"sub": owner, "role": "authenticated", "aud": "authenticated"})
+        with conn.cursor() as cur:
+            cur.execute("SELECT set_config('role', 'authenticated', true),"
+                        " set_config('request.jwt.claims', %s, true)", (claims,))
+            cur.execute("SELECT set_config('role', 'social_post_accounts', true)")
+            cur.execute("SELECT access_token FROM social_post_account_revoke_take('youtube')")
+            assert cur.fetchall() == [("ya29.revoke-" + owner,)]
+        conn.rollback()
+    finally:
+        conn.close()
 
 
 def test_worker_login_posts_a_job():

@@ -345,7 +345,7 @@ def test_migrations_run_unchanged_on_a_supabase_like_database():
                                                 # 0018: users connect their accounts as themselves
                                                 "social_post_account_begin", "social_post_account_choose",
                                                 "social_post_account_fail", "social_post_account_offer",
-                                                "social_post_account_remove", "social_post_account_store",
+                                                "social_post_account_disconnect", "social_post_account_store",
                                                 "social_post_account_take",
                                                 "social_post_accounts_of_caller")]
                                             + [("social_post_cancel_job", "authenticated"),

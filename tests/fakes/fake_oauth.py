@@ -25,7 +25,7 @@ with the prefixes the platforms use (IGAA for Instagram Login, EAA for Facebook)
   GET  /facebook/dialog/oauth          op "facebook_consent"
   GET  /graph/oauth/access_token       op "facebook_token"       the code, or fb_exchange_token (long-lived)
   GET  /graph/me/accounts              op "facebook_pages"
-  DELETE /graph/me/permissions         op "facebook_revoke"
+  DELETE /graph/me/permissions         op "facebook_revoke"      with the User token; a Page token is refused
   GET  /instagram/oauth/authorize      op "instagram_consent"
   POST /instagram/oauth/access_token   op "instagram_token"
   GET  /iggraph/access_token           op "instagram_long_lived" (ig_exchange_token)
@@ -47,7 +47,9 @@ instagram_business_account), ig_user {user_id, username}, tiktok_user
 Faults without a body get the platform's invalid_grant-style error.
 
 Stats: consents [{platform, decision, query}], exchanges [{platform, ok,
-reason}], tokens_issued, revoked [{platform, token}], lookups {op: n}.
+reason}], tokens_issued, revoked [{platform, token, known}] (a Facebook
+User token begins EAAfbuser-, a Page token EAAfacebook-),
+revocations_refused [{platform, token}], lookups {op: n}.
 """
 import base64
 import hashlib
@@ -84,7 +86,8 @@ class Handler(fakebase.FakeHandler):
 
     @classmethod
     def new_state(cls, server):
-        return {"codes": {}, "tokens": {}, "consents": [], "exchanges": [], "revoked": []}
+        return {"codes": {}, "tokens": {}, "consents": [], "exchanges": [], "revoked": [],
+                "refused": []}
 
     def route(self, method, path):
         if method == "GET" and path in CONSENT:
@@ -122,7 +125,8 @@ class Handler(fakebase.FakeHandler):
         s = self.state
         return {"consents": s["consents"], "exchanges": s["exchanges"],
                 "facebook_long_lived": s.get("long_lived", 0),
-                "tokens_issued": len(s["tokens"]), "revoked": s["revoked"]}
+                "tokens_issued": len(s["tokens"]), "revoked": s["revoked"],
+                "revocations_refused": s["refused"]}
 
     # ---- consent -------------------------------------------------------------
     def do_consent(self, path):
@@ -322,7 +326,13 @@ class Handler(fakebase.FakeHandler):
         raise Reply(*platform_docs.answer("google", "revoke")[::2])
 
     def do_facebook_revoke(self):
-        self._revoke("facebook", self.query.get("access_token"))
+        # the permissions edge is the user's: a Page token is refused, nothing revoked
+        token = self.query.get("access_token")
+        if self.state["tokens"].get(token) == "facebook":
+            with self.lock:
+                self.state["refused"].append({"platform": "facebook", "token": token})
+            raise Reply(*platform_docs.answer("facebook", "login_permissions_delete_page_token")[::2])
+        self._revoke("facebook", token)
         raise Reply(*platform_docs.answer("facebook", "login_permissions_delete")[::2])
 
     def do_tiktok_revoke(self):
