@@ -266,6 +266,7 @@ void sp_worker_defaults(sp_worker *w) {
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&w->wake, &attr);
+    pthread_cond_init(&w->webhook_wake, &attr);
     pthread_condattr_destroy(&attr);
     w->listener_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: it polls each second */
 }
