@@ -9,7 +9,8 @@
 #   names    static status submit unchanged scale notify longpoll drain upload
 #            profile (default: all, about 12 minutes on 2 cores), and sizes: bench/worker_upload.py
 #            (YouTube and Facebook, 64 MiB to 1 GiB; not part of "all"),
-#            pool: bench/worker_pool.py (100 uploads, at most 6 connections),
+#            pool: bench/worker_pool.py (100 uploads, at most 6 connections;
+#            with a webhook secret sending each job's webhook, then without),
 #            progress: bench/progress_rate.py (3 workers x 50 uploads, commits
 #            with and without coalescing, next to pgbench), prune:
 #            bench/prune.py (retention on a million rows); none of them
@@ -44,7 +45,7 @@ for a in "$@"; do
     case "$a" in
         -h|--help) sed -n '2,29s/^# \{0,1\}//p' "$0"; exit 0 ;;
         sizes) sizes=1 ;;
-        pool) extras+=(worker_pool) ;;
+        pool) extras+=(worker_pool "worker_pool --no-webhooks") ;;
         progress) extras+=(progress_rate) ;;
         prune) extras+=(prune) ;;
         *) args+=("$a") ;;
@@ -135,8 +136,10 @@ if [ "$sizes" = 1 ]; then
     step "$py" "$here/worker_upload.py" || status=1
 fi
 for x in "${extras[@]+"${extras[@]}"}"; do
-    echo "== bench/$x.py"
-    step "$py" "$here/$x.py" || status=1
+    read -r name flags <<<"$x" # a script's name, then its flags (no spaces inside one)
+    echo "== bench/$name.py${flags:+ $flags}"
+    # shellcheck disable=SC2086  # flags split into words on purpose
+    step "$py" "$here/$name.py" $flags || status=1
 done
 stop_stack
 exit $status

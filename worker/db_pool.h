@@ -1,6 +1,7 @@
 /*
- * db_pool: the worker's few database connections, lent to its slots and its
- * lease keeper one call at a time.
+ * db_pool: the worker's few database connections, lent to its slots, its
+ * lease keeper and its webhook senders one call at a time (only the
+ * listener, which LISTENs, has a connection of its own).
  *
  * A slot spends nearly all of an upload talking to a platform, so holding a
  * connection for it would make a worker's connections grow with its

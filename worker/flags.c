@@ -117,8 +117,8 @@ static const flag flags[] = {
      "deliveries of one user worked on at once (default\nhalf the concurrency, at least 1)",
      set_int, FIELD(per_user), 1, SP_MAX_CONCURRENCY},
     {"db-connections", "N",
-     "database connections the slots and the lease keeper\nshare, each borrowed for one call "
-     "(default 4)",
+     "database connections the slots, the lease keeper and\nthe webhook senders share, each "
+     "borrowed for one call\n(the listener has one more; default 4)",
      set_int, FIELD(db_connections), 1, SP_DB_POOL_MAX},
     {"once", NULL, "work off what is ready now, then exit (for cron)", set_once, 0, 0, 0},
     {"max-runtime", "SECONDS", "stop claiming after this long, finish, exit 0", set_seconds,
@@ -266,6 +266,7 @@ void sp_worker_defaults(sp_worker *w) {
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&w->wake, &attr);
+    pthread_cond_init(&w->webhook_wake, &attr);
     pthread_condattr_destroy(&attr);
     w->listener_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); /* -1: it polls each second */
 }

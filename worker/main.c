@@ -2,7 +2,7 @@
  * social-post-worker: drains the delivery queue.
  *
  * main reads the flags (flags.c) and the configuration, makes the database
- * connection pool the slots and the lease keeper share (db_pool.c), starts
+ * connection pool every thread but the listener shares (db_pool.c), starts
  * the slots (slot.c), the lease keeper, the listener (wakeup.c) and the stopper
  * (stopper.c), and waits for the slots. SIGTERM/SIGINT or --max-runtime stop
  * claiming and let transfers go on for most of the grace period, then end

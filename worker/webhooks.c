@@ -1,15 +1,18 @@
 /*
  * webhooks: the threads that send webhook events from the outbox.
  *
- * A pool of SENDERS threads, each with a database connection of its own: it
- * LISTENs social_post_webhooks there (the outbox's trigger notifies every new
- * event when its job's transaction commits), claims one due event, makes one
- * attempt (webhooks/webhook.c: at most 10 s) and records what follows
- * (queue/outbox.c): delivered, due again after a backoff, or given up.
- * Between events it sleeps until the next one is due, a notification, or the
- * --poll interval, so a lost notification delays an event, never loses it. A
- * job is final before its event exists, so nothing here can hold up a job's
- * status.
+ * A pool of SENDERS threads, none with a database connection of its own:
+ * each borrows one of the worker's pool (db_pool.h) for one call at a time
+ * and gives it back before anything else: it claims one due event, makes
+ * one attempt (webhooks/webhook.c: at most 10 s) holding no connection, and
+ * borrows again to record what follows (queue/outbox.c): delivered, due
+ * again after a backoff, or given up. So a worker's connections are the
+ * pool and the listener, whatever its webhooks do. Between events a sender
+ * sleeps until the next one is due, the listener hears of a new one (the
+ * outbox's trigger notifies social_post_webhooks when its job's transaction
+ * commits; wakeup.c), or the --poll interval, so a lost notification delays
+ * an event, never loses it. A job is final before its event exists, so
+ * nothing here can hold up a job's status.
  *
  * One receiver (a callbackUrl's origin) gets at most PER_RECEIVER attempts
  * at once from this worker: a claim passes over the receivers at that limit,
@@ -21,7 +24,8 @@
  * period's hard stop aborts them); with --once, after the slots, once
  * nothing is due. A worker without SOCIAL_POST_WEBHOOK_SECRET sends nothing:
  * its one thread ends events that no worker sent within the give-up age as
- * 'expired', so they do not wait for ever.
+ * 'expired' (on a connection borrowed for that statement), so they do not
+ * wait for ever.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +35,6 @@
 #include "core/clock.h"
 #include "core/http_client.h"
 #include "core/log.h"
-#include "db/listen.h"
 #include "queue/outbox.h"
 #include "webhooks/callback_url.h"
 #include "webhooks/receivers.h"
@@ -88,8 +91,9 @@ static void log_attempt(const sp_outbox_event *ev, const sp_webhook_attempt *a,
     sp_log_event(next->done && next->failed ? SP_LOG_WARN : SP_LOG_INFO, "webhook", f);
 }
 
-/* Makes one attempt at a claimed event and records what follows. */
-static void send_event(sp_worker *w, sp_db *db, const char *owner, const sp_outbox_event *ev,
+/* Makes one attempt at a claimed event, holding no connection, then
+ * borrows one to record what follows. */
+static void send_event(sp_worker *w, const char *owner, const sp_outbox_event *ev,
                        unsigned *seed) {
     sp_webhook_event event = {.id = ev->id, .url = ev->url, .body = ev->body};
     sp_webhook_attempt a;
@@ -98,8 +102,12 @@ static void send_event(sp_worker *w, sp_db *db, const char *owner, const sp_outb
     double jitter = (double)rand_r(seed) / ((double)RAND_MAX + 1);
     sp_webhook_next(&a, ev->attempts + 1, ev->age, &w->webhook_policy, jitter, &next);
     sp_err err;
-    if (sp_outbox_record(db, owner, ev, next.done, next.failed, next.run_in, next.message, &err) <
-        0)
+    sp_db *db = sp_db_pool_take(w->pool, false, &err);
+    int recorded =
+        db ? sp_outbox_record(db, owner, ev, next.done, next.failed, next.run_in, next.message, &err)
+           : -1;
+    sp_db_pool_give(w->pool, db);
+    if (recorded < 0)
         sp_log(SP_LOG_WARN,
                "webhook %s: attempt not recorded (it is sent again once its lease "
                "lapses): %s",
@@ -108,13 +116,18 @@ static void send_event(sp_worker *w, sp_db *db, const char *owner, const sp_outb
 }
 
 /* Claims the next due event of a receiver below its limit, and notes that
- * this sender now calls it. Returns 1 (claimed), 0 (none due), -1. */
-static int claim(sender *s, sp_db *db, const char *owner, sp_outbox_event *ev, sp_err *err) {
+ * this sender now calls it. Returns 1 (claimed), 0 (none due), -1. The
+ * connection is borrowed under the lock, so claims take at most one of the
+ * pool's connections from the slots at a time. */
+static int claim(sender *s, const char *owner, sp_outbox_event *ev, sp_err *err) {
     webhook_pool *pool = s->pool;
+    sp_worker *w = pool->w;
     pthread_mutex_lock(&pool->lock);
     char *busy = busy_receivers(pool);
     set_in_flight(pool, 1); /* from before the claim: no stop in between */
-    int claimed = sp_outbox_claim(db, owner, EVENT_LEASE_SECONDS, busy, ev, err);
+    sp_db *db = sp_db_pool_take(w->pool, false, err);
+    int claimed = db ? sp_outbox_claim(db, owner, EVENT_LEASE_SECONDS, busy, ev, err) : -1;
+    sp_db_pool_give(w->pool, db);
     if (claimed == 1)
         sp_receiver_of(ev->url, pool->calling[s->index]);
     else
@@ -126,11 +139,11 @@ static int claim(sender *s, sp_db *db, const char *owner, sp_outbox_event *ev, s
 
 /* Claims the next due event and makes one attempt at it. Returns 1 when an
  * event was due, 0 when none, -1 when the claim failed. */
-static int send_next(sender *s, sp_db *db, const char *owner, unsigned *seed, sp_err *err) {
+static int send_next(sender *s, const char *owner, unsigned *seed, sp_err *err) {
     sp_outbox_event ev;
-    int claimed = claim(s, db, owner, &ev, err);
+    int claimed = claim(s, owner, &ev, err);
     if (claimed <= 0) return claimed;
-    send_event(s->pool->w, db, owner, &ev, seed);
+    send_event(s->pool->w, owner, &ev, seed);
     sp_outbox_event_free(&ev);
     pthread_mutex_lock(&s->pool->lock);
     s->pool->calling[s->index][0] = '\0';
@@ -139,31 +152,29 @@ static int send_next(sender *s, sp_db *db, const char *owner, unsigned *seed, sp
     return 1;
 }
 
-/* Sleeps until an event may be due: a notification, the next due time (of
- * a receiver below its limit) or the poll interval, waking each second to
- * notice a stop. */
-static void wait_for_events(sender *s, sp_db *db) {
+/* Sleeps until an event may be due: a notification the listener heard, the
+ * next due time (of a receiver below its limit) or the poll interval,
+ * waking each second to notice a stop. */
+static void wait_for_events(sender *s) {
     sp_worker *w = s->pool->w;
     sp_err err;
+    unsigned long seen = sp_webhooks_seen(w); /* before the look: no notification missed */
     pthread_mutex_lock(&s->pool->lock);
     char *busy = busy_receivers(s->pool);
     pthread_mutex_unlock(&s->pool->lock);
-    /* again each time: the connection may be a new one since the last wait */
-    bool listening = sp_db_listen(db, "social_post_webhooks", &err) == 0;
-    double due = sp_outbox_next_due(db, busy, &err);
+    sp_db *db = sp_db_pool_take(w->pool, false, &err);
+    double due = db ? sp_outbox_next_due(db, busy, &err) : -1;
+    sp_db_pool_give(w->pool, db);
     free(busy);
-    if (due < 0) due = 2;               /* database trouble: look again soon */
-    if (!listening && due > 2) due = 2; /* no notifications: poll instead */
+    if (due < 0) due = 2; /* database trouble: look again soon */
+    if (!atomic_load(&w->webhooks_heard) && due > 2) due = 2; /* no notifications: poll instead */
     if (due > w->poll_seconds) due = w->poll_seconds;
     double until = sp_clock_monotonic() + due;
     while (!atomic_load(&w->stopping) && (!w->once || atomic_load(&w->slots_running) > 0)) {
         double left = until - sp_clock_monotonic();
         if (left <= 0) return;
         if (left > 1) left = 1; /* notice a stop within a second */
-        if (!listening)
-            sp_worker_wait(w, left);
-        else if (sp_db_wait_notifications(db, -1, left, NULL, NULL) != 0)
-            return; /* notified (some may have come with a query), or the connection broke */
+        if (sp_webhooks_wait(w, seen, left)) return; /* notified */
     }
 }
 
@@ -177,25 +188,22 @@ static bool keep_going(sp_worker *w) {
 static void *sender_main(void *arg) {
     sender *s = arg;
     sp_worker *w = s->pool->w;
-    sp_db *db = sp_db_new(w->cfg->database_url);
-    if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
     char owner[220];
     snprintf(owner, sizeof owner, "%s:webhooks:%d", w->owner, s->index);
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)s->index << 16;
     sp_http_client_set_abort(sp_worker_hard_stopped, w);
-    while (db && keep_going(w)) {
+    while (keep_going(w)) {
         sp_err err;
-        int sent = send_next(s, db, owner, &seed, &err);
+        int sent = send_next(s, owner, &seed, &err);
         if (sent < 0) {
             sp_log(SP_LOG_WARN, "claiming a webhook event failed: %s", err.msg);
             sp_worker_wait(w, 2);
         } else if (sent == 0 && w->once && atomic_load(&w->slots_running) == 0) {
             break; /* the slots are done and nothing is due */
         } else if (sent == 0) {
-            wait_for_events(s, db);
+            wait_for_events(s);
         }
     }
-    sp_db_free(db);
     return NULL;
 }
 
@@ -204,20 +212,18 @@ static void *sender_main(void *arg) {
 static void expire_unsent(sp_worker *w) {
     static const char why[] = "never sent: no worker has SOCIAL_POST_WEBHOOK_SECRET, the key "
                               "that signs webhooks";
-    sp_db *db = sp_db_new(w->cfg->database_url);
-    if (db) sp_db_set_deadline(db, w->db_deadline, sp_worker_hard_stopped, w);
-    while (db && keep_going(w)) {
+    while (keep_going(w)) {
         sp_err err;
-        int n = sp_outbox_expire(db, w->webhook_policy.give_up_age, why, &err);
+        sp_db *db = sp_db_pool_take(w->pool, false, &err);
+        int n = db ? sp_outbox_expire(db, w->webhook_policy.give_up_age, why, &err) : -1;
+        sp_db_pool_give(w->pool, db);
         if (n < 0) sp_log(SP_LOG_WARN, "expiring unsent webhook events failed: %s", err.msg);
         if (n > 0) sp_log(SP_LOG_WARN, "%d webhook event(s) expired: %s", n, why);
         for (int i = 0; i < 60 && keep_going(w); i++) {
-            if (w->once && atomic_load(&w->slots_running) == 0) goto done;
+            if (w->once && atomic_load(&w->slots_running) == 0) return;
             sp_worker_wait(w, 1);
         }
     }
-done:
-    sp_db_free(db);
 }
 
 void *sp_webhooks_main(void *arg) {

@@ -7,10 +7,13 @@
  * (lease_keeper.c: renews all of this process's leases in one statement well
  * before they lapse, on a connection of the same pool, and between renewals
  * prunes old history: pruner.c), a listener (wakeup.c: LISTEN for new jobs, so idle slots wake at
- * once instead of at their next poll), a stopper (stopper.c: signals, the
- * run-time limit, the grace period) and, when a webhook secret is set, a
- * webhook sender (webhooks.c: the outbox's events to their callbackUrls).
- * main.c starts and joins them all.
+ * once instead of at their next poll, and for new webhook events, which wake
+ * the webhook senders), a stopper (stopper.c: signals, the run-time limit,
+ * the grace period) and the webhook thread (webhooks.c: with a webhook
+ * secret, its senders take the outbox's events to their callbackUrls;
+ * without one, it expires the events nobody sends). Only the listener has a
+ * connection of its own; every other thread borrows from the pool, so a
+ * worker holds at most --db-connections + 1. main.c starts and joins them all.
  */
 #ifndef SP_WORKER_H
 #define SP_WORKER_H
@@ -79,9 +82,12 @@ typedef struct {
     atomic_int slots_running;
     atomic_bool webhook_busy; /* an attempt is in flight: the grace period waits for it */
 
-    pthread_mutex_t lock; /* guards wake_seq (with wake), claims, claim_seq */
+    pthread_mutex_t lock; /* guards wake_seq (with wake), webhook_seq (with webhook_wake), claims, claim_seq */
     pthread_cond_t wake;
     unsigned long wake_seq;
+    pthread_cond_t webhook_wake; /* a webhook event was notified (the listener hears them) */
+    unsigned long webhook_seq;
+    atomic_bool webhooks_heard; /* the listener LISTENs for webhook events: senders need not poll */
     int listener_stop_fd; /* eventfd: ends the listener's wait when the slots have ended */
 } sp_worker;
 
@@ -96,6 +102,12 @@ void sp_worker_wake(sp_worker *w);
 
 /* Waits until woken or seconds pass (negative or NaN: not at all). */
 void sp_worker_wait(sp_worker *w, double seconds);
+
+/* The webhook senders' wake-ups (wakeup.c): sp_webhooks_seen before looking
+ * at the outbox, then sp_webhooks_wait sleeps until a notification after
+ * that look (true) or seconds pass (false), so none is missed in between. */
+unsigned long sp_webhooks_seen(sp_worker *w);
+bool sp_webhooks_wait(sp_worker *w, unsigned long seen, double seconds);
 
 /* True once the grace period is over: transfers and database calls stop. */
 bool sp_worker_hard_stopped(void *w);

@@ -19,6 +19,12 @@
  * template context); each thread verifies with its own copy of the template,
  * made on its first token, re-initialised per token, and freed with the
  * verifier (a list of them, so none outlives it or needs a thread's exit).
+ *
+ * A token accepted once is remembered (jwt_cache.h): asked again, it is
+ * found by its exact bytes and only its times are checked against the
+ * clock, as a full verification checks them. Fetched keys carry a
+ * generation, bumped with each install, so a token accepted under keys since
+ * replaced is verified afresh.
  */
 #include "auth/jwt.h"
 
@@ -38,6 +44,7 @@
 #include <strings.h>
 
 #include "auth/jwks.h"
+#include "auth/jwt_cache.h"
 #include "core/base64url.h"
 #include "core/clock.h"
 #include "core/json.h"
@@ -73,6 +80,8 @@ struct sp_jwt_verifier {
     pthread_mutex_t fetch_lock; /* one fetch at a time; guards the two below */
     bool refetched;             /* a refetch on an unknown kid has happened */
     double last_refetch;        /* when, in CLOCK_MONOTONIC seconds */
+    atomic_ulong keys_gen;      /* bumped by each install of fetched keys */
+    sp_jwt_cache *cache;        /* tokens accepted lately */
 };
 
 /* A token cut at its two dots; pointers into the token. */
@@ -126,6 +135,7 @@ static void install_fetched_keys(sp_jwt_verifier *v, sp_jwks *fresh) {
     pthread_mutex_lock(&v->keys_lock);
     sp_jwks old = v->fetched_keys;
     v->fetched_keys = *fresh;
+    atomic_fetch_add(&v->keys_gen, 1); /* what the old keys accepted is verified afresh */
     pthread_mutex_unlock(&v->keys_lock);
     memset(fresh, 0, sizeof *fresh);
     sp_jwks_free(&old); /* verifications in flight hold their own references */
@@ -207,6 +217,10 @@ sp_jwt_verifier *sp_jwt_verifier_new(const sp_config *cfg, sp_err *err) {
     pthread_mutex_init(&v->hmac_lock, NULL);
     v->id = atomic_fetch_add(&verifier_ids, 1) + 1;
     if (copy_settings(v, cfg, err) < 0 || make_hmac_template(v, err) < 0) goto done;
+    if (!(v->cache = sp_jwt_cache_new())) {
+        sp_err_set(err, SP_ERR_OOM, "out_of_memory", "out of memory");
+        goto done;
+    }
     if (is_set(cfg->jwks_file) && sp_jwks_load_file(cfg->jwks_file, &v->file_keys, err) < 0)
         goto done;
     if (v->jwks_url) fetch_keys(v, "fetch at start");
@@ -228,6 +242,7 @@ void sp_jwt_verifier_free(sp_jwt_verifier *v) {
     free(v->jwks_url);
     sp_jwks_free(&v->file_keys);
     sp_jwks_free(&v->fetched_keys);
+    sp_jwt_cache_free(v->cache);
     pthread_mutex_destroy(&v->keys_lock);
     pthread_mutex_destroy(&v->fetch_lock);
     while (v->hmac_copies) {
@@ -521,17 +536,23 @@ static int number_claim(const cJSON *payload, const char *name, double *value, b
     return 0;
 }
 
-/* Checks exp (required) and nbf (when present) against now, with leeway. */
-static int check_times(const cJSON *payload, time_t now, sp_err *err) {
-    double exp = 0, nbf = 0;
-    bool has_exp = false, has_nbf = false;
-    if (number_claim(payload, "exp", &exp, &has_exp, err) < 0 ||
-        number_claim(payload, "nbf", &nbf, &has_nbf, err) < 0)
+/* Checks times (exp, nbf when present) against now, with leeway: for a
+ * token verified now and for one found in the cache alike. */
+static int times_allow(const sp_jwt_times *t, time_t now, sp_err *err) {
+    if ((double)now >= t->exp + JWT_LEEWAY) return invalid(err, "token expired");
+    if (t->has_nbf && t->nbf > (double)now + JWT_LEEWAY) return invalid(err, "token not yet valid");
+    return 0;
+}
+
+/* Reads exp (required) and nbf (when present) into *t and checks them. */
+static int check_times(const cJSON *payload, time_t now, sp_jwt_times *t, sp_err *err) {
+    bool has_exp = false;
+    *t = (sp_jwt_times){0};
+    if (number_claim(payload, "exp", &t->exp, &has_exp, err) < 0 ||
+        number_claim(payload, "nbf", &t->nbf, &t->has_nbf, err) < 0)
         return -1;
     if (!has_exp) return invalid(err, "token has no expiry (exp)");
-    if ((double)now >= exp + JWT_LEEWAY) return invalid(err, "token expired");
-    if (has_nbf && nbf > (double)now + JWT_LEEWAY) return invalid(err, "token not yet valid");
-    return 0;
+    return times_allow(t, now, err);
 }
 
 /* Checks that aud is the audience, or an array containing it. */
@@ -553,10 +574,10 @@ static bool claim_equals(const cJSON *payload, const char *name, const char *wan
     return cJSON_IsString(item) && strcmp(item->valuestring, want) == 0;
 }
 
-/* Checks every claim of a signed payload and fills out->sub. */
+/* Checks every claim of a signed payload and fills out->sub and *times. */
 static int check_claims(const sp_jwt_verifier *v, const cJSON *payload, time_t now,
-                        sp_jwt_claims *out, sp_err *err) {
-    if (check_times(payload, now, err) < 0) return -1;
+                        sp_jwt_claims *out, sp_jwt_times *times, sp_err *err) {
+    if (check_times(payload, now, times, err) < 0) return -1;
     if (check_audience(payload, v->audience, err) < 0) return -1;
     if (v->issuer && !claim_equals(payload, "iss", v->issuer)) return invalid(err, "wrong issuer");
     if (!claim_equals(payload, "role", "authenticated"))
@@ -580,9 +601,16 @@ int sp_jwt_verify(sp_jwt_verifier *v, const char *token, time_t now, sp_jwt_clai
     char *payload_text = NULL;
     jwt_parts parts = {NULL, NULL, NULL, 0, 0, 0};
     jwt_header hdr = {JWT_HS256, NULL};
+    sp_jwt_times times;
     memset(out, 0, sizeof *out);
     if (!v || !token) {
         invalid(err, "missing token");
+        goto done;
+    }
+    size_t len = strnlen(token, JWT_MAX_TOKEN + 1);
+    unsigned long gen = atomic_load(&v->keys_gen); /* before the keys are looked at */
+    if (len <= JWT_MAX_TOKEN && sp_jwt_cache_get(v->cache, token, len, gen, out, &times)) {
+        rc = times_allow(&times, now, err);
         goto done;
     }
     if (split_token(token, &parts, err) < 0 ||
@@ -591,10 +619,11 @@ int sp_jwt_verify(sp_jwt_verifier *v, const char *token, time_t now, sp_jwt_clai
         goto done;
     if (decode_json_part(parts.payload, parts.payload_len, "payload", &payload, &payload_text,
                          err) < 0 ||
-        check_claims(v, payload, now, out, err) < 0)
+        check_claims(v, payload, now, out, &times, err) < 0)
         goto done;
     out->claims_json = payload_text;
     payload_text = NULL;
+    sp_jwt_cache_put(v->cache, token, len, gen, out, &times);
     rc = 0;
 done:
     if (rc < 0) sp_jwt_claims_clear(out);
@@ -602,6 +631,10 @@ done:
     cJSON_Delete(header);
     cJSON_Delete(payload);
     return rc;
+}
+
+unsigned long sp_jwt_verifier_cache_hits(sp_jwt_verifier *v) {
+    return v ? sp_jwt_cache_hits(v->cache) : 0;
 }
 
 void sp_jwt_claims_clear(sp_jwt_claims *claims) {

@@ -17,7 +17,9 @@
  * Keys come from SUPABASE_JWT_SECRET (HS256), SUPABASE_JWKS_FILE, and
  * SUPABASE_URL + "/auth/v1/.well-known/jwks.json" (fetched with libcurl at
  * start and again on an unknown kid, at most once a minute). A verifier is
- * shared by all threads of a program; it locks internally.
+ * shared by all threads of a program; it locks internally. It remembers the
+ * tokens it accepted lately (jwt_cache.h): the same token again is checked
+ * only against the clock (exp, nbf), with the same rules.
  */
 #ifndef SP_JWT_H
 #define SP_JWT_H
@@ -48,6 +50,10 @@ void sp_jwt_verifier_free(sp_jwt_verifier *v);
  * says what was wrong (expired, wrong audience, ...) without echoing the token. */
 int sp_jwt_verify(sp_jwt_verifier *v, const char *token, time_t now, sp_jwt_claims *out,
                   sp_err *err);
+
+/* How many verifications found their token among those accepted lately
+ * (jwt_cache.h) instead of checking its signature and claims again. */
+unsigned long sp_jwt_verifier_cache_hits(sp_jwt_verifier *v);
 
 /* Frees what sp_jwt_verify put in claims. */
 void sp_jwt_claims_clear(sp_jwt_claims *claims);

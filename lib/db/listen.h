@@ -1,7 +1,7 @@
 /*
  * listen: LISTEN and waiting for notifications, the one way every thread
- * that hears of changes does it (the worker's wake-up listener, the webhook
- * senders, the status program's long-poll waker).
+ * that hears of changes does it (the worker's wake-up listener, for new jobs
+ * and new webhook events; the status program's long-poll waker).
  *
  * A listener is an sp_db like any other: sp_db_listen connects when needed
  * and LISTENs on a channel; sp_db_wait_notifications sleeps until a

@@ -729,6 +729,82 @@ static void unknown_kid_refetches_the_jwks_at_most_once_a_minute(void) {
     free(iss);
 }
 
+/* ---- tokens accepted lately (jwt_cache.h) ---- */
+
+/* sp_jwt_verify of token (not freed) at now: 0 or -1, with err's message in why. */
+static int verify_at(sp_jwt_verifier *v, const char *token, time_t now, char *why, size_t len) {
+    sp_err err;
+    sp_err_clear(&err);
+    sp_jwt_claims out;
+    int rc = sp_jwt_verify(v, token, now, &out, &err);
+    snprintf(why, len, "%s", rc == 0 ? (out.claims_json ? out.sub : "no claims") : err.msg);
+    sp_jwt_claims_clear(&out);
+    return rc;
+}
+
+static void the_same_token_again_is_not_verified_again(sp_jwt_verifier *v) {
+    char *token = hs256("{\"exp\":1700000100,\"email\":\"again@example.test\"}");
+    char why[300];
+    unsigned long hits = sp_jwt_verifier_cache_hits(v);
+    CHECK(verify_at(v, token, NOW, why, sizeof why) == 0 && strcmp(why, USER_ID_LOWER) == 0);
+    CHECK(sp_jwt_verifier_cache_hits(v) == hits);
+    for (int i = 0; i < 3; i++)
+        CHECK(verify_at(v, token, NOW, why, sizeof why) == 0 && strcmp(why, USER_ID_LOWER) == 0);
+    CHECK(sp_jwt_verifier_cache_hits(v) == hits + 3);
+    /* the claims are the payload, as a full verification gives them */
+    sp_jwt_claims out;
+    sp_err err;
+    CHECK(sp_jwt_verify(v, token, NOW, &out, &err) == 0 && out.claims_json &&
+          strstr(out.claims_json, "again@example.test"));
+    sp_jwt_claims_clear(&out);
+    free(token);
+}
+
+static void a_remembered_token_still_expires_and_waits_for_nbf(sp_jwt_verifier *v) {
+    char *token = hs256("{\"exp\":1700000100,\"nbf\":1700000020}");
+    char why[300];
+    CHECK(verify_at(v, token, NOW, why, sizeof why) == 0);
+    unsigned long hits = sp_jwt_verifier_cache_hits(v);
+    CHECK(verify_at(v, token, NOW + 129, why, sizeof why) == 0); /* within the leeway */
+    CHECK(verify_at(v, token, NOW + 130, why, sizeof why) == -1 && strstr(why, "token expired"));
+    CHECK(verify_at(v, token, NOW - 11, why, sizeof why) == -1 &&
+          strstr(why, "token not yet valid"));
+    CHECK(sp_jwt_verifier_cache_hits(v) == hits + 3); /* all three from the cache */
+    free(token);
+}
+
+static void a_token_like_a_remembered_one_is_verified_in_full(sp_jwt_verifier *v) {
+    char *token = hs256("{\"email\":\"tamper@example.test\"}");
+    char *copy = strdup(token);
+    CHECK(accepts_user(v, token));
+    CHECK(rejects(v, tampered(copy), "bad signature")); /* same length, one byte apart */
+}
+
+static void a_token_accepted_under_keys_since_replaced_is_verified_afresh(void) {
+    EVP_PKEY *keys[2] = {ec_key, rsa_key};
+    const char *kids[2] = {"fetched-ec", "fetched-rsa"};
+    char *ec_only = jwks_text(keys, kids, 1), *rsa_only = jwks_text(keys + 1, kids + 1, 1);
+    char *iss = NULL, why[300];
+    jwks_server server;
+    sp_jwt_verifier *v = verifier_with_server(&server, ec_only, NULL, &iss);
+    CHECK(v != NULL);
+    char *ec_token = signed_by(ec_key, SIGN_ES256, "{\"alg\":\"ES256\",\"kid\":\"fetched-ec\"}", iss);
+    CHECK(verify_at(v, ec_token, NOW, why, sizeof why) == 0);
+    CHECK(verify_at(v, ec_token, NOW, why, sizeof why) == 0); /* remembered */
+    /* the key set now lacks fetched-ec: an unknown kid brings it in */
+    server_set_body(&server, rsa_only);
+    CHECK(accepts_user(v, signed_by(rsa_key, SIGN_RS256,
+                                    "{\"alg\":\"RS256\",\"kid\":\"fetched-rsa\"}", iss)));
+    CHECK(server_requests(&server) == 2);
+    CHECK(verify_at(v, ec_token, NOW, why, sizeof why) == -1 && strstr(why, "unknown key id"));
+    sp_jwt_verifier_free(v);
+    server_stop(&server);
+    free(ec_token);
+    free(ec_only);
+    free(rsa_only);
+    free(iss);
+}
+
 /* Arguments and result of one verifying thread. */
 typedef struct {
     sp_jwt_verifier *v;
@@ -843,10 +919,14 @@ int main(void) {
     payload_with_a_nul_byte_is_rejected(v);
     repeated_member_names_are_rejected(v);
     anonymous_sign_ins_are_refused_unless_allowed(v);
+    the_same_token_again_is_not_verified_again(v);
+    a_remembered_token_still_expires_and_waits_for_nbf(v);
+    a_token_like_a_remembered_one_is_verified_in_full(v);
     sp_jwt_verifier_free(v);
     verifier_needs_a_readable_key_source();
     issuer_is_checked_when_supabase_url_is_set();
     unknown_kid_refetches_the_jwks_at_most_once_a_minute();
+    a_token_accepted_under_keys_since_replaced_is_verified_afresh();
     threads_share_a_verifier_while_unknown_kids_refetch();
     unlink(jwks_path);
     EVP_PKEY_free(ec_key);
