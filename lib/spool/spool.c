@@ -8,7 +8,11 @@
  * before any byte of its body reaches the file (a 200 empties the file
  * first), so a worker killed at any moment leaves a validator that names the
  * bytes on disk, or a file with no validator, which is never trusted: a
- * partial file without one starts over, a whole one is fetched again. The
+ * partial file without one starts over, a whole one is fetched again. Its
+ * second line is the size the answer announced (when it did): a .part that
+ * long is whole (a worker killed between the last byte and the rename) and
+ * is renamed with no request; a 416 to a Range past the end is whole only
+ * when it names the same size and validator, else the file starts over. The
  * next attempt asks for the rest with If-Range, and http_client.c takes a 206
  * only when it names the same validator (a server that ignores If-Range
  * answers a 206 of its new version), so a file replaced meanwhile is sent
