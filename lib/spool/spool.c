@@ -91,6 +91,15 @@ static int judge_download(const sp_http_resp *resp, long long size, sp_err *err)
     return 0;
 }
 
+/* Judges a file found whole without an answer to judge (its answer was
+ * judged when its bytes came): only the size limit may have changed since. */
+static int judge_whole(long long size, long long max_bytes, sp_err *err) {
+    if (max_bytes >= 0 && size > max_bytes)
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_too_large",
+                          "the video is larger than the %lld byte limit", max_bytes);
+    return 0;
+}
+
 /* Size of the open file f, or -1. */
 static long long file_size(FILE *f) {
     struct stat st;
@@ -249,10 +258,10 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     sp_http_resp resp = {.status = 0};
     int rc = 0;
     bool whole = false; /* the file held every byte already: no answer to judge */
-    if (prog.known && prog.validator[0] && prog.total > 0 && file_size(f) == prog.total &&
-        (max_bytes < 0 || prog.total <= max_bytes)) {
+    if (prog.known && prog.validator[0] && prog.total > 0 && file_size(f) == prog.total) {
         whole = true; /* cut off before its rename: the version named beside it, whole */
-        on_progress(&prog, prog.total, prog.total, prog.validator);
+        if (judge_whole(prog.total, max_bytes, err) == 0) /* readers wait for none too large */
+            on_progress(&prog, prog.total, prog.total, prog.validator);
     }
     for (int tries = 0; !whole; tries++) {
         req.resume_from = prog.flushed = file_size(f);
@@ -260,7 +269,8 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
         rc = sp_http_download(&req, f, &resp, err);
         if (rc == 0 && resp.status == 416 && resp.whole) { /* the same version, all here */
             whole = true;
-            on_progress(&prog, req.resume_from, req.resume_from, prog.validator);
+            if (judge_whole(req.resume_from, max_bytes, err) == 0)
+                on_progress(&prog, req.resume_from, req.resume_from, prog.validator);
             break;
         }
         /* A Range that cannot continue the file: a 206 of other bytes (the
@@ -280,7 +290,7 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
     long long size = file_size(f);
     fclose(f);
     rc = rc < 0 ? download_failed(&resp, max_bytes, err)
-         : whole ? 0
+         : whole ? judge_whole(size, max_bytes, err)
                  : judge_download(&resp, size, err);
     if (rc == 0 && prog.named && !prog.validator[0] && /* its server named no version */
         (!content_validator(part_path, prog.validator, sizeof prog.validator) ||

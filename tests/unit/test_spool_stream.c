@@ -459,6 +459,8 @@ int main(void) {
     atomic_store(&hold_last_byte, false);
     CHECK(copy_file(dir, "job11", "job12", ".part"));
     CHECK(copy_file(dir, "job11", "job12", ".validator"));
+    CHECK(copy_file(dir, "job11", "job14", ".part"));
+    CHECK(copy_file(dir, "job11", "job14", ".validator"));
     sem_post(&last_byte_let_go);
     CHECK(f && sp_spool_wait(f, N, &err) == 0);
     if (f) fclose(f);
@@ -479,6 +481,14 @@ int main(void) {
     CHECK(g && size2 == N && read_is(g, 0, N) && gets == 0);
     if (g) fclose(g);
     sp_spool_remove(dir, "job12");
+    /* whole, but the size limit is lower now: refused as too large, no GET */
+    g = NULL;
+    CHECK(sp_spool_open_stream(dir, "job14", url, N - 1, false, NULL, NULL, &g, &size2, v,
+                               &err) == -1);
+    CHECK(!strcmp(err.code, "video_too_large") && gets == 0 && !g);
+    if (g) fclose(g);
+    sp_spool_stream_drain();
+    sp_spool_remove(dir, "job14");
 
     /* the same whole .part whose validator says no size (written before
      * sizes were kept): the 416 decides. One naming the version sent in
@@ -580,7 +590,7 @@ int main(void) {
     unlink(path);
     snprintf(path, sizeof path, "%s/job3.lock", dir);
     unlink(path);
-    for (int i = 4; i <= 13; i++) {
+    for (int i = 4; i <= 14; i++) {
         snprintf(path, sizeof path, "%s/job%d.lock", dir, i);
         unlink(path);
     }
