@@ -517,6 +517,10 @@ static int finish_download(CURL *h, CURLcode rc, transfer *t, sp_err *err) {
     r->status = t->hdr.status;
     if (rc == CURLE_OK || t->stop == STOP_STATUS) {
         if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        long long total;
+        r->whole = r->status == 416 && t->written > 0 &&
+                   sp_http_unsatisfied_range_parse(t->hdr.content_range, &total) &&
+                   total == t->written && same_version(t);
         return 0;
     }
     switch (t->stop) {

@@ -72,6 +72,7 @@ typedef struct {
     char app_usage[256];       /* Meta's X-App-Usage JSON text, "" when absent */
     char business_usage[2048]; /* Meta's X-Business-Use-Case-Usage, "" when absent */
     char transport_error[256]; /* set when status == 0 */
+    bool whole;                /* download: a 416 saying the file held the whole video already */
 } sp_http_resp;
 
 /* A check the transfer calls while it runs; returning true aborts it (used by
@@ -127,7 +128,12 @@ typedef struct {
 /* GETs req->url into out (a file opened for appending that holds
  * req->resume_from bytes). Returns 0 when an HTTP answer arrived: with
  * status 200 or 206 out then holds the whole file; with any other status
- * nothing was written (no body is kept). Returns -1 otherwise, err saying
+ * nothing was written (no body is kept). A 416 to a Range from
+ * resume_from sets resp->whole when it says the file is resume_from bytes
+ * long ("Content-Range: bytes *\/resume_from") and names the version sent in
+ * If-Range (its strong ETag, else its Last-Modified): out held every byte of
+ * that version already (a download cut between its last byte and its end).
+ * A 416 that names no version, or another, leaves whole false. Returns -1 otherwise, err saying
  * why: SP_ERR_TRANSIENT "network" (out keeps what arrived), "range_mismatch"
  * (a 206 that does not continue the file, or names other bytes than
  * req->validator: out emptied), "too_slow" (below

@@ -67,6 +67,12 @@ bool sp_http_content_range_parse(const char *value, long long *first, long long 
     return true;
 }
 
+bool sp_http_unsatisfied_range_parse(const char *value, long long *total) {
+    size_t len = strlen(value);
+    if (len < 8 || strncasecmp(value, "bytes */", 8) != 0) return false;
+    return sp_http_parse_count(value + 8, len - 8, total);
+}
+
 /* Copies the value of a header line (after name_len bytes), trimmed, into
  * out; cut to outlen - 1 bytes. */
 static void header_value(const char *line, size_t len, size_t name_len, char *out, size_t outlen) {

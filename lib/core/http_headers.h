@@ -49,6 +49,11 @@ bool sp_http_headers_line(sp_http_headers *h, const char *line, size_t len);
 bool sp_http_content_range_parse(const char *value, long long *first, long long *last,
                                  long long *total);
 
+/* Parses the Content-Range of a 416 (Range Not Satisfiable), "bytes *\/total"
+ * (RFC 9110, 14.4 and 15.5.17): digits only, below 2^62. false (total
+ * untouched) otherwise. */
+bool sp_http_unsatisfied_range_parse(const char *value, long long *total);
+
 /* Reads a whole non-negative decimal number below 2^62 from text[0..len):
  * digits only, nothing else; false otherwise. */
 bool sp_http_parse_count(const char *text, size_t len, long long *out);

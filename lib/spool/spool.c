@@ -8,7 +8,11 @@
  * before any byte of its body reaches the file (a 200 empties the file
  * first), so a worker killed at any moment leaves a validator that names the
  * bytes on disk, or a file with no validator, which is never trusted: a
- * partial file without one starts over, a whole one is fetched again. The
+ * partial file without one starts over, a whole one is fetched again. Its
+ * second line is the size the answer announced (when it did): a .part that
+ * long is whole (a worker killed between the last byte and the rename) and
+ * is renamed with no request; a 416 to a Range past the end is whole only
+ * when it names the same size and validator, else the file starts over. The
  * next attempt asks for the rest with If-Range, and http_client.c takes a 206
  * only when it names the same validator (a server that ignores If-Range
  * answers a 206 of its new version), so a file replaced meanwhile is sent
@@ -38,6 +42,7 @@
 #include <unistd.h>
 
 #include "core/http_client.h"
+#include "core/http_headers.h"
 
 /* The slowest average a download may keep (after its first minute), so one
  * trickling server cannot hold a worker slot for days. */
@@ -86,23 +91,41 @@ static int judge_download(const sp_http_resp *resp, long long size, sp_err *err)
     return 0;
 }
 
+/* Judges a file found whole without an answer to judge (its answer was
+ * judged when its bytes came): only the size limit may have changed since. */
+static int judge_whole(long long size, long long max_bytes, sp_err *err) {
+    if (max_bytes >= 0 && size > max_bytes)
+        return sp_err_set(err, SP_ERR_UNPROCESSABLE, "video_too_large",
+                          "the video is larger than the %lld byte limit", max_bytes);
+    return 0;
+}
+
 /* Size of the open file f, or -1. */
 static long long file_size(FILE *f) {
     struct stat st;
     return fstat(fileno(f), &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* Reads the validator beside a file into out; false when there is none to
- * trust: absent, unreadable, or cut short by a crash while it was written
- * (a whole one ends with a newline). */
-static bool read_validator(const char *path, char *out, size_t len) {
+/* Reads the validator beside a file into out, and the size its answer
+ * announced into *size (-1 when it did not say, or a file written before
+ * sizes were kept); false when there is none to trust: absent, unreadable,
+ * or cut short by a crash while it was written (each line ends with a
+ * newline). */
+static bool read_validator(const char *path, char *out, size_t len, long long *size) {
     out[0] = '\0';
+    *size = -1;
     FILE *f = fopen(path, "r");
     if (!f) return false;
+    char line[32] = "";
     bool whole = fgets(out, (int)len, f) && strchr(out, '\n');
+    if (whole && fgets(line, sizeof line, f)) /* the size, when the answer gave one */
+        whole = strchr(line, '\n') && sp_http_parse_count(line, strcspn(line, "\n"), size);
     fclose(f);
     out[strcspn(out, "\r\n")] = '\0';
-    if (!whole) out[0] = '\0';
+    if (!whole) {
+        out[0] = '\0';
+        *size = -1;
+    }
     return whole;
 }
 
@@ -139,20 +162,23 @@ typedef struct {
     const sp_spool_watch *watch;
     const char *validator_path;
     char validator[SP_SPOOL_VALIDATOR_MAX]; /* what names the bytes in the file */
-    bool known;                             /* validator_path holds validator */
+    long long total;                        /* the size its answer announced, -1: unknown */
+    bool known;                             /* validator_path holds validator and total */
     bool named; /* the answer's validator is beside the file */
 } progress;
 
-static bool write_validator(const char *path, const char *validator);
+static bool write_validator(const char *path, const char *validator, long long total);
 
 /* Called once the answer is accepted, before any of its body reaches the
- * file: makes the validator beside the file the answer's (a 206 was
- * accepted only with the same; a 200 emptied the file). */
-static void name_bytes(progress *p, const char *validator) {
+ * file: makes the validator beside the file the answer's, with the size it
+ * announced (a 206 was accepted only with the same validator; a 200 emptied
+ * the file). */
+static void name_bytes(progress *p, const char *validator, long long total) {
     p->named = true;
-    if (p->known && !strcmp(p->validator, validator)) return;
-    snprintf(p->validator, sizeof p->validator, "%s", validator);
-    p->known = p->named = write_validator(p->validator_path, validator);
+    if (p->known && !strcmp(p->validator, validator) && p->total == total) return;
+    if (validator != p->validator) snprintf(p->validator, sizeof p->validator, "%s", validator);
+    p->total = total;
+    p->known = p->named = write_validator(p->validator_path, validator, total);
 }
 
 /* Names the answer's bytes at its first call; then starts writing the
@@ -161,7 +187,7 @@ static void name_bytes(progress *p, const char *validator) {
  * for the last few MiB only, not for the whole file. */
 static void on_progress(void *arg, long long total, long long have, const char *validator) {
     progress *p = arg;
-    if (!p->named) name_bytes(p, validator);
+    if (!p->named) name_bytes(p, validator, total);
     if (have < p->flushed) p->flushed = 0; /* started over */
     if (have - p->flushed >= SPOOL_WRITEBACK) {
         sync_file_range(p->fd, p->flushed, have - p->flushed, SYNC_FILE_RANGE_WRITE);
@@ -171,10 +197,14 @@ static void on_progress(void *arg, long long total, long long have, const char *
 }
 
 /* Writes the validator of the file's bytes beside it (empty when the
- * answer gave none); false when it could not (the validator is gone then). */
-static bool write_validator(const char *path, const char *validator) {
+ * answer gave none), and on a line of its own the size the answer
+ * announced (when it did): with it a file cut off between its last byte and
+ * its rename is known to be whole. false when it could not (the validator
+ * is gone then). */
+static bool write_validator(const char *path, const char *validator, long long total) {
     FILE *f = fopen(path, "w");
-    bool saved = f && fprintf(f, "%s\n", validator) >= 0;
+    bool saved = f && (total >= 0 ? fprintf(f, "%s\n%lld\n", validator, total)
+                                  : fprintf(f, "%s\n", validator)) >= 0;
     if (f && fclose(f) != 0) saved = false; /* closed either way (a full disk fails here) */
     if (!saved) unlink(path);
     return saved;
@@ -217,7 +247,7 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
         return sp_err_set(err, SP_ERR_TRANSIENT, "spool", "cannot write the spool file: %s",
                           sp_strerror(errno, eb, sizeof eb));
     progress prog = {.fd = fileno(f), .watch = watch, .validator_path = validator_path};
-    prog.known = read_validator(validator_path, prog.validator, sizeof prog.validator);
+    prog.known = read_validator(validator_path, prog.validator, sizeof prog.validator, &prog.total);
     sp_http_download_req req = {.url = url,
                                 .max_bytes = max_bytes,
                                 .public_only = public_only,
@@ -225,14 +255,33 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                                 .min_rate = SPOOL_MIN_RATE,
                                 .observe = on_progress,
                                 .observe_arg = &prog};
-    sp_http_resp resp;
-    int rc;
-    for (int tries = 0;; tries++) { /* a 206 of other bytes: once more, from the start */
+    sp_http_resp resp = {.status = 0};
+    int rc = 0;
+    bool whole = false; /* the file held every byte already: no answer to judge */
+    if (prog.known && prog.validator[0] && prog.total > 0 && file_size(f) == prog.total) {
+        whole = true; /* cut off before its rename: the version named beside it, whole */
+        if (judge_whole(prog.total, max_bytes, err) == 0) /* readers wait for none too large */
+            on_progress(&prog, prog.total, prog.total, prog.validator);
+    }
+    for (int tries = 0; !whole; tries++) {
         req.resume_from = prog.flushed = file_size(f);
         req.validator = prog.known ? prog.validator : "";
         rc = sp_http_download(&req, f, &resp, err);
-        if (rc == 0 || tries > 0 || strcmp(err->code, "range_mismatch") != 0) break;
-        sp_http_resp_free(&resp); /* the file was emptied */
+        if (rc == 0 && resp.status == 416 && resp.whole) { /* the same version, all here */
+            whole = true;
+            if (judge_whole(req.resume_from, max_bytes, err) == 0)
+                on_progress(&prog, req.resume_from, req.resume_from, prog.validator);
+            break;
+        }
+        /* A Range that cannot continue the file: a 206 of other bytes (the
+         * file was emptied), or a 416 (past the end of what the URL holds
+         * now, or of a version the 416 does not name): once more, from the
+         * start, in this attempt. */
+        bool restart = rc == 0 ? resp.status == 416 && req.resume_from > 0
+                               : !strcmp(err->code, "range_mismatch");
+        if (tries > 0 || !restart) break;
+        if (rc == 0 && ftruncate(fileno(f), 0) != 0) break; /* the 416 is judged below */
+        sp_http_resp_free(&resp);
         sp_err_clear(err);
     }
     if ((fflush(f) != 0 || fsync(fileno(f)) != 0) && rc == 0)
@@ -240,10 +289,12 @@ static int fetch(const char *url, const char *part_path, const char *validator_p
                         sp_strerror(errno, eb, sizeof eb));
     long long size = file_size(f);
     fclose(f);
-    rc = rc < 0 ? download_failed(&resp, max_bytes, err) : judge_download(&resp, size, err);
+    rc = rc < 0 ? download_failed(&resp, max_bytes, err)
+         : whole ? judge_whole(size, max_bytes, err)
+                 : judge_download(&resp, size, err);
     if (rc == 0 && prog.named && !prog.validator[0] && /* its server named no version */
         (!content_validator(part_path, prog.validator, sizeof prog.validator) ||
-         !write_validator(validator_path, prog.validator)))
+         !write_validator(validator_path, prog.validator, size)))
         prog.named = false;
     if (rc == 0 && !prog.named) /* the bytes are good, but nothing says which version */
         rc = sp_err_set(err, SP_ERR_TRANSIENT, "spool_write_failed",
@@ -305,7 +356,8 @@ int sp_spool_open(const char *dir, const char *job_id, const char *url, long lon
  * to validator); a whole file nothing names is removed, to be fetched again. */
 static FILE *open_whole(const char *video_path, const char *validator_path, char *validator) {
     FILE *f = fopen(video_path, "rb");
-    if (f && !read_validator(validator_path, validator, SP_SPOOL_VALIDATOR_MAX)) {
+    long long announced;
+    if (f && !read_validator(validator_path, validator, SP_SPOOL_VALIDATOR_MAX, &announced)) {
         fclose(f);
         unlink(video_path);
         f = NULL;

@@ -4,7 +4,7 @@
  *
  * The file is <spool dir>/<job id>.video. It is downloaded to <job id>.part
  * (kept across an interrupted download, which then continues with a Range
- * request) and renamed when complete, under an flock on <job id>.lock, so concurrent
+ * request, or is renamed with none when it is whole already) and renamed when complete, under an flock on <job id>.lock, so concurrent
  * slots of one worker (or workers sharing a disk) fetch it once and never see
  * half a file. Downloads stream to disk: memory stays flat whatever the size.
  * Every open says which version of the video the file holds (its validator,

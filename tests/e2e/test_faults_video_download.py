@@ -1,10 +1,14 @@
 """Faults of the video download (the spool): error pages, cut transfers, a
-206 that starts elsewhere, a file that changed between attempts, a full disk.
+206 that starts elsewhere, a file that changed between attempts, a full disk,
+a whole file a worker killed before its rename left as a partial one.
 
 What must hold: only the video's own bytes reach the platform (the sha256 the
 platform received equals the file's), a failure ends the delivery sanely, and
 a full spool disk neither posts garbage nor blocks the jobs after it.
 """
+
+import os
+import urllib.request
 
 import faultkit as fk
 import sptest
@@ -161,6 +165,58 @@ def test_full_spool_disk_fails_cleanly_and_frees_the_space():
         checks.check(shas in ([], [small_sha]), f"YouTube got unexpected videos: {shas}")
         code, _ = fk.stop_within(w, 30)
         checks.check(code == 0, f"worker: {fk.describe_exit(code)} on SIGTERM")
+        checks.done()
+
+
+def test_a_whole_part_left_by_a_kill_before_its_rename_costs_no_attempt():
+    """A worker killed (SIGKILL) after the video's last byte reached its
+    .part and before the rename leaves the whole file with its validator
+    beside it (the ETag, and the size the answer announced, as the spool
+    writes them when it accepts the answer). The next worker must post it
+    with no attempt lost and no byte downloaded again: it asked for a Range
+    past the end, got a 416 and failed the attempt (then fetched the video
+    from its start). Made here as the kill leaves it: the window between the
+    last byte and the rename is too short to kill in from outside. A
+    validator that gives no size (a spool of an earlier version, an answer
+    without Content-Length) is judged by the 416: this server's names the
+    same ETag, so the file is whole there too."""
+    with fk.Platforms() as p:
+        wk.clear_queue()
+        size = 3 * MiB
+        os.makedirs(p.spool, mode=0o700, exist_ok=True)
+        jobs = []
+        for name, with_size in (("whole-part-sized.mp4", True), ("whole-part-unsized.mp4", False)):
+            url, sha = p.video.add_video(name, size)
+            with urllib.request.urlopen(url) as r:  # the bytes and the ETag the kill left
+                body, etag = r.read(), r.headers["ETag"]
+            assert len(body) == size and etag, (len(body), etag)
+            user, video = wk.user_with_video(url, title=name)
+            wk.connect(user, "youtube")
+            job = wk.submit(user, video, ["youtube"])
+            with open(os.path.join(p.spool, job + ".part"), "wb") as f:
+                f.write(body)
+            with open(os.path.join(p.spool, job + ".validator"), "w") as f:
+                f.write(etag + "\n" + (f"{size}\n" if with_size else ""))
+            jobs.append((name, user, job, sha))
+        seen = len(p.video.stats()["get_log"])  # the test's own GETs above
+        w = p.worker()
+        checks = fk.Checks("a whole .part left by a kill before its rename")
+        for name, user, job, sha in jobs:
+            s = wk.wait_job(user, job, timeout=60)
+            checks.check(s["status"] == "completed", f"{name}: job ended {s['status']}: {s.get('error')}")
+            row = fk.delivery(job, "youtube")
+            checks.check(row["attempts"] == 0,
+                         f"{name}: an attempt was lost (attempts {row['attempts']}, "
+                         f"last error {row['last_error']!r})")
+        log = p.video.stats()["get_log"][seen:]
+        sized = [g for g in log if g["name"] == "whole-part-sized.mp4"]
+        unsized = [g for g in log if g["name"] == "whole-part-unsized.mp4"]
+        checks.check(sized == [], f"the whole file whose size is known was asked for again: {sized}")
+        checks.check([g["status"] for g in unsized] == [416],
+                     f"the whole file without its size: expected one 416 and no body, got {unsized}")
+        shas = sorted(v["sha256"] for v in p.youtube.stats()["videos"])
+        checks.check(shas == sorted(sha for _, _, _, sha in jobs), f"YouTube got {shas}")
+        checks.check(w.stop() == 0, "worker did not exit 0 on SIGTERM")
         checks.done()
 
 

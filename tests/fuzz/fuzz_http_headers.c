@@ -1,7 +1,7 @@
 /*
  * fuzz_http_headers: response header lines as libcurl hands them over (each
  * in a buffer of exactly its length, no NUL after it), split at newlines,
- * and the Content-Range of what was read (Meta's usage headers are kept
+ * and the Content-Range of what was read (as a 206's and as a 416's) (Meta's usage headers are kept
  * as text here; fuzz_graph_usage reads them).
  */
 #include "core/http_headers.h"
@@ -24,5 +24,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     long long a, b, t;
     sp_http_content_range_parse(h.content_range, &a, &b, &t);
     sp_http_content_range_parse(h.range, &a, &b, &t);
+    sp_http_unsatisfied_range_parse(h.content_range, &t);
     return 0;
 }

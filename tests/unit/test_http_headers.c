@@ -135,6 +135,29 @@ static void content_range_is_parsed_strictly(void) {
     CHECK(a == 7 && b == 7 && t == 7);
 }
 
+static void unsatisfied_range_is_parsed_strictly(void) {
+    long long t = 7;
+    CHECK(sp_http_unsatisfied_range_parse("bytes */262144", &t) && t == 262144);
+    CHECK(sp_http_unsatisfied_range_parse("BYTES */0", &t) && t == 0);
+    t = 7;
+    const char *bad[] = {"bytes */",
+                         "bytes */*",
+                         "bytes 0-99/100",
+                         "bytes */100 ",
+                         "bytes * /100",
+                         "bytes */-1",
+                         "bytes */1x0",
+                         "items */100",
+                         "",
+                         "bytes */4611686018427387904"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bool parsed = sp_http_unsatisfied_range_parse(bad[i], &t);
+        CHECK(!parsed);
+        if (parsed) fprintf(stderr, "  accepted \"%s\"\n", bad[i]);
+    }
+    CHECK(t == 7);
+}
+
 static void counts_are_digits_below_two_to_the_62(void) {
     long long v;
     CHECK(sp_http_parse_count("0", 1, &v) && v == 0);
@@ -155,6 +178,7 @@ int main(void) {
     meta_usage_headers_are_kept_whole_or_not_at_all();
     numbers_are_range_checked();
     content_range_is_parsed_strictly();
+    unsatisfied_range_is_parsed_strictly();
     counts_are_digits_below_two_to_the_62();
     return check_done("test_http_headers");
 }
