@@ -154,7 +154,9 @@ static void run_delivery(sp_slot *slot, const char *owner, sp_delivery *d) {
     sp_worker *w = slot->w;
     double start = sp_clock_monotonic();
     sp_step_outcome o;
-    sp_delivery_history h = {.attempts = d->post.attempts, .releases = d->releases};
+    sp_delivery_history h = {.attempts = d->post.attempts,
+                             .releases = d->releases,
+                             .quota_backoffs = sp_delivery_quota_backoffs(d->post.checkpoint)};
     step(slot, owner, d, &o, &h.progressed);
     bool lost = atomic_load(&w->claims[slot->index].lease_lost);
     if (o.kind == SP_STEP_RETRY && lost)
@@ -163,6 +165,9 @@ static void run_delivery(sp_slot *slot, const char *owner, sp_delivery *d) {
         o.kind = SP_STEP_RELEASED; /* our own abort, not the platform's fault */
     sp_transition t;
     sp_delivery_transition(&o, &h, &w->policy, sp_rand_unit(), &t);
+    /* the row of quota waits without a time goes with the outcome's record */
+    if (!sp_delivery_note_quota_backoffs(d->post.checkpoint, &o, &t, &h))
+        sp_log(SP_LOG_WARN, "delivery %lld: out of memory noting its quota waits", d->id);
     record(w, owner, d, &o, &t);
     log_outcome(d, &o, &t, sp_clock_monotonic() - start);
     sp_worker_wake(w); /* the schedule changed: idle slots recompute */

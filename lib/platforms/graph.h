@@ -39,7 +39,7 @@ typedef struct {
 
 typedef enum {
     SP_GRAPH_TRANSIENT,
-    SP_GRAPH_QUOTA, /* throttled: wait sp_graph_quota_wait, count no attempt */
+    SP_GRAPH_QUOTA, /* throttled: wait (sp_graph_quota_outcome), count no attempt */
     SP_GRAPH_AUTH,
     SP_GRAPH_PERMANENT
 } sp_graph_class;
@@ -111,13 +111,14 @@ bool sp_graph_throttled(const sp_graph_resp *r);
 void sp_graph_read_usage(sp_graph_resp *r, const char *header);
 
 /* How long a throttled call (SP_GRAPH_QUOTA) waits, in seconds: Meta's
- * estimate when its usage header gave one, else the default (see
- * graph_usage.c for why it is what it is). */
+ * estimate when its usage header gave one, else -1 (none: the worker's
+ * backoff decides, see graph_usage.c). */
 double sp_graph_quota_wait(const sp_graph_resp *r);
 
-/* Fills out as the quota WAIT of a throttled answer (sp_step_quota, for
- * sp_graph_quota_wait seconds), telling the user on which platform, while
- * doing what, Meta's words and the usage it reported. */
+/* Fills out as the quota WAIT of a throttled answer, telling the user on
+ * which platform, while doing what, Meta's words and the usage it reported:
+ * sp_step_quota for sp_graph_quota_wait seconds when Meta estimated, else
+ * sp_step_quota_backoff with the answer's Retry-After as the floor. */
 void sp_graph_quota_outcome(const sp_graph_resp *r, const char *platform, const char *doing,
                             sp_step_outcome *out);
 

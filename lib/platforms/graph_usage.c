@@ -12,8 +12,12 @@
  * How long: the X-Business-Use-Case-Usage header (Page and Instagram calls)
  * carries estimated_time_to_regain_access in minutes for each entry; the
  * longest of them is the wait. X-App-Usage carries only percentages (it is
- * read for the message). Without an estimate the wait is
- * GRAPH_THROTTLE_WAIT, see below. Not here: the error object (graph.c).
+ * read for the message). Without an estimate (code 4 with X-App-Usage, or
+ * no header at all) Meta says nothing of when, and the wait is the worker's
+ * backoff (queue/delivery.c: growing with such waits in a row, never past
+ * its cap, at least the answer's Retry-After), still without an attempt or a
+ * call meanwhile: a limit that lifts soon is found soon, and one that does
+ * not costs at most a call per cap. Not here: the error object (graph.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,13 +25,6 @@
 
 #include "platforms/graph.h"
 
-/* The wait when Meta gave no estimate. Platform limits (app, user) and the
- * Pages BUC limit count calls over a rolling one-hour window (the Rate
- * Limits page), so usage falls as calls age out and is under the limit
- * again at the latest an hour after the last call; calls made meanwhile
- * count. A look every quarter of the window finds access back at most 15
- * minutes late and spends at most four calls an hour per waiting post. */
-#define GRAPH_THROTTLE_WAIT (15 * 60)
 /* The longest estimate believed: Instagram's window, a rolling 24 hours. */
 #define GRAPH_REGAIN_MAX_MINUTES (24 * 60)
 /* Usage percentages above this are not read (they say "over" already). */
@@ -87,7 +84,7 @@ done:
 }
 
 double sp_graph_quota_wait(const sp_graph_resp *r) {
-    return r->regain_after > 0 ? (double)r->regain_after : (double)GRAPH_THROTTLE_WAIT;
+    return r->regain_after > 0 ? (double)r->regain_after : -1;
 }
 
 void sp_graph_quota_outcome(const sp_graph_resp *r, const char *platform, const char *doing,
@@ -96,9 +93,15 @@ void sp_graph_quota_outcome(const sp_graph_resp *r, const char *platform, const 
     if (r->usage_percent >= 0)
         snprintf(usage, sizeof usage, ", %d%% of the limit used", r->usage_percent);
     double wait = sp_graph_quota_wait(r);
-    sp_step_quota(out, wait,
-                  "%s's rate limit is reached while %s (%s%s); waiting %.0f minutes%s, "
-                  "then trying again",
-                  platform, doing, r->message, usage, ceil(wait / 60),
-                  r->regain_after > 0 ? ", as Meta estimates" : "");
+    if (wait > 0) {
+        sp_step_quota(out, wait,
+                      "%s's rate limit is reached while %s (%s%s); waiting %.0f minutes, as "
+                      "Meta estimates, then trying again",
+                      platform, doing, r->message, usage, ceil(wait / 60));
+        return;
+    }
+    sp_step_quota_backoff(out, r->retry_after >= 0 ? (double)r->retry_after : -1,
+                          "%s's rate limit is reached while %s (%s%s); Meta did not say for how "
+                          "long: trying again at retryAt",
+                          platform, doing, r->message, usage);
 }

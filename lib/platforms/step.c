@@ -51,6 +51,19 @@ void sp_step_quota(sp_step_outcome *out, double delay, const char *fmt, ...) {
     sp_utf8_truncate(out->message, sizeof out->message - 1);
 }
 
+void sp_step_quota_backoff(sp_step_outcome *out, double floor, const char *fmt, ...) {
+    memset(out, 0, sizeof *out);
+    out->kind = SP_STEP_WAIT;
+    out->delay = floor >= 0 ? floor : -1;
+    out->quota = true;
+    out->quota_backoff = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    va_end(ap);
+    sp_utf8_truncate(out->message, sizeof out->message - 1);
+}
+
 void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
     if (err->kind == SP_ERR_CONFLICT || err->kind == SP_ERR_DB_UNAVAILABLE)
         sp_step_set(out, SP_STEP_RELEASED, "%s", err->msg);
@@ -66,6 +79,16 @@ void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {
 static bool may_have_posted(const sp_step_ctx *ctx) {
     const char *phase = sp_step_cp_string(ctx, "phase");
     return phase && (!strcmp(phase, "publishing") || !strcmp(phase, "published"));
+}
+
+/* True when the checkpoint holds something of the adapter's (the worker's
+ * own key says nothing about the platform). */
+static bool holds_something(const sp_step_ctx *ctx) {
+    const cJSON *item;
+    cJSON_ArrayForEach(item, ctx->post->checkpoint) {
+        if (!item->string || strcmp(item->string, SP_STEP_CP_QUOTA_BACKOFFS) != 0) return true;
+    }
+    return false;
 }
 
 /* The checkpoint's record of the video it uploads, or NULL. */
@@ -99,7 +122,7 @@ static int judge_version(sp_step_ctx *ctx, FILE *f, long long size, sp_step_outc
     if (!now) return 0; /* the host cannot say: nothing to compare */
     cJSON *rec = video_record(ctx);
     if (!rec) /* an empty checkpoint (nothing on the platform) stays so until a byte goes */
-        return cJSON_GetArraySize(ctx->post->checkpoint) > 0 ? record_version(ctx, now, out) : 0;
+        return holds_something(ctx) ? record_version(ctx, now, out) : 0;
     const char *was = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "validator"));
     const cJSON *was_size = cJSON_GetObjectItemCaseSensitive(rec, "size");
     if (was && !strcmp(was, now) && cJSON_IsNumber(was_size) && was_size->valuedouble == (double)size)

@@ -68,6 +68,11 @@ typedef struct {
      * phase "waiting_for_quota" with that time, no attempt is counted, and
      * nothing is sent to the platform meanwhile (sp_step_quota sets it). */
     bool quota;
+    /* WAIT with quota: the platform said its quota is used up but not for
+     * how long, so the worker's backoff decides the wait (queue/delivery.c,
+     * growing with such waits in a row) and delay is only its floor (the
+     * answer's Retry-After, or < 0). sp_step_quota_backoff sets it. */
+    bool quota_backoff;
     char url[512];     /* DONE */
     char post_id[128]; /* DONE */
     /* DONE: how the platform really published the post, in its own words
@@ -243,6 +248,18 @@ int sp_step_save(sp_step_ctx *ctx, sp_step_outcome *out);
  * printf-style message for the user (as sp_step_set). */
 void sp_step_quota(sp_step_outcome *out, double delay, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Fills out as a quota WAIT whose length the platform did not give: the
+ * worker backs off (see quota_backoff), at least floor seconds (the
+ * answer's Retry-After; < 0 for none). Message as sp_step_set. */
+void sp_step_quota_backoff(sp_step_outcome *out, double floor, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The checkpoint key the worker keeps its own count in (quota waits without
+ * a time from the platform, in a row: queue/delivery.h). Adapters never
+ * read or write it, and a checkpoint holding nothing else is empty to them
+ * (nothing is on the platform). */
+#define SP_STEP_CP_QUOTA_BACKOFFS "quotaBackoffs"
 
 /* Fills out as DONE with the post's url and id. */
 void sp_step_done(sp_step_outcome *out, const char *url, const char *post_id);

@@ -2,7 +2,10 @@
  * delivery: the state machine of a delivery. Backoff is exponential with
  * jitter (0.5x to 1.5x) and capped; a platform's Retry-After wins when it asks
  * for longer. After max_attempts transient failures the delivery fails with
- * the last error, so nothing retries forever.
+ * the last error, so nothing retries forever. A quota wait without a time
+ * from the platform backs off the same way but counts no attempt, and never
+ * waits longer than backoff_max: each one is a call the platform may count
+ * against the quota (Meta's do), so at most one per backoff_max.
  */
 #include "queue/delivery.h"
 
@@ -48,6 +51,28 @@ static double backoff(int attempts, const sp_retry_policy *p, double jitter) {
     return wait * (0.5 + jitter);
 }
 
+/* Seconds a quota wait without a time waits after waits (in a row) of it:
+ * the retries' backoff, jitter included, and never past backoff_max. */
+static double quota_backoff(int waits, const sp_retry_policy *p, double jitter) {
+    double wait = p->backoff_base * pow(2.0, waits) * (0.5 + jitter);
+    return wait < p->backoff_max ? wait : p->backoff_max;
+}
+
+/* A platform quota: queued until the platform allows the call, no attempt
+ * counted. */
+static void quota_wait(const sp_step_outcome *o, const sp_delivery_history *h,
+                       const sp_retry_policy *policy, double jitter, sp_transition *out) {
+    out->state = SP_DELIVERY_QUEUED;
+    out->quota = true;
+    if (!o->quota_backoff) { /* the platform said when */
+        out->run_in = o->delay > 0 ? o->delay : 0;
+        return;
+    }
+    out->quota_backoff = true;
+    out->run_in = quota_backoff(h->quota_backoffs, policy, jitter);
+    if (o->delay > out->run_in) out->run_in = o->delay; /* its Retry-After */
+}
+
 /* A transient failure: queued after a backoff, or failed after too many. */
 static void retry_or_give_up(const sp_step_outcome *o, int attempts, const sp_retry_policy *policy,
                              double jitter, sp_transition *out) {
@@ -80,6 +105,7 @@ void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history 
     out->count_attempt = false;
     out->count_release = false;
     out->quota = false;
+    out->quota_backoff = false;
     snprintf(out->message, sizeof out->message, "%s", o->message);
     sp_utf8_truncate(out->message, sizeof out->message - 1);
     switch (o->kind) {
@@ -91,9 +117,12 @@ void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history 
         out->state = SP_DELIVERY_FAILED;
         break;
     case SP_STEP_WAIT:
-        out->state = SP_DELIVERY_QUEUED;
+        if (o->quota) {
+            quota_wait(o, h, policy, jitter, out);
+            break;
+        }
+        out->state = SP_DELIVERY_QUEUED; /* not an error: no attempt counted */
         out->run_in = o->delay > 0 ? o->delay : 0;
-        out->quota = o->quota; /* no attempt counted: the platform said when */
         break;
     case SP_STEP_RELEASED:
         release(o, h, policy, jitter, out);
@@ -102,6 +131,23 @@ void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history 
         retry_or_give_up(o, h->attempts, policy, jitter, out);
         break;
     }
+}
+
+int sp_delivery_quota_backoffs(const cJSON *checkpoint) {
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(checkpoint, SP_STEP_CP_QUOTA_BACKOFFS);
+    if (!cJSON_IsNumber(n) || !(n->valuedouble >= 0) || n->valuedouble > SP_QUOTA_BACKOFFS_MAX ||
+        n->valuedouble != floor(n->valuedouble))
+        return 0; /* NaN too */
+    return (int)n->valuedouble;
+}
+
+bool sp_delivery_note_quota_backoffs(cJSON *checkpoint, const sp_step_outcome *o,
+                                     const sp_transition *t, const sp_delivery_history *h) {
+    if (o->kind == SP_STEP_RELEASED) return true; /* no answer: the row goes on */
+    cJSON_DeleteItemFromObjectCaseSensitive(checkpoint, SP_STEP_CP_QUOTA_BACKOFFS);
+    if (!t->quota_backoff) return true;
+    int n = h->quota_backoffs < SP_QUOTA_BACKOFFS_MAX ? h->quota_backoffs + 1 : h->quota_backoffs;
+    return cJSON_AddNumberToObject(checkpoint, SP_STEP_CP_QUOTA_BACKOFFS, n) != NULL;
 }
 
 int sp_delivery_check(const sp_delivery *d, sp_err *err) {

@@ -37,6 +37,13 @@
  * (cron's --max-runtime) goes on for as long as it moves. Releases without
  * progress are counted in a row; past SP_FREE_RELEASES each one is an
  * attempt, so a delivery that never gets through still ends.
+ *
+ * A platform quota is waited out without counting an attempt: as long as the
+ * platform says, or, when it gives no time (Meta's throttling codes without
+ * an estimate), on the same backoff as a retry, growing with such waits in a
+ * row and never longer than backoff_max. The worker keeps that row's length
+ * in the checkpoint (SP_STEP_CP_QUOTA_BACKOFFS, sp_delivery_note_quota_backoffs),
+ * so it survives between claims and workers.
  */
 #ifndef SP_DELIVERY_H
 #define SP_DELIVERY_H
@@ -91,6 +98,7 @@ typedef struct {
     bool count_attempt; /* attempts + 1 */
     bool count_release; /* releases + 1 (else back to 0: an outcome, or progress) */
     bool quota;         /* queued until a platform quota allows it (run_in) */
+    bool quota_backoff; /* that quota gave no time: run_in is the backoff */
     char message[600];  /* last_error / the result's error */
 } sp_transition;
 
@@ -99,12 +107,29 @@ typedef struct {
     int attempts;    /* transient failures so far */
     int releases;    /* releases without progress in a row */
     bool progressed; /* the step saved a checkpoint other than the one it was claimed with */
+    int quota_backoffs; /* quota waits without a time from the platform, in a row */
 } sp_delivery_history;
 
 /* The one function that moves a delivery from running to its next state.
  * jitter is a number in [0, 1) (random in production, fixed in tests). */
 void sp_delivery_transition(const sp_step_outcome *o, const sp_delivery_history *h,
                             const sp_retry_policy *policy, double jitter, sp_transition *out);
+
+/* The quota waits without a time in a row that checkpoint records (0 when
+ * none: absent, or not a whole number from 0 to SP_QUOTA_BACKOFFS_MAX). */
+int sp_delivery_quota_backoffs(const cJSON *checkpoint);
+
+/* Records in checkpoint (in memory; the outcome's record saves it) the row
+ * of quota waits without a time after the step: h->quota_backoffs + 1 when
+ * t is such a wait, unchanged when the step was released (the platform
+ * said nothing), else removed. False when it could not be set (out of
+ * memory: the row starts again, a shorter wait). */
+bool sp_delivery_note_quota_backoffs(cJSON *checkpoint, const sp_step_outcome *o,
+                                     const sp_transition *t, const sp_delivery_history *h);
+
+/* Beyond this many in a row, the count stops growing (the wait is long
+ * capped by then). */
+#define SP_QUOTA_BACKOFFS_MAX 1000
 
 /* Checks what a claimed delivery's job asks for, as the API would have
  * (users may write jobs straight through Supabase): the video exists and is

@@ -176,16 +176,26 @@ def test_facebook_throttling_waits_as_long_as_meta_estimates_and_posts_when_it_l
         assert w.stop() == 0
 
 
+def quota_backoffs(job, platform):
+    """The worker's count of quota waits without a time in a row (None: none)."""
+    [(n,)] = sptest.sql("SELECT checkpoint -> 'quotaBackoffs' FROM social_post_deliveries"
+                        " WHERE job_id = %s AND platform = %s", (job, platform))
+    return n
+
+
 def test_app_and_instagram_throttling_wait_too_and_post_after():
-    """Code 4 (X-App-Usage: percentages, no estimate) waits Meta's default
-    quarter hour; Instagram's 80002 waits as its usage header says."""
+    """Code 4 (X-App-Usage: percentages, no estimate) waits on the worker's
+    backoff (--backoff-base 0.2 here), growing while Meta keeps refusing,
+    without an attempt, and the post goes out as soon as Meta lets it;
+    Instagram's 80002 waits as its usage header says."""
     with wk.Platforms() as p:
         wk.clear_queue()
         url, _ = p.video.add_video("throttled-app.mp4", 256 * 1024)
         user, video = wk.user_with_video(url, title="Throttled app")
         wk.connect(user, "facebook", access_token="EAAG-app-throttled")
         wk.connect(user, "instagram", access_token="EAAG-ig-throttled")
-        p.graph.faults([{"op": "fb_start", "throttle": "app_4"},
+        # the app stays over its limit until the test says it is not
+        p.graph.faults([{"op": "fb_start", "throttle": "app_4", "times": 0},
                         {"op": "ig_limit", "throttle": "instagram_80002", "regain_minutes": 7}])
         job = wk.submit(user, video, ["facebook", "instagram"])
         w = p.worker("--concurrency", "2")
@@ -193,15 +203,50 @@ def test_app_and_instagram_throttling_wait_too_and_post_after():
                     lambda: waiting(user, job, "facebook") and waiting(user, job, "instagram"))
         f, i = waiting(user, job, "facebook"), waiting(user, job, "instagram")
         assert f["attempts"] == 0 and "100% of the limit" in f["lastError"], f
-        assert 15 * 60 - 30 < seconds_until(f["retryAt"]) <= 15 * 60 + 2, f  # no estimate: default
+        assert "did not say" in f["lastError"] and "minutes" not in f["lastError"], f
+        assert seconds_until(f["retryAt"]) < 60, f  # no estimate: the backoff, not 15 minutes
         assert i["attempts"] == 0 and "80002" in i["lastError"], i
         assert 7 * 60 - 30 < seconds_until(i["retryAt"]) <= 7 * 60 + 2, i
         assert not p.graph.stats()["requests"].get("ig_create"), p.graph.stats()["requests"]
+        time.sleep(4)  # Meta keeps refusing: the waits grow (0.2 s, 0.4 s, ... with jitter)
+        looks = p.graph.stats()["requests"]["fb_start"]
+        assert 3 <= looks <= 9, looks  # not a call every 0.2 s, nor one every 15 minutes
+        assert (quota_backoffs(job, "facebook") or 0) >= 2, quota_backoffs(job, "facebook")
+        assert wk.status(user, job)["results"]["facebook"]["attempts"] == 0
+        p.graph.clear_faults()  # the app's calls go through again: no one moves run_at
+        wk.wait_for("Facebook to post on its own",
+                    lambda: wk.status(user, job)["results"]["facebook"]["state"] == "succeeded",
+                    timeout=40)  # the wait under way ends first (up to 0.2 s * 2^6 * 1.5)
+        assert quota_backoffs(job, "facebook") is None  # the row ended with the post
+        assert waiting(user, job, "instagram"), wk.status(user, job)
         sptest.sql("UPDATE social_post_deliveries SET run_at = now() WHERE job_id = %s", (job,))
         s = wk.wait_job(user, job, timeout=120)
         assert s["status"] == "completed", s
         for platform in ("facebook", "instagram"):
             assert s["results"][platform]["attempts"] == 0, s
+        assert w.stop() == 0
+
+
+def test_one_user_throttle_mid_upload_backs_off_and_completes():
+    """A single code 17 (user request limit, no usage header) on the Facebook
+    upload is a quota wait on the worker's backoff: the upload goes on where
+    it stopped seconds later, with no attempt counted."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, sha = p.video.add_video("fb-user-throttle.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="User throttled once")
+        wk.connect(user, "facebook", access_token="EAAG-user-throttled")
+        p.graph.faults([{"op": "fb_transfer", "status": 400, "code": 17}])
+        job = wk.submit(user, video, ["facebook"])
+        began = time.time()
+        w = p.worker("--concurrency", "1")
+        s = wk.wait_job(user, job, timeout=20)
+        assert s["status"] == "completed", s
+        assert time.time() - began < 20
+        assert s["results"]["facebook"]["attempts"] == 0, s
+        requests = p.graph.stats()["requests"]
+        assert requests.get("fb_start") == 1 and requests.get("fb_transfer") == 2, requests
+        assert sha in [v["sha256"] for v in p.graph.stats()["fb_videos"] if v["published"]]
         assert w.stop() == 0
 
 

@@ -15,7 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sp_graph_read_usage(&r, header);
     sp_step_outcome out;
     sp_graph_quota_outcome(&r, "Facebook", "fuzzing", &out);
-    if (out.delay <= 0 || out.delay > 24 * 3600 || !out.quota) abort(); /* always a bounded wait */
+    /* always a quota wait: Meta's estimate, bounded, or (none given) the
+     * worker's backoff with no floor (this answer had no Retry-After) */
+    if (!out.quota) abort();
+    if (out.quota_backoff ? out.delay >= 0 : (out.delay <= 0 || out.delay > 24 * 3600)) abort();
     sp_graph_resp_free(&r);
     free(header);
     return 0;

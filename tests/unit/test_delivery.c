@@ -1,4 +1,5 @@
 /* Unit tests of delivery.c: how a step's outcome moves a delivery. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -77,6 +78,98 @@ static void quota_waits_are_shown_and_not_counted(void) {
     CHECK_STR(t.message, "quota used up");
     CHECK(!after(SP_STEP_WAIT, 0, 5, 0.5).quota); /* a transcoding wait is not a quota */
     CHECK(!after(SP_STEP_RETRY, 0, 5, 0.5).quota);
+}
+
+/* A quota without a time from the platform (Meta's throttling without an
+ * estimate) backs off as retries do, from the worker's base, growing with
+ * such waits in a row and capped at backoff_max; it never counts an attempt,
+ * however long the row. */
+static void quota_waits_without_a_time_back_off_and_never_count(void) {
+    const sp_retry_policy fast = {.max_attempts = 4, .backoff_base = 0.2, .backoff_max = 900};
+    sp_step_outcome o;
+    sp_step_quota_backoff(&o, -1, "rate limit reached");
+    sp_delivery_history h = {.attempts = 3}; /* one more attempt would fail it */
+    double want = 0.2;
+    for (int n = 0; n < 20; n++, want *= 2) {
+        sp_transition t;
+        h.quota_backoffs = n;
+        sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+        CHECK(t.state == SP_DELIVERY_QUEUED && t.quota && t.quota_backoff && !t.count_attempt);
+        CHECK(t.run_in == (want < 900 ? want : 900)); /* 0.2, 0.4, 0.8, ... 900 */
+    }
+    sp_transition t;
+    h.quota_backoffs = 3;
+    sp_delivery_transition(&o, &h, &fast, 0.0, &t);
+    CHECK(t.run_in == 0.8); /* jitter: 1.6 * 0.5 */
+    sp_delivery_transition(&o, &h, &fast, 0.99, &t);
+    CHECK(t.run_in > 2.38 && t.run_in < 2.4); /* 1.6 * 1.49 */
+    h.quota_backoffs = SP_QUOTA_BACKOFFS_MAX;
+    sp_delivery_transition(&o, &h, &fast, 0.99, &t);
+    CHECK(t.run_in == 900); /* the cap holds, jitter included */
+    h.quota_backoffs = 0;
+    sp_step_quota_backoff(&o, 30, "rate limit reached"); /* Retry-After: the floor */
+    sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+    CHECK(t.quota_backoff && t.run_in == 30 && !t.count_attempt);
+    /* the platform's own time is kept as it is, whatever the row */
+    sp_step_quota(&o, 19 * 60, "rate limit reached");
+    h.quota_backoffs = 5;
+    sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+    CHECK(t.quota && !t.quota_backoff && t.run_in == 19 * 60 && !t.count_attempt);
+}
+
+/* Puts n as the row of quota backoffs in checkpoint cp. */
+static void set_backoffs(cJSON *cp, int n) {
+    cJSON_DeleteItemFromObjectCaseSensitive(cp, SP_STEP_CP_QUOTA_BACKOFFS);
+    cJSON_AddNumberToObject(cp, SP_STEP_CP_QUOTA_BACKOFFS, n);
+}
+
+/* The row of quota waits without a time lives in the checkpoint under the
+ * worker's key: one more after each such wait, unchanged by a release,
+ * gone after anything else. */
+static void the_row_of_quota_backoffs_is_kept_in_the_checkpoint(void) {
+    const sp_retry_policy fast = {.max_attempts = 4, .backoff_base = 0.2, .backoff_max = 900};
+    cJSON *cp = cJSON_Parse("{\"phase\":\"transfer\"}");
+    sp_step_outcome o;
+    sp_transition t;
+    sp_delivery_history h = {0};
+    sp_step_quota_backoff(&o, -1, "rate limit reached");
+    for (int n = 0; n < 3; n++) {
+        h.quota_backoffs = sp_delivery_quota_backoffs(cp);
+        CHECK(h.quota_backoffs == n);
+        sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+        CHECK(t.run_in == 0.2 * (1 << n));
+        CHECK(sp_delivery_note_quota_backoffs(cp, &o, &t, &h));
+    }
+    CHECK(sp_delivery_quota_backoffs(cp) == 3);
+    sp_step_set(&o, SP_STEP_RELEASED, "worker stopping");
+    h.quota_backoffs = 3;
+    sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+    CHECK(sp_delivery_note_quota_backoffs(cp, &o, &t, &h) && sp_delivery_quota_backoffs(cp) == 3);
+    const sp_step_kind others[] = {SP_STEP_DONE, SP_STEP_FAILED, SP_STEP_RETRY, SP_STEP_WAIT};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        set_backoffs(cp, 3);
+        sp_step_set(&o, others[i], "anything else");
+        sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+        CHECK(sp_delivery_note_quota_backoffs(cp, &o, &t, &h));
+        CHECK(!cJSON_GetObjectItemCaseSensitive(cp, SP_STEP_CP_QUOTA_BACKOFFS));
+    }
+    sp_step_quota(&o, 600, "estimated"); /* a wait of the platform's time ends the row too */
+    set_backoffs(cp, 3);
+    sp_delivery_transition(&o, &h, &fast, 0.5, &t);
+    CHECK(sp_delivery_note_quota_backoffs(cp, &o, &t, &h) && sp_delivery_quota_backoffs(cp) == 0);
+    char *left = cJSON_PrintUnformatted(cp); /* the adapter's keys untouched */
+    CHECK_STR(left, "{\"phase\":\"transfer\"}");
+    free(left);
+    /* what a checkpoint holds there that is not a count reads as none */
+    const char *bad[] = {"{\"quotaBackoffs\":-1}", "{\"quotaBackoffs\":1.5}",
+                         "{\"quotaBackoffs\":\"3\"}", "{\"quotaBackoffs\":1e300}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cJSON *b = cJSON_Parse(bad[i]);
+        CHECK(sp_delivery_quota_backoffs(b) == 0);
+        cJSON_Delete(b);
+    }
+    CHECK(sp_delivery_quota_backoffs(NULL) == 0);
+    cJSON_Delete(cp);
 }
 
 /* A delivery that keeps being put back (claim, abort, requeue) must not cycle
@@ -183,6 +276,8 @@ int main(void) {
     too_many_retries_fail_with_the_last_error();
     waits_and_releases_do_not_count_as_attempts();
     quota_waits_are_shown_and_not_counted();
+    quota_waits_without_a_time_back_off_and_never_count();
+    the_row_of_quota_backoffs_is_kept_in_the_checkpoint();
     repeated_releases_count_toward_the_attempt_limit();
     releases_after_checkpointed_progress_never_count();
     progress_starts_the_row_of_releases_again();

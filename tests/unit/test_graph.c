@@ -151,7 +151,8 @@ static void parse_doc_with_headers(const char *platform, const char *name, sp_gr
 }
 
 /* Issue 17: Meta's throttling is a quota to wait out, as long as its
- * X-Business-Use-Case-Usage estimates, else a quarter of its hour window. */
+ * X-Business-Use-Case-Usage estimates, else on the worker's backoff (no
+ * time of its own: the worker decides, queue/delivery.c). */
 static void throttling_is_a_quota_wait_as_long_as_meta_estimates(void) {
     static const struct {
         const char *platform, *name;
@@ -159,8 +160,8 @@ static void throttling_is_a_quota_wait_as_long_as_meta_estimates(void) {
         double wait;
     } cases[] = {{"facebook", "throttle_page_80001", 80001, 19 * 60},
                  {"instagram", "throttle_80002", 80002, 19 * 60},
-                 {"facebook", "throttle_page_32", 32, 15 * 60},
-                 {"facebook", "throttle_app_4", 4, 15 * 60}};
+                 {"facebook", "throttle_page_32", 32, -1},
+                 {"facebook", "throttle_app_4", 4, -1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sp_graph_resp r;
         parse_doc_with_headers(cases[i].platform, cases[i].name, &r);
@@ -170,9 +171,15 @@ static void throttling_is_a_quota_wait_as_long_as_meta_estimates(void) {
         CHECK(r.usage_percent == (cases[i].code == 32 ? -1 : 100));
         sp_step_outcome out;
         sp_graph_quota_outcome(&r, "Facebook", "starting the upload", &out);
+        bool estimated = cases[i].wait > 0;
         CHECK(out.kind == SP_STEP_WAIT && out.quota && out.delay == cases[i].wait);
+        CHECK(out.quota_backoff == !estimated); /* no estimate: the worker's backoff */
         CHECK(strstr(out.message, "rate limit") && strstr(out.message, "starting the upload"));
         CHECK(strstr(out.message, r.message) != NULL);
+        /* a wait of Meta's says how long; a backoff says when is in retryAt */
+        CHECK(estimated ? strstr(out.message, "19 minutes, as Meta estimates") != NULL
+                        : strstr(out.message, "did not say") && strstr(out.message, "retryAt") &&
+                              !strstr(out.message, "minutes"));
         sp_graph_resp_free(&r);
     }
     /* 613, 17 and 341 too; unknown and service errors (1, 2) stay transient */
@@ -183,9 +190,22 @@ static void throttling_is_a_quota_wait_as_long_as_meta_estimates(void) {
     for (size_t i = 0; i < sizeof quota / sizeof quota[0]; i++) {
         sp_graph_resp r;
         sp_graph_parse(400, quota[i], -1, &r);
-        CHECK(sp_graph_classify(&r) == SP_GRAPH_QUOTA && sp_graph_quota_wait(&r) == 15 * 60);
+        CHECK(sp_graph_classify(&r) == SP_GRAPH_QUOTA && sp_graph_quota_wait(&r) < 0);
+        sp_step_outcome out;
+        sp_graph_quota_outcome(&r, "Facebook", "sending the video", &out);
+        CHECK(out.kind == SP_STEP_WAIT && out.quota && out.quota_backoff && out.delay < 0);
         sp_graph_resp_free(&r);
     }
+    /* without an estimate, a Retry-After is the backoff's floor */
+    sp_graph_resp after;
+    sp_graph_parse(400, "{\"error\":{\"code\":17}}", 120, &after);
+    sp_step_outcome out;
+    sp_graph_quota_outcome(&after, "Facebook", "sending the video", &out);
+    CHECK(out.quota && out.quota_backoff && out.delay == 120);
+    sp_graph_read_usage(&after, "{\"1\":[{\"estimated_time_to_regain_access\":3}]}");
+    sp_graph_quota_outcome(&after, "Facebook", "sending the video", &out);
+    CHECK(out.quota && !out.quota_backoff && out.delay == 3 * 60); /* Meta's estimate as is */
+    sp_graph_resp_free(&after);
     const char *transient[] = {"{\"error\":{\"code\":1}}", "{\"error\":{\"code\":2}}",
                                "{\"error\":{\"code\":368}}"};
     for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
@@ -223,10 +243,13 @@ static void usage_headers_give_the_longest_estimate_and_nothing_else(void) {
     sp_graph_read_usage(&r, "{\"1\":[{\"estimated_time_to_regain_access\":1e300}]}");
     CHECK(r.regain_after == 24 * 3600); /* at most Instagram's day */
     sp_graph_resp_free(&r);
-    /* an estimate of 0 while refused: the default wait, not none */
+    /* an estimate of 0 while refused: no time given, the worker backs off */
     sp_graph_parse(400, "{\"error\":{\"code\":80001}}", -1, &r);
     sp_graph_read_usage(&r, "{\"1\":[{\"estimated_time_to_regain_access\":0}]}");
-    CHECK(sp_graph_quota_wait(&r) == 15 * 60);
+    CHECK(sp_graph_quota_wait(&r) < 0);
+    sp_step_outcome out;
+    sp_graph_quota_outcome(&r, "Facebook", "starting the upload", &out);
+    CHECK(out.quota && out.quota_backoff);
     sp_graph_resp_free(&r);
 }
 

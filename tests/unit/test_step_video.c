@@ -107,6 +107,21 @@ static void the_version_is_saved_before_the_first_byte_can_go_out(void) {
     teardown(&f);
 }
 
+/* The worker's own count of quota waits says nothing is on the platform:
+ * a checkpoint holding only it is empty to the adapter, and stays so. */
+static void the_workers_own_key_leaves_a_checkpoint_empty(void) {
+    fixture f;
+    setup(&f, "{\"" SP_STEP_CP_QUOTA_BACKOFFS "\": 2}", "\"v1\"", 100);
+    FILE *video = NULL;
+    long long size = 0;
+    sp_step_outcome out;
+    CHECK(sp_step_video(&f.ctx, &video, &size, &out) == 0 && video);
+    CHECK(!cJSON_GetObjectItemCaseSensitive(f.post.checkpoint, "video")); /* not noted yet */
+    CHECK(f.state.saves == 0);
+    if (video) fclose(video);
+    teardown(&f);
+}
+
 static void a_session_is_recorded_with_the_version_it_was_made_for(void) {
     fixture f;
     setup(&f, "{\"phase\": \"uploading\", \"session\": \"s\"}", "\"v1\"", 100);
@@ -223,6 +238,7 @@ static void a_host_that_names_no_version_is_not_judged(void) {
 int main(void) {
     the_version_is_saved_before_the_first_byte_can_go_out();
     a_session_is_recorded_with_the_version_it_was_made_for();
+    the_workers_own_key_leaves_a_checkpoint_empty();
     the_same_version_goes_on();
     another_version_after_bytes_went_out_fails_before_a_byte_is_sent();
     another_version_before_any_byte_went_out_starts_afresh();
