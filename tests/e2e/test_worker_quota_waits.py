@@ -227,6 +227,28 @@ def test_app_and_instagram_throttling_wait_too_and_post_after():
         assert w.stop() == 0
 
 
+def test_a_throttled_facebook_post_that_never_started_can_be_cancelled():
+    """A wait on the worker's backoff leaves only the worker's count in the
+    checkpoint ("quotaBackoffs"): nothing reached Meta, so cancel takes it
+    (migration 0023; before, the key read as "started": 409)."""
+    with wk.Platforms() as p:
+        wk.clear_queue()
+        url, _ = p.video.add_video("throttled-cancel.mp4", 256 * 1024)
+        user, video = wk.user_with_video(url, title="Throttled, cancelled")
+        wk.connect(user, "facebook", access_token="EAAG-app-throttled-cancel")
+        p.graph.faults([{"op": "fb_start", "throttle": "app_4", "times": 0}])
+        job = wk.submit(user, video, ["facebook"])
+        w = p.worker("--concurrency", "1")
+        wk.wait_for("the count of backoff waits", lambda: (quota_backoffs(job, "facebook") or 0) >= 1)
+        assert w.stop() == 0
+        r = sptest.http("POST", f"/social-post/{job}/cancel", token=sptest.token(user))
+        assert r.status == 200, (r.status, r.body)
+        s = wk.status(user, job)
+        assert s["results"]["facebook"]["state"] == "cancelled", s
+        assert "retryAt" not in s["results"]["facebook"], s
+        p.graph.clear_faults()
+
+
 def test_one_user_throttle_mid_upload_backs_off_and_completes():
     """A single code 17 (user request limit, no usage header) on the Facebook
     upload is a quota wait on the worker's backoff: the upload goes on where
