@@ -99,8 +99,12 @@ def test_three_hosts_killed_at_random_never_post_a_stitched_video():
         # slow enough that kills and replacements land mid-download and mid-upload
         p.video.config({"bandwidth_bytes_per_sec": 2 * MiB})
         p.youtube.config({"bandwidth_bytes_per_sec": 1 * MiB})
+        # every user connects the same Instagram account: its publishing limit
+        # (50 a day in the fake, as Instagram documents) would be a quota wait
+        # of a day past the 50th job of the long form
         p.graph.config({"bandwidth_bytes_per_sec": 1 * MiB, "fb_chunk_bytes": MiB,
-                        "ig_transcode_seconds": 1, "ig_fetch_video": True})
+                        "ig_transcode_seconds": 1, "ig_fetch_video": True,
+                        "ig_quota_total": 100000})
         names = [f"hosts-{seed}-{i}.mp4" for i in range(jobs_n)]
         versions, urls = {}, {}
         for name in names:
