@@ -73,6 +73,59 @@ def test_job_with_no_known_platform_fails_at_once():
     assert status == "failed" and error == "no known platform to post to", (status, error)
 
 
+def test_a_new_job_is_written_once_with_the_results_its_refresh_derives():
+    """A submit's job row is not updated again by its own insert (migration 0024):
+    its results, status and error are already what social_post_refresh_job derives
+    from the new deliveries, so neither the insert nor a refresh after it updates it."""
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    tiktok = '{"tiktok": {"privacyLevel": "SELF_ONLY"}}'
+    cases = [('["youtube"]', "{}", "pending"),
+             ('["instagram", "youtube", "instagram", "myspace"]', "{}", "pending"),
+             ('["tiktok", "facebook"]', tiktok, "processing"),
+             ('["myspace"]', "{}", "pending"), ("[]", "{}", "pending"),
+             ('"youtube"', "{}", "pending"), ('{"youtube": 1}', "{}", "pending")]
+    conn = sptest.db()
+    conn.autocommit = False
+    try:
+        with conn.cursor() as cur:
+            jobs = []
+            for platforms, options, status in cases:  # as the service writes them
+                cur.execute("INSERT INTO social_post_jobs (user_id, video_id, platforms, options,"
+                            " status) VALUES (%s, %s, %s::jsonb, %s::jsonb, %s) RETURNING id::text",
+                            (user, video, platforms, options, status))
+                jobs.append(cur.fetchone()[0])
+            # and as a user writes one, through the guard
+            cur.execute("SELECT set_config('role', 'authenticated', true),"
+                        " set_config('request.jwt.claims', %s, true)",
+                        (json.dumps({"sub": user, "role": "authenticated"}),))
+            cur.execute("INSERT INTO social_post_jobs (user_id, video_id, platforms, title)"
+                        " VALUES (%s, %s, '[\"facebook\", \"youtube\"]', 'Clip') RETURNING id::text",
+                        (user, video))
+            jobs.append(cur.fetchone()[0])
+            cur.execute("RESET ROLE")
+            updates = ("SELECT n_tup_upd FROM pg_stat_xact_user_tables"
+                       " WHERE relid = 'public.social_post_jobs'::regclass")
+            cur.execute(updates)
+            assert cur.fetchone()[0] == 0, "a new job's row was updated by its own insert"
+            for job in jobs:
+                cur.execute("SELECT social_post_refresh_job(%s)", (job,))
+            cur.execute(updates)
+            assert cur.fetchone()[0] == 0, "a refresh changed a new job's results, status or error"
+            cur.execute("SELECT status, error, results FROM social_post_jobs WHERE id = ANY (%s::uuid[])"
+                        " ORDER BY array_position(%s::uuid[], id)", (jobs, jobs))
+            rows = cur.fetchall()
+        assert [r[0] for r in rows] == ["pending", "pending", "processing", "failed", "failed",
+                                        "failed", "failed", "pending"], rows
+        assert rows[3][1] == "no known platform to post to" and rows[0][1] is None, rows
+        assert rows[1][2] == {"instagram": {"state": "queued", "attempts": 0},
+                              "youtube": {"state": "queued", "attempts": 0}}, rows[1]
+        assert set(rows[7][2]) == {"facebook", "youtube"} and rows[6][2] == {}, rows
+    finally:
+        conn.rollback()
+        conn.close()
+
+
 def test_users_cannot_read_or_write_deliveries():
     user = sptest.new_user()
     try:
