@@ -13,6 +13,11 @@
 --   social_post_jobs_enqueue no longer calls social_post_refresh_job after
 --                            making a new job's deliveries: it would find
 --                            nothing to change (test_queue_sql checks it).
+--   social_post_jobs_webhook_at_insert  new AFTER INSERT trigger: a job final
+--                            from its insert (no known platform: failed) with
+--                            a callback_url gets its webhook event, which the
+--                            refresh's second update used to give it through
+--                            social_post_jobs_webhook (AFTER UPDATE OF status).
 --   social_post_platforms_problem  plpgsql instead of SQL: a SQL function
 --                            that cannot be inlined (its EXISTS) was parsed
 --                            and planned again in every transaction; plpgsql
@@ -160,3 +165,19 @@ BEGIN
     END IF;
 END
 $initial_results_trigger$;
+
+DO $webhook_at_insert_trigger$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                   WHERE tgrelid = 'public.social_post_jobs'::regclass
+                     AND tgname = 'social_post_jobs_webhook_at_insert') THEN
+        -- a job final from its insert has its one event, as a job that
+        -- becomes final later has (social_post_jobs_webhook)
+        CREATE TRIGGER social_post_jobs_webhook_at_insert
+            AFTER INSERT ON public.social_post_jobs
+            FOR EACH ROW
+            WHEN (NEW.status IN ('completed', 'failed') AND NEW.callback_url IS NOT NULL)
+            EXECUTE FUNCTION public.social_post_jobs_webhook();
+    END IF;
+END
+$webhook_at_insert_trigger$;

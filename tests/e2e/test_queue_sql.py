@@ -73,6 +73,31 @@ def test_job_with_no_known_platform_fails_at_once():
     assert status == "failed" and error == "no known platform to post to", (status, error)
 
 
+def test_a_job_final_from_its_insert_has_its_one_webhook_event():
+    """A job with no known platform is failed by its insert (migration 0024 sets
+    its results there instead of a second update): with a callback_url it gets
+    exactly one webhook event, as a job that becomes final later does; without
+    one, none."""
+    user = sptest.new_user()
+    video = sptest.new_video(user)
+    url = "https://hooks.example.test/social-post"
+    rows = sptest.sql("INSERT INTO social_post_jobs (user_id, video_id, platforms, callback_url)"
+                      " VALUES (%s, %s, '[]', %s), (%s, %s, '[\"myspace\"]', %s),"
+                      " (%s, %s, '[]', NULL), (%s, %s, '[\"youtube\"]', %s) RETURNING id::text, status",
+                      (user, video, url, user, video, url, user, video, user, video, url))
+    assert [r[1] for r in rows] == ["failed", "failed", "failed", "pending"], rows
+    events = dict(sptest.sql("SELECT job_id::text, count(*) FROM social_post_webhooks"
+                             " WHERE job_id = ANY (%s::uuid[]) GROUP BY job_id",
+                             ([r[0] for r in rows],)))
+    assert events == {rows[0][0]: 1, rows[1][0]: 1}, events
+    [(status, body)] = sptest.sql("SELECT status, body FROM social_post_webhooks WHERE job_id = %s",
+                                  (rows[0][0],))
+    body = body if isinstance(body, dict) else json.loads(body)
+    assert status == "failed" and body["status"] == "failed", (status, body)
+    sptest.sql("UPDATE social_post_webhooks SET state = 'failed' WHERE job_id = ANY (%s::uuid[])",
+               ([r[0] for r in rows],))
+
+
 def test_a_new_job_is_written_once_with_the_results_its_refresh_derives():
     """A submit's job row is not updated again by its own insert (migration 0024):
     its results, status and error are already what social_post_refresh_job derives
