@@ -39,29 +39,31 @@ void sp_step_set(sp_step_outcome *out, sp_step_kind kind, const char *fmt, ...) 
     sp_utf8_truncate(out->message, sizeof out->message - 1);
 }
 
-void sp_step_quota(sp_step_outcome *out, double delay, const char *fmt, ...) {
+/* A quota WAIT of delay seconds (backoff: the worker's backoff decides,
+ * delay being its floor) saying fmt. */
+static void quota_wait(sp_step_outcome *out, double delay, bool backoff, const char *fmt,
+                       va_list ap) {
     memset(out, 0, sizeof *out);
     out->kind = SP_STEP_WAIT;
     out->delay = delay;
     out->quota = true;
-    va_list ap;
-    va_start(ap, fmt);
+    out->quota_backoff = backoff;
     vsnprintf(out->message, sizeof out->message, fmt, ap);
-    va_end(ap);
     sp_utf8_truncate(out->message, sizeof out->message - 1);
 }
 
-void sp_step_quota_backoff(sp_step_outcome *out, double floor, const char *fmt, ...) {
-    memset(out, 0, sizeof *out);
-    out->kind = SP_STEP_WAIT;
-    out->delay = floor >= 0 ? floor : -1;
-    out->quota = true;
-    out->quota_backoff = true;
+void sp_step_quota(sp_step_outcome *out, double delay, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    quota_wait(out, delay, false, fmt, ap);
     va_end(ap);
-    sp_utf8_truncate(out->message, sizeof out->message - 1);
+}
+
+void sp_step_quota_backoff(sp_step_outcome *out, double floor, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    quota_wait(out, floor >= 0 ? floor : -1, true, fmt, ap);
+    va_end(ap);
 }
 
 void sp_step_from_err(sp_step_outcome *out, const sp_err *err) {

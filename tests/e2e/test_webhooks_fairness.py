@@ -6,44 +6,10 @@ becomes final (here at once, since it names no known platform) gets one
 outbox event in the same transaction. Receivers are local HTTP servers on
 127.0.0.1 (workerkit allows private callback URLs).
 """
-import http.server
-import threading
 import time
 
 import sptest
 import workerkit as wk
-
-
-class Receiver:
-    """Answers every POST with 200 after delay seconds; records arrival times."""
-
-    def __init__(self, delay=0.0):
-        self.arrivals = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.arrivals.append(time.time())
-                time.sleep(delay)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass  # the worker stopped waiting
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def final_jobs_with_callback(user, url, count):
@@ -64,7 +30,7 @@ def test_a_slow_receiver_does_not_hold_up_another_users_webhook():
     10 s); A has 50 events waiting. User B's one event, written after them,
     must arrive within a few seconds, not after A's 50 (8 minutes with one
     event at a time)."""
-    slow, quick = Receiver(delay=30), Receiver()
+    slow, quick = wk.Receiver(delay=30), wk.Receiver()
     try:
         with wk.Platforms() as p:
             wk.clear_queue()
@@ -96,7 +62,7 @@ def test_events_no_worker_can_send_expire_with_a_clear_state():
     """No worker has SOCIAL_POST_WEBHOOK_SECRET: an event older than the
     give-up age ends 'expired', saying why; a younger one still waits (a
     worker with the secret may yet send it)."""
-    rx = Receiver()
+    rx = wk.Receiver()
     try:
         with wk.Platforms() as p:
             wk.clear_queue()

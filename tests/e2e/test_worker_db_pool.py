@@ -8,7 +8,6 @@ With a webhook secret the webhook senders borrow from the same pool for
 their claims and records (never across a call to a receiver) and hear of new
 events through the listener's connection: the worker still holds at most
 the pool and the listener while it uploads and sends webhooks."""
-import http.server
 import threading
 import time
 import uuid
@@ -25,38 +24,6 @@ MOST = POOL + 1
 DEFAULT_POOL = 4
 TARGET = 6  # issue 18: at most 6 connections with the default pool
 BACKLOG = 20  # webhook events already due when the worker starts
-
-
-class Receiver:
-    """Answers every POST with 200 after delay seconds; counts them."""
-
-    def __init__(self, delay):
-        self.count = 0
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.count += 1
-                time.sleep(delay)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass  # the worker stopped waiting
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def count_connections(app):
@@ -138,7 +105,7 @@ def test_webhook_senders_borrow_from_the_pool():
     work the whole time the uploads run (a backlog of events, then one per
     upload), and the worker's connections stay within the target."""
     app = "sp-pool-hooks-" + uuid.uuid4().hex[:8]
-    rx = Receiver(delay=0.3)
+    rx = wk.Receiver(delay=0.3)
     try:
         with wk.Platforms() as p:
             wk.clear_queue()
@@ -147,7 +114,7 @@ def test_webhook_senders_borrow_from_the_pool():
             backlog_of_events(rx.url + "/backlog", BACKLOG)
             peak = run_uploads(p, app, [], {}, callback_url=rx.url)
             assert undelivered(rx.url + "/backlog") == 0
-            assert rx.count >= BACKLOG + UPLOADS, rx.count
+            assert len(rx.arrivals) >= BACKLOG + UPLOADS, len(rx.arrivals)
             assert 1 <= peak["connections"] <= DEFAULT_POOL + 1 <= TARGET, peak
     finally:
         rx.close()

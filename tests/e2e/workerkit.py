@@ -14,11 +14,13 @@ Workers connect as the database superuser (the worker needs a role that
 bypasses RLS), write JSON logs into the stack folder, and under the sanitizer
 build write their reports where `stack.py stop` looks for them.
 """
+import http.server
 import itertools
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import fakectl
@@ -235,3 +237,36 @@ def delivery(job, platform):
     rows = sptest.sql("SELECT state, attempts, checkpoint FROM social_post_deliveries"
                       " WHERE job_id = %s AND platform = %s", (job, platform))
     return rows[0] if rows else None
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 (workerkit allows private callback URLs):
+    answers every POST with 200 after delay seconds; records arrival times."""
+
+    def __init__(self, delay=0.0):
+        self.arrivals = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.arrivals.append(time.time())
+                time.sleep(delay)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the worker stopped waiting
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
